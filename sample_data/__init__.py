@@ -1,0 +1,1 @@
+"""tkitrack.sample_data"""

@@ -1,0 +1,331 @@
+"""Cross-record edit checks, each with a stable rule id and severity, reported as one query listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tkitrack.schemas.dosing import compute_bsa_mosteller, compute_mg_m2_day
+from tkitrack.schemas.fields import field_info
+from tkitrack.schemas.frames import LISTING_COLUMNS, concat_frames, listing
+from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.vocabulary import drugs
+
+__all__ = ["EDIT_CHECKS", "EditCheck", "check_records", "dated_records"]
+
+Frames = dict[str, pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """One edit check: ``find(frames, today)`` returns the failing data points (see :func:`_hits`)."""
+
+    rule_id: str
+    severity: str
+    record: str
+    description: str
+    find: Callable[[Frames, pd.Timestamp], pd.DataFrame]
+
+
+def _hits(frame: pd.DataFrame, record: str, field: str, value, message) -> pd.DataFrame:
+    """Failing rows of ``frame`` as listing rows (``value``/``message``: a Series aligned to frame, or text)."""
+    return pd.DataFrame({
+        "patient_id": frame["patient_id"].astype("object"),
+        "record": record,
+        "record_id": frame["id"].astype("object") if "id" in frame and record != "patient" else None,
+        "row": frame["_row"] if "_row" in frame else pd.NA,
+        "field": field,
+        "value": value,
+        "message": message,
+    })  # fmt: skip
+
+
+def _fmt(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d")
+
+
+def dated_records(frames: Frames) -> pd.DataFrame:
+    """Every date of every record in one long frame: patient_id, record, id, _row, field, date."""
+    parts = []
+    for record, model in RECORD_MODELS.items():
+        frame = frames.get(record)
+        if frame is None or not len(frame):
+            continue
+        for name in model.model_fields:
+            if field_info(model, name).imputed and name != "birth_date":
+                sub = frame[frame[name].notna()]
+                parts.append(pd.DataFrame({
+                    "patient_id": sub["patient_id"].astype("object"),
+                    "record": record,
+                    "id": sub["id"].astype("object") if "id" in sub else sub["patient_id"].astype("object"),
+                    "_row": sub["_row"] if "_row" in sub else pd.NA,
+                    "field": name,
+                    "date": pd.to_datetime(sub[name]),
+                }))  # fmt: skip
+    cols = ["patient_id", "record", "id", "_row", "field", "date"]
+    return concat_frames(parts) if parts else pd.DataFrame(columns=cols)
+
+
+def _patient_dates(frames: Frames) -> pd.DataFrame:
+    """Per patient: birth date, death date, last known date (last contact or death), first dose."""
+    pts = frames["patient"][["patient_id", "birth_date", "reference_date"]].copy()
+    fu = frames["followup"]
+    death = fu.groupby("patient_id")["death_date"].min()
+    last = concat_frames(
+        [fu[["patient_id", "date"]], fu[["patient_id", "death_date"]].set_axis(["patient_id", "date"], axis=1)]
+    )
+    last = last.groupby("patient_id")["date"].max()
+    first_dose = frames["exposure"].groupby("patient_id")["start"].min()
+    out = pts.set_index("patient_id")
+    out["death_date"] = death
+    out["last_known"] = last
+    out["first_dose"] = first_dose
+    out["reference"] = out["reference_date"].fillna(out["first_dose"])
+    return out
+
+
+def _ref001(frames: Frames, today) -> pd.DataFrame:
+    known = set(frames["patient"]["patient_id"])
+    parts = [
+        _hits(f[~f["patient_id"].isin(known)], rec, "patient_id", f.loc[~f["patient_id"].isin(known), "patient_id"],
+              "patient " + f.loc[~f["patient_id"].isin(known), "patient_id"].astype(str)
+              + " is not in the patient records; add the patient first or correct the id")
+        for rec, f in frames.items() if rec != "patient" and len(f)
+    ]  # fmt: skip
+    return concat_frames(parts) if parts else listing()
+
+
+def _pt001(frames: Frames, today) -> pd.DataFrame:
+    p = frames["patient"]
+    bad = p[(p["birth_date"] > p["diagnosis_date"]).fillna(False).astype(bool)]
+    return _hits(bad, "patient", "diagnosis_date", _fmt(bad["diagnosis_date"]),
+                 "diagnosis " + _fmt(bad["diagnosis_date"]) + " is before birth " + _fmt(bad["birth_date"])
+                 + "; correct the birth or diagnosis date")  # fmt: skip
+
+
+def _pt002(frames: Frames, today) -> pd.DataFrame:
+    p = frames["patient"]
+    computed = (p["diagnosis_date"] - p["birth_date"]).dt.days / 365.25
+    bad = p[((computed - p["age_at_diagnosis"]).abs() > 1).fillna(False).astype(bool)]
+    return _hits(bad, "patient", "age_at_diagnosis", bad["age_at_diagnosis"].astype(str),
+                 "age at diagnosis " + bad["age_at_diagnosis"].astype(str) + " years disagrees with birth and "
+                 "diagnosis dates (" + computed[bad.index].round(1).astype(str) + " years); correct one of them")  # fmt: skip
+
+
+def _dates_vs(frames: Frames, column: str, after: bool, records=None, exclude=()) -> pd.DataFrame:
+    dates = dated_records(frames)
+    if records is not None:
+        dates = dates[dates["record"].isin(records)]
+    dates = dates[~dates["record"].isin(exclude)]
+    limits = _patient_dates(frames)[column]
+    lim = dates["patient_id"].map(limits)
+    bad = (dates["date"] > lim) if after else (dates["date"] < lim)
+    return dates[bad.fillna(False).astype(bool)].assign(limit=lim[bad.fillna(False).astype(bool)])
+
+
+def _dt002(frames: Frames, today) -> pd.DataFrame:
+    d = _dates_vs(frames, "birth_date", after=False)
+    return _hits(d, "", "", _fmt(d["date"]), d["field"] + " " + _fmt(d["date"]) + " is before birth "
+                 + _fmt(d["limit"]) + "; correct the date or the birth date").assign(
+        record=d["record"].to_numpy(), field=d["field"].to_numpy(), record_id=d["id"].to_numpy())  # fmt: skip
+
+
+def _dt003(frames: Frames, today) -> pd.DataFrame:
+    d = _dates_vs(frames, "last_known", after=True, exclude=("exposure",))
+    d = d[~((d["record"] == "followup") & d["field"].isin(["date", "death_date"]))]
+    return _hits(d, "", "", _fmt(d["date"]), d["field"] + " " + _fmt(d["date"]) + " is after the last contact or "
+                 "death " + _fmt(d["limit"]) + "; correct the date or add the later follow-up contact").assign(
+        record=d["record"].to_numpy(), field=d["field"].to_numpy(), record_id=d["id"].to_numpy())  # fmt: skip
+
+
+def _dt004(frames: Frames, today) -> pd.DataFrame:
+    d = dated_records(frames)
+    d = d[d["date"] > today]
+    return _hits(d, "", "", _fmt(d["date"]), d["field"] + " " + _fmt(d["date"]) + " is in the future").assign(
+        record=d["record"].to_numpy(), field=d["field"].to_numpy(), record_id=d["id"].to_numpy())  # fmt: skip
+
+
+def _ex002(frames: Frames, today) -> pd.DataFrame:
+    ex = frames["exposure"]
+    pd_ = _patient_dates(frames)
+    death = ex["patient_id"].map(pd_["death_date"])
+    last = ex["patient_id"].map(pd_["last_known"])
+    after = ((ex["start"] > death) | (ex["end"] > death) | (ex["end"].isna() & death.notna())).fillna(False)
+    after_last = ((ex["start"] > last) | (ex["end"] > last)).fillna(False) & ~after
+    bad = ex[after.astype(bool)]
+    bad2 = ex[after_last.astype(bool)]
+    return concat_frames([
+        _hits(bad, "exposure", "end", _fmt(bad["end"]).fillna("ongoing"),
+              "exposure to " + bad["drug"].astype(str) + " runs past death on " + _fmt(death[bad.index])
+              + "; end it on or before the death date"),
+        _hits(bad2, "exposure", "end", _fmt(bad2["end"]).fillna(_fmt(bad2["start"])),
+              "exposure to " + bad2["drug"].astype(str) + " is dated after the last contact "
+              + _fmt(last[bad2.index]) + "; correct it or add the later follow-up contact"),
+    ])  # fmt: skip
+
+
+def _ex003(frames: Frames, today) -> pd.DataFrame:
+    ex = frames["exposure"].sort_values(["patient_id", "drug", "start"], kind="stable")
+    end = ex["end"].fillna(pd.Timestamp.max)
+    prev_end = end.groupby([ex["patient_id"], ex["drug"]]).shift()
+    prev_start = ex["start"].groupby([ex["patient_id"], ex["drug"]]).shift()
+    bad_mask = (ex["start"] < prev_end).fillna(False).astype(bool)
+    bad = ex[bad_mask]
+    shown_end = _fmt(prev_end[bad_mask].where(prev_end[bad_mask] < pd.Timestamp.max)).fillna("ongoing")
+    return _hits(bad, "exposure", "start", _fmt(bad["start"]),
+                 bad["drug"].astype(str) + " interval starting " + _fmt(bad["start"]) + " overlaps the interval "
+                 + _fmt(prev_start[bad_mask]) + " to " + shown_end
+                 + "; one drug has one dose at a time: end the earlier interval before this one starts")  # fmt: skip
+
+
+def _mg_m2_day(frames: Frames) -> tuple[pd.DataFrame, pd.Series]:
+    ex = frames["exposure"]
+    p = frames["patient"].set_index("patient_id")
+    h, w = ex["patient_id"].map(p["height_cm"]), ex["patient_id"].map(p["weight_kg"])
+    bsa = compute_bsa_mosteller(h, w)
+    return ex, pd.Series(compute_mg_m2_day(ex["dose"], ex["unit"], ex["frequency"], bsa, w), index=ex.index)
+
+
+def _ex004(frames: Frames, today) -> pd.DataFrame:
+    ex, daily = _mg_m2_day(frames)
+    cat = drugs().set_index("drug")
+    lo, hi = ex["drug"].map(cat["min_mg_m2_day"]), ex["drug"].map(cat["max_mg_m2_day"])
+    bad_mask = ((daily < lo) | (daily > hi)).fillna(False).astype(bool)
+    bad = ex[bad_mask]
+    return _hits(bad, "exposure", "dose", bad["dose"].astype(str) + " " + bad["unit"].astype(str),
+                 bad["drug"].astype(str) + " at " + daily[bad_mask].round(0).astype(str) + " mg/m2/day is outside "
+                 "the plausible " + lo[bad_mask].astype(str) + "-" + hi[bad_mask].astype(str)
+                 + " mg/m2/day; check dose, unit, frequency and the patient's height and weight")  # fmt: skip
+
+
+def _ex005(frames: Frames, today) -> pd.DataFrame:
+    ex, daily = _mg_m2_day(frames)
+    bad = ex[daily.isna() & ex["unit"].isin(["mg", "mg/kg"]) & ex["frequency"].ne("ONCE")]
+    return _hits(bad, "exposure", "dose", bad["dose"].astype(str) + " " + bad["unit"].astype(str),
+                 "cannot check the dose of " + bad["drug"].astype(str) + " per m2: the patient has no height "
+                 "and weight; add them to the patient record")  # fmt: skip
+
+
+def _as001(frames: Frames, today) -> pd.DataFrame:
+    a = frames["assessment"]
+    ref = a["patient_id"].map(_patient_dates(frames)["reference"])
+    bad = a[((a["date"] < ref) & ~a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)]
+    return _hits(bad, "assessment", "date", _fmt(bad["date"]),
+                 "assessment " + _fmt(bad["date"]) + " is before the first dose / reference date "
+                 + _fmt(ref[bad.index]) + "; mark it baseline=true or correct the date")  # fmt: skip
+
+
+def _as002(frames: Frames, today) -> pd.DataFrame:
+    a = frames["assessment"]
+    ref = a["patient_id"].map(_patient_dates(frames)["reference"])
+    bad = a[((a["date"] > ref) & a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)]
+    return _hits(bad, "assessment", "baseline", "true",
+                 "baseline assessment " + _fmt(bad["date"]) + " is after the first dose " + _fmt(ref[bad.index])
+                 + "; a baseline is taken before treatment")  # fmt: skip
+
+
+def _as003(frames: Frames, today) -> pd.DataFrame:
+    a = frames["assessment"]
+    a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
+    had_cr = a["response"].eq("CR").astype(int).groupby(a["patient_id"]).cumsum()
+    had_pd = a["response"].eq("PD").astype(int).groupby(a["patient_id"]).cumsum()
+    cr_date = a["date"].where(a["response"].eq("CR")).groupby(a["patient_id"]).ffill()
+    pd_date = a["date"].where(a["response"].eq("PD")).groupby(a["patient_id"]).ffill()
+    after_cr = (had_cr > 0) & ((had_pd == 0) | (pd_date < cr_date))
+    bad = a[(a["response"].eq("PR") & after_cr).fillna(False).astype(bool)]
+    return _hits(bad, "assessment", "response", "PR",
+                 "PR on " + _fmt(bad["date"]) + " follows CR on " + _fmt(cr_date[bad.index])
+                 + " with no PD between; after a CR the tumour can only stay CR or progress: correct one response")  # fmt: skip
+
+
+def _ae004(frames: Frames, today) -> pd.DataFrame:
+    ae = frames["ae"]
+    fu = frames["followup"]
+    dead = set(fu.loc[fu["vital_status"].eq("dead") | fu["death_date"].notna(), "patient_id"])
+    bad = ae[ae["grade"].eq(5).fillna(False).astype(bool) & ~ae["patient_id"].isin(dead)]
+    return _hits(bad, "ae", "grade", "5", "grade 5 (death) " + bad["term"].astype(str) + " but the patient has "
+                 "no death recorded; record the death in follow-up or correct the grade")  # fmt: skip
+
+
+def _ae005(frames: Frames, today) -> pd.DataFrame:
+    ae = frames["ae"]
+    bad = ae[ae["outcome"].eq("fatal").fillna(False).astype(bool) & ae["grade"].ne(5).fillna(True).astype(bool)]
+    return _hits(bad, "ae", "outcome", "fatal", "outcome fatal needs grade 5 (grade given: "
+                 + bad["grade"].astype(str) + "); correct the grade or the outcome")  # fmt: skip
+
+
+def _fu001(frames: Frames, today) -> pd.DataFrame:
+    fu = frames["followup"]
+    bad = fu[fu["vital_status"].eq("dead").fillna(False).astype(bool) & fu["death_date"].isna()]
+    return _hits(bad, "followup", "death_date", "", "vital status dead but no death date; add the death date "
+                 "(a partial date such as 2021-05 is accepted)")  # fmt: skip
+
+
+def _fu002(frames: Frames, today) -> pd.DataFrame:
+    fu = frames["followup"]
+    bad = fu[fu["vital_status"].eq("alive").fillna(False).astype(bool) & fu["death_date"].notna()]
+    return _hits(bad, "followup", "vital_status", "alive", "a death date " + _fmt(bad["death_date"])
+                 + " is recorded with vital status alive; set vital_status=dead or remove the death date")  # fmt: skip
+
+
+def _pt003(frames: Frames, today) -> pd.DataFrame:
+    p = frames["patient"]
+    bad = p[~p["patient_id"].isin(set(frames["followup"]["patient_id"]))]
+    return _hits(bad, "patient", "patient_id", bad["patient_id"].astype(str),
+                 "no follow-up contact recorded; add the last contact date with `tkitrack followup add`")  # fmt: skip
+
+
+EDIT_CHECKS: tuple[EditCheck, ...] = (
+    EditCheck("REF001", "error", "*", "every record belongs to a known patient", _ref001),
+    EditCheck("PT001", "error", "patient", "diagnosis on or after birth", _pt001),
+    EditCheck("PT002", "warning", "patient", "age at diagnosis agrees with the dates", _pt002),
+    EditCheck("PT003", "warning", "patient", "a follow-up contact is recorded", _pt003),
+    EditCheck("DT002", "error", "*", "no date before birth", _dt002),
+    EditCheck("DT003", "error", "*", "no date after the last contact or death", _dt003),
+    EditCheck("DT004", "warning", "*", "no date in the future", _dt004),
+    EditCheck("EX002", "error", "exposure", "no exposure after death or after the last contact", _ex002),
+    EditCheck("EX003", "error", "exposure", "no overlapping intervals of one drug", _ex003),
+    EditCheck("EX004", "warning", "exposure", "dose plausible for the drug and body size", _ex004),
+    EditCheck("EX005", "warning", "exposure", "height and weight known to check a mg or mg/kg dose", _ex005),
+    EditCheck("AS001", "error", "assessment", "assessments after baseline unless flagged baseline", _as001),
+    EditCheck("AS002", "warning", "assessment", "a baseline assessment is before the first dose", _as002),
+    EditCheck("AS003", "error", "assessment", "no PR after a CR without PD between", _as003),
+    EditCheck("AE004", "error", "ae", "grade 5 only with a recorded death", _ae004),
+    EditCheck("AE005", "error", "ae", "outcome fatal only with grade 5", _ae005),
+    EditCheck("FU001", "error", "followup", "dead patients have a death date", _fu001),
+    EditCheck("FU002", "error", "followup", "a death date goes with vital status dead", _fu002),
+)
+
+
+def _empty_frames(frames: Frames) -> Frames:
+    from tkitrack.schemas.frames import column_dtypes
+
+    out = {}
+    for record in RECORD_MODELS:
+        f = frames.get(record)
+        if f is None:
+            f = pd.DataFrame({c: pd.Series(dtype=t) for c, t in column_dtypes(record).items()})
+        out[record] = f
+    return out
+
+
+def check_records(frames: Frames, *, today: dt.date | None = None, checks=EDIT_CHECKS) -> pd.DataFrame:
+    """Run every edit check over typed record frames; return the query listing (all failures, never the first).
+
+    Missing record types count as empty. Rows carrying ``_row`` (their row in an input file) report it.
+    """
+    frames = _empty_frames(frames)
+    now = pd.Timestamp(today or dt.date.today())
+    parts = []
+    for check in checks:
+        found = check.find(frames, now)
+        if len(found):
+            parts.append(found.assign(rule_id=check.rule_id, severity=check.severity))
+    if not parts:
+        return listing()
+    out = concat_frames(parts)[LISTING_COLUMNS]
+    out["row"] = pd.array(out["row"].astype("float64"), dtype="Int64")
+    return out.reset_index(drop=True)

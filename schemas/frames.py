@@ -1,0 +1,307 @@
+"""pandera frame schemas built from the table models, plus the frame-level rules, and the query listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from tkitrack.schemas.fields import field_info
+from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.vocabulary import ctcae_grades, vocabulary
+
+__all__ = [
+    "FRAME_RULES",
+    "LISTING_COLUMNS",
+    "FrameRule",
+    "check_frame",
+    "column_dtypes",
+    "concat_frames",
+    "frame_schema",
+    "input_columns",
+    "listing",
+    "record_columns",
+]
+
+#: Columns of the query listing every check writes (one row per failed check per data point).
+LISTING_COLUMNS = ["patient_id", "record", "record_id", "row", "field", "rule_id", "severity", "value", "message"]
+
+
+def listing(rows: list[dict] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """A query listing with the standard columns (empty when ``rows`` is empty)."""
+    frame = pd.DataFrame(rows if rows is not None else [], columns=LISTING_COLUMNS)
+    return frame.astype({"row": "Int64"}) if len(frame) else frame.astype("object")
+
+
+def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames of one record type (same columns and dtypes) with a fresh index.
+
+    pandas warns (FutureWarning) that all-NA columns will count towards the result dtype in a future version;
+    our parts always share the record's dtypes, so the result is the same either way and the warning is muted.
+    """
+    import warnings
+
+    kept = [p for p in parts if len(p)] or parts[:1]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The behavior of DataFrame concatenation", category=FutureWarning)
+        return pd.concat(kept, ignore_index=True)
+
+
+def _base_type(annotation: object) -> type:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0]
+    return annotation  # type: ignore[return-value]
+
+
+_DTYPES = {str: "string", int: "Int64", float: "float64", bool: "boolean", dt.date: "datetime64[ns]"}
+
+
+def record_columns(record: str) -> list[str]:
+    """Every column of a record's table, in declaration order."""
+    return list(RECORD_MODELS[record].model_fields)
+
+
+def input_columns(record: str) -> list[str]:
+    """The columns a user types (template and import): no ids, no derived fields; dates by their given text.
+
+    A date ``X`` is typed in column ``X`` as partial ISO 8601 text (stored as ``X_dtc``).
+    """
+    model = RECORD_MODELS[record]
+    out = []
+    for name in model.model_fields:
+        info = field_info(model, name)
+        if info.derived or (name == "id" and record != "patient"):
+            continue
+        out.append(name[:-4] if name.endswith("_dtc") else name)
+    return out
+
+
+@cache
+def column_dtypes(record: str) -> dict[str, str]:
+    """pandas dtype of each column of a record frame."""
+    model = RECORD_MODELS[record]
+    return {name: _DTYPES[_base_type(f.annotation)] for name, f in model.model_fields.items()}
+
+
+def _column_checks(record: str, name: str) -> list[pa.Check]:
+    info = field_info(RECORD_MODELS[record], name)
+    checks = []
+    if info.vocab and info.vocab != "ctcae_term":
+        voc = vocabulary(info.vocab)
+        checks.append(pa.Check.isin(list(voc.values)))
+    if info.ge is not None:
+        checks.append(pa.Check.ge(info.ge))
+    if info.gt is not None:
+        checks.append(pa.Check.gt(info.gt))
+    if info.le is not None:
+        checks.append(pa.Check.le(info.le))
+    return checks
+
+
+@cache
+def frame_schema(record: str) -> pa.DataFrameSchema:
+    """The pandera schema of one record frame: a column per model field with its type, range and vocabulary.
+
+    Only the field rules live here; frame-level rules are :data:`FRAME_RULES`, run by :func:`check_frame`.
+    """
+    model = RECORD_MODELS[record]
+    columns = {}
+    for name in model.model_fields:
+        info = field_info(model, name)
+        required = info.required or name == "deleted"
+        columns[name] = pa.Column(
+            column_dtypes(record)[name],
+            checks=_column_checks(record, name),
+            nullable=not required,
+            required=name not in ("id",),
+            description=info.label,
+        )
+    return pa.DataFrameSchema(columns, name=record, strict=False, coerce=False)
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    """A rule over several fields of one record frame: ``failing(frame)`` marks the rows that break it."""
+
+    rule_id: str
+    record: str
+    field: str
+    fields: tuple[str, ...]
+    description: str
+    failing: typing.Callable[[pd.DataFrame], pd.Series]
+    message: typing.Callable[[pd.DataFrame], pd.Series]
+    severity: str = "error"
+
+
+def _end_before_start(df: pd.DataFrame) -> pd.Series:
+    return (df["end"] < df["start"]).fillna(False).astype(bool)
+
+
+def _end_message(df: pd.DataFrame) -> pd.Series:
+    return (
+        "end "
+        + df["end"].dt.strftime("%Y-%m-%d")
+        + " is before start "
+        + df["start"].dt.strftime("%Y-%m-%d")
+        + "; expected end >= start: correct either date, or leave end empty while ongoing"
+    )
+
+
+def _unknown_term(df: pd.DataFrame) -> pd.Series:
+    known = df["term"].isin(vocabulary("ctcae_term").values)
+    return ~known & ~df["verbatim"].fillna(False).astype(bool) & df["term"].notna()
+
+
+@cache
+def _allowed_pairs() -> pd.MultiIndex:
+    pairs = [(term, g) for term, grades in ctcae_grades().items() for g in grades]
+    return pd.MultiIndex.from_tuples(pairs, names=["term", "grade"])
+
+
+def _grade_missing(df: pd.DataFrame) -> pd.Series:
+    known = df["term"].isin(vocabulary("ctcae_term").values) & df["grade"].notna()
+    pairs = pd.MultiIndex.from_arrays([df["term"].astype(object), df["grade"].astype("float64")])
+    exists = pairs.isin(_allowed_pairs().set_levels(_allowed_pairs().levels[1].astype("float64"), level=1))
+    return pd.Series(known.to_numpy() & ~exists, index=df.index)
+
+
+def _grade_message(df: pd.DataFrame) -> pd.Series:
+    grades = ctcae_grades()
+    allowed = df["term"].map(lambda t: ", ".join(str(g) for g in sorted(grades.get(t, ()))))
+    return (
+        "CTCAE v5.0 '"
+        + df["term"].astype(str)
+        + "' has no grade "
+        + df["grade"].astype(str)
+        + "; its grades are "
+        + allowed
+        + ": use one of them"
+    )
+
+
+FRAME_RULES: tuple[FrameRule, ...] = (
+    FrameRule(
+        "EX001",
+        "exposure",
+        "end",
+        ("start", "end"),
+        "exposure end on or after its start",
+        _end_before_start,
+        _end_message,
+    ),
+    FrameRule(
+        "AE001",
+        "ae",
+        "end",
+        ("start", "end"),
+        "adverse event resolution on or after its onset",
+        _end_before_start,
+        _end_message,
+    ),
+    FrameRule(
+        "AE002",
+        "ae",
+        "term",
+        ("term", "verbatim"),
+        "term is a CTCAE v5.0 term unless flagged verbatim",
+        _unknown_term,
+        lambda df: (
+            "'" + df["term"].astype(str) + "' is not a CTCAE v5.0 term; use the CTCAE term "
+            "(see `tkitrack vocab ctcae --search WORD`) or set verbatim=true for free text"
+        ),
+    ),
+    FrameRule(
+        "AE003", "ae", "grade", ("term", "grade"), "grade exists for the CTCAE term", _grade_missing, _grade_message
+    ),
+)
+
+
+def _field_message(record: str, column: str, check: str, value: object) -> tuple[str, str]:
+    model = RECORD_MODELS[record]
+    info = field_info(model, column) if column in model.model_fields else None
+    label = info.label if info else column
+    if check == "not_nullable":
+        return "FLD001", f"{label} is required; fill it in"
+    if check.startswith("isin") and info and info.vocab:
+        voc = vocabulary(info.vocab)
+        shown = ", ".join(voc.values[:12]) + (", ..." if len(voc.values) > 12 else "")
+        return "FLD002", f"'{value}' is not an allowed {column}; expected one of {shown} ({voc.source})"
+    if check.startswith(("greater_than", "less_than")) and info:
+        bounds = [
+            f"at least {info.ge:g}" if info.ge is not None else "",
+            f"greater than {info.gt:g}" if info.gt is not None else "",
+            f"at most {info.le:g}" if info.le is not None else "",
+        ]
+        return "FLD003", f"{value} is out of range for {label}; expected {' and '.join(b for b in bounds if b)}"
+    if check.startswith("column_in_dataframe"):
+        return "FLD004", f"column {column} is missing; add it (see `tkitrack template DIR`)"
+    if check.startswith("dtype"):
+        return "FLD005", f"column {column} has the wrong type ({value}); expected {check}"
+    return "FLD009", f"{value!r} fails {check} for {label}"
+
+
+def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = None) -> pd.DataFrame:
+    """Run every field and frame rule on a typed record frame; return the query listing (empty when clean).
+
+    Validation is lazy: every failure of every rule is reported, not the first. ``rows`` gives the 1-based
+    file row of each frame row for messages (defaults to the frame's position + 1).
+    """
+    schema = frame_schema(record)
+    out: list[pd.DataFrame] = []
+    rownum = rows if rows is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        recs = []
+        for case in cases.itertuples(index=False):
+            idx = case.index
+            rule_id, message = _field_message(record, str(case.column), str(case.check), case.failure_case)
+            known = idx is not None and not pd.isna(idx) and idx in frame.index
+            recs.append(
+                {
+                    "patient_id": frame.at[idx, "patient_id"] if known and "patient_id" in frame else None,
+                    "record": record,
+                    "record_id": frame.at[idx, "id"] if known and "id" in frame and record != "patient" else None,
+                    "row": int(rownum.loc[idx]) if known else None,
+                    "field": str(case.column),
+                    "rule_id": rule_id,
+                    "severity": "error",
+                    "value": None if pd.isna(case.failure_case) else str(case.failure_case),
+                    "message": message,
+                }
+            )
+        out.append(listing(recs))
+    for rule in FRAME_RULES:
+        if rule.record != record or not set(rule.fields).issubset(frame.columns):
+            continue
+        bad = rule.failing(frame)
+        if bad.any():
+            sub = frame.loc[bad]
+            out.append(
+                listing(
+                    pd.DataFrame(
+                        {
+                            "patient_id": sub["patient_id"],
+                            "record": record,
+                            "record_id": sub.get("id", None),
+                            "row": rownum.loc[sub.index],
+                            "field": rule.field,
+                            "rule_id": rule.rule_id,
+                            "severity": rule.severity,
+                            "value": sub[rule.field].astype("string").str.slice(0, 10 if rule.field == "end" else None),
+                            "message": rule.message(sub),
+                        }
+                    )
+                )
+            )
+    if not out:
+        return listing()
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,225 @@
+"""SQLModel tables for every clinical record: the one declaration of each field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import SQLModel
+
+from tkitrack.schemas.fields import date_flag, field, given_date, imputed_date
+
+__all__ = [
+    "RECORD_MODELS",
+    "AdverseEvent",
+    "DiseaseEvent",
+    "Exposure",
+    "FollowUp",
+    "Ihc",
+    "MolecularFinding",
+    "Patient",
+    "Procedure",
+    "Record",
+    "TumourAssessment",
+]
+
+
+class Patient(SQLModel, table=True):
+    """One patient: demographics, diagnosis, and height/weight for body surface area."""
+
+    __tablename__ = "patient"
+
+    patient_id: str = field(label="Study-unique patient id", primary_key=True, max_length=64, required=True)
+    site: str | None = field(label="Site (centre) code", max_length=64)
+    mrn: str | None = field(label="Hospital record number (direct identifier)", max_length=64, identifier=True)
+    initials: str | None = field(label="Patient initials (direct identifier)", max_length=8, identifier=True)
+    sex: str | None = field(label="Sex (M, F, U)", vocab="sex", max_length=1)
+    birth_date_dtc: str | None = given_date("Birth date", identifier=True)
+    birth_date: dt.date | None = imputed_date("Birth date", "first")
+    birth_date_dtf: str | None = date_flag("Birth date")
+    age_at_diagnosis: float | None = field(label="Age at diagnosis (years)", ge=0, le=120)
+    diagnosis_date_dtc: str | None = given_date("Diagnosis date")
+    diagnosis_date: dt.date | None = imputed_date("Diagnosis date", "first")
+    diagnosis_date_dtf: str | None = date_flag("Diagnosis date")
+    reference_date_dtc: str | None = given_date("Reference date (randomisation or enrolment)")
+    reference_date: dt.date | None = imputed_date("Reference date", "first")
+    reference_date_dtf: str | None = date_flag("Reference date")
+    histology: str | None = field(label="Histology code (vocab/histologies.csv)", vocab="histology", max_length=32)
+    primary_site: str | None = field(label="Primary tumour site", max_length=128)
+    fnclcc_grade: str | None = field(label="FNCLCC grade (1, 2, 3, NA)", vocab="fnclcc", max_length=2)
+    height_cm: float | None = field(label="Height (cm)", gt=0, le=230)
+    height_date_dtc: str | None = given_date("Height measured on")
+    height_date: dt.date | None = imputed_date("Height measured on", "first")
+    height_date_dtf: str | None = date_flag("Height measured on")
+    weight_kg: float | None = field(label="Weight (kg)", gt=0, le=250)
+    weight_date_dtc: str | None = given_date("Weight measured on")
+    weight_date: dt.date | None = imputed_date("Weight measured on", "first")
+    weight_date_dtf: str | None = date_flag("Weight measured on")
+    note: str | None = field(label="Free-text note (source, how dates were built)")
+    deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
+
+
+class Record(SQLModel):
+    """Columns every clinical record shares besides the patient: id, note, deletion marker."""
+
+    id: int | None = field(None, label="Record id", primary_key=True)
+    patient_id: str = field(
+        label="Patient id", foreign_key="patient.patient_id", index=True, max_length=64, required=True
+    )
+    note: str | None = field(label="Free-text note (source, how dates were built)")
+    deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
+
+
+class MolecularFinding(Record, table=True):
+    """A fusion (5' gene and exon :: 3' gene and exon) or other alteration, with how it was found."""
+
+    __tablename__ = "molecular"
+
+    gene_5p: str | None = field(label="5' partner gene (e.g. STRN)", max_length=32)
+    exon_5p: int | None = field(label="5' gene exon", ge=1, le=200)
+    gene_3p: str = field(label="3' kinase gene (ALK, ROS1, NTRK1-3, ...)", vocab="kinase_gene", required=True)
+    exon_3p: int | None = field(label="3' gene exon", ge=1, le=200)
+    method: str | None = field(label="Method (RNA_NGS, FISH, WGS, RT_PCR, ...)", vocab="method", max_length=16)
+    panel: str | None = field(label="Panel or probe name", max_length=128)
+    fish_percent: float | None = field(label="FISH break-apart: % positive nuclei", ge=0, le=100)
+    specimen_date_dtc: str | None = given_date("Specimen date")
+    specimen_date: dt.date | None = imputed_date("Specimen date", "first")
+    specimen_date_dtf: str | None = date_flag("Specimen date")
+    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64)
+    vaf: float | None = field(label="Variant allele fraction (%)", ge=0, le=100)
+    tmb: float | None = field(label="Tumour mutational burden (mut/Mb)", ge=0)
+    resistance_mutation: str | None = field(label="Resistance mutation at relapse (e.g. ALK G1202R)")
+
+
+class Ihc(Record, table=True):
+    """An immunohistochemistry result for one marker."""
+
+    __tablename__ = "ihc"
+
+    marker: str = field(label="Marker (ALK D5F3, pan-TRK, ROS1, S100, CD34, SMA, desmin, ...)", required=True)
+    result: str = field(label="Result (positive, negative, focal, equivocal)", vocab="ihc_result", required=True)
+    pattern: str | None = field(label="Staining pattern (cytoplasmic, nuclear, membranous, ...)")
+    specimen_date_dtc: str | None = given_date("Specimen date")
+    specimen_date: dt.date | None = imputed_date("Specimen date", "first")
+    specimen_date_dtf: str | None = date_flag("Specimen date")
+    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64)
+
+
+class Exposure(Record, table=True):
+    """One constant-dose interval of one drug (SDTM EX shape); interruptions are gaps between intervals."""
+
+    __tablename__ = "exposure"
+
+    drug: str = field(label="Drug (vocab/drugs.csv)", vocab="drug", max_length=64, required=True)
+    dose: float = field(label="Dose per administration", gt=0, required=True)
+    unit: str = field(label="Dose unit (mg, mg/m2, mg/kg)", vocab="unit", max_length=8, required=True)
+    frequency: str = field(label="Frequency (QD, BID, TID, QW, ...)", vocab="frequency", required=True)
+    route: str | None = field("ORAL", label="Route (ORAL, IV, ...)", vocab="route", max_length=16)
+    formulation: str | None = field(label="Formulation (capsule, oral solution, pellets, ...)", max_length=64)
+    start_dtc: str | None = given_date("Start of the interval")
+    start: dt.date | None = imputed_date("Start of the interval", "first")
+    start_dtf: str | None = date_flag("Start of the interval")
+    end_dtc: str | None = given_date("End of the interval (empty: ongoing)")
+    end: dt.date | None = imputed_date("End of the interval", "last")
+    end_dtf: str | None = date_flag("End of the interval")
+    reason: str | None = field(label="Why the interval ended (toxicity, complete_response, ...)", vocab="reason")
+
+
+class AdverseEvent(Record, table=True):
+    """An adverse event graded by CTCAE v5.0."""
+
+    __tablename__ = "ae"
+
+    term: str = field(label="CTCAE v5.0 term (free text only with verbatim=true)", max_length=256, required=True)
+    term_code: str | None = field(label="MedDRA code of the CTCAE term (filled from the vocabulary)", derived=True)
+    verbatim: bool = field(False, label="The term is free text, not a CTCAE term")
+    grade: int = field(label="CTCAE grade (1-5; must exist for the term)", ge=1, le=5, required=True)
+    start_dtc: str | None = given_date("Onset")
+    start: dt.date | None = imputed_date("Onset", "first")
+    start_dtf: str | None = date_flag("Onset")
+    end_dtc: str | None = given_date("Resolution (empty: ongoing)")
+    end: dt.date | None = imputed_date("Resolution", "last")
+    end_dtf: str | None = date_flag("Resolution")
+    serious: bool = field(False, label="Serious adverse event")
+    attributed_drug: str | None = field(label="Drug the event is attributed to", vocab="drug", max_length=64)
+    attribution: str | None = field(label="Attribution (unrelated ... definite)", vocab="attribution")
+    action: str | None = field(label="Action taken with the drug", vocab="action", max_length=16)
+    outcome: str | None = field(label="Outcome", vocab="ae_outcome", max_length=32)
+
+
+class TumourAssessment(Record, table=True):
+    """A scan or clinical assessment and its response."""
+
+    __tablename__ = "assessment"
+
+    date_dtc: str | None = given_date("Assessment date")
+    date: dt.date | None = imputed_date("Assessment date", "last")
+    date_dtf: str | None = date_flag("Assessment date")
+    modality: str | None = field(label="Modality (MRI, CT, PET-CT, US, XRAY, CLINICAL)", vocab="modality")
+    criteria: str | None = field(
+        "RECIST1.1", label="Criteria (RECIST1.1, iRECIST, PERCIST, INVESTIGATOR)", vocab="criteria"
+    )
+    baseline: bool = field(False, label="Baseline assessment (before the reference date)")
+    sum_diameters: float | None = field(label="Sum of target-lesion diameters (mm)", ge=0)
+    target_response: str | None = field(label="Target-lesion response", vocab="response", max_length=16)
+    nontarget_response: str | None = field(label="Non-target response", vocab="response", max_length=16)
+    new_lesion: bool | None = field(label="New lesion present")
+    response: str | None = field(
+        label="Overall response (CR, PR, SD, NON-CR/NON-PD, PD, NE)", vocab="response", max_length=16
+    )
+    evaluator: str | None = field("INVESTIGATOR", label="Evaluator", vocab="evaluator", max_length=16)
+
+
+class Procedure(Record, table=True):
+    """A surgical or other procedure: biopsy, resection (margin), amputation, ..."""
+
+    __tablename__ = "procedure"
+
+    kind: str = field(label="Kind (biopsy, resection, amputation, ...)", vocab="procedure_kind", required=True)
+    date_dtc: str | None = given_date("Procedure date")
+    date: dt.date | None = imputed_date("Procedure date", "first")
+    date_dtf: str | None = date_flag("Procedure date")
+    margin: str | None = field(label="Resection margin (R0, R1, R2, RX)", vocab="margin", max_length=2)
+    site: str | None = field(label="Site", max_length=128)
+    details: str | None = field(label="Details")
+
+
+class DiseaseEvent(Record, table=True):
+    """Recurrence, progression or metastasis, with how it was confirmed."""
+
+    __tablename__ = "disease_event"
+
+    kind: str = field(label="Kind (recurrence, progression, metastasis)", vocab="event_kind", required=True)
+    date_dtc: str | None = given_date("Event date")
+    date: dt.date | None = imputed_date("Event date", "first")
+    date_dtf: str | None = date_flag("Event date")
+    site: str | None = field(label="Site (e.g. left axilla)", max_length=128)
+    confirmed_by: str | None = field(label="Confirmed by (histology, imaging, ...)", vocab="confirmed_by")
+
+
+class FollowUp(Record, table=True):
+    """A contact: last known status, and death with its cause."""
+
+    __tablename__ = "followup"
+
+    date_dtc: str | None = given_date("Contact date")
+    date: dt.date | None = imputed_date("Contact date", "last")
+    date_dtf: str | None = date_flag("Contact date")
+    vital_status: str = field(label="Vital status (alive, dead, unknown)", vocab="vital_status", required=True)
+    death_date_dtc: str | None = given_date("Death date")
+    death_date: dt.date | None = imputed_date("Death date", "first")
+    death_date_dtf: str | None = date_flag("Death date")
+    death_cause: str | None = field(label="Cause of death")
+
+
+#: Record type name (as used on the command line, in templates and exports) -> table model.
+RECORD_MODELS: dict[str, type[SQLModel]] = {
+    "patient": Patient,
+    "molecular": MolecularFinding,
+    "ihc": Ihc,
+    "exposure": Exposure,
+    "ae": AdverseEvent,
+    "assessment": TumourAssessment,
+    "procedure": Procedure,
+    "disease_event": DiseaseEvent,
+    "followup": FollowUp,
+}

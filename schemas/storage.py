@@ -1,0 +1,142 @@
+"""The database: URL resolution, engines, one-transaction sessions, and schema migrations (alembic)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from tkitrack.schemas.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_URL",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "redact_url",
+    "require_current",
+    "resolve_url",
+    "transaction",
+    "upgrade",
+]
+
+DEFAULT_URL = "sqlite:///tkitrack.db"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """The database URL: ``db`` (``--db``), else ``$TKITRACK_DB``, else ``./tkitrack.db``.
+
+    A plain path (no ``://``) is a SQLite file.
+    """
+    value = db or os.environ.get("TKITRACK_DB") or DEFAULT_URL
+    if "://" not in value:
+        value = f"sqlite:///{Path(value).expanduser()}"
+    return value
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - exercised via every sqlite test
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """An engine for ``url`` (resolved by :func:`resolve_url`); SQLite gets foreign keys and a busy timeout."""
+    resolved = resolve_url(url)
+    if resolved.startswith("sqlite:///") and not resolved.startswith("sqlite:///:memory:"):
+        folder = Path(resolved.removeprefix("sqlite:///")).parent
+        if not folder.exists():
+            raise ConfigError(f"database folder {folder} does not exist; create it or choose another --db")
+    try:
+        engine = create_engine(resolved, **kwargs)
+    except (SQLAlchemyError, ImportError, ValueError) as err:
+        raise ConfigError(f"cannot use database URL {redact_url(resolved)}: {err}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits as one transaction, or rolls back entirely on any error."""
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except OperationalError as err:
+        raise ConfigError(f"database {redact_url(str(engine.url))} failed: {err.orig}") from None
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("tkitrack.schemas").joinpath("migrations")))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of tkitrack."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as err:
+        raise ConfigError(f"cannot reach database {redact_url(str(engine.url))}: {err.orig}") from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Create or upgrade the schema through the migrations; returns (revision before, revision after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+    return before, current_revision(engine) or ""
+
+
+def require_current(engine: Engine) -> None:
+    """Raise ConfigError unless the database exists and is at the newest migration."""
+    rev = current_revision(engine)
+    if rev is None:
+        tables = inspect(engine).get_table_names()
+        what = "is empty" if not tables else "was not created by tkitrack"
+        raise ConfigError(
+            f"database {redact_url(str(engine.url))} {what}; run `tkitrack init` (or pass --db / set TKITRACK_DB)"
+        )
+    if rev != head_revision():
+        raise ConfigError(
+            f"database {redact_url(str(engine.url))} is at schema {rev}, this tkitrack needs {head_revision()}; "
+            "run `tkitrack db upgrade`"
+        )
+
+
+def ping(engine: Engine) -> None:
+    """Raise ConfigError when the database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as err:
+        raise ConfigError(f"cannot reach database {redact_url(str(engine.url))}: {err.orig}") from None

@@ -1,0 +1,330 @@
+"""Reading and writing records: every write validated, audited and done as one transaction by the caller."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from tkitrack.schemas.audit import append_entries
+from tkitrack.schemas.errors import InputError, NotFoundError, ValidationFailed
+from tkitrack.schemas.fields import field_info
+from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
+from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.parse import parse_records
+
+__all__ = [
+    "WRITE_ORDER",
+    "add_records",
+    "delete_record",
+    "patient_ids",
+    "read_frames",
+    "read_record",
+    "update_record",
+]
+
+#: Record types in the order they are written (patients before anything that refers to them).
+WRITE_ORDER = tuple(RECORD_MODELS)
+Progress = Callable[[int], None]
+
+
+def _table(record: str):
+    return RECORD_MODELS[record].__table__
+
+
+def _typed(record: str, rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(RECORD_MODELS[record].model_fields))
+    for name, dtype in column_dtypes(record).items():
+        if dtype == "datetime64[ns]":
+            frame[name] = pd.to_datetime(frame[name])
+        else:
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def read_frames(
+    session: Session,
+    records: Iterable[str] = WRITE_ORDER,
+    *,
+    patients: Iterable[str] | None = None,
+    include_deleted: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Every record of the given types as typed frames (dates as datetime64), optionally for some patients."""
+    out = {}
+    wanted = None if patients is None else list(patients)
+    for record in records:
+        table = _table(record)
+        stmt = select(table)
+        if not include_deleted:
+            stmt = stmt.where(table.c.deleted.is_(False))
+        if wanted is not None:
+            stmt = stmt.where(table.c.patient_id.in_(wanted))
+        order = [table.c.patient_id] + ([table.c.id] if "id" in table.c else [])
+        rows = session.execute(stmt.order_by(*order)).mappings().all()
+        out[record] = _typed(record, [dict(r) for r in rows])
+    return out
+
+
+def patient_ids(session: Session, *, include_deleted: bool = False) -> list[str]:
+    """The ids of all patients."""
+    table = _table("patient")
+    stmt = select(table.c.patient_id).order_by(table.c.patient_id)
+    if not include_deleted:
+        stmt = stmt.where(table.c.deleted.is_(False))
+    return list(session.execute(stmt).scalars())
+
+
+def read_record(session: Session, record: str, record_id: str | int) -> dict:
+    """One record as a dict; NotFoundError when it does not exist or was deleted."""
+    table = _table(record)
+    key = table.c.patient_id if record == "patient" else table.c.id
+    value = str(record_id) if record == "patient" else _int_id(record, record_id)
+    row = session.execute(select(table).where(key == value)).mappings().first()
+    if row is None or row["deleted"]:
+        what = "was deleted" if row is not None else "does not exist"
+        raise NotFoundError(f"{record} {record_id} {what}; list them with `tkitrack {_cli_group(record)} list`")
+    return dict(row)
+
+
+def _cli_group(record: str) -> str:
+    return {"assessment": "assess", "disease_event": "event", "molecular": "molecular"}.get(record, record)
+
+
+def _int_id(record: str, record_id: str | int) -> int:
+    try:
+        return int(record_id)
+    except (TypeError, ValueError):
+        raise InputError(f"{record} id must be a whole number, got {record_id!r}") from None
+
+
+def _json_value(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
+    """Typed frame -> list of plain dicts for the database (dates as datetime.date, NA as None)."""
+    cols = [c for c in RECORD_MODELS[record].model_fields if not (c == "id" and record != "patient")]
+    data = {}
+    for col in cols:
+        series = frame[col]
+        if column_dtypes(record)[col] == "datetime64[ns]":
+            data[col] = [None if pd.isna(v) else v.date() for v in series]
+        else:
+            data[col] = [None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in series]
+    return [dict(zip(cols, values, strict=True)) for values in zip(*data.values(), strict=True)]
+
+
+def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Cross-record edit checks on the affected patients' stored records plus the new ones.
+
+    New rows carry ``_row`` (their 1-based row in the input) so that a query points at the file row.
+    """
+    from tkitrack.schemas.checks import check_records
+
+    ids = sorted({p for f in new.values() for p in f["patient_id"].dropna().unique()})
+    stored = read_frames(session, patients=ids)
+    combined = {}
+    for record in WRITE_ORDER:
+        parts = [stored[record]]
+        if record in new and len(new[record]):
+            parts.append(new[record].assign(_row=np.arange(1, len(new[record]) + 1)))
+        parts = [p for p in parts if len(p)]
+        combined[record] = concat_frames(parts) if parts else stored[record]
+    return check_records(combined)
+
+
+def add_records(
+    session: Session,
+    raws: dict[str, pd.DataFrame],
+    *,
+    user: str,
+    source: str = "input",
+    sources: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Validate and insert records of several types (template text frames) as one unit.
+
+    Every field, frame and edit check runs first, on all of the input together with the affected patients'
+    stored records; any error raises ValidationFailed with the full query listing and nothing is written.
+    Then rows are inserted with SQLAlchemy Core (no ORM object per row) and one audit entry per record.
+    The caller's transaction (see :func:`tkitrack.schemas.storage.transaction`) makes it all-or-nothing.
+    Returns the number of records added per type.
+    """
+    unknown = [r for r in raws if r not in RECORD_MODELS]
+    if unknown:
+        raise InputError(f"unknown record type(s) {', '.join(unknown)}; expected {', '.join(RECORD_MODELS)}")
+    typed: dict[str, pd.DataFrame] = {}
+    problems = []
+    for record in WRITE_ORDER:
+        if record not in raws:
+            continue
+        where = (sources or {}).get(record, source)
+        frame, found = parse_records(record, raws[record], source=where)
+        problems += [found, check_frame(record, frame)]
+        typed[record] = frame
+    if "patient" in typed:
+        problems.append(_duplicate_patients(session, typed["patient"]))
+    problems.append(_run_edit_checks(session, typed))  # cells that did not parse are missing there
+    found = (
+        pd.concat([p for p in problems if len(p)], ignore_index=True) if any(len(p) for p in problems) else listing()
+    )
+    errors = found[found["severity"] == "error"] if len(found) else found
+    if len(errors):
+        raise ValidationFailed(
+            f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
+            failures=found,
+        )
+    counts = {}
+    done = 0
+    for record, frame in typed.items():
+        rows = _db_rows(record, frame)
+        if not rows:
+            continue
+        table = _table(record)
+        if record == "patient":
+            session.execute(insert(table), rows)
+            ids = [r["patient_id"] for r in rows]
+        else:
+            ids = list(session.execute(insert(table).returning(table.c.id), rows).scalars())
+        cols = [c for c in input_columns(record) if c != "patient_id"]
+        entries = [
+            {
+                "action": "insert",
+                "table_name": record,
+                "record_id": rid,
+                "patient_id": row["patient_id"],
+                "field": "*",
+                "new_value": json.dumps({c: _json_value(row.get(f"{c}_dtc", row.get(c))) for c in cols}),
+                "reason": f"added from {(sources or {}).get(record, source)}",
+            }
+            for rid, row in zip(ids, rows, strict=True)
+        ]
+        append_entries(session, entries, user=user)
+        counts[record] = len(rows)
+        done += len(rows)
+        if progress:
+            progress(len(rows))
+    return counts
+
+
+def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFrame:
+    ids = patients["patient_id"].dropna()
+    dup_in_file = ids[ids.duplicated()]
+    table = _table("patient")
+    existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
+    rows = [
+        {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT010",
+         "severity": "error", "value": p,
+         "message": f"patient {p} is listed twice in this input; keep one row per patient"}
+        for i, p in dup_in_file.items()
+    ] + [
+        {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
+         "severity": "error", "value": p,
+         "message": f"patient {p} is already in the database; change it with `tkitrack patient edit`"}
+        for i, p in ids.items() if p in existing
+    ]  # fmt: skip
+    return listing(rows)
+
+
+def update_record(
+    session: Session, record: str, record_id: str | int, changes: dict[str, str | None], *, reason: str, user: str
+) -> dict[str, tuple[object, object]]:
+    """Change fields of one record (values as typed text, dates partial ISO), validated and audited per field.
+
+    Returns {column: (old, new)} for the columns that changed. A reason is required.
+    """
+    if not (reason or "").strip():
+        raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
+    old = read_record(session, record, record_id)
+    allowed = [c for c in input_columns(record) if c != "patient_id"]
+    bad = [c for c in changes if c not in allowed]
+    if bad:
+        raise InputError(f"{record} has no editable field(s) {', '.join(bad)}; editable: {', '.join(allowed)}")
+    current = {c: old.get(f"{c}_dtc", old.get(c)) for c in input_columns(record)}
+    current.update(changes)
+    raw = pd.DataFrame([{k: (None if v is None else str(v) if not isinstance(v, bool) else str(v).lower())
+                         for k, v in current.items()}])  # fmt: skip
+    frame, found = parse_records(record, raw, source=f"{record} {record_id}")
+    found = pd.concat([found, check_frame(record, frame)], ignore_index=True)
+    if record != "patient":
+        frame["id"] = old["id"]
+    if not len(found):
+        pid = old["patient_id"]
+        stored = read_frames(session, patients=[pid])
+        key = "patient_id" if record == "patient" else "id"
+        others = stored[record][stored[record][key] != old[key]]
+        merged = dict(stored)
+        merged[record] = concat_frames([others, frame])
+        from tkitrack.schemas.checks import check_records
+
+        found = check_records(merged)
+    errors = found[found["severity"] == "error"] if len(found) else found
+    if len(errors):
+        raise ValidationFailed(f"the edit of {record} {record_id} breaks {len(errors)} rule(s); nothing changed",
+                               failures=found)  # fmt: skip
+    new = _db_rows(record, frame)[0]
+    diff = {
+        c: (old[c], new[c]) for c in new if c not in ("id", "deleted") and _json_value(old[c]) != _json_value(new[c])
+    }
+    if not diff:
+        return {}
+    table = _table(record)
+    key_col = table.c.patient_id if record == "patient" else table.c.id
+    session.execute(update(table).where(key_col == old["patient_id" if record == "patient" else "id"]).values(
+        {c: v[1] for c, v in diff.items()}))  # fmt: skip
+    append_entries(session, [
+        {"action": "update", "table_name": record, "record_id": record_id, "patient_id": old["patient_id"],
+         "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
+        for c, (o, n) in diff.items()
+    ], user=user)  # fmt: skip
+    return diff
+
+
+def delete_record(session: Session, record: str, record_id: str | int, *, reason: str, user: str) -> int:
+    """Mark a record deleted (nothing is hard deleted), with its reason in the audit trail.
+
+    Deleting a patient marks every record of that patient deleted too. Returns how many records were marked.
+    """
+    if not (reason or "").strip():
+        raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
+    old = read_record(session, record, record_id)
+    entries = []
+    if record == "patient":
+        pid = old["patient_id"]
+        for child in WRITE_ORDER[1:]:
+            table = _table(child)
+            ids = list(session.execute(select(table.c.id).where(
+                (table.c.patient_id == pid) & table.c.deleted.is_(False))).scalars())  # fmt: skip
+            if ids:
+                session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
+                entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
+                             "field": "deleted", "old_value": "false", "new_value": "true",
+                             "reason": f"{reason} (patient {pid} deleted)"} for i in ids]  # fmt: skip
+        key = _table("patient").c.patient_id == pid
+    else:
+        key = _table(record).c.id == old["id"]
+    session.execute(update(_table(record)).where(key).values(deleted=True))
+    entries.append({"action": "delete", "table_name": record, "record_id": record_id,
+                    "patient_id": old["patient_id"], "field": "deleted", "old_value": "false",
+                    "new_value": "true", "reason": reason})  # fmt: skip
+    append_entries(session, entries, user=user)
+    return len(entries)
+
+
+def field_label(record: str, name: str) -> str:
+    """The human label of a field (for tables and data dictionaries)."""
+    return field_info(RECORD_MODELS[record], name).label

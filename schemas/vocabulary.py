@@ -1,0 +1,176 @@
+"""Controlled vocabularies shipped as package data: CTCAE v5.0, drugs, histologies, genes, responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+__all__ = [
+    "ACTIONS",
+    "AE_OUTCOMES",
+    "ATTRIBUTIONS",
+    "CONFIRMED_BY",
+    "CRITERIA",
+    "EVALUATORS",
+    "EVENT_KINDS",
+    "FNCLCC_GRADES",
+    "FREQUENCIES",
+    "IHC_RESULTS",
+    "MARGINS",
+    "METHODS",
+    "MODALITIES",
+    "PROCEDURE_KINDS",
+    "REASONS",
+    "ROUTES",
+    "SEXES",
+    "UNITS",
+    "VITAL_STATUSES",
+    "Vocabulary",
+    "ctcae",
+    "ctcae_grades",
+    "drugs",
+    "genes",
+    "histologies",
+    "read_vocab",
+    "responses",
+    "vocabulary",
+]
+
+SEXES = ("M", "F", "U")
+UNITS = ("mg", "mg/m2", "mg/kg")
+FREQUENCIES = ("QD", "BID", "TID", "QID", "QOD", "QW", "Q2W", "Q3W", "Q4W", "ONCE")
+ROUTES = ("ORAL", "IV", "SC", "IM", "TOPICAL")
+REASONS = (
+    "toxicity",
+    "progression",
+    "complete_response",
+    "surgery",
+    "patient_choice",
+    "completed",
+    "dose_change",
+    "other",
+)
+ACTIONS = ("none", "dose_reduced", "interrupted", "withdrawn", "not_applicable")
+ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal", "unknown")
+MODALITIES = ("MRI", "CT", "PET-CT", "US", "XRAY", "CLINICAL")
+CRITERIA = ("RECIST1.1", "iRECIST", "PERCIST", "INVESTIGATOR")
+EVALUATORS = ("INVESTIGATOR", "INDEPENDENT")
+METHODS = ("RNA_NGS", "DNA_NGS", "FISH", "WGS", "RT_PCR", "IHC_ONLY", "OTHER")
+IHC_RESULTS = ("positive", "negative", "focal", "equivocal")
+PROCEDURE_KINDS = ("biopsy", "resection", "amputation", "cryotherapy", "radiotherapy", "other")
+MARGINS = ("R0", "R1", "R2", "RX")
+EVENT_KINDS = ("recurrence", "progression", "metastasis")
+CONFIRMED_BY = ("histology", "imaging", "clinical", "molecular")
+VITAL_STATUSES = ("alive", "dead", "unknown")
+FNCLCC_GRADES = ("1", "2", "3", "NA")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A named set of allowed values, with the file or constant it comes from (for error messages)."""
+
+    name: str
+    values: tuple[str, ...]
+    source: str
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._set
+
+    @property
+    def _set(self) -> frozenset[str]:
+        return frozenset(self.values)
+
+
+def read_vocab(name: str) -> pd.DataFrame:
+    """Read a vocabulary CSV shipped in ``tkitrack/schemas/vocab`` as strings (no NA conversion)."""
+    path = resources.files("tkitrack.schemas").joinpath("vocab", f"{name}.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+@cache
+def ctcae() -> pd.DataFrame:
+    """CTCAE v5.0 terms: meddra_code, meddra_soc, term, grade_1..grade_5 text, definition."""
+    return read_vocab("ctcae_v5")
+
+
+@cache
+def ctcae_grades() -> dict[str, frozenset[int]]:
+    """For each CTCAE term, the grades that exist (a lone '-' in the grade column means it does not)."""
+    table = ctcae()
+    exists = {g: table[f"grade_{g}"].str.strip() != "-" for g in range(1, 6)}
+    return {term: frozenset(g for g in range(1, 6) if exists[g].iloc[i]) for i, term in enumerate(table["term"])}
+
+
+@cache
+def drugs() -> pd.DataFrame:
+    """The drug catalogue with target, class, usual paediatric dose and plausible mg/m2/day range."""
+    table = read_vocab("drugs")
+    for col in ("usual_dose", "min_mg_m2_day", "max_mg_m2_day"):
+        table[col] = table[col].astype(float)
+    return table
+
+
+@cache
+def histologies() -> pd.DataFrame:
+    return read_vocab("histologies")
+
+
+@cache
+def genes() -> pd.DataFrame:
+    return read_vocab("genes")
+
+
+@cache
+def responses() -> pd.DataFrame:
+    table = read_vocab("responses")
+    table["rank"] = table["rank"].astype(int)
+    return table
+
+
+_CONSTANTS = {
+    "sex": SEXES,
+    "unit": UNITS,
+    "frequency": FREQUENCIES,
+    "route": ROUTES,
+    "reason": REASONS,
+    "action": ACTIONS,
+    "attribution": ATTRIBUTIONS,
+    "ae_outcome": AE_OUTCOMES,
+    "modality": MODALITIES,
+    "criteria": CRITERIA,
+    "evaluator": EVALUATORS,
+    "method": METHODS,
+    "ihc_result": IHC_RESULTS,
+    "procedure_kind": PROCEDURE_KINDS,
+    "margin": MARGINS,
+    "event_kind": EVENT_KINDS,
+    "confirmed_by": CONFIRMED_BY,
+    "vital_status": VITAL_STATUSES,
+    "fnclcc": FNCLCC_GRADES,
+}
+
+
+@cache
+def vocabulary(name: str) -> Vocabulary:
+    """The allowed values of one named vocabulary (``drug``, ``ctcae_term``, ``histology``, ``sex``, ...)."""
+    if name in _CONSTANTS:
+        return Vocabulary(name, _CONSTANTS[name], "tkitrack.schemas.vocabulary")
+    if name == "drug":
+        return Vocabulary(name, tuple(drugs()["drug"]), "vocab/drugs.csv")
+    if name == "ctcae_term":
+        return Vocabulary(name, tuple(ctcae()["term"]), "vocab/ctcae_v5.csv (CTCAE v5.0)")
+    if name == "histology":
+        return Vocabulary(name, tuple(histologies()["code"]), "vocab/histologies.csv")
+    if name == "gene":
+        return Vocabulary(name, tuple(genes()["gene"]), "vocab/genes.csv")
+    if name == "kinase_gene":
+        g = genes()
+        return Vocabulary(name, tuple(g.loc[g["role"] == "kinase", "gene"]), "vocab/genes.csv")
+    if name == "response":
+        return Vocabulary(name, tuple(responses()["response"]), "vocab/responses.csv")
+    raise KeyError(f"unknown vocabulary {name!r}")
