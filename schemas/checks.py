@@ -203,7 +203,8 @@ def _ex004(frames: Frames, today) -> pd.DataFrame:
 
 def _ex005(frames: Frames, today) -> pd.DataFrame:
     ex, daily = _mg_m2_day(frames)
-    bad = ex[daily.isna() & ex["unit"].isin(["mg", "mg/kg"]) & ex["frequency"].ne("ONCE")]
+    has_range = ex["drug"].map(drugs().set_index("drug")["max_mg_m2_day"]).notna()
+    bad = ex[daily.isna() & ex["unit"].isin(["mg", "mg/kg"]) & ex["frequency"].ne("ONCE") & has_range]
     return _hits(bad, "exposure", "dose", bad["dose"].astype(str) + " " + bad["unit"].astype(str),
                  "cannot check the dose of " + bad["drug"].astype(str) + " per m2: the patient has no height "
                  "and weight; add them to the patient record")  # fmt: skip

@@ -186,7 +186,23 @@ def _grade_message(df: pd.DataFrame) -> pd.Series:
     )
 
 
+def _dose_not_positive(df: pd.DataFrame) -> pd.Series:
+    return (df["dose"].le(0) & df["drug"].ne("placebo")).fillna(False).astype(bool)
+
+
 FRAME_RULES: tuple[FrameRule, ...] = (
+    FrameRule(
+        "EX006",
+        "exposure",
+        "dose",
+        ("dose", "drug"),
+        "dose greater than 0 (0 only for placebo)",
+        _dose_not_positive,
+        lambda df: (
+            "dose " + df["dose"].astype(str) + " of " + df["drug"].astype(str) + " is not greater than 0; "
+            "a dose is > 0 (record an interruption as a gap between intervals, placebo as drug placebo)"
+        ),
+    ),
     FrameRule(
         "EX001",
         "exposure",

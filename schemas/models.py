@@ -110,7 +110,7 @@ class Exposure(Record, table=True):
     __tablename__ = "exposure"
 
     drug: str = field(label="Drug (vocab/drugs.csv)", vocab="drug", max_length=64, required=True)
-    dose: float = field(label="Dose per administration", gt=0, required=True)
+    dose: float = field(label="Dose per administration (0 only for placebo)", ge=0, required=True)
     unit: str = field(label="Dose unit (mg, mg/m2, mg/kg)", vocab="unit", max_length=8, required=True)
     frequency: str = field(label="Frequency (QD, BID, TID, QW, ...)", vocab="frequency", required=True)
     route: str | None = field("ORAL", label="Route (ORAL, IV, ...)", vocab="route", max_length=16)

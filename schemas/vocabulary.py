@@ -42,7 +42,7 @@ __all__ = [
 SEXES = ("M", "F", "U")
 UNITS = ("mg", "mg/m2", "mg/kg")
 FREQUENCIES = ("QD", "BID", "TID", "QID", "QOD", "QW", "Q2W", "Q3W", "Q4W", "ONCE")
-ROUTES = ("ORAL", "IV", "SC", "IM", "TOPICAL")
+ROUTES = ("ORAL", "IV", "SC", "IM", "TOPICAL", "TRANSDERMAL")
 REASONS = (
     "toxicity",
     "progression",
@@ -111,7 +111,7 @@ def drugs() -> pd.DataFrame:
     """The drug catalogue with target, class, usual paediatric dose and plausible mg/m2/day range."""
     table = read_vocab("drugs")
     for col in ("usual_dose", "min_mg_m2_day", "max_mg_m2_day"):
-        table[col] = table[col].astype(float)
+        table[col] = pd.to_numeric(table[col].replace("", None), errors="raise").astype(float)
     return table
 
 
