@@ -1,4 +1,56 @@
-"""tkitrack command line: one typer app composed of one module per command group."""
+"""tkitrack command line: one typer app composed of one module per command group (light imports only)."""
+
+from __future__ import annotations
+
+import typer
+
+from tkitrack.cli import audit, db, exposure
+from tkitrack.cli._common import command, state
+from tkitrack.cli.records import GROUPS, make_record_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="tkitrack",
+    help="Track targeted therapy and outcomes in kinase-fusion tumours: log timelines, validate, derive, plot.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tkitrack {version('tkitrack')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    db: str | None = typer.Option(None, "--db", envvar="TKITRACK_DB",
+                                  help="Database: a SQLite file path or any SQLAlchemy URL [default: ./tkitrack.db]"),
+    user: str | None = typer.Option(None, "--user", envvar="TKITRACK_USER",
+                                    help="Who is making changes (audit trail) [default: the OS user]"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version"),
+) -> None:  # fmt: skip
+    """Global options, given before the command."""
+    state().db = db
+    state().user = user
+
+
+command(app, "init")(db.init)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+for _group in GROUPS:
+    app.add_typer(exposure.app if _group == "exposure" else make_record_app(_group), name=_group)
+
 
 def main() -> None:
-    print("tkitrack")
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -328,5 +328,5 @@ def check_records(frames: Frames, *, today: dt.date | None = None, checks=EDIT_C
     if not parts:
         return listing()
     out = concat_frames(parts)[LISTING_COLUMNS]
-    out["row"] = pd.array(out["row"].astype("float64"), dtype="Int64")
+    out["row"] = pd.to_numeric(out["row"], errors="coerce").astype("Int64")
     return out.reset_index(drop=True)

@@ -1,0 +1,143 @@
+"""What every command shares: global options, opening the database, error reporting, rendering frames."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+__all__ = ["State", "command", "fail", "open_db", "render", "render_listing", "state"]
+
+
+@dataclass
+class State:
+    """Global options given before the command (``tkitrack --db URL --user NAME ...``)."""
+
+    db: str | None = None
+    user: str | None = None
+
+
+_STATE = State()
+
+
+def state() -> State:
+    return _STATE
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` to stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
+    """``app.command(...)`` whose errors reach the user as a message and an exit code, never a traceback.
+
+    tkitrack's own errors (bad input, failed validation, unreachable database, missing browser) print what was
+    wrong and how to fix it; a validation failure also prints its query listing.
+    """
+
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def run(*a: Any, **kw: Any) -> Any:
+            from tkitrack.schemas.errors import TkitrackError, ValidationFailed
+
+            try:
+                return func(*a, **kw)
+            except ValidationFailed as err:
+                if err.failures is not None and len(err.failures):
+                    render_listing(err.failures, err=True)
+                raise fail(str(err), 1) from None
+            except TkitrackError as err:
+                raise fail(str(err), err.exit_code) from None
+            except KeyboardInterrupt:
+                raise fail("interrupted; nothing was written", 130) from None
+            except (typer.Exit, typer.Abort, typer.BadParameter):
+                raise
+            except Exception as err:  # a bug, not bad input: say so plainly, keep the traceback on request
+                if os.environ.get("TKITRACK_DEBUG"):
+                    raise
+                raise fail(
+                    f"internal error ({type(err).__name__}: {err}); nothing was written. "
+                    "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.", 3
+                ) from None
+
+        return app.command(*args, **kwargs)(run)
+
+    return wrap
+
+
+def open_db(*, create: bool = False):
+    """An engine on the chosen database, checked to be at the current schema (unless ``create``)."""
+    from tkitrack.schemas.storage import make_engine, require_current
+
+    engine = make_engine(_STATE.db)
+    if not create:
+        require_current(engine)
+    return engine
+
+
+def user() -> str:
+    from tkitrack.schemas.audit import current_user
+
+    return current_user(_STATE.user)
+
+
+def _jsonable(frame):
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return json.loads(out.to_json(orient="records", date_format="iso"))
+
+
+def render(frame, fmt: str = "table", *, title: str | None = None, err: bool = False, max_width: int = 40) -> None:
+    """Print a frame as a rich table (terminal), JSON records or CSV."""
+    stream = sys.stderr if err else sys.stdout
+    if fmt == "json":
+        stream.write(json.dumps(_jsonable(frame), indent=2, default=str) + "\n")
+        return
+    if fmt == "csv":
+        frame.to_csv(stream, index=False, date_format="%Y-%m-%d")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold", max_width=max_width)
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if _missing(v) else _cell(v) for v in row])
+    Console(file=stream, width=200 if not stream.isatty() else None).print(table)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _cell(value: Any) -> str:
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render_listing(listing, *, err: bool = False, fmt: str = "table") -> None:
+    """Print a query listing (patient, record, row, field, rule, severity, value, message)."""
+    cols = [c for c in ("patient_id", "record", "record_id", "row", "field", "rule_id", "severity", "value",
+                        "message", "status") if c in listing.columns]  # fmt: skip
+    render(listing[cols], fmt, title="Queries", err=err, max_width=70)

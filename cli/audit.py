@@ -1,0 +1,43 @@
+"""Audit-trail commands: `tkitrack audit verify` and `tkitrack audit log PATIENT`."""
+
+from __future__ import annotations
+
+import typer
+
+from tkitrack.cli._common import command, fail, open_db, render
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
+
+
+@command(app, "verify")
+def verify() -> None:
+    """Recompute the hash chain; report the first entry that was altered or removed (exit 1 if any)."""
+    from tkitrack.schemas.audit import verify_chain
+    from tkitrack.schemas.storage import transaction
+
+    with transaction(open_db()) as session:
+        report = verify_chain(session)
+    if not report.ok:
+        raise fail(f"audit trail broken at entry {report.broken_seq}: {report.problem} "
+                   f"({report.entries} entries read)")  # fmt: skip
+    typer.echo(f"audit trail intact: {report.entries} entries, every hash and link verified")
+
+
+@command(app, "log")
+def log(
+    patient: str | None = typer.Argument(None, help="Patient id (all patients when omitted)"),
+    table: str | None = typer.Option(None, "--record", help="Only this record type (ae, exposure, ...)"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+) -> None:
+    """List the audit trail (who, when, record, field, old and new value, reason), oldest first."""
+    from tkitrack.schemas.audit import read_audit_log
+    from tkitrack.schemas.storage import transaction
+
+    with transaction(open_db()) as session:
+        trail = read_audit_log(session, patient_id=patient, table=table)
+    if patient is not None and trail.empty:
+        raise fail(f"no audit entries for patient {patient}; check the id with `tkitrack patient list`")
+    cols = ["seq", "ts", "user", "action", "table_name", "record_id", "field", "old_value", "new_value", "reason"]
+    render(trail[cols].rename(columns={"table_name": "record"}), fmt, title="Audit trail")

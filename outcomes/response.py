@@ -1,0 +1,400 @@
+"""Overall responses per visit (OVR) and per-subject response parameters (BOR, CBOR, RSP, CRSP, CB, ...) as ADRS.
+
+Defaults reproduce the pharmaverse/admiralonco RECIST 1.1 ADRS template (``ad_adrs.R`` with the event objects
+``bor_cr`` ... ``cbor_pr``), checked against ``pharmaverseadam::adrs_onco``. Every rule is a keyword:
+the evaluator, the reference date column, the day-imputation of partial dates, the per-date ranking, the
+truncation at the first PD, the 42-day window for SD / NON-CR/NON-PD and the 28-day confirmation with at most
+one NE in between. All steps are group-wise pandas operations (sorts, cumulative counts, ``merge_asof``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tkitrack.schemas.dates import impute_partial_dates
+from tkitrack.schemas.errors import InputError
+
+__all__ = [
+    "AVAL_RESP",
+    "WORST_ORDER",
+    "derive_adrs",
+    "derive_ovr",
+    "derive_response_params",
+    "derive_time_to_response",
+]
+
+#: admiralonco ``aval_resp()``: numeric codes of the RECIST overall responses.
+AVAL_RESP = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
+#: Ranking used to keep one response per date, best to worst: the last one listed present on a date wins.
+WORST_ORDER = ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD")
+_LABELS = {
+    "OVR": "Overall Response by {ev}",
+    "PD": "Disease Progression by {ev}",
+    "RSP": "Response by {ev} (confirmation not required)",
+    "CB": "Clinical Benefit by {ev} (confirmation for response not required)",
+    "BOR": "Best Overall Response by {ev} (confirmation not required)",
+    "BCP": "Best Overall Response of CR/PR by {ev} (confirmation not required)",
+    "CRSP": "Confirmed Response by {ev}",
+    "CCB": "Confirmed Clinical Benefit by {ev}",
+    "CBOR": "Best Confirmed Overall Response by {ev}",
+    "CBCP": "Best Confirmed Overall Response of CR/PR by {ev}",
+    "DEATH": "Death",
+    "LSTA": "Last Disease Assessment by {ev}",
+}
+_BENEFIT = ("CR", "PR", "SD", "NON-CR/NON-PD")
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{dataset} has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}. "
+            f"Rename the column or pass {dataset} in SDTM/ADaM shape."
+        )
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+
+
+def _reference(adsl: pd.DataFrame, reference_date: str) -> pd.Series:
+    _require(adsl, ["USUBJID", reference_date], "ADSL")
+    return _dates(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[reference_date])
+
+
+def _label(paramcd: str, evaluator: str | None) -> str:
+    return _LABELS[paramcd].format(ev=(evaluator or "Any Evaluator").title())
+
+
+def derive_ovr(
+    rs: pd.DataFrame,
+    adsl: pd.DataFrame,
+    *,
+    reference_date: str = "RANDDT",
+    evaluator: str | None = "INVESTIGATOR",
+    testcd: str = "OVRLRESP",
+    date_imputation: str = "last",
+    impute_month: bool = False,
+    worst_order: Sequence[str] = WORST_ORDER,
+    truncate_at_first_pd: bool = True,
+) -> pd.DataFrame:
+    """Select the overall responses that count: one per date, on or after the reference date, up to first PD.
+
+    Parameters
+    ----------
+    rs : DataFrame
+        SDTM RS: ``USUBJID, RSTESTCD, RSSTRESC, RSEVAL, RSDTC`` (``RSSEQ``, ``VISIT``, ``VISITNUM`` kept if present).
+    adsl : DataFrame
+        ``USUBJID`` and the ``reference_date`` column.
+    reference_date : str
+        ADSL column of the time origin (``RANDDT``; ``TRTSDT`` for single-arm series).
+    evaluator : str or None
+        RSEVAL kept (``INVESTIGATOR``); None keeps every evaluator.
+    testcd : str
+        RSTESTCD of the overall response.
+    date_imputation : {"last", "first"}
+        Where a missing day of RSDTC is put (admiralonco: last day of the month).
+    impute_month : bool
+        Also impute a missing month (admiralonco: no; such records get no ADT and are not analysed).
+    worst_order : sequence of str
+        Responses from best to worst kept for a date with several records; the worst present wins
+        (ties: the highest RSSEQ).
+    truncate_at_first_pd : bool
+        Keep only records up to and including the first PD among the analysed records (``ANL02FL``).
+
+    Returns
+    -------
+    DataFrame
+        One ``PARAMCD == "OVR"`` row per selected RS record (RS order) with ``AVALC, AVAL, ADT, ADTF`` and the
+        flags ``ANL01FL`` (valid, on/after reference, worst of its date) and ``ANL02FL`` (up to first PD).
+    """
+    _require(rs, ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"] + (["RSEVAL"] if evaluator else []), "RS")
+    ref = _reference(adsl, reference_date)
+    keep = rs["RSTESTCD"] == testcd
+    if evaluator is not None:
+        keep &= rs["RSEVAL"] == evaluator
+    src = rs.loc[keep]
+    extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in src.columns]
+    out = src[["USUBJID"] + [c for c in extra if c != "USUBJID"]].reset_index(drop=True)
+    adt, adtf = impute_partial_dates(src["RSDTC"].reset_index(drop=True), date_imputation)  # type: ignore[arg-type]
+    if not impute_month:
+        month = (adtf == "M").fillna(False).astype(bool)
+        adt, adtf = adt.mask(month), adtf.mask(month)
+    out.insert(1, "PARAMCD", "OVR")
+    out.insert(2, "PARAM", _label("OVR", evaluator))
+    out["AVALC"] = src["RSSTRESC"].astype("string").str.strip().str.upper().to_numpy()
+    out["AVAL"] = out["AVALC"].map(AVAL_RESP).astype("float64")
+    out["ADT"] = adt.astype("datetime64[ns]")
+    out["ADTF"] = adtf
+    refdt = out["USUBJID"].map(ref)
+    valid = out["AVAL"].notna() & out["ADT"].notna() & refdt.notna() & (out["ADT"] >= refdt)
+
+    rank = out["AVALC"].map({v: i for i, v in enumerate(worst_order)}).fillna(-1)
+    seq = pd.to_numeric(out["RSSEQ"], errors="coerce") if "RSSEQ" in out else pd.Series(np.nan, index=out.index)
+    work = pd.DataFrame(
+        {"USUBJID": out["USUBJID"], "ADT": out["ADT"], "rank": rank, "seq": seq, "row": np.arange(len(out))}
+    )[valid]
+    work = work.sort_values(["USUBJID", "ADT", "rank", "seq", "row"])
+    worst = work.loc[~work.duplicated(["USUBJID", "ADT"], keep="last"), "row"]
+    anl01 = pd.Series(False, index=out.index)
+    anl01.iloc[worst.to_numpy()] = True
+    out["ANL01FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl01, "Y")
+
+    if truncate_at_first_pd:
+        first_pd = out.loc[anl01 & (out["AVALC"] == "PD")].groupby("USUBJID")["ADT"].min()
+        limit = out["USUBJID"].map(first_pd)
+        anl02 = out["ADT"].notna() & (limit.isna() | (out["ADT"] <= limit))
+    else:
+        anl02 = out["ADT"].notna()
+    out["ANL02FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl02, "Y")
+    return out
+
+
+def _analysed(ovr: pd.DataFrame) -> pd.DataFrame:
+    _require(ovr, ["USUBJID", "AVALC", "ADT", "ANL01FL", "ANL02FL"], "OVR records")
+    used = ovr.loc[(ovr["ANL01FL"] == "Y") & (ovr["ANL02FL"] == "Y"), ["USUBJID", "AVALC", "ADT"]]
+    used = used.assign(ADT=_dates(used["ADT"]))
+    return used.sort_values(["USUBJID", "ADT"], kind="stable").reset_index(drop=True)
+
+
+def _first(used: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """Earliest ADT per subject among the rows where ``mask`` holds."""
+    return used.loc[mask].groupby("USUBJID")["ADT"].min()
+
+
+def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int) -> pd.Series:
+    """First date per subject of a ``kind`` (CR or PR) response that is confirmed, as admiralonco's cbor_cr/pr.
+
+    A record i is confirmed by the first later record j of the confirming responses (CR; for PR: CR or PR)
+    at least ``confirm_days`` later. Records in (i, j] may only be CR/NE (CR) or CR/PR/NE (PR), hold at most
+    ``max_ne`` NE, and, for PR, no PR may follow a CR.
+    """
+    val = used["AVALC"]
+    pos = pd.Series(np.arange(len(used)), index=used.index)
+    allowed = ["CR", "NE"] if kind == "CR" else ["CR", "PR", "NE"]
+    confirming = ["CR"] if kind == "CR" else ["CR", "PR"]
+    cum_bad = (~val.isin(allowed)).cumsum().to_numpy()
+    cum_ne = (val == "NE").cumsum().to_numpy()
+    cum_pr = (val == "PR").cumsum().to_numpy()
+    left = pd.DataFrame(
+        {"USUBJID": used["USUBJID"], "ADT": used["ADT"], "i": pos, "KEY": used["ADT"] + pd.Timedelta(days=confirm_days)}
+    )[val == kind]
+    right = pd.DataFrame({"USUBJID": used["USUBJID"], "CONF_ADT": used["ADT"], "j": pos})[val.isin(confirming)]
+    if left.empty or right.empty:
+        return pd.Series(dtype="datetime64[ns]", name="ADT").rename_axis("USUBJID")
+    pairs = pd.merge_asof(
+        left.sort_values("KEY"),
+        right.sort_values("CONF_ADT"),
+        left_on="KEY",
+        right_on="CONF_ADT",
+        by="USUBJID",
+        direction="forward",
+    ).dropna(subset=["j"])
+    i = pairs["i"].to_numpy(dtype=int)
+    j = pairs["j"].to_numpy(dtype=int)
+    ok = ((cum_bad[j] - cum_bad[i]) == 0) & ((cum_ne[j] - cum_ne[i]) <= max_ne)
+    if kind == "PR":
+        next_cr = pos.where(val == "CR").shift(-1).bfill().to_numpy()
+        has_cr = ~np.isnan(next_cr[i]) & (np.nan_to_num(next_cr[i], nan=-1) <= j)
+        k = np.where(has_cr, np.nan_to_num(next_cr[i], nan=0), 0).astype(int)
+        ok &= ~(has_cr & ((cum_pr[j] - cum_pr[k]) > 0))
+    return pairs.loc[ok].groupby("USUBJID")["ADT"].min()
+
+
+def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback: str | None) -> pd.DataFrame:
+    """For each subject the first listed event that occurred (its earliest date), else ``fallback``."""
+    avalc = pd.Series(pd.NA, index=subjects.index, dtype="object")
+    adt = pd.Series(pd.NaT, index=subjects.index, dtype="datetime64[ns]")
+    for value, dates in events:  # a handful of events, not a loop over patients
+        hit = avalc.isna() & subjects.map(dates).notna()
+        avalc = avalc.mask(hit, value)
+        adt = adt.mask(hit, subjects.map(dates))
+    if fallback is not None:
+        avalc = avalc.fillna(fallback)
+    return pd.DataFrame({"USUBJID": subjects, "AVALC": avalc, "ADT": adt})
+
+
+def _responders(best: pd.DataFrame) -> pd.Series:
+    """Date of a CR or PR best response per subject (for BCP / CBCP)."""
+    hit = best[best["AVALC"].isin(["CR", "PR"])]
+    return hit.set_index("USUBJID")["ADT"]
+
+
+def _earliest(*series: pd.Series) -> pd.Series:
+    joined = pd.concat(series, axis=1)
+    return joined.min(axis=1).dropna() if not joined.empty else pd.Series(dtype="datetime64[ns]")
+
+
+def derive_response_params(
+    ovr: pd.DataFrame,
+    adsl: pd.DataFrame,
+    *,
+    reference_date: str = "RANDDT",
+    evaluator: str | None = "INVESTIGATOR",
+    window_days: int = 42,
+    confirm_days: int = 28,
+    max_ne: int = 1,
+) -> pd.DataFrame:
+    """Per-subject parameters PD, RSP, CB, BOR, BCP, CRSP, CCB, CBOR, CBCP, DEATH, LSTA for every ADSL subject.
+
+    Parameters
+    ----------
+    ovr : DataFrame
+        Output of :func:`derive_ovr` (``ANL01FL``/``ANL02FL`` choose the records used).
+    adsl : DataFrame
+        ``USUBJID``, ``reference_date`` and, for DEATH, ``DTHDT``.
+    reference_date : str
+        ADSL column from which ``window_days`` is counted.
+    evaluator : str or None
+        Only used in the PARAM labels.
+    window_days : int
+        CR/PR/SD (as SD) and NON-CR/NON-PD count for BOR, CBOR and clinical benefit only on or after
+        reference + ``window_days``; earlier ones give NE.
+    confirm_days, max_ne : int
+        Confirmation of CR/PR: a confirming record at least ``confirm_days`` later, at most ``max_ne`` NE between.
+
+    Returns
+    -------
+    DataFrame
+        ``USUBJID, PARAMCD, PARAM, AVALC, AVAL, ADT, ANL01FL`` (``ANL01FL`` is "Y"; Y/N parameters have AVAL
+        1/0, BOR, CBOR and LSTA the codes of ``AVAL_RESP``).
+    """
+    ref = _reference(adsl, reference_date)
+    subjects = pd.Series(ref.index, name="USUBJID")
+    used = _analysed(ovr)
+    val = used["AVALC"]
+    in_window = used["ADT"] >= used["USUBJID"].map(ref) + pd.Timedelta(days=window_days)
+
+    first_cr, first_pr = _first(used, val == "CR"), _first(used, val == "PR")
+    sd = _first(used, val.isin(["CR", "PR", "SD"]) & in_window)
+    non = _first(used, (val == "NON-CR/NON-PD") & in_window)
+    pdd = _first(used, val == "PD")
+    ne = _first(used, val.isin([*_BENEFIT, "NE"]))
+    rsp = _first(used, val.isin(["CR", "PR"]))
+    benefit = _first(used, val.isin(_BENEFIT) & in_window)
+    conf_cr = _confirmed(used, "CR", confirm_days=confirm_days, max_ne=max_ne)
+    conf_pr = _confirmed(used, "PR", confirm_days=confirm_days, max_ne=max_ne)
+    crsp = _earliest(conf_cr, conf_pr)
+    tail = [("SD", sd), ("NON-CR/NON-PD", non), ("PD", pdd), ("NE", ne)]
+
+    anl01 = ovr.loc[ovr["ANL01FL"] == "Y"].assign(ADT=lambda d: _dates(d["ADT"]))
+    order = ["USUBJID", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
+    last = anl01.sort_values(order, kind="stable").drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
+    lsta = pd.DataFrame(
+        {
+            "USUBJID": subjects,
+            "AVALC": subjects.map(last["AVALC"]),
+            "ADT": subjects.map(last["ADT"]).astype("datetime64[ns]"),
+        }
+    )
+    death = _dates(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["DTHDT"]) if "DTHDT" in adsl else ref.iloc[:0]
+
+    bor = _pick(subjects, [("CR", first_cr), ("PR", first_pr), *tail], "MISSING")
+    cbor = _pick(subjects, [("CR", conf_cr), ("PR", conf_pr), *tail], "MISSING")
+    params = {
+        "PD": _pick(subjects, [("Y", _first(anl01, anl01["AVALC"] == "PD"))], "N"),
+        "RSP": _pick(subjects, [("Y", rsp)], "N"),
+        "CB": _pick(subjects, [("Y", _earliest(rsp, benefit))], "N"),
+        "BOR": bor,
+        "BCP": _pick(subjects, [("Y", _responders(bor))], "N"),
+        "CRSP": _pick(subjects, [("Y", crsp)], "N"),
+        "CCB": _pick(subjects, [("Y", _earliest(crsp, benefit))], "N"),
+        "CBOR": cbor,
+        "CBCP": _pick(subjects, [("Y", _responders(cbor))], "N"),
+        "DEATH": _pick(subjects, [("Y", death.dropna())], "N"),
+        "LSTA": lsta,
+    }
+    frames = []
+    for code, frame in params.items():  # eleven parameters, each built for all subjects at once
+        aval = frame["AVALC"].map({"Y": 1, "N": 0} if code not in ("BOR", "CBOR", "LSTA") else AVAL_RESP)
+        frames.append(frame.assign(PARAMCD=code, PARAM=_label(code, evaluator), AVAL=aval.astype("float64")))
+    out = pd.concat(frames, ignore_index=True).assign(ANL01FL="Y")
+    return out[["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ANL01FL"]]
+
+
+def derive_adrs(
+    rs: pd.DataFrame,
+    adsl: pd.DataFrame,
+    *,
+    reference_date: str = "RANDDT",
+    evaluator: str | None = "INVESTIGATOR",
+    testcd: str = "OVRLRESP",
+    date_imputation: str = "last",
+    worst_order: Sequence[str] = WORST_ORDER,
+    truncate_at_first_pd: bool = True,
+    window_days: int = 42,
+    confirm_days: int = 28,
+    max_ne: int = 1,
+) -> pd.DataFrame:
+    """Derive ADRS: the OVR records of :func:`derive_ovr` plus the parameters of :func:`derive_response_params`.
+
+    Keywords are those of the two functions. Rows are ordered by subject, PARAMCD, ADT, VISITNUM, RSSEQ and
+    numbered in ``ASEQ`` per subject (admiral's order).
+
+    Examples
+    --------
+    >>> adsl = pd.DataFrame({"USUBJID": ["P1"], "RANDDT": pd.to_datetime(["2020-01-01"])})
+    >>> rs = pd.DataFrame({"USUBJID": ["P1"] * 2, "RSTESTCD": "OVRLRESP", "RSEVAL": "INVESTIGATOR",
+    ...                    "RSSTRESC": ["PR", "CR"], "RSDTC": ["2020-02-12", "2020-03-11"]})
+    >>> adrs = derive_adrs(rs, adsl)
+    >>> adrs.set_index("PARAMCD").loc[["BOR", "CBOR", "RSP", "CRSP"], "AVALC"].tolist()
+    ['CR', 'PR', 'Y', 'Y']
+    """
+    ovr = derive_ovr(
+        rs,
+        adsl,
+        reference_date=reference_date,
+        evaluator=evaluator,
+        testcd=testcd,
+        date_imputation=date_imputation,
+        worst_order=worst_order,
+        truncate_at_first_pd=truncate_at_first_pd,
+    )
+    params = derive_response_params(
+        ovr,
+        adsl,
+        reference_date=reference_date,
+        evaluator=evaluator,
+        window_days=window_days,
+        confirm_days=confirm_days,
+        max_ne=max_ne,
+    )
+    out = pd.concat([params, ovr], ignore_index=True)
+    order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
+    out = out.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    out.insert(1, "ASEQ", out.groupby("USUBJID").cumcount() + 1)
+    return out
+
+
+def derive_time_to_response(
+    adrs: pd.DataFrame,
+    adsl: pd.DataFrame,
+    *,
+    reference_date: str = "RANDDT",
+    paramcd: str = "RSP",
+) -> pd.DataFrame:
+    """Time to response of the responders: days from the reference date to the first response, ``end - start + 1``.
+
+    Parameters
+    ----------
+    adrs : DataFrame
+        ADRS with the response parameter ``paramcd`` (``RSP``; ``CRSP`` for confirmed responses).
+    adsl : DataFrame
+        ``USUBJID`` and ``reference_date``.
+
+    Returns
+    -------
+    DataFrame
+        ``USUBJID, STARTDT, ADT, AVAL`` (AVAL in days), one row per subject with ``AVALC == "Y"``.
+    """
+    _require(adrs, ["USUBJID", "PARAMCD", "AVALC", "ADT"], "ADRS")
+    ref = _reference(adsl, reference_date)
+    resp = adrs.loc[(adrs["PARAMCD"] == paramcd) & (adrs["AVALC"] == "Y"), ["USUBJID", "ADT"]]
+    resp = resp.drop_duplicates("USUBJID").reset_index(drop=True)
+    start = resp["USUBJID"].map(ref)
+    adt = _dates(resp["ADT"])
+    aval = (adt - start).dt.days + 1
+    return pd.DataFrame({"USUBJID": resp["USUBJID"], "STARTDT": start, "ADT": adt, "AVAL": aval})

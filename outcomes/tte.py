@@ -1,0 +1,347 @@
+"""Time-to-event parameters (OS, PFS, duration of response) as ADTTE, from event and censoring sources given as data.
+
+As admiral's ``derive_param_tte()``: each source names a dataset, a filter, a date column and the values it
+sets (EVNTDESC, CNSDTDSC, SRCDOM, SRCVAR, SRCSEQ). A subject's event is the earliest event date (ties go to the
+first listed event source); without an event, the subject is censored at the latest censoring date (ties go to
+the last listed censoring source, as admiral does). ``AVAL = ADT - STARTDT + 1`` days; ``CNSR`` 0 is an event.
+The predefined sources reproduce admiralonco's ``death_event``, ``pd_event``, ``lastalive_censor``,
+``lasta_censor``, ``rand_censor`` and ``trts_censor``, checked against ``pharmaverseadam::adtte_onco``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import pandas as pd
+
+from tkitrack.outcomes.adsl import Reference, derive_adsl
+from tkitrack.outcomes.response import derive_adrs
+from tkitrack.schemas.errors import InputError
+
+__all__ = [
+    "DEATH_EVENT",
+    "LASTALIVE_CENSOR",
+    "LASTA_CENSOR",
+    "OS",
+    "PD_EVENT",
+    "PFS",
+    "RAND_CENSOR",
+    "RSD",
+    "TRTS_CENSOR",
+    "TTE_COLUMNS",
+    "Endpoint",
+    "TteSource",
+    "derive_adam",
+    "derive_duration_of_response",
+    "derive_param_tte",
+]
+
+TTE_COLUMNS = (
+    "USUBJID",
+    "PARAMCD",
+    "PARAM",
+    "STARTDT",
+    "ADT",
+    "AVAL",
+    "CNSR",
+    "EVNTDESC",
+    "CNSDTDSC",
+    "SRCDOM",
+    "SRCVAR",
+    "SRCSEQ",
+)
+
+
+@dataclass(frozen=True)
+class TteSource:
+    """Where an event or a censoring date comes from (admiral's ``event_source`` / ``censor_source``).
+
+    Attributes
+    ----------
+    dataset_name : str
+        Key of the dataset in ``source_datasets`` (``"adsl"`` is always the ADSL passed in).
+    date : str
+        Column holding the date.
+    filter : str or None
+        A :meth:`pandas.DataFrame.eval` expression selecting the rows (missing values count as False), e.g. ``'PARAMCD == "PD" and AVALC == "Y"'``.
+    cnsr : int
+        0 for an event, 1 (or another positive code) for a censoring.
+    evntdesc, cnsdtdsc, srcdom, srcvar : str or None
+        Values written to EVNTDESC, CNSDTDSC, SRCDOM, SRCVAR.
+    srcseq : str or None
+        Column of the dataset copied to SRCSEQ (for ADRS: ``ASEQ``).
+    """
+
+    dataset_name: str
+    date: str
+    filter: str | None = None
+    cnsr: int = 0
+    evntdesc: str | None = None
+    cnsdtdsc: str | None = None
+    srcdom: str | None = None
+    srcvar: str | None = None
+    srcseq: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A time-to-event parameter: its code and label, and its event and censoring sources, in priority order."""
+
+    paramcd: str
+    param: str
+    event_sources: tuple[TteSource, ...]
+    censor_sources: tuple[TteSource, ...]
+
+
+DEATH_EVENT = TteSource(
+    "adrs", "ADT", 'PARAMCD == "DEATH" and AVALC == "Y" and ANL01FL == "Y"', 0, "Death", None, "ADRS", "ADT", "ASEQ"
+)
+PD_EVENT = TteSource(
+    "adrs",
+    "ADT",
+    'PARAMCD == "PD" and AVALC == "Y" and ANL01FL == "Y"',
+    0,
+    "Disease Progression",
+    None,
+    "ADRS",
+    "ADT",
+    "ASEQ",
+)
+LASTALIVE_CENSOR = TteSource("adsl", "LSTALVDT", None, 1, "Alive", "Alive During Study", "ADSL", "LSTALVDT")
+LASTA_CENSOR = TteSource(
+    "adrs",
+    "ADT",
+    'PARAMCD == "LSTA" and ANL01FL == "Y"',
+    1,
+    "Last Tumor Assessment",
+    "Last Tumor Assessment",
+    "ADRS",
+    "ADT",
+    "ASEQ",
+)
+RAND_CENSOR = TteSource("adsl", "RANDDT", None, 1, "Randomization", "Randomization", "ADSL", "RANDDT")
+TRTS_CENSOR = TteSource("adsl", "TRTSDT", None, 1, "Treatment Start", "Treatment Start", "ADSL", "TRTSDT")
+
+OS = Endpoint("OS", "Overall Survival", (DEATH_EVENT,), (LASTALIVE_CENSOR, RAND_CENSOR))
+PFS = Endpoint("PFS", "Progression Free Survival", (PD_EVENT, DEATH_EVENT), (LASTA_CENSOR, RAND_CENSOR))
+RSD = Endpoint("RSD", "Duration of Response", (PD_EVENT, DEATH_EVENT), (LASTA_CENSOR,))
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{dataset} has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}. "
+            f"Rename the column or point the source at another dataset."
+        )
+
+
+def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame], subjects: pd.Index) -> pd.DataFrame:
+    """One row per dated record of every source: USUBJID, ADT, SRCSEQ and NR (the source's position)."""
+    parts = [
+        pd.DataFrame(
+            {
+                "USUBJID": pd.Series(dtype="object"),
+                "ADT": pd.Series(dtype="datetime64[ns]"),
+                "SRCSEQ": pd.Series(dtype="float64"),
+                "NR": pd.Series(dtype="int64"),
+            }
+        )
+    ]
+    for nr, src in enumerate(sources):  # a few sources, not a loop over patients
+        if src.dataset_name not in datasets:
+            raise InputError(
+                f"source dataset '{src.dataset_name}' (for {src.evntdesc or src.date}) was not given; "
+                f"pass it in source_datasets (have: {', '.join(datasets)})"
+            )
+        data = datasets[src.dataset_name]
+        _require(data, ["USUBJID", src.date] + ([src.srcseq] if src.srcseq else []), f"dataset '{src.dataset_name}'")
+        if src.filter:
+            try:
+                keep = pd.Series(data.eval(src.filter, engine="python"), index=data.index)
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise InputError(f"filter {src.filter!r} of source '{src.evntdesc}' cannot be applied: {exc}") from exc
+            data = data[keep.astype("boolean").fillna(False).astype(bool)]
+        seq = pd.to_numeric(data[src.srcseq], errors="coerce") if src.srcseq else pd.Series(float("nan"), data.index)
+        rows = pd.DataFrame(
+            {
+                "USUBJID": data["USUBJID"].astype("object").to_numpy(),
+                "ADT": pd.to_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
+                "SRCSEQ": seq.astype("float64").to_numpy(),
+                "NR": nr,
+            }
+        )
+        parts.append(rows[rows["ADT"].notna() & rows["USUBJID"].isin(subjects)])
+    return pd.concat(parts, ignore_index=True).astype({"NR": "int64"})
+
+
+def _describe(chosen: pd.DataFrame, sources: Sequence[TteSource]) -> pd.DataFrame:
+    """Add CNSR, EVNTDESC, CNSDTDSC, SRCDOM, SRCVAR of the source each chosen row came from."""
+    table = pd.DataFrame(
+        [(s.cnsr, s.evntdesc, s.cnsdtdsc, s.srcdom, s.srcvar) for s in sources],
+        columns=["CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR"],
+        dtype="object",
+    )
+    described = table.reindex(chosen["NR"].to_numpy()).reset_index(drop=True)
+    return pd.concat([chosen.reset_index(drop=True), described], axis=1)
+
+
+def derive_param_tte(
+    adsl: pd.DataFrame,
+    *,
+    event_sources: Sequence[TteSource],
+    censor_sources: Sequence[TteSource],
+    paramcd: str,
+    param: str | None = None,
+    start_date: str = "RANDDT",
+    source_datasets: Mapping[str, pd.DataFrame] | None = None,
+    censor_ties: Literal["last", "first"] = "last",
+    add_one: bool = True,
+) -> pd.DataFrame:
+    """Derive one time-to-event parameter for the ADSL subjects that have an event or a censoring date.
+
+    Parameters
+    ----------
+    adsl : DataFrame
+        Subjects (``USUBJID``) and the ``start_date`` column; also the ``"adsl"`` source dataset.
+    event_sources, censor_sources : sequence of TteSource
+        Events (``cnsr == 0``) and censorings (``cnsr > 0``) in priority order.
+    paramcd, param : str
+        PARAMCD and PARAM of the new rows (PARAM defaults to PARAMCD).
+    start_date : str
+        ADSL column of the time origin, copied to STARTDT.
+    source_datasets : mapping of str to DataFrame, optional
+        Datasets the sources name (e.g. ``{"adrs": adrs}``).
+    censor_ties : {"last", "first"}
+        Which censoring source wins when two give the same latest date (admiral: the last listed).
+    add_one : bool
+        ``AVAL = ADT - STARTDT + 1`` days when True (admiral's ``derive_vars_duration`` default), else without +1.
+
+    Returns
+    -------
+    DataFrame
+        ``TTE_COLUMNS``: one row per subject, ordered as in ADSL.
+
+    Examples
+    --------
+    >>> adsl = pd.DataFrame({"USUBJID": ["P1", "P2"], "RANDDT": pd.to_datetime(["2020-01-01", "2020-01-01"]),
+    ...                      "DTHDT": pd.to_datetime(["2020-03-01", None]),
+    ...                      "LSTALVDT": pd.to_datetime(["2020-03-01", "2020-06-30"])})
+    >>> death = TteSource("adsl", "DTHDT", "DTHDT.notna()", 0, "Death", None, "ADSL", "DTHDT")
+    >>> os_ = derive_param_tte(adsl, event_sources=[death], censor_sources=[LASTALIVE_CENSOR], paramcd="OS")
+    >>> os_[["USUBJID", "AVAL", "CNSR"]].values.tolist()
+    [['P1', 61, 0], ['P2', 182, 1]]
+    """
+    _require(adsl, ["USUBJID", start_date], "ADSL")
+    if any(s.cnsr != 0 for s in event_sources) or any(s.cnsr == 0 for s in censor_sources):
+        raise InputError("event sources need cnsr=0 and censoring sources cnsr>0; check the TteSource definitions")
+    datasets = {**(source_datasets or {}), "adsl": adsl}
+    base = adsl.drop_duplicates("USUBJID")
+    subjects = pd.Index(base["USUBJID"])
+
+    events = _collect(event_sources, datasets, subjects).sort_values(["USUBJID", "ADT", "NR"], kind="stable")
+    events = _describe(events.drop_duplicates("USUBJID", keep="first"), event_sources)
+    censors = _collect(censor_sources, datasets, subjects)
+    tie = censors["NR"] if censor_ties == "last" else -censors["NR"]
+    censors = censors.assign(TIE=tie).sort_values(["USUBJID", "ADT", "TIE"], kind="stable")
+    censors = _describe(censors.drop_duplicates("USUBJID", keep="last").drop(columns="TIE"), censor_sources)
+    censors = censors[~censors["USUBJID"].isin(events["USUBJID"])]
+    chosen = pd.concat([events, censors], ignore_index=True).set_index("USUBJID")
+
+    out = base.loc[base["USUBJID"].isin(chosen.index), ["USUBJID", start_date]].reset_index(drop=True)
+    out = out.rename(columns={start_date: "STARTDT"})
+    out["STARTDT"] = pd.to_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
+    picked = chosen.loc[out["USUBJID"]].reset_index(drop=True)
+    out["PARAMCD"], out["PARAM"] = paramcd, param or paramcd
+    for column in ("ADT", "CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"):
+        out[column] = picked[column].to_numpy()
+    out["ADT"] = out["ADT"].astype("datetime64[ns]")
+    out["CNSR"] = out["CNSR"].astype("int64")
+    days = (out["ADT"] - out["STARTDT"]).dt.days
+    out["AVAL"] = (days + (1 if add_one else 0)).astype("Int64")
+    return out[list(TTE_COLUMNS)]
+
+
+def derive_duration_of_response(
+    adsl: pd.DataFrame,
+    adrs: pd.DataFrame,
+    *,
+    endpoint: Endpoint = RSD,
+    response_paramcd: str = "RSP",
+    **kwargs,
+) -> pd.DataFrame:
+    """Duration of response: from the first response (``response_paramcd`` Y) to PD or death, else censored.
+
+    Only responders get a row. ``kwargs`` go to :func:`derive_param_tte` (``censor_ties``, ``add_one``).
+    """
+    _require(adrs, ["USUBJID", "PARAMCD", "AVALC", "ADT"], "ADRS")
+    resp = adrs.loc[(adrs["PARAMCD"] == response_paramcd) & (adrs["AVALC"] == "Y")]
+    respdt = pd.to_datetime(resp.drop_duplicates("USUBJID").set_index("USUBJID")["ADT"])
+    responders = adsl.loc[adsl["USUBJID"].isin(respdt.index)]
+    responders = responders.assign(RESPDT=responders["USUBJID"].map(respdt))
+    return derive_param_tte(
+        responders,
+        event_sources=endpoint.event_sources,
+        censor_sources=endpoint.censor_sources,
+        paramcd=endpoint.paramcd,
+        param=endpoint.param,
+        start_date="RESPDT",
+        source_datasets={"adrs": adrs},
+        **kwargs,
+    )
+
+
+def derive_adam(
+    sdtm: Mapping[str, pd.DataFrame],
+    *,
+    lstalvdt: pd.DataFrame | pd.Series | Mapping | None = None,
+    reference: Reference = "RANDDT",
+) -> dict[str, pd.DataFrame]:
+    """Derive ADSL, ADRS and ADTTE (OS, PFS, duration of response) from SDTM domains.
+
+    Parameters
+    ----------
+    sdtm : mapping of str to DataFrame
+        ``"dm"`` (required), ``"ds"``, ``"ex"``, ``"rs"`` (overall responses; without it every subject's BOR
+        is MISSING). Keys are matched case-insensitively.
+    lstalvdt : DataFrame, Series or mapping, optional
+        Last known alive date per subject (see :func:`~tkitrack.outcomes.adsl.derive_adsl`).
+    reference : {"RANDDT", "TRTSDT"}
+        Time origin of the response window, PFS and OS, and the censoring date of subjects with nothing later.
+
+    Returns
+    -------
+    dict
+        ``{"adsl": ..., "adrs": ..., "adtte": ...}``.
+    """
+    domains = {str(k).lower(): v for k, v in sdtm.items()}
+    if "dm" not in domains:
+        raise InputError(f"SDTM domain 'dm' is required to derive ADaM; given: {', '.join(domains) or 'none'}")
+    adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference)
+    rs = domains.get("rs")
+    if rs is None:
+        rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
+    adrs = derive_adrs(rs, adsl, reference_date=reference)
+    origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
+    frames = []
+    for endpoint in (OS, PFS):  # two endpoints, each derived for all subjects at once
+        censors = tuple(origin if s in (RAND_CENSOR, TRTS_CENSOR) else s for s in endpoint.censor_sources)
+        ep = replace(endpoint, censor_sources=censors)
+        frames.append(
+            derive_param_tte(
+                adsl,
+                event_sources=ep.event_sources,
+                censor_sources=ep.censor_sources,
+                paramcd=ep.paramcd,
+                param=ep.param,
+                start_date=reference,
+                source_datasets={"adrs": adrs},
+            )
+        )
+    frames.append(derive_duration_of_response(adsl, adrs))
+    adtte = pd.concat(frames, ignore_index=True)
+    adtte = adtte.sort_values(["USUBJID", "PARAMCD"], kind="stable").reset_index(drop=True)
+    adtte.insert(1, "ASEQ", adtte.groupby("USUBJID").cumcount() + 1)
+    return {"adsl": adsl, "adrs": adrs, "adtte": adtte}

@@ -1,0 +1,105 @@
+"""Drug-course operations on exposure intervals: change dose, interrupt, resume, stop (each audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tkitrack.schemas.dates import impute_partial_date
+from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.models import Exposure
+from tkitrack.schemas.store import add_records, read_record, update_record
+from tkitrack.schemas.vocabulary import REASONS
+
+__all__ = ["change_dose", "resume_course", "stop_course"]
+
+_COPY = ("drug", "dose", "unit", "frequency", "route", "formulation")
+
+
+def _day(text: str, what: str) -> dt.date:
+    day, flag = impute_partial_date(text)
+    if day is None or flag is not None:
+        raise InputError(f"{what} must be a full date YYYY-MM-DD, got {text!r}")
+    return day
+
+
+def _reason(code: str) -> str:
+    if code not in REASONS:
+        raise InputError(f"reason {code!r} is not one of {', '.join(REASONS)}")
+    return code
+
+
+def _open_interval(session: Session, exposure_id: int | str, on: dt.date) -> dict:
+    old = read_record(session, "exposure", exposure_id)
+    if old["start"] is not None and on <= old["start"]:
+        raise InputError(f"exposure {exposure_id} starts {old['start']}; the date must be after it, got {on}")
+    if old["end"] is not None and old["end"] < on - dt.timedelta(days=1):
+        raise InputError(f"exposure {exposure_id} already ended on {old['end']}; use `exposure resume` instead")
+    return old
+
+
+def stop_course(
+    session: Session, exposure_id: int | str, *, last_dose: str, reason: str, user: str, comment: str = ""
+) -> dict:
+    """End an interval on the day of the last dose, with why (toxicity, complete_response, ...)."""
+    _reason(reason)
+    day = _day(last_dose, "--last-dose")
+    old = read_record(session, "exposure", exposure_id)
+    if old["start"] is not None and day < old["start"]:
+        raise InputError(f"exposure {exposure_id} starts {old['start']}; the last dose cannot be before it")
+    why = f"stopped ({reason})" + (f": {comment}" if comment else "")
+    return update_record(session, "exposure", exposure_id, {"end": day.isoformat(), "reason": reason},
+                         reason=why, user=user)  # fmt: skip
+
+
+def change_dose(
+    session: Session,
+    exposure_id: int | str,
+    *,
+    on: str,
+    dose: str,
+    user: str,
+    unit: str | None = None,
+    frequency: str | None = None,
+    reason: str = "dose_change",
+    comment: str = "",
+) -> None:
+    """Close the interval the day before ``on`` and open a new one at the new dose from ``on``."""
+    _reason(reason)
+    day = _day(on, "--date")
+    old = _open_interval(session, exposure_id, day)
+    why = f"dose changed to {dose} from {day}" + (f": {comment}" if comment else "")
+    update_record(session, "exposure", exposure_id,
+                  {"end": (day - dt.timedelta(days=1)).isoformat(), "reason": reason}, reason=why, user=user)  # fmt: skip
+    new = {c: old[c] for c in _COPY}
+    new.update(dose=dose, unit=unit or old["unit"], frequency=frequency or old["frequency"])
+    new.update(patient_id=old["patient_id"], start=day.isoformat(), end=None if old["end"] is None else
+               old["end"].isoformat(), reason=None if old["end"] is None else old["reason"])  # fmt: skip
+    add_records(session, {"exposure": _frame(new)}, user=user, source=f"dose change of exposure {exposure_id}")
+
+
+def resume_course(
+    session: Session, patient_id: str, drug: str, *, on: str, user: str, dose: str | None = None,
+    unit: str | None = None, frequency: str | None = None,
+) -> None:  # fmt: skip
+    """Start a new interval of ``drug`` after an interruption, at the last dose unless another is given."""
+    day = _day(on, "--date")
+    last = session.execute(
+        select(Exposure).where((Exposure.patient_id == patient_id) & (Exposure.drug == drug.lower())
+                               & Exposure.deleted.is_(False)).order_by(Exposure.start.desc())
+    ).scalars().first()  # fmt: skip
+    if last is None:
+        raise InputError(f"patient {patient_id} has no {drug} interval to resume; use `exposure add`")
+    new = {c: getattr(last, c) for c in _COPY}
+    new.update(patient_id=patient_id, start=day.isoformat(), end=None, reason=None)
+    for key, value in (("dose", dose), ("unit", unit), ("frequency", frequency)):
+        if value is not None:
+            new[key] = value
+    add_records(session, {"exposure": _frame(new)}, user=user, source=f"resume of {drug}")
+
+
+def _frame(row: dict) -> pd.DataFrame:
+    return pd.DataFrame([{k: (None if v is None else str(v)) for k, v in row.items()}])

@@ -1,0 +1,255 @@
+"""Tests of tkitrack.outcomes.response: conformance with pharmaverse ADRS and hand-worked RECIST 1.1 cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes.adsl import derive_adsl
+from tkitrack.outcomes.response import derive_adrs, derive_ovr, derive_time_to_response
+from tkitrack.schemas.errors import InputError
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "pharmaverse"
+# Source: pharmaverse/pharmaversesdtm and pharmaverseadam (Apache-2.0), see tests/data/pharmaverse/PROVENANCE.md.
+ORACLE_RS = pd.read_csv(DATA / "rs_onco_recist.csv")
+INVESTIGATOR = "INVESTIGATOR"  # RSEVAL of the records the oracle ADRS was built from
+OVRLRESP = "OVRLRESP"
+REF = pd.Timestamp("2020-01-01")
+
+
+def _oracle_adrs_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    dm, ds, ex = (pd.read_csv(DATA / f"{name}.csv") for name in ("dm", "ds", "ex"))
+    lstalvdt = pd.read_csv(DATA / "adsl.csv")[["USUBJID", "LSTALVDT"]]
+    return derive_adsl(dm, ds, ex, lstalvdt=lstalvdt), ORACLE_RS
+
+
+@pytest.fixture(scope="module")
+def derived_adrs() -> pd.DataFrame:
+    adsl, rs = _oracle_adrs_inputs()
+    return derive_adrs(rs, adsl)
+
+
+@pytest.fixture(scope="module")
+def oracle_adrs() -> pd.DataFrame:
+    return pd.read_csv(DATA / "adrs_onco.csv")
+
+
+def _compare(derived: pd.DataFrame, oracle: pd.DataFrame, keys: list[str], columns: list[str]) -> None:
+    """Full-table comparison: no missing or extra rows, equal values; the message counts mismatches."""
+    left = derived[keys + columns].copy()
+    right = oracle[keys + columns].copy()
+    for frame in (left, right):
+        frame["ADT"] = pd.to_datetime(frame["ADT"])
+        for column in columns:
+            if column != "ADT" and frame[column].dtype == object:
+                frame[column] = frame[column].fillna("")
+    merged = left.merge(right, on=keys, how="outer", suffixes=("", "_oracle"), indicator=True)
+    missing, extra = (merged["_merge"] == "right_only").sum(), (merged["_merge"] == "left_only").sum()
+    assert missing == 0 and extra == 0, f"{missing} oracle rows not derived, {extra} derived rows not in oracle"
+    counts = {}
+    for column in columns:
+        a, b = merged[column], merged[f"{column}_oracle"]
+        counts[column] = int((~((a == b) | (a.isna() & b.isna()))).sum())
+    bad = merged[[column for column in columns if counts[column]]]
+    assert not any(counts.values()), f"mismatches per column out of {len(merged)} rows: {counts}\n{bad.head()}"
+
+
+def test_inline_vocabulary_is_the_oracle_vocabulary():
+    assert INVESTIGATOR in set(ORACLE_RS["RSEVAL"])
+    assert set(ORACLE_RS["RSTESTCD"]) == {OVRLRESP}
+
+
+@pytest.mark.parametrize("paramcd", ["BOR", "CBOR", "RSP", "CRSP"])
+def test_key_parameters_equal_pharmaverse_for_all_306_subjects(derived_adrs, oracle_adrs, paramcd):
+    derived = derived_adrs[derived_adrs["PARAMCD"] == paramcd]
+    oracle = oracle_adrs[oracle_adrs["PARAMCD"] == paramcd]
+    assert len(oracle) == 306
+    _compare(derived, oracle, ["USUBJID", "PARAMCD"], ["AVALC", "AVAL", "ADT"])
+
+
+def test_other_parameters_equal_pharmaverse(derived_adrs, oracle_adrs):
+    # CBCP is not compared: the oracle has "N" everywhere (template quirk, see PROVENANCE.md).
+    codes = ["PD", "CB", "CCB", "BCP", "DEATH", "LSTA"]
+    derived = derived_adrs[derived_adrs["PARAMCD"].isin(codes)]
+    _compare(derived, oracle_adrs[oracle_adrs["PARAMCD"].isin(codes)], ["USUBJID", "PARAMCD"], ["AVALC", "AVAL", "ADT"])
+
+
+def test_ovr_records_and_flags_equal_pharmaverse(derived_adrs, oracle_adrs):
+    derived = derived_adrs[derived_adrs["PARAMCD"] == "OVR"]
+    oracle = oracle_adrs[oracle_adrs["PARAMCD"] == "OVR"]
+    _compare(derived, oracle, ["USUBJID", "RSSEQ"], ["AVALC", "AVAL", "ADT", "ANL01FL", "ANL02FL"])
+
+
+def _rs(visits: list[tuple[int | str, str]], subject: str = "P1") -> pd.DataFrame:
+    """RS records of one subject; a visit is (days after REF, response) or (RSDTC text, response)."""
+    dtc = [v if isinstance(v, str) else (REF + pd.Timedelta(days=v)).strftime("%Y-%m-%d") for v, _ in visits]
+    return pd.DataFrame(
+        {
+            "USUBJID": subject,
+            "RSTESTCD": OVRLRESP,
+            "RSEVAL": INVESTIGATOR,
+            "RSSTRESC": [r for _, r in visits],
+            "RSDTC": dtc,
+            "RSSEQ": range(1, len(visits) + 1),
+        }
+    )
+
+
+ADSL = pd.DataFrame({"USUBJID": ["P1"], "RANDDT": [REF], "DTHDT": [pd.NaT]})
+
+
+def _param(visits: list[tuple[int | str, str]], paramcd: str) -> tuple[str, int | None]:
+    adrs = derive_adrs(_rs(visits), ADSL)
+    row = adrs[adrs["PARAMCD"] == paramcd].iloc[0]
+    day = None if pd.isna(row["ADT"]) else (row["ADT"] - REF).days
+    return row["AVALC"], day
+
+
+@pytest.mark.parametrize(
+    ("visits", "expected"),
+    [
+        pytest.param([(21, "SD")], ("NE", 21), id="sd-before-day-42-is-ne"),
+        pytest.param([(42, "SD")], ("SD", 42), id="sd-on-day-42-counts"),
+        pytest.param([(21, "NON-CR/NON-PD")], ("NE", 21), id="non-crpd-before-day-42-is-ne"),
+        pytest.param([(21, "NON-CR/NON-PD"), (42, "NON-CR/NON-PD")], ("NON-CR/NON-PD", 42), id="non-crpd-on-day-42"),
+        pytest.param([(21, "CR")], ("CR", 21), id="cr-needs-no-window"),
+        pytest.param([(21, "SD"), (35, "PD")], ("PD", 35), id="early-sd-then-pd-is-pd"),
+        pytest.param([(42, "SD"), (63, "PD"), (84, "PR"), (126, "PR")], ("SD", 42), id="pd-truncates-later-pr"),
+        pytest.param([(-7, "PD"), (42, "SD")], ("SD", 42), id="record-before-reference-not-used"),
+        pytest.param([], ("MISSING", None), id="no-assessment-is-missing"),
+    ],
+)
+def test_best_overall_response(visits, expected):
+    assert _param(visits, "BOR") == expected
+
+
+@pytest.mark.parametrize(
+    ("visits", "cbor", "crsp"),
+    [
+        pytest.param([(42, "CR"), (70, "CR")], ("CR", 42), ("Y", 42), id="cr-confirmed-at-28-days"),
+        pytest.param([(42, "CR"), (69, "CR")], ("SD", 42), ("N", None), id="cr-27-days-not-confirmed-is-sd"),
+        pytest.param([(42, "CR"), (56, "NE"), (84, "CR")], ("CR", 42), ("Y", 42), id="cr-one-ne-between-allowed"),
+        pytest.param([(42, "CR"), (49, "NE"), (56, "NE"), (84, "CR")], ("SD", 42), ("N", None), id="cr-two-ne-not"),
+        pytest.param([(42, "CR"), (56, "SD"), (84, "CR")], ("SD", 42), ("N", None), id="cr-broken-by-sd"),
+        pytest.param([(42, "PR"), (70, "PR")], ("PR", 42), ("Y", 42), id="pr-confirmed-by-pr"),
+        pytest.param([(42, "PR"), (70, "CR")], ("PR", 42), ("Y", 42), id="pr-confirmed-by-cr"),
+        pytest.param([(42, "PR"), (56, "SD"), (84, "PR")], ("SD", 42), ("N", None), id="pr-broken-by-sd"),
+        pytest.param([(42, "PR"), (56, "NE"), (84, "PR")], ("PR", 42), ("Y", 42), id="pr-one-ne-between-allowed"),
+        pytest.param([(42, "PR"), (49, "NE"), (56, "NE"), (84, "PR")], ("SD", 42), ("N", None), id="pr-two-ne-not"),
+        pytest.param([(42, "PR"), (56, "CR"), (77, "PR")], ("SD", 42), ("N", None), id="no-pr-after-cr"),
+        pytest.param([(21, "PR"), (35, "SD")], ("NE", 21), ("N", None), id="unconfirmed-pr-before-day-42-is-ne"),
+        pytest.param([(21, "PR"), (63, "PD")], ("PD", 63), ("N", None), id="unconfirmed-pr-then-pd-is-pd"),
+    ],
+)
+def test_confirmed_best_overall_response_and_confirmed_response(visits, cbor, crsp):
+    assert _param(visits, "CBOR") == cbor
+    assert _param(visits, "CRSP") == crsp
+
+
+@pytest.mark.parametrize(
+    ("responses", "kept"),
+    [
+        pytest.param(["CR", "NE"], "CR", id="ne-is-best"),
+        pytest.param(["SD", "PD"], "PD", id="pd-is-worst"),
+        pytest.param(["PR", "SD"], "SD", id="sd-worse-than-pr"),
+        pytest.param(["NON-CR/NON-PD", "SD"], "NON-CR/NON-PD", id="non-crpd-worse-than-sd"),
+    ],
+)
+def test_worst_response_per_date_is_analysed(responses, kept):
+    ovr = derive_ovr(_rs([(42, r) for r in responses]), ADSL)
+    assert ovr.loc[ovr["ANL01FL"] == "Y", "AVALC"].tolist() == [kept]
+
+
+@pytest.mark.parametrize(
+    ("rsdtc", "adt", "adtf"),
+    [
+        pytest.param("2020-02", "2020-02-29", "D", id="missing-day-last-of-month-leap-year"),
+        pytest.param("2020-04", "2020-04-30", "D", id="missing-day-30-day-month"),
+        pytest.param("2020-04-05", "2020-04-05", None, id="complete-date"),
+        pytest.param("2020", None, None, id="missing-month-not-imputed"),
+    ],
+)
+def test_missing_day_imputed_as_last_day_of_month(rsdtc, adt, adtf):
+    ovr = derive_ovr(_rs([(rsdtc, "SD")]), ADSL)
+    got, flag = ovr["ADT"].iloc[0], ovr["ADTF"].iloc[0]
+    assert (None if pd.isna(got) else got.strftime("%Y-%m-%d")) == adt
+    assert (None if pd.isna(flag) else flag) == adtf
+
+
+def test_records_after_first_pd_are_flagged_out_but_count_for_last_assessment():
+    visits = [(42, "SD"), (63, "PD"), (84, "SD")]
+    ovr = derive_ovr(_rs(visits), ADSL)
+    assert ovr["ANL02FL"].fillna("").tolist() == ["Y", "Y", ""]
+    assert _param(visits, "LSTA") == ("SD", 84)
+    assert _param(visits, "PD") == ("Y", 63)
+
+
+def test_rules_are_parameters():
+    visits = [(21, "SD")]
+    adrs = derive_adrs(_rs(visits), ADSL, window_days=14)
+    assert adrs.loc[adrs["PARAMCD"] == "BOR", "AVALC"].item() == "SD"
+    adrs = derive_adrs(_rs([(42, "CR"), (63, "CR")]), ADSL, confirm_days=21)
+    assert adrs.loc[adrs["PARAMCD"] == "CBOR", "AVALC"].item() == "CR"
+    adrs = derive_adrs(_rs([(42, "CR"), (49, "NE"), (56, "NE"), (84, "CR")]), ADSL, max_ne=2)
+    assert adrs.loc[adrs["PARAMCD"] == "CBOR", "AVALC"].item() == "CR"
+    adrs = derive_adrs(_rs([(42, "SD"), (63, "PD"), (84, "PR")]), ADSL, truncate_at_first_pd=False)
+    assert adrs.loc[adrs["PARAMCD"] == "BOR", "AVALC"].item() == "PR"
+
+
+def test_inputs_are_not_mutated_or_reordered():
+    rs = _rs([(84, "PR"), (42, "SD"), (126, "PR")])
+    before_rs, before_adsl = rs.copy(), ADSL.copy()
+    derive_adrs(rs, ADSL)
+    pd.testing.assert_frame_equal(rs, before_rs)
+    pd.testing.assert_frame_equal(ADSL, before_adsl)
+
+
+def test_missing_column_names_the_column():
+    with pytest.raises(InputError, match="RSSTRESC"):
+        derive_adrs(_rs([(42, "SD")]).drop(columns="RSSTRESC"), ADSL)
+    with pytest.raises(InputError, match="TRTSDT"):
+        derive_adrs(_rs([(42, "SD")]), ADSL, reference_date="TRTSDT")
+
+
+def test_seed_case_crizotinib_imt_complete_response():
+    """Seed 003: crizotinib from day 0, residual lesion (PR) at 1 month, complete resolution at 4 months, no
+    recurrence on MRI at 5 months, stopped at 6 months, no recurrence 4 years later. The letter gives intervals
+    only; the calendar dates are built from them (start 2018-01-15)."""
+    ex = pd.DataFrame(
+        {
+            "USUBJID": ["IMT-1"],
+            "EXTRT": ["CRIZOTINIB"],
+            "EXDOSE": [200.0],
+            "EXSTDTC": ["2018-01-15"],
+            "EXENDTC": ["2018-07-15"],
+        }
+    )
+    adsl = derive_adsl(pd.DataFrame({"USUBJID": ["IMT-1"]}), ex=ex, reference="TRTSDT")
+    rs = pd.DataFrame(
+        {
+            "USUBJID": "IMT-1",
+            "RSTESTCD": OVRLRESP,
+            "RSEVAL": INVESTIGATOR,
+            "RSSTRESC": ["PR", "CR", "CR", "CR"],
+            "RSDTC": ["2018-02-15", "2018-05-15", "2018-06-15", "2022-07-15"],
+            "RSSEQ": [1, 2, 3, 4],
+        }
+    )
+    adrs = derive_adrs(rs, adsl, reference_date="TRTSDT").set_index("PARAMCD")
+    got = {
+        code: (adrs.at[code, "AVALC"], adrs.at[code, "ADT"].strftime("%Y-%m-%d"))
+        for code in ("BOR", "CBOR", "RSP", "CRSP", "CB", "LSTA")
+    }
+    assert got == {
+        "BOR": ("CR", "2018-05-15"),
+        "CBOR": ("CR", "2018-05-15"),
+        "RSP": ("Y", "2018-02-15"),
+        "CRSP": ("Y", "2018-02-15"),
+        "CB": ("Y", "2018-02-15"),
+        "LSTA": ("CR", "2022-07-15"),
+    }
+    assert adrs.at["PD", "AVALC"] == "N"
+    ttr = derive_time_to_response(adrs.reset_index(), adsl, reference_date="TRTSDT")
+    assert ttr["AVAL"].tolist() == [32]
