@@ -65,7 +65,8 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
                     raise
                 raise fail(
                     f"internal error ({type(err).__name__}: {err}); nothing was written. "
-                    "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.", 3
+                    "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.",
+                    3,
                 ) from None
 
         return app.command(*args, **kwargs)(run)
