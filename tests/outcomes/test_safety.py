@@ -1,0 +1,104 @@
+"""Tests for tkitrack.outcomes.safety: AE incidence per patient by worst grade, on- vs off-treatment onset."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes.safety import (
+    ANY_TERM,
+    derive_ae_treatment_phase,
+    summarise_ae_incidence,
+    summarise_ae_on_off_treatment,
+)
+from tkitrack.schemas.errors import InputError
+
+PATIENTS = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"]})  # N = 5; P4 had no AE
+AE = pd.DataFrame(
+    {
+        "patient_id": ["P1", "P1", "P2", "P3", "P3", "P5"],
+        "term": ["Nausea", "Nausea", "Nausea", "Gait disturbance", "Neutrophil count decreased", "Sepsis"],
+        "grade": [1, 3, 2, 2, 4, 5],
+        "start": ["2020-01-15", "2020-03-01", "2020-03-02", "2019-12-31", "2021-01-01", "2020-01-20"],
+    }
+)
+
+
+def test_incidence_counts_patients_at_worst_grade():
+    # Nausea: P1 twice (worst 3) counts once, P2 grade 2. Any AE: P1 3, P2 2, P3 4, P5 5 -> 4 of 5
+    out = summarise_ae_incidence(AE, PATIENTS)
+    expected = pd.DataFrame(
+        {
+            "term": [ANY_TERM, "Nausea", "Gait disturbance", "Neutrophil count decreased", "Sepsis"],
+            "n_any": [4, 2, 1, 1, 1],
+            "pct_any": [80.0, 40.0, 20.0, 20.0, 20.0],
+            "n_grade_1_2": [1, 1, 1, 0, 0],
+            "n_grade_3": [1, 1, 0, 0, 0],
+            "n_grade_4": [1, 0, 0, 1, 0],
+            "pct_grade_4": [20.0, 0.0, 0.0, 20.0, 0.0],
+            "n_grade_5": [1, 0, 0, 0, 1],
+            "N": [5] * 5,
+        }
+    )
+    pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("ae", "patients", "match"),
+    [
+        pytest.param(AE, PATIENTS.iloc[:2], r"not in patients", id="denominator"),
+        pytest.param(AE.assign(grade=[1, 3, 2, 2, 4, 6]), PATIENTS, "grade 6", id="grade-6"),
+        pytest.param(AE.drop(columns="grade"), PATIENTS, r"\['grade'\] missing", id="no-grade"),
+    ],
+)
+def test_incidence_bad_input(ae, patients, match):
+    with pytest.raises(InputError, match=match):
+        summarise_ae_incidence(ae, patients)
+
+
+# P1 and P2: crizotinib Jan 1 - Jan 31 2020; P3: crizotinib from 2020-06-01, ongoing; P5 none
+EXPOSURE = pd.DataFrame(
+    {
+        "patient_id": ["P1", "P2", "P3"],
+        "drug": ["crizotinib"] * 3,
+        "start": ["2020-01-01", "2020-01-01", "2020-06-01"],
+        "end": ["2020-01-31", "2020-01-31", None],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("window", "phases"),
+    [
+        # Jan 15 within; Mar 1 = Jan 31 + 30 days (2020: Feb has 29) is the last day of the window; Mar 2 out;
+        # Dec 31 2019 before the first dose; 2021-01-01 during an ongoing interval; P5 never exposed
+        pytest.param(30, ["on", "on", "off", "off", "on", "off"], id="window-30"),
+        pytest.param(0, ["on", "off", "off", "off", "on", "off"], id="window-0"),
+    ],
+)
+def test_treatment_phase(window, phases):
+    out = derive_ae_treatment_phase(AE, EXPOSURE, window_days=window)
+    assert out["phase"].tolist() == [f"{p}_treatment" for p in phases]
+    assert out["on_treatment"].tolist() == [p == "on" for p in phases]
+    assert out["term"].tolist() == AE["term"].tolist()  # same rows, same order
+
+
+def test_on_off_summary():
+    out = summarise_ae_on_off_treatment(AE, EXPOSURE).set_index("term")
+    expected = pd.DataFrame(
+        {
+            "term": ["Gait disturbance", "Nausea", "Neutrophil count decreased", "Sepsis"],
+            "n_events_on": [0, 2, 1, 0],
+            "n_patients_on": [0, 1, 1, 0],
+            "n_events_off": [1, 1, 0, 1],
+            "n_patients_off": [1, 1, 0, 1],
+            "worst_grade_on": [0, 3, 4, 0],
+            "worst_grade_off": [2, 2, 0, 5],
+        }
+    ).set_index("term")
+    pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
+
+
+def test_negative_window():
+    with pytest.raises(InputError, match="window_days"):
+        derive_ae_treatment_phase(AE, EXPOSURE, window_days=-1)

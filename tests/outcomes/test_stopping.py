@@ -1,0 +1,302 @@
+"""Tests for tkitrack.outcomes.stopping: the seed case, landmark status, time-varying Cox, stopped-patient list."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes.stopping import (
+    derive_landmark_cohort,
+    derive_stopping_cohort,
+    fit_time_varying_cox,
+    landmark_analysis,
+    list_stopped_patients,
+)
+from tkitrack.schemas.errors import InputError
+
+CR = date(2020, 1, 1)
+
+
+def day(n: int) -> str:
+    """ISO date n days after the common CR date of the small cohort."""
+    return (CR + timedelta(days=n)).isoformat()
+
+
+# ---- the seed case (seeds/003): 6-year-old girl, mesenteric ALK+ IMT --------------------------------------
+# crizotinib 200 mg daily from day 0, PR at 1 month, CR at 4 months, gait disturbance (grade 2) at 5 months,
+# stopped at 6 months (gait change; in CR), no recurrence and no further treatment 4 years later, alive.
+# Dates are built from the intervals the letter gives (it gives none): first dose 2019-01-01.
+SEED_EXPOSURE = pd.DataFrame(
+    {
+        "patient_id": ["IMT-003"],
+        "id": [1],
+        "drug": ["crizotinib"],
+        "dose": [200.0],
+        "unit": ["mg"],
+        "frequency": ["QD"],
+        "start": [date(2019, 1, 1)],
+        "end": [date(2019, 7, 1)],
+        "reason": ["toxicity"],
+    }
+)
+SEED_ASSESSMENT = pd.DataFrame(
+    {
+        "patient_id": ["IMT-003"] * 3,
+        "id": [1, 2, 3],
+        "date": [date(2018, 12, 28), date(2019, 2, 1), date(2019, 5, 1)],
+        "modality": ["MRI", "PET-CT", "PET-CT"],
+        "response": [None, "PR", "CR"],
+        "baseline": [True, False, False],
+    }
+)
+SEED_DISEASE_EVENT = pd.DataFrame(
+    {
+        "patient_id": pd.Series(dtype=str),
+        "id": pd.Series(dtype=int),
+        "kind": pd.Series(dtype=str),
+        "date": pd.Series(dtype="datetime64[ns]"),
+    }
+)
+SEED_FOLLOWUP = pd.DataFrame(
+    {
+        "patient_id": ["IMT-003"],
+        "id": [1],
+        "date": [date(2023, 7, 1)],
+        "vital_status": ["alive"],
+        "death_date": [None],
+        "death_cause": [None],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def seed_cohort() -> pd.DataFrame:
+    return derive_stopping_cohort(SEED_EXPOSURE, SEED_ASSESSMENT, SEED_DISEASE_EVENT, SEED_FOLLOWUP)
+
+
+def test_seed_cohort(seed_cohort):
+    row = seed_cohort.iloc[0]
+    assert row["patient_id"] == "IMT-003"
+    assert row["first_dose_date"] == pd.Timestamp("2019-01-01")
+    assert row["cr_date"] == pd.Timestamp("2019-05-01")  # the PR at 1 month is not a CR
+    assert row["stop_date"] == pd.Timestamp("2019-07-01") and row["stop_reason"] == "toxicity"
+    assert pd.isna(row["relapse_date"]) and pd.isna(row["death_date"]) and pd.isna(row["restart_date"])
+    assert row["last_contact_date"] == pd.Timestamp("2023-07-01")
+    # 2019-01-01 .. 2019-07-01 inclusive: 31 + 28 + 31 + 30 + 31 + 30 + 1 = 182 days
+    assert row["days_on_drug"] == 182
+
+
+def test_seed_listing(seed_cohort):
+    out = list_stopped_patients(seed_cohort)
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert row["days_in_cr_before_stop"] == 61  # May 31 + June 30
+    assert row["days_off_drug_followup"] == 1461  # 4 years, one of them (2020) a leap year
+    assert not row["relapse"] and np.isnan(row["days_stop_to_relapse"])
+    assert row["vital_status"] == "alive"
+
+
+def test_seed_landmarks(seed_cohort):
+    # stopped on day 61 after CR: on drug at a 30-day landmark, stopped at a 90-day one; n = 1, no events
+    out = landmark_analysis(seed_cohort, (30, 90)).set_index(["landmark_day", "status"])
+    assert out.loc[(30, "on_drug"), "n"] == 1 and out.loc[(30, "stopped"), "n"] == 0
+    assert out.loc[(90, "stopped"), "n"] == 1 and out.loc[(90, "on_drug"), "n"] == 0
+    assert (out["events"] == 0).all() and out["warning"].all()
+    assert out.loc[(90, "stopped"), "median_text"] == "not reached (95% CI not reached-not reached)"
+    assert out.loc[(90, "stopped"), "warning_text"].startswith("only 1 patient (< 10) and only 0 events")
+
+
+def test_seed_time_varying_cox(seed_cohort):
+    res = fit_time_varying_cox(seed_cohort)
+    assert (res.n_patients, res.n_events, res.n_stopped) == (1, 0, 1)
+    assert res.warning and math.isnan(res.hazard_ratio)
+    # CR 2019-05-01 to last contact 2023-07-01 = 1522 days, split at the stop on day 61
+    expected = pd.DataFrame(
+        {
+            "patient_id": ["IMT-003"] * 2,
+            "start": [0.0, 61.0],
+            "stop": [61.0, 1522.0],
+            "stopped": [0, 1],
+            "event": [0, 0],
+        }
+    )
+    pd.testing.assert_frame_equal(res.long, expected, check_dtype=False)
+
+
+# ---- a small cohort worked by hand (day 0 = CR for all; first dose 122 days before) -----------------------
+# A stops d60, no relapse, last contact d400      B never stops, recurrence d50 (on drug)
+# C stops d200, recurrence d300, last contact d450  D stops d10, metastasis d120
+# F stops d100, dies d250 without relapse          E never reaches CR (PR only): in no analysis
+def _small_cohort() -> pd.DataFrame:
+    first = day(-122)
+    ex = pd.DataFrame(
+        {
+            "patient_id": list("ABCDFE"),
+            "drug": ["crizotinib"] * 6,
+            "start": [first] * 6,
+            "end": [day(60), None, day(200), day(10), day(100), None],
+            "reason": ["complete_response", None, "complete_response", "toxicity", "complete_response", None],
+        }
+    )
+    rs = pd.DataFrame({"patient_id": list("ABCDFE"), "date": [day(0)] * 6, "response": ["CR"] * 5 + ["PR"]})
+    ev = pd.DataFrame(
+        {
+            "patient_id": list("BCD"),
+            "kind": ["progression", "recurrence", "metastasis"],
+            "date": [day(50), day(300), day(120)],
+        }
+    )
+    fu = pd.DataFrame(
+        {
+            "patient_id": list("ABCDFE"),
+            "date": [day(400), day(500), day(450), day(300), day(250), day(300)],
+            "death_date": [None, None, None, None, day(250), None],
+        }
+    )
+    return derive_stopping_cohort(ex, rs, ev, fu)
+
+
+def test_small_cohort_derivation():
+    c = _small_cohort().set_index("patient_id")
+    stop_day = (c["stop_date"] - pd.Timestamp(CR)).dt.days
+    assert stop_day.to_dict() == pytest.approx(
+        {"A": 60, "B": np.nan, "C": 200, "D": 10, "E": np.nan, "F": 100}, nan_ok=True
+    )
+    assert c.loc["D", "relapse_kind"] == "metastasis" and pd.isna(c.loc["E", "cr_date"])
+
+
+@pytest.mark.parametrize(
+    ("landmark", "death", "expected"),
+    [
+        # d30: at risk A B C D F; only D has stopped. Events after d30: B, C, D, F (death counts in RFS)
+        pytest.param(30, "event", {"stopped": (1, 1), "on_drug": (4, 3)}, id="d30-rfs"),
+        # d90: B relapsed before, left out; A and D have stopped (D relapses), C and F on drug (both events)
+        pytest.param(90, "event", {"stopped": (2, 1), "on_drug": (2, 2)}, id="d90-rfs"),
+        # death censored: F is no event
+        pytest.param(90, "censor", {"stopped": (2, 1), "on_drug": (2, 1)}, id="d90-relapse-only"),
+        # d250: A (stopped) and C (stopped d200; relapse d300); F died on d250, so not at risk
+        pytest.param(250, "event", {"stopped": (2, 1), "on_drug": (0, 0)}, id="d250"),
+    ],
+)
+def test_landmark_counts(landmark, death, expected):
+    out = landmark_analysis(_small_cohort(), (landmark,), death=death).set_index("status")
+    got = {s: (int(out.loc[s, "n"]), int(out.loc[s, "events"])) for s in expected}
+    assert got == expected
+    assert out["warning"].all()
+
+
+def test_landmark_status_is_fixed_at_the_landmark():
+    # C stops on day 200: counted on drug at the 90-day landmark although it stops later (no immortal time)
+    lm = derive_landmark_cohort(_small_cohort(), 90).set_index("patient_id")
+    assert lm.loc["C", "status"] == "on_drug"
+    assert (lm.loc["C", "time"], lm.loc["C", "event"]) == (210, 1)
+    assert "B" not in lm.index and "E" not in lm.index
+    out = landmark_analysis(_small_cohort(), (90,))
+    assert (out["n_not_at_risk"] == 1).all()  # B
+
+
+def test_landmark_median_stopped_d90():
+    # stopped at d90: D relapses 30 days later, A censored at 310: KM 0.5 from day 30 -> median 30
+    out = landmark_analysis(_small_cohort(), (90,)).set_index("status")
+    assert out.loc["stopped", "median"] == 30
+
+
+def test_time_varying_cox_hand_worked():
+    # Risk sets at each relapse/death (x = 1 once stopped):
+    #   d50 B(x0): A0 B0 C0 D1 F0 -> 1 / (4 + u);  d120 D(x1): A1 C0 D1 F1 -> u / (1 + 3u)
+    #   d250 F(x1): A1 C1 F1 -> 1/3;  d300 C(x1): A1 C1 -> 1/2   (u = hazard ratio; no tied times)
+    # d/du log L = 0  ->  4 (1 + 3u) = 3u (4 + u)  ->  u^2 = 4/3  ->  HR = 2 / sqrt(3) = 1.1547
+    res = fit_time_varying_cox(_small_cohort())
+    assert res.hazard_ratio == pytest.approx(2 / math.sqrt(3), abs=1e-4)
+    assert (res.n_patients, res.n_events, res.n_events_off_drug, res.n_stopped) == (5, 4, 3, 4)
+    assert res.warning and "only 4 events" in res.warning_text
+    assert res.lower < res.hazard_ratio < res.upper
+
+
+def test_list_stopped_patients_small_cohort():
+    out = list_stopped_patients(_small_cohort())
+    expected = pd.DataFrame(
+        {
+            "patient_id": list("DAFC"),
+            "days_in_cr_before_stop": [10, 60, 100, 200],
+            "days_off_drug_followup": [290, 340, 150, 250],
+            "relapse": [True, False, False, True],
+            "days_stop_to_relapse": [110, np.nan, np.nan, 100],
+            "vital_status": ["alive", "alive", "dead", "alive"],
+        }
+    )
+    pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
+
+
+def test_switch_is_not_a_stop_and_interruption_resumes():
+    # crizotinib to day 30 then lorlatinib from day 31 (switch); gap d90-d120 (interruption); final stop d200
+    ex = pd.DataFrame(
+        {
+            "patient_id": ["P"] * 3,
+            "drug": ["crizotinib", "lorlatinib", "lorlatinib"],
+            "start": [day(-100), day(31), day(120)],
+            "end": [day(30), day(90), day(200)],
+            "reason": ["toxicity", "toxicity", "complete_response"],
+        }
+    )
+    rs = pd.DataFrame({"patient_id": ["P"], "date": [day(0)], "response": ["CR"]})
+    ev = pd.DataFrame({"patient_id": ["P"], "kind": ["recurrence"], "date": [day(400)]})
+    fu = pd.DataFrame({"patient_id": ["P"], "date": [day(500)]})
+    row = derive_stopping_cohort(ex, rs, ev, fu).iloc[0]
+    assert row["stop_date"] == pd.Timestamp(day(200)) and row["stop_reason"] == "complete_response"
+    assert row["relapse_date"] == pd.Timestamp(day(400))
+    # days on drug: 131 (d-100..d30) + 60 (d31..d90) + 81 (d120..d200) = 272
+    assert row["days_on_drug"] == 272
+
+
+def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
+    ex = pd.DataFrame(
+        {
+            "patient_id": ["P"] * 2,
+            "drug": ["crizotinib"] * 2,
+            "start": [day(-100), day(320)],
+            "end": [day(100), None],
+            "reason": ["complete_response", None],
+        }
+    )
+    rs = pd.DataFrame({"patient_id": ["P"] * 2, "date": [day(0), day(300)], "response": ["CR", "PD"]})
+    ev = pd.DataFrame({"patient_id": pd.Series(dtype=str), "kind": pd.Series(dtype=str), "date": pd.Series(dtype=str)})
+    fu = pd.DataFrame({"patient_id": ["P"], "date": [day(500)]})
+    row = derive_stopping_cohort(ex, rs, ev, fu).iloc[0]
+    assert row["stop_date"] == pd.Timestamp(day(100))
+    assert row["relapse_date"] == pd.Timestamp(day(300)) and row["relapse_kind"] == "progression (assessment)"
+    assert row["restart_date"] == pd.Timestamp(day(320))
+
+
+@pytest.mark.parametrize(
+    ("frame", "change", "match"),
+    [
+        pytest.param("exposure", {"start": "first day"}, "not a date", id="bad-date"),
+        pytest.param("assessment", None, r"column\(s\) \['response'\] missing", id="missing-column"),
+        pytest.param("followup", "empty", "no last contact", id="no-followup"),
+    ],
+)
+def test_bad_input(frame, change, match):
+    frames = {
+        "exposure": SEED_EXPOSURE,
+        "assessment": SEED_ASSESSMENT,
+        "disease_event": SEED_DISEASE_EVENT,
+        "followup": SEED_FOLLOWUP,
+    }
+    if change is None:
+        frames[frame] = frames[frame].drop(columns="response")
+    elif change == "empty":
+        frames[frame] = frames[frame].iloc[0:0]
+    else:
+        frames[frame] = frames[frame].assign(**change)
+    with pytest.raises(InputError, match=match):
+        derive_stopping_cohort(**frames)
+
+
+def test_bad_origin(seed_cohort):
+    with pytest.raises(InputError, match="origin"):
+        landmark_analysis(seed_cohort, (30,), origin="diagnosis")
