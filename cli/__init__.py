@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli import audit, db, exposure, timeline
+from tkitrack.cli import analysis, audit, db, exposure, io, timeline
 from tkitrack.cli._common import command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
@@ -41,7 +41,8 @@ def _options(
 
 
 command(app, "init")(db.init)
-app.registered_commands += timeline.app.registered_commands
+for _module in (timeline, io, analysis):
+    app.registered_commands += _module.app.registered_commands
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 for _group in GROUPS:

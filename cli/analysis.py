@@ -1,0 +1,226 @@
+"""Investigator commands: `derive`, `survival`, `stopping`, `safety`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from tkitrack.cli._common import command, fail, open_db, render
+
+__all__ = ["app", "parse_event"]
+
+app = typer.Typer()
+_EVENT = re.compile(r"^\s*([^=!<>]+?)\s*(==|!=)\s*(.+?)\s*$")
+
+
+def parse_event(expression: str, columns) -> tuple[str, str, str]:
+    """Split ``COL==VALUE`` / ``COL!=VALUE`` into (column, operator, value); a bare column means COL is true/1."""
+    from tkitrack.schemas.errors import InputError
+
+    match = _EVENT.match(expression)
+    col, op, value = match.groups() if match else (expression.strip(), "==", "1")
+    if col not in columns:
+        raise InputError(f"--event {expression!r}: column {col!r} not in the file; it has {', '.join(columns)}")
+    return col, op, value.strip("'\"")
+
+
+def _frames():
+    from tkitrack.schemas.storage import transaction
+    from tkitrack.schemas.store import read_frames
+
+    with transaction(open_db()) as session:
+        return read_frames(session)
+
+
+def _floats(text: str, option: str) -> list[float]:
+    from tkitrack.schemas.errors import InputError
+
+    try:
+        return [float(x) for x in text.split(",") if x.strip()] if text else []
+    except ValueError:
+        raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None
+
+
+@command(app, "derive")
+def derive(
+    adam: Path = typer.Option(..., "--adam", help="Folder to write ADSL, ADRS, ADTTE as CSV"),
+    sdtm: Path | None = typer.Option(None, "--sdtm", help="Derive from this SDTM folder instead of the database"),
+    reference: str = typer.Option("auto", "--reference", help="Time origin: RANDDT, TRTSDT or auto"),
+) -> None:
+    """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR) and write them as CSV."""
+    from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.outcomes.tte import derive_adam
+
+    ref = reference.upper()
+    if ref not in ("AUTO", "RANDDT", "TRTSDT"):
+        raise fail(f"--reference must be RANDDT, TRTSDT or auto, got {reference!r}", 2)
+    if sdtm is not None:
+        from tkitrack.schemas.sdtm import read_sdtm
+
+        domains = {k.lower(): v for k, v in read_sdtm(sdtm).items()}
+        lstalv = None
+        if (sdtm / "adsl.csv").exists():  # pharmaverse keeps LSTALVDT in ADSL only
+            import pandas as pd
+
+            lstalv = pd.read_csv(sdtm / "adsl.csv", usecols=["USUBJID", "LSTALVDT"])
+        out = derive_adam(domains, lstalvdt=lstalv, reference="RANDDT" if ref == "AUTO" else ref)
+    else:
+        out = derive_adam_from_records(_frames(), reference="TRTSDT" if ref == "AUTO" else ref)
+    adam.mkdir(parents=True, exist_ok=True)
+    for name, frame in out.items():
+        frame.to_csv(adam / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    typer.echo(f"wrote {', '.join(f'{k}.csv ({len(v)} rows)' for k, v in out.items())} to {adam}")
+
+
+@command(app, "survival")
+def survival(
+    endpoint: str = typer.Option("PFS", "--endpoint", "-e", help="OS, PFS, DOR, TOT or RFS_STOP (database)"),
+    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
+    time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
+    event: str | None = typer.Option(None, "--event", help="(--csv) event: COL==VALUE, e.g. 'status==2'"),
+    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
+    conf_type: str = typer.Option("log", "--conf-type", help="CI transform: log, log-log or plain"),
+    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
+    landmarks: str = typer.Option("", "--landmarks", help="Days for survival estimates, e.g. 365,730"),
+    cox: bool = typer.Option(False, "--cox", help="Also the Cox hazard ratio (two groups; exploratory)"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Kaplan-Meier summary: n, events, median with CI or 'not reached', landmarks, numbers at risk, follow-up."""
+    import json
+
+    import pandas as pd
+
+    from tkitrack.outcomes.summary import summarise_endpoint
+    from tkitrack.schemas.errors import InputError
+
+    if conf_type not in ("log", "log-log", "plain"):
+        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
+    if median_rule not in ("first", "midpoint"):
+        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
+    marks = _floats(landmarks, "--landmarks")
+    if csv is not None:
+        if not (time and event):
+            raise fail("--csv needs --time COL and --event 'COL==VALUE'", 2)
+        try:
+            data = pd.read_csv(csv)
+        except (OSError, ValueError, pd.errors.ParserError) as err:
+            raise InputError(f"{csv}: cannot read it as CSV ({err})") from None
+        col, op, value = parse_event(event, list(data.columns))
+        if time not in data.columns:
+            raise InputError(f"--time {time!r}: column not in {csv}; it has {', '.join(data.columns)}")
+        if group is not None and group not in data.columns:
+            raise InputError(f"--group {group!r}: column not in {csv}; it has {', '.join(data.columns)}")
+        hit = data[col].astype(str) == value
+        if pd.api.types.is_numeric_dtype(data[col]):
+            try:
+                hit = data[col] == float(value)
+            except ValueError:
+                raise InputError(f"--event {event!r}: {col} is numeric, {value!r} is not a number") from None
+        data["_event"] = ~hit if op == "!=" else hit
+        title, grp = f"{csv.name}: {time}, event {event}", group
+    else:
+        from tkitrack.outcomes.cohort import GROUPINGS, derive_endpoint, derive_patient_attributes
+
+        frames = _frames()
+        data = derive_endpoint(frames, endpoint).rename(columns={"event": "_event"})
+        time, grp = "time", by
+        if by is not None:
+            if by not in GROUPINGS:
+                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+        title = f"{endpoint.upper()} (days from the first dose)" + (f" by {by}" if by else "")
+    s = summarise_endpoint(data, time=time, event="_event", group=grp, conf_type=conf_type,
+                           median_rule=median_rule, landmarks=marks, cox=cox)  # fmt: skip
+    if fmt == "json":
+        out = {"title": title, "summary": json.loads(s.table.to_json(orient="records")),
+               "numbers_at_risk": json.loads(s.risk.to_json(orient="records")),
+               "median_followup_reverse_km": s.followup, "notes": s.notes}  # fmt: skip
+        if s.logrank is not None:
+            out["logrank"] = {"chisq": s.logrank.chisq, "df": s.logrank.df, "p": s.logrank.p,
+                              "label": s.logrank.label, "groups": json.loads(s.logrank.table.to_json(orient="records"))}  # fmt: skip
+        if s.cox is not None:
+            out["cox"] = json.loads(s.cox.to_json(orient="records"))
+        typer.echo(json.dumps(out, indent=2))
+        return
+    shown = s.table[["group", "n", "events", "median_text"]].rename(columns={"median_text": "median days (95% CI)"})
+    for t in marks:
+        est, lo, hi = (s.table[f"survival_{t:g}{x}"] for x in ("", "_lower", "_upper"))
+        shown[f"S({t:g} d) (95% CI)"] = [
+            "beyond follow-up" if pd.isna(e) else f"{e:.1%} ({lo_:.1%}-{hi_:.1%})"
+            for e, lo_, hi_ in zip(est, lo, hi, strict=True)
+        ]
+    render(shown, "table", title=title)
+    render(s.risk.astype({"time": int}), "table", title="Numbers at risk (days)")
+    typer.echo(f"median follow-up (reverse Kaplan-Meier): {s.followup}")
+    if s.logrank is not None:
+        typer.echo(
+            f"log-rank (exploratory): chi-square {s.logrank.chisq:.2f} on {s.logrank.df} df, p = {s.logrank.p:.3g}"
+        )
+    if s.cox is not None:
+        r = s.cox.iloc[0]
+        typer.echo(f"Cox HR ({r['comparison']}, exploratory): {r['hazard_ratio']:.3f} "
+                   f"(95% CI {r['lower']:.3f}-{r['upper']:.3f}), {int(r['events'])} events in {int(r['n'])} patients")  # fmt: skip
+    for note in s.notes:
+        typer.echo(f"note: {note}")
+
+
+@command(app, "stopping")
+def stopping(
+    landmarks: str = typer.Option("90,180,365", "--landmarks", help="Days after CR at which status is fixed"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
+    import json
+
+    from tkitrack.outcomes.stopping import (
+        derive_stopping_cohort,
+        fit_time_varying_cox,
+        landmark_analysis,
+        list_stopped_patients,
+    )
+
+    frames = _frames()
+    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
+                                    frames["followup"])  # fmt: skip
+    in_cr = cohort[cohort["cr_date"].notna()]
+    marks = landmark_analysis(in_cr, tuple(int(x) for x in _floats(landmarks, "--landmarks")))
+    tv = fit_time_varying_cox(in_cr)
+    stopped = list_stopped_patients(in_cr)
+    header = (f"{len(in_cr)} patients reached CR on an inhibitor; {len(stopped)} stopped it "
+              f"(relapse counted from the CR date; stopped vs continued is never compared from baseline)")  # fmt: skip
+    if fmt == "json":
+        typer.echo(json.dumps({
+            "cohort": header,
+            "landmarks": json.loads(marks.to_json(orient="records")),
+            "time_varying_cox": {"hazard_ratio": tv.hazard_ratio, "lower": tv.lower, "upper": tv.upper,
+                                 "n_patients": tv.n_patients, "n_events": tv.n_events, "warning": tv.warning_text},
+            "stopped": json.loads(stopped.to_json(orient="records", date_format="iso")),
+        }, indent=2, default=str))  # fmt: skip
+        return
+    typer.echo(header)
+    cols = ["landmark_day", "status", "n", "events", "n_not_at_risk", "median_text", "warning_text"]
+    render(
+        marks[[c for c in cols if c in marks.columns]],
+        "table",
+        title="Landmark analysis (status fixed at the landmark)",
+    )
+    if tv.warning_text:
+        typer.echo(f"time-varying Cox (stopping as a time-varying covariate): {tv.n_patients} patients, "
+                   f"{tv.n_events} events; not shown: {tv.warning_text}")  # fmt: skip
+    else:
+        typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} (95% CI {tv.lower:.2f}-"
+                   f"{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
+    render(stopped, "table", title="Everyone who stopped after CR")
+
+
+@command(app, "safety")
+def safety(fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv")) -> None:
+    """AE incidence by CTCAE term and worst grade (patients as denominator), and AEs on vs off treatment."""
+    from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment
+
+    frames = _frames()
+    render(summarise_ae_incidence(frames["ae"], frames["patient"]), fmt, title="AE incidence (patients, worst grade)")
+    render(summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]), fmt, title="AEs on vs off treatment")

@@ -1,0 +1,155 @@
+"""Data-manager commands: `template`, `import`, `validate`, `export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tkitrack.cli._common import command, fail, open_db, render_listing, user
+
+__all__ = ["app"]
+
+app = typer.Typer()
+_LISTING_FORMATS = ("table", "csv", "json")
+
+
+def _is_sdtm(path: Path) -> bool:
+    if path.is_file():
+        return path.suffix.lower() == ".xpt"
+    names = {p.stem.lower().split("_")[0] for p in path.iterdir() if p.suffix.lower() in (".csv", ".xpt")}
+    return "dm" in names and not (path / "patient.csv").exists()
+
+
+def _read_input(path: Path):
+    """(text frames by record, file by record, kind) for a template folder/file or an SDTM folder."""
+    from tkitrack.schemas.errors import InputError
+
+    if not path.exists():
+        raise InputError(f"{path} does not exist; give a folder of template files, an SDTM folder or one file")
+    if _is_sdtm(path):
+        from tkitrack.schemas.sdtm import read_sdtm, sdtm_to_records
+
+        raws = sdtm_to_records(read_sdtm(path))
+        return raws, {r: f"{path} (SDTM, mapped to {r})" for r in raws}, "SDTM"
+    from tkitrack.schemas.templates import read_template
+
+    raws, sources = read_template(path)
+    return raws, sources, "template"
+
+
+@command(app, "template")
+def template(
+    folder: Path = typer.Argument(..., help="Folder to write the empty template files into"),
+    xlsx: bool = typer.Option(False, "--xlsx", help="Write XLSX files instead of CSV"),
+) -> None:
+    """Write the import template: one file per record type (header row) and data_dictionary.csv."""
+    from tkitrack.schemas.templates import write_template
+
+    paths = write_template(folder, fmt="xlsx" if xlsx else "csv")
+    typer.echo(f"wrote {len(paths)} files to {folder}: " + ", ".join(p.name for p in paths))
+
+
+@command(app, "import")
+def import_(
+    path: Path = typer.Argument(..., help="Template folder/file (CSV or XLSX), export folder, or SDTM folder"),
+) -> None:
+    """Import records all-or-nothing: any error rejects the whole import and the database stays as it was."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tkitrack.schemas.storage import transaction
+    from tkitrack.schemas.store import add_records
+
+    engine = open_db()
+    raws, sources, kind = _read_input(path)
+    total = sum(len(f) for f in raws.values())
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, transient=True, disable=total < 5000) as bar:
+        task = bar.add_task(f"importing {total} rows", total=total)
+        with transaction(engine) as session:
+            counts = add_records(session, raws, user=user(), source=str(path), sources=sources,
+                                 progress=lambda n: bar.advance(task, n))  # fmt: skip
+    typer.echo(f"imported {sum(counts.values())} records from {path} ({kind}): "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
+
+
+@command(app, "validate")
+def validate(
+    path: Path | None = typer.Argument(None, help="Folder of export/template files; the database when omitted"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the listing to this file"),
+    previous: Path | None = typer.Option(None, "--previous", help="Earlier listing (CSV/JSON): mark new/open/resolved"),
+) -> None:
+    """Run every field, frame and edit check; write the query listing. Exit 0 clean, 1 errors, 2 usage error."""
+    import pandas as pd
+
+    from tkitrack.schemas.errors import InputError
+    from tkitrack.schemas.queries import compare_listings, validate_frames
+
+    if fmt not in _LISTING_FORMATS:
+        raise fail(f"--format must be one of {', '.join(_LISTING_FORMATS)}, got {fmt!r}", 2)
+    if path is None:
+        from tkitrack.schemas.storage import transaction
+        from tkitrack.schemas.store import read_frames
+
+        with transaction(open_db()) as session:
+            typed = read_frames(session)
+        found = validate_frames(typed)
+        where = "the database"
+    else:
+        from tkitrack.schemas.parse import parse_records
+
+        raws, sources, _ = _read_input(path)
+        typed, problems = {}, []
+        for record, raw in raws.items():
+            frame, bad = parse_records(record, raw, source=sources[record])
+            typed[record] = frame.assign(_row=range(1, len(frame) + 1))
+            problems.append(bad)
+        found = validate_frames(typed, parse_problems=pd.concat(problems, ignore_index=True))
+        where = str(path)
+    if previous is not None:
+        try:
+            old = (
+                pd.read_json(previous, dtype=False) if previous.suffix == ".json" else pd.read_csv(previous, dtype=str)
+            )
+        except (OSError, ValueError) as err:
+            raise InputError(f"{previous}: cannot read the previous listing ({err})") from None
+        found = compare_listings(found, old)
+    if output is not None:
+        if output.suffix == ".json" or fmt == "json":
+            found.to_json(output, orient="records", indent=2)
+        else:
+            found.to_csv(output, index=False)
+    if fmt == "table" and not len(found):
+        typer.echo(f"{where}: no queries (every field, frame and edit check passed)")
+    elif output is None or fmt != "table":
+        render_listing(found, fmt=fmt)
+    errors = int((found["severity"] == "error").sum()) if len(found) else 0
+    if "status" in found:
+        errors = int(((found["severity"] == "error") & (found["status"] != "resolved")).sum())
+    warnings = int((found["severity"] == "warning").sum()) if len(found) else 0
+    typer.echo(f"{where}: {errors} error(s), {warnings} warning(s)", err=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+@command(app, "export")
+def export(
+    folder: Path = typer.Argument(..., help="Folder to write into"),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv or parquet"),
+    deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),
+    date_mode: str = typer.Option("days", "--dates", help="With --deidentify: days (from anchor) or shift"),
+    secret: str | None = typer.Option(None, "--secret", envvar="TKITRACK_SECRET",
+                                      help="Secret for pseudonyms and date shifts (--deidentify)"),
+) -> None:  # fmt: skip
+    """Export every record type (CSV or Parquet) with a data dictionary; optionally de-identified."""
+    from tkitrack.schemas.export import write_export
+    from tkitrack.schemas.storage import transaction
+    from tkitrack.schemas.store import read_frames
+
+    if fmt not in ("csv", "parquet"):
+        raise fail(f"--format must be csv or parquet, got {fmt!r}", 2)
+    with transaction(open_db()) as session:
+        frames = read_frames(session)
+    paths = write_export(frames, folder, fmt=fmt, deidentify=deidentify, secret=secret, date_mode=date_mode)
+    typer.echo(f"wrote {len(paths)} files to {folder}" + (" (de-identified)" if deidentify else ""))

@@ -1,0 +1,91 @@
+"""The cohort as analysed: patient attributes for grouping, ADaM from tkitrack records, endpoint tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tkitrack.outcomes.exposure import derive_relapse_free_after_stop, derive_time_on_treatment
+from tkitrack.outcomes.stopping import derive_stopping_cohort
+from tkitrack.outcomes.tte import derive_adam
+from tkitrack.schemas.errors import InputError
+
+__all__ = ["ENDPOINTS", "GROUPINGS", "derive_adam_from_records", "derive_endpoint", "derive_patient_attributes"]
+
+#: Patient attributes a summary can be grouped by.
+GROUPINGS = ("histology", "fusion_partner", "kinase_gene", "sex", "site", "age_group")
+
+#: Endpoints ``derive_endpoint`` knows, with what each measures.
+ENDPOINTS = {
+    "OS": "overall survival from the first dose (ADTTE OS)",
+    "PFS": "progression-free survival from the first dose (ADTTE PFS)",
+    "DOR": "duration of response from the first CR/PR (ADTTE RSD)",
+    "TOT": "time on treatment with the inhibitor (stop or death = event)",
+    "RFS_STOP": "relapse-free survival after stopping the inhibitor (relapse or death = event)",
+}
+
+
+def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per patient: histology, 5' fusion partner, 3' kinase gene, sex, site, age group.
+
+    The fusion is the first molecular finding recorded for the patient (by specimen date, then id); patients
+    without one get ``not tested``. Age groups: <2, 2-11, 12-17, 18+ years at diagnosis.
+    """
+    p = frames["patient"]
+    out = p[["patient_id", "histology", "sex", "site"]].copy()
+    m = frames.get("molecular", pd.DataFrame(columns=["patient_id", "gene_5p", "gene_3p", "specimen_date", "id"]))
+    first = m.sort_values(["patient_id", "specimen_date", "id"], kind="stable").drop_duplicates("patient_id")
+    out["fusion_partner"] = out["patient_id"].map(first.set_index("patient_id")["gene_5p"]).astype("object")
+    out["kinase_gene"] = out["patient_id"].map(first.set_index("patient_id")["gene_3p"]).astype("object")
+    tested = out["patient_id"].isin(set(first["patient_id"]))
+    out["fusion_partner"] = out["fusion_partner"].where(out["fusion_partner"].notna(), None)
+    out.loc[tested & out["fusion_partner"].isna(), "fusion_partner"] = "partner unknown"
+    out.loc[~tested, ["fusion_partner", "kinase_gene"]] = "not tested"
+    age = p["age_at_diagnosis"].where(
+        p["age_at_diagnosis"].notna(), (p["diagnosis_date"] - p["birth_date"]).dt.days / 365.25
+    )
+    out["age_group"] = pd.cut(age, [-0.01, 2, 12, 18, 200], right=False, labels=["<2", "2-11", "12-17", "18+"])
+    out["age_group"] = out["age_group"].astype("object").where(age.notna(), "unknown")
+    for col in ("histology", "sex", "site"):
+        out[col] = out[col].astype("object").where(out[col].notna(), "not recorded")
+    return out.reset_index(drop=True)
+
+
+def _last_alive(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    fu = frames["followup"]
+    alive = fu[fu["date"].notna()].groupby("patient_id")["date"].max()
+    return pd.DataFrame({"USUBJID": alive.index, "LSTALVDT": alive.to_numpy()})
+
+
+def derive_adam_from_records(frames: dict[str, pd.DataFrame], *, reference: str = "TRTSDT") -> dict[str, pd.DataFrame]:
+    """ADSL, ADRS and ADTTE for tkitrack records (through their SDTM shape), time origin the first dose.
+
+    The last known alive date is the latest follow-up contact. ``reference="RANDDT"`` uses the patients'
+    reference (randomisation/enrolment) dates instead.
+    """
+    from tkitrack.schemas.sdtm import records_to_sdtm
+
+    sdtm = records_to_sdtm(frames)
+    return derive_adam(sdtm, lstalvdt=_last_alive(frames), reference=reference)  # type: ignore[arg-type]
+
+
+def derive_endpoint(frames: dict[str, pd.DataFrame], endpoint: str, *, adam: dict | None = None) -> pd.DataFrame:
+    """One row per patient with ``patient_id, time (days), event (bool)`` for an endpoint of :data:`ENDPOINTS`."""
+    key = endpoint.upper()
+    if key not in ENDPOINTS:
+        raise InputError(f"unknown endpoint {endpoint!r}; choose one of {', '.join(ENDPOINTS)}")
+    if key in ("OS", "PFS", "DOR"):
+        adam = adam or derive_adam_from_records(frames)
+        paramcd = {"DOR": "RSD"}.get(key, key)
+        t = adam["adtte"]
+        t = t[t["PARAMCD"] == paramcd]
+        return pd.DataFrame({"patient_id": t["USUBJID"].to_numpy(), "time": t["AVAL"].to_numpy(dtype=float),
+                             "event": (t["CNSR"] == 0).to_numpy()})  # fmt: skip
+    if key == "TOT":
+        t = derive_time_on_treatment(frames["exposure"], frames["followup"])
+        return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float),
+                             "event": t["event"].astype(bool)})  # fmt: skip
+    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
+                                    frames["followup"])  # fmt: skip
+    t = derive_relapse_free_after_stop(cohort)
+    return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float),
+                         "event": t["event"].astype(bool)})  # fmt: skip
