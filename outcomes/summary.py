@@ -19,7 +19,7 @@ from tkitrack.outcomes.survival import (
 )
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["SurvivalSummary", "summarise_endpoint"]
+__all__ = ["SurvivalSummary", "summarise_endpoint", "summarise_response"]
 
 #: Below this many events a median or hazard ratio is shown with a warning.
 FEW_EVENTS = 5
@@ -95,3 +95,37 @@ def summarise_endpoint(
             df["_x"] = (df["_g"] == levels[1]).astype(int)
             coxres = fit_cox(df, time, "_e", ["_x"]).assign(comparison=f"{levels[1]} vs {levels[0]}")
     return SurvivalSummary(table, risk, fu.median_text, curves, logrank, coxres, notes)
+
+
+def summarise_response(adrs: pd.DataFrame, *, subjects: Sequence[str] | None = None) -> pd.DataFrame:
+    """Best overall response and response rates as k/n with exact Clopper-Pearson 95% intervals.
+
+    ``adrs`` is the ADRS from :func:`tkitrack.outcomes.response.derive_adrs`; ``subjects`` the evaluable
+    population (default: every subject with a BOR row). Rows: each BOR category, then ORR (CR+PR, best
+    response), confirmed ORR (CR+PR, confirmed BOR) and CR rate; columns ``measure, k, n, percent, lower,
+    upper, text``.
+    """
+    from tkitrack.outcomes.proportions import compute_proportion
+
+    bor = adrs[adrs["PARAMCD"] == "BOR"].drop_duplicates("USUBJID").set_index("USUBJID")["AVALC"]
+    cbor = adrs[adrs["PARAMCD"] == "CBOR"].drop_duplicates("USUBJID").set_index("USUBJID")["AVALC"]
+    pop = pd.Index(subjects if subjects is not None else bor.index).unique()
+    bor = bor.reindex(pop).fillna("MISSING")
+    cbor = cbor.reindex(pop).fillna("MISSING")
+    n = len(pop)
+    rows = []
+    for cat in ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"):
+        k = int((bor == cat).sum())
+        if k or cat in ("CR", "PR", "SD", "PD"):
+            rows.append((f"best response {cat}", k))
+    rows += [
+        ("objective response (CR+PR)", int(bor.isin(["CR", "PR"]).sum())),
+        ("confirmed objective response", int(cbor.isin(["CR", "PR"]).sum())),
+        ("complete response", int((bor == "CR").sum())),
+    ]
+    out = []
+    for measure, k in rows:
+        p = compute_proportion(k, n)
+        out.append({"measure": measure, "k": k, "n": n, "percent": 100 * p.estimate, "lower": 100 * p.lower,
+                    "upper": 100 * p.upper, "text": p.text})  # fmt: skip
+    return pd.DataFrame(out)

@@ -1,0 +1,286 @@
+"""The one dashboards module that writes files: self-contained HTML reports and static figure images.
+
+An HTML report holds plotly.js once, inlined from the installed plotly package (no CDN, no network: it opens
+on an isolated hospital network), then each section's heading, text, tables and figures, and a footer with the
+provenance of the data and the tool versions. Static PNG/SVG/PDF images go through
+:func:`tkitrack.dashboards.images.render_images`, which starts Chromium once for any number of images.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from tkitrack.dashboards.images import IMAGE_FORMATS, render_images
+from tkitrack.dashboards.response import figure_spider, figure_waterfall
+from tkitrack.dashboards.safety import figure_ae_summary
+from tkitrack.dashboards.survival import figure_cif, figure_km
+from tkitrack.dashboards.swimmer import figure_swimmer
+from tkitrack.outcomes.swimmer import SwimmerData
+from tkitrack.schemas.errors import InputError
+
+__all__ = ["Section", "build_report_sections", "tool_versions", "write_figure", "write_figures", "write_report"]
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1180px;
+       color: #222; line-height: 1.45; padding: 0 1rem; }
+h1 { border-bottom: 2px solid #0072B2; padding-bottom: .3rem; }
+h2 { margin-top: 2.2rem; color: #0072B2; }
+nav ol { columns: 2; }
+table.tk { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+table.tk th, table.tk td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
+table.tk th { background: #f1f4f8; }
+figure { margin: 1rem 0; }
+figcaption, caption { font-size: .85rem; color: #555; text-align: left; caption-side: top; padding: .2rem 0; }
+footer { margin-top: 3rem; border-top: 1px solid #ccc; font-size: .8rem; color: #555; }
+footer dt { font-weight: 600; float: left; clear: left; width: 12rem; }
+footer dd { margin-left: 12.5rem; }
+"""
+
+
+@dataclass
+class Section:
+    """One report section: a heading, paragraphs of text, tables and figures, rendered in that order.
+
+    Attributes
+    ----------
+    heading : str
+        Section title (also listed in the table of contents).
+    text : str
+        Plain text; blank lines separate paragraphs. Escaped, never interpreted as HTML.
+    tables : list of pandas.DataFrame or (caption, DataFrame) pairs
+        Rendered as HTML tables without the index.
+    figures : list of plotly.graph_objects.Figure or (caption, Figure) pairs
+        Rendered as interactive plotly figures.
+    """
+
+    heading: str
+    text: str = ""
+    tables: list[pd.DataFrame | tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[go.Figure | tuple[str, go.Figure]] = field(default_factory=list)
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of Python, tkitrack and the libraries behind the numbers and figures."""
+    versions = {"python": platform.python_version()}
+    for name in ("tkitrack", "pandas", "numpy", "scipy", "lifelines", "plotly"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    versions["plotly.js"] = plotly.offline.get_plotlyjs_version()
+    return versions
+
+
+def _captioned(item: object) -> tuple[str, object]:
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        return item[0], item[1]
+    return "", item
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
+    return "\n".join(f"<p>{html.escape(b).replace(chr(10), '<br>')}</p>" for b in blocks)
+
+
+def _table(caption: str, frame: pd.DataFrame) -> str:
+    body = frame.to_html(index=False, border=0, classes="tk", na_rep="", escape=True)
+    if caption:
+        body = body.replace(">\n", f">\n<caption>{html.escape(caption)}</caption>\n", 1)
+    return body
+
+
+def _section_html(number: int, section: Section) -> str:
+    parts = [f'<section id="s{number}">', f"<h2>{number}. {html.escape(section.heading)}</h2>",
+             _paragraphs(section.text)]
+    for item in section.tables:
+        caption, frame = _captioned(item)
+        parts.append(_table(caption, frame))  # type: ignore[arg-type]
+    for k, item in enumerate(section.figures, start=1):
+        caption, fig = _captioned(item)
+        div = fig.to_html(  # type: ignore[union-attr]
+            full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=f"fig-s{number}-{k}",
+            config={"displaylogo": False, "responsive": True},
+        )
+        figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        parts.append(f'<figure class="tk-figure">{figcaption}{div}</figure>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def write_report(
+    sections: Sequence[Section],
+    path: str | Path,
+    *,
+    title: str,
+    provenance: Mapping[str, object],
+) -> Path:
+    """Write one self-contained, offline HTML report.
+
+    Parameters
+    ----------
+    sections : sequence of Section
+        The report body, in order.
+    path : str or pathlib.Path
+        Output file; parent folders are created.
+    title : str
+        Report title.
+    provenance : mapping
+        What the report rests on (database, data cut-off, sample data version, command line...), shown in the
+        footer above the tool versions.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(path)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(s.heading)}</a></li>' for i, s in enumerate(sections, 1))
+    body = "\n".join(_section_html(i, s) for i, s in enumerate(sections, 1))
+    facts = {**{str(k): str(v) for k, v in provenance.items()}, "generated": generated,
+             **{f"version: {k}": v for k, v in tool_versions().items()}}
+    footer = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items())
+    document = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n"
+        f"<script type=\"text/javascript\">{get_plotlyjs()}</script>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n{body}\n"
+        f"<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+def write_figures(
+    items: Sequence[tuple[go.Figure, str | Path]],
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    scale: float = 1.0,
+    browser: str | Path | None = None,
+) -> list[Path]:
+    """Write several figures, each format chosen by its file suffix; Chromium starts once for all images.
+
+    ``.html`` files are written without a browser (plotly.js inlined); ``.png``, ``.svg``, ``.pdf``, ``.jpeg``
+    and ``.webp`` are rendered by kaleido with the system Chromium. Raises ConfigError when an image is
+    asked for and no browser is found, InputError for an unknown suffix.
+    """
+    paths = [Path(p) for _, p in items]
+    suffixes = [p.suffix.lower().lstrip(".").replace("jpg", "jpeg") for p in paths]
+    unknown = [p.name for p, s in zip(paths, suffixes, strict=True) if s != "html" and s not in IMAGE_FORMATS]
+    if unknown:
+        raise InputError(
+            f"cannot tell the figure format of {', '.join(unknown)} from its suffix; use .html, "
+            + ", ".join(f".{f}" for f in IMAGE_FORMATS) + "."
+        )
+    images = [(fig, p, s) for (fig, _), p, s in zip(items, paths, suffixes, strict=True) if s != "html"]
+    rendered = render_images([f for f, _, _ in images], [s for _, _, s in images], width=width, height=height,
+                             scale=scale, browser=browser) if images else []
+    for (_, p, _), data in zip(images, rendered, strict=True):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    for (fig, _), p, s in zip(items, paths, suffixes, strict=True):
+        if s == "html":
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fig.write_html(p, include_plotlyjs=True, include_mathjax=False, full_html=True)
+    return paths
+
+
+def write_figure(fig: go.Figure, path: str | Path, **options: object) -> Path:
+    """Write one figure as html, png, svg, pdf, jpeg or webp according to the suffix of ``path``.
+
+    Options (``width``, ``height``, ``scale``, ``browser``) are those of :func:`write_figures`.
+    """
+    return write_figures([(fig, path)], **options)[0]  # type: ignore[arg-type]
+
+
+def _curve_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for name, f in curves.items():
+        first = f.sort_values("time", kind="stable").iloc[0]
+        n = int(first["n_risk"]) if "n_risk" in f.columns else None
+        events = int(f["n_event"].sum()) if "n_event" in f.columns else None
+        rows.append({"group": name, "patients": n, "events": events,
+                     "censored": int(f["n_censor"].sum()) if "n_censor" in f.columns else None})
+    return pd.DataFrame(rows)
+
+
+def build_report_sections(
+    *,
+    swimmer: SwimmerData | None = None,
+    swimmer_group_by: str | None = None,
+    best_change: pd.DataFrame | None = None,
+    assessment_changes: pd.DataFrame | None = None,
+    ae_incidence: pd.DataFrame | None = None,
+    ae_n_total: int | None = None,
+    km_curves: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
+    cif_curves: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
+) -> list[Section]:
+    """Report sections for the figures of this package, from already derived data; absent inputs are skipped.
+
+    Parameters
+    ----------
+    swimmer : SwimmerData, optional
+        Gives a "Treatment and follow-up" section with the swimmer plot.
+    swimmer_group_by : str, optional
+        Lane column to group the swimmer plot by.
+    best_change, assessment_changes : pandas.DataFrame, optional
+        Waterfall (``patient_id, best_pct_change, best_response``) and spider (``patient_id, day, pct_change``)
+        data: a "Tumour response" section with a count table by best response.
+    ae_incidence : pandas.DataFrame, optional
+        ``term, grade, n_patients`` (worst grade per patient and term): an "Adverse events" section.
+    ae_n_total : int, optional
+        Safety population size for percentages.
+    km_curves, cif_curves : mapping of endpoint title to {group: curve frame}, optional
+        One section per endpoint with the curve figure and a table of patients, events and censored.
+
+    Returns
+    -------
+    list of Section
+        In the order swimmer, response, time-to-event, cumulative incidence, adverse events.
+    """
+    sections: list[Section] = []
+    if swimmer is not None:
+        lanes = swimmer.lanes
+        text = (f"{len(lanes)} patients; {int(lanes['ongoing_treatment'].sum())} still on treatment, "
+                f"{int((~lanes['alive']).sum())} died. Each lane runs from the "
+                f"{swimmer.origin.replace('_', ' ')} (day 0) to the last contact; hover for details.")
+        sections.append(Section("Treatment and follow-up", text, figures=[
+            figure_swimmer(swimmer, group_by=swimmer_group_by)]))
+    if best_change is not None or assessment_changes is not None:
+        figures: list = []
+        tables: list = []
+        text = "Change in the target-lesion sum of diameters from baseline (RECIST 1.1 lines at -30% and +20%)."
+        if best_change is not None:
+            counts = best_change["best_response"].astype("string").fillna("MISSING").value_counts()
+            tables.append(("Patients by best response (unconfirmed)",
+                           counts.rename_axis("best response").reset_index(name="patients")))
+            figures.append(figure_waterfall(best_change))
+        if assessment_changes is not None:
+            figures.append(figure_spider(assessment_changes))
+        sections.append(Section("Tumour response", text, tables=tables, figures=figures))
+    for heading, curves in (km_curves or {}).items():
+        sections.append(Section(heading, "Kaplan-Meier estimate with 95% pointwise confidence band; the numbers "
+                                "at risk are given at the x-axis ticks.",
+                                tables=[_curve_table(curves)], figures=[figure_km(curves, medians=True, title=heading)]))
+    for heading, curves in (cif_curves or {}).items():
+        sections.append(Section(heading, "Aalen-Johansen cumulative incidence; competing events are not "
+                                "treated as censoring.", figures=[figure_cif(curves, title=heading)]))
+    if ae_incidence is not None:
+        sections.append(Section(
+            "Adverse events", "Patients per CTCAE term, each counted once at the worst grade they had.",
+            tables=[ae_incidence], figures=[figure_ae_summary(ae_incidence, n_total=ae_n_total)],
+        ))
+    return sections

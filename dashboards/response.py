@@ -1,0 +1,143 @@
+"""Tumour response figures: waterfall of the best % change and spider plot of % change over time.
+
+Both take frames derived in :mod:`tkitrack.outcomes.tumour` and draw the RECIST 1.1 thresholds: -30% (partial
+response) and +20% (progression). Traces are one per best-response category, never one per patient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tkitrack.dashboards.palette import RESPONSE_COLOURS
+from tkitrack.dashboards.swimmer import compute_line_arrays
+from tkitrack.schemas.errors import InputError
+
+__all__ = ["PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
+
+#: RECIST 1.1 thresholds in % change of the sum of diameters.
+PR_THRESHOLD = -30.0
+PD_THRESHOLD = 20.0
+RESPONSE_ORDER: tuple[str, ...] = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
+_PATTERNS = {"CR": "", "PR": "/", "SD": "", "NON-CR/NON-PD": ".", "PD": "x", "NE": "-", "MISSING": "-"}
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{what} frame lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}.")
+
+
+def _threshold_shapes() -> list[dict]:
+    return [
+        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+         "line": {"color": "#444444", "dash": "dash", "width": 1}, "name": name}
+        for y, name in ((PR_THRESHOLD, "PR threshold -30%"), (PD_THRESHOLD, "PD threshold +20%"))
+    ]
+
+
+def _threshold_labels() -> list[dict]:
+    return [
+        {"xref": "paper", "x": 1.005, "xanchor": "left", "y": y, "yref": "y", "yanchor": "middle", "text": text,
+         "showarrow": False, "font": {"size": 11, "color": "#444444"}}
+        for y, text in ((PR_THRESHOLD, "-30%"), (PD_THRESHOLD, "+20%"))
+    ]
+
+
+def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best change in target lesions") -> go.Figure:
+    """Waterfall plot: one bar per patient, largest growth on the left, bars coloured by best response.
+
+    Parameters
+    ----------
+    best_change : pandas.DataFrame
+        ``patient_id, best_pct_change, best_response`` (for example from
+        :func:`tkitrack.outcomes.tumour.derive_best_percent_change`); rows without a change are left out.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace per best response present (legend), x = rank (1 = largest increase), the -30% and +20%
+        lines as layout shapes named ``PR threshold -30%`` and ``PD threshold +20%``.
+    """
+    _require(best_change, ("patient_id", "best_pct_change", "best_response"), "best change")
+    data = best_change.loc[best_change["best_pct_change"].notna()].copy()
+    data["best_response"] = data["best_response"].astype("string").fillna("MISSING")
+    data = data.sort_values(["best_pct_change", "patient_id"], ascending=[False, True], kind="stable")
+    data["rank"] = np.arange(1, len(data) + 1)
+    present = [r for r in RESPONSE_ORDER if r in set(data["best_response"])]
+    present += sorted(set(data["best_response"]) - set(present))
+    fig = go.Figure()
+    for response in present:
+        part = data.loc[data["best_response"] == response]
+        colour = RESPONSE_COLOURS.get(response, "#999999")
+        fig.add_trace(go.Bar(
+            x=part["rank"].to_numpy(), y=part["best_pct_change"].to_numpy(dtype="float64"), name=response,
+            marker={"color": colour, "line": {"color": "#333333", "width": 0.8},
+                    "pattern": {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}},
+            customdata=part["patient_id"].astype(str).to_numpy(),
+            hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
+        ))
+    top = max(float(data["best_pct_change"].max()) if len(data) else 0.0, PD_THRESHOLD) + 10
+    bottom = min(float(data["best_pct_change"].min()) if len(data) else 0.0, PR_THRESHOLD) - 10
+    fig.update_layout(
+        template="simple_white", title={"text": title} if title else None, bargap=0.15, width=900, height=500,
+        shapes=_threshold_shapes(), annotations=_threshold_labels(), legend={"title": {"text": "Best response"}, "x": 1.06},
+    )
+    fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False,
+                     ticks="")
+    fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top],
+                     zeroline=True)
+    return fig
+
+
+def figure_spider(
+    assessment_changes: pd.DataFrame, *, title: str | None = "Change in target lesions over time",
+    time_label: str = "Days from baseline",
+) -> go.Figure:
+    """Spider plot: each patient's % change from baseline over time, as one polyline per response group.
+
+    Parameters
+    ----------
+    assessment_changes : pandas.DataFrame
+        ``patient_id, day, pct_change`` (for example from :func:`tkitrack.outcomes.tumour.derive_percent_change`);
+        an optional ``best_response`` column colours the lines, otherwise one neutral trace is drawn.
+    title, time_label : str
+        Figure title and x axis title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One NaN-separated line trace per best response (or one in total), the -30% / +20% lines as shapes.
+    """
+    _require(assessment_changes, ("patient_id", "day", "pct_change"), "assessment change")
+    data = assessment_changes.loc[assessment_changes["pct_change"].notna()]
+    data = data.sort_values(["patient_id", "day"], kind="stable")
+    groups = (data["best_response"].astype("string").fillna("MISSING") if "best_response" in data.columns
+              else pd.Series("all", index=data.index, dtype="string"))
+    fig = go.Figure()
+    for response in [r for r in (*RESPONSE_ORDER, "all") if r in set(groups)]:
+        part = data.loc[groups == response]
+        # consecutive points of one patient form a segment; segments are joined by NaN between patients
+        same = part["patient_id"].to_numpy()[1:] == part["patient_id"].to_numpy()[:-1]
+        day = part["day"].to_numpy(dtype="float64")
+        pct = part["pct_change"].to_numpy(dtype="float64")
+        ids = part["patient_id"].astype(str).to_numpy(dtype=object)
+        text = np.array([f"<b>{p}</b>" for p in ids], dtype=object)[1:][same]
+        x, y, t = compute_line_arrays(day[:-1][same], day[1:][same], pct[:-1][same], pct[1:][same], text,
+                                      midpoint=False)
+        colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
+        colour = "#999999" if colour.upper() == "#FFFFFF" else colour
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines+markers", name="Patients" if response == "all" else response,
+            line={"color": colour, "width": 1.5}, marker={"size": 5, "color": colour},
+            customdata=t, hovertemplate="%{customdata}<br>day %{x}: %{y:+.1f}%<extra></extra>",
+        ))
+    fig.update_layout(template="simple_white", title={"text": title} if title else None, width=900, height=500,
+                      shapes=_threshold_shapes(), annotations=_threshold_labels(),
+                      legend={"title": {"text": "Best response"}, "x": 1.06})
+    fig.update_xaxes(title_text=time_label)
+    fig.update_yaxes(title_text="Change from baseline in sum of diameters (%)", zeroline=True)
+    return fig

@@ -1,0 +1,46 @@
+"""Tests for tkitrack.dashboards.response: waterfall bars by best response, spider lines, RECIST lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tkitrack.dashboards.response import figure_spider, figure_waterfall
+
+
+def _threshold_lines(fig) -> dict[str, float]:
+    return {s.name: s.y0 for s in fig.layout.shapes if s.y0 == s.y1}
+
+
+def test_waterfall_bars_and_thresholds():
+    best = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"],
+                         "best_pct_change": [-100.0, -45.0, 5.0, 35.0, np.nan],
+                         "best_response": ["CR", "PR", "SD", "PD", "NE"]})
+    fig = figure_waterfall(best)
+    bars = {t.name: t for t in fig.data}
+    assert list(bars) == ["CR", "PR", "SD", "PD"]  # P5 has no measurement: no bar
+    assert list(bars["PD"].x) == [1] and list(bars["CR"].x) == [4]  # largest growth on the left
+    assert list(bars["CR"].y) == [-100.0] and list(bars["PR"].customdata) == ["P2"]
+    assert bars["CR"].marker.color != bars["PD"].marker.color
+    assert bars["PR"].marker.pattern.shape != bars["CR"].marker.pattern.shape
+    assert _threshold_lines(fig) == {"PR threshold -30%": -30.0, "PD threshold +20%": 20.0}
+    assert fig.layout.yaxis.range[0] <= -110
+
+
+def test_spider_one_trace_nan_separated():
+    changes = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2", "P2"], "day": [0, 60, 120, 0, 50],
+                            "pct_change": [0.0, -40.0, -60.0, 0.0, 25.0]})
+    fig = figure_spider(changes)
+    assert len(fig.data) == 1
+    np.testing.assert_array_equal(fig.data[0].x, [0, 60, np.nan, 60, 120, np.nan, 0, 50, np.nan])
+    np.testing.assert_array_equal(fig.data[0].y, [0, -40, np.nan, -40, -60, np.nan, 0, 25, np.nan])
+    assert list(fig.data[0].customdata[:3]) == ["<b>P1</b>", "<b>P1</b>", ""]
+    assert _threshold_lines(fig) == {"PR threshold -30%": -30.0, "PD threshold +20%": 20.0}
+
+
+def test_spider_coloured_by_best_response():
+    changes = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"], "day": [0, 60, 0, 50],
+                            "pct_change": [0.0, -40.0, 0.0, 25.0], "best_response": ["PR", "PR", "PD", "PD"]})
+    fig = figure_spider(changes)
+    assert [t.name for t in fig.data] == ["PR", "PD"]
+    assert np.nanmax(fig.data[1].y) == 25.0

@@ -1,0 +1,106 @@
+"""Tests for tkitrack.dashboards.survival: at-risk numbers at each tick, shared axes, censor marks, medians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tkitrack.dashboards.survival import (
+    compute_at_risk,
+    compute_step_value,
+    compute_time_ticks,
+    figure_cif,
+    figure_km,
+)
+from tkitrack.schemas.errors import InputError
+
+
+def km_curves() -> dict[str, pd.DataFrame]:
+    """Hand-built Kaplan-Meier tables.
+
+    A: 5 patients, events at 2, 4, 8; censored at 3, 6.  B: 3 patients, event at 1; censored at 5, 10.
+    """
+    a = pd.DataFrame({
+        "time": [0, 2, 3, 4, 6, 8], "n_risk": [5, 5, 4, 3, 2, 1], "n_event": [0, 1, 0, 1, 0, 1],
+        "n_censor": [0, 0, 1, 0, 1, 0], "survival": [1.0, 0.8, 0.8, 0.8 * 2 / 3, 0.8 * 2 / 3, 0.0],
+    })
+    a["lower"], a["upper"] = a["survival"] * 0.7, np.minimum(1.0, a["survival"] * 1.2)
+    b = pd.DataFrame({
+        "time": [0, 1, 5, 10], "n_risk": [3, 3, 2, 1], "n_event": [0, 1, 0, 0], "n_censor": [0, 0, 1, 1],
+        "survival": [1.0, 2 / 3, 2 / 3, 2 / 3],
+    })
+    b["lower"], b["upper"] = b["survival"] * 0.6, np.minimum(1.0, b["survival"] * 1.3)
+    return {"A": a, "B": b}
+
+
+@pytest.fixture
+def curves() -> dict[str, pd.DataFrame]:
+    return km_curves()
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [pytest.param(0, 5, id="origin"), pytest.param(1, 5, id="before-first-event"), pytest.param(2, 5, id="at-event"),
+     pytest.param(2.5, 4, id="between"), pytest.param(5, 2, id="after-censor"), pytest.param(8, 1, id="last"),
+     pytest.param(9, 0, id="after-last")],
+)
+def test_at_risk_matches_hand_counts(curves, t, expected):
+    # hand count: patients A with follow-up time >= t among 2, 3, 4, 6, 8
+    assert sum(x >= t for x in (2, 3, 4, 6, 8)) == expected
+    assert compute_at_risk(curves["A"], [t]).tolist() == [expected]
+
+
+def test_time_ticks_and_step_value(curves):
+    assert compute_time_ticks(10).tolist() == [0, 2, 4, 6, 8, 10]
+    assert compute_time_ticks(0).tolist() == [0]
+    assert compute_step_value(curves["A"], "survival", [1.9, 2, 5]) == pytest.approx([1.0, 0.8, 0.8 * 2 / 3])
+
+
+def test_risk_table_shares_the_tick_values(curves):
+    fig = figure_km(curves)
+    ticks = [0, 2, 4, 6, 8, 10]
+    assert list(fig.layout.xaxis.tickvals) == ticks and list(fig.layout.xaxis2.tickvals) == ticks
+    assert fig.layout.xaxis.matches == "x2"  # make_subplots(shared_xaxes=True): one zoom for both rows
+    table = {t.legendgroup: t for t in fig.data if t.mode == "text"}
+    assert list(table["A"].x) == ticks and list(table["A"].text) == ["5", "5", "3", "2", "1", "0"]
+    assert list(table["B"].text) == ["3", "2", "2", "1", "1", "1"]
+    assert table["A"].xaxis == "x2" and table["A"].yaxis == "y2"
+    assert list(fig.layout.yaxis2.ticktext) == ["A", "B"]
+
+
+def test_risk_times_given(curves):
+    fig = figure_km(curves, risk_times=[0, 3, 7])
+    table = {t.legendgroup: t for t in fig.data if t.mode == "text"}
+    assert list(table["A"].text) == ["5", "4", "1"] and list(fig.layout.xaxis2.tickvals) == [0, 3, 7]
+
+
+def test_censor_marks_ci_band_median_and_landmarks(curves):
+    fig = figure_km(curves, medians=True, landmarks=[5])
+    by_name = {t.name: t for t in fig.data}
+    cens = by_name["A censored"]
+    assert list(cens.x) == [3, 6] and list(cens.y) == pytest.approx([0.8, 0.8 * 2 / 3])
+    assert by_name["A CI"].fill == "tonexty" and by_name["A upper"].line.width == 0
+    assert by_name["A"].line.shape == "hv" and by_name["A"].legendgroup == "A"
+    median = by_name["A median"]  # first time S(t) <= 0.5 is 8
+    assert list(median.x) == [0, 8, 8] and list(median.y) == [0.5, 0.5, 0]
+    assert "B median" not in by_name  # not reached
+    land = by_name["B landmarks"]
+    assert list(land.y) == pytest.approx([2 / 3]) and list(land.error_y.arrayminus) == pytest.approx([0.4 * 2 / 3])
+    fig = figure_km(curves, medians={"A": 8.0, "B": None}, ci=False)
+    assert "A CI" not in {t.name for t in fig.data}
+
+
+def test_cif_without_and_with_at_risk():
+    cif = pd.DataFrame({"time": [0, 3, 7], "cif": [0.0, 0.2, 0.45], "lower": [0, 0.05, 0.2], "upper": [0, 0.5, 0.7]})
+    fig = figure_cif({"relapse": cif})
+    assert [t.name for t in fig.data] == ["relapse upper", "relapse CI", "relapse"]
+    assert fig.layout.yaxis.title.text == "Cumulative incidence" and "xaxis2" not in fig.layout
+    fig = figure_cif({"relapse": cif.assign(n_risk=[10, 8, 4])})
+    table = next(t for t in fig.data if t.mode == "text")  # ticks 0, 2, 4, 6
+    assert list(table.x) == [0, 2, 4, 6] and list(table.text) == ["10", "8", "4", "4"]
+
+
+def test_missing_columns_raise(curves):
+    with pytest.raises(InputError, match="lacks column"):
+        figure_km({"A": curves["A"].drop(columns="n_censor")})

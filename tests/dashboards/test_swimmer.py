@@ -1,0 +1,199 @@
+"""Tests for tkitrack.dashboards.swimmer: trace layout, lane positions, segment and marker coordinates, scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tkitrack.dashboards.swimmer import (
+    LEGEND_GROUPS,
+    compute_lane_positions,
+    compute_line_arrays,
+    figure_swimmer,
+)
+from tkitrack.outcomes.swimmer import SwimmerData, derive_swimmer_data
+
+T = pd.Timestamp
+
+
+def make_records(n: int, seed: int = 7) -> dict[str, pd.DataFrame]:
+    """Synthetic record frames for ``n`` patients, built with numpy (no per-patient loop).
+
+    Categories cycle with the patient index so that the first ten patients already hold every drug, dose
+    level, response, event kind and AE grade: a cohort of 10 has the same legend entries as one of 10,000.
+    """
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    ids = np.char.add("P", np.char.zfill(i.astype(str), 5))
+    dx = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3000, n), unit="D")
+    patients = pd.DataFrame({
+        "patient_id": ids, "diagnosis_date": dx,
+        "histology": np.where(i % 3 == 0, "IMT", np.where(i % 3 == 1, "IFS-like", "NTRK spindle")),
+    })
+    start1 = dx + pd.to_timedelta(10 + i % 20, unit="D")
+    end1 = start1 + pd.to_timedelta(60 + i % 50, unit="D")
+    start2 = end1 + pd.to_timedelta(np.where(i % 2 == 0, 1, 30), unit="D")  # contiguous or interrupted
+    end2 = (start2 + pd.to_timedelta(100 + i % 200, unit="D")).where(i % 4 != 0)  # every 4th ongoing
+    drug = np.where((i // 3) % 2 == 1, "larotrectinib", "crizotinib")
+    dose2 = np.where(i % 3 == 0, 150.0, np.where(i % 3 == 1, 200.0, 250.0))  # reduced, starting, escalated
+    exposure = pd.DataFrame({
+        "patient_id": np.concatenate([ids, ids]), "drug": np.concatenate([drug, drug]),
+        "dose": np.concatenate([np.full(n, 200.0), dose2]), "unit": "mg/m2", "frequency": "BID",
+        "start": np.concatenate([start1, start2]), "end": np.concatenate([end1, end2]),
+        "reason": np.concatenate([np.full(n, "dose_change"), np.full(n, "complete_response")]),
+    })
+    response = np.array(["PR", "CR", "PD", "CR", "PR"])[i % 5]
+    assessment = pd.DataFrame({
+        "patient_id": np.concatenate([ids, ids]), "date": np.concatenate([start1 + pd.Timedelta(days=60),
+                                                                          start1 + pd.Timedelta(days=150)]),
+        "response": np.concatenate([np.full(n, "SD"), response]),
+    })
+    kinds = np.array(["recurrence", "metastasis", "progression"])[i % 3]
+    disease_event = pd.DataFrame({"patient_id": ids, "kind": kinds, "date": start1 + pd.Timedelta(days=400)})
+    procedure = pd.DataFrame({"patient_id": ids, "kind": np.where(i % 2 == 0, "resection", "biopsy"),
+                              "date": dx - pd.Timedelta(days=5), "margin": "R1"})
+    ae = pd.DataFrame({"patient_id": ids, "term": "Gait disturbance", "grade": 1 + i % 5,
+                       "start": start1 + pd.Timedelta(days=30), "end": pd.NaT, "attributed_drug": drug})
+    dead = i % 7 == 6
+    last = start1 + pd.to_timedelta(500 + i % 300, unit="D")
+    followup = pd.DataFrame({"patient_id": ids, "date": last, "vital_status": np.where(dead, "dead", "alive"),
+                             "death_date": last.where(dead)})
+    return {"patients": patients, "exposure": exposure, "assessment": assessment, "disease_event": disease_event,
+            "procedure": procedure, "followup": followup, "ae": ae}
+
+
+def make_swimmer(n: int) -> SwimmerData:
+    r = make_records(n)
+    return derive_swimmer_data(r["patients"], r["exposure"], r["assessment"], r["disease_event"], r["procedure"],
+                               r["followup"], r["ae"])
+
+
+@pytest.fixture
+def two_patients() -> SwimmerData:
+    """P1: crizotinib 200 then 150 (reduced) with an interruption, PR then CR, AE grade 2, alive, off drug.
+    P2: alectinib ongoing, PD, dies on day 212. Diagnosis is day 0."""
+    patients = pd.DataFrame({"patient_id": ["P1", "P2"], "diagnosis_date": [T("2018-01-01"), T("2019-01-01")],
+                             "histology": ["IMT", "IFS-like"]})
+    exposure = pd.DataFrame({
+        "patient_id": ["P1", "P1", "P2"], "drug": ["crizotinib", "crizotinib", "alectinib"],
+        "dose": [200, 150, 300], "unit": "mg", "frequency": "QD",
+        "start": [T("2018-01-11"), T("2018-03-01"), T("2019-02-01")],
+        "end": [T("2018-02-19"), T("2018-04-10"), pd.NaT], "reason": ["toxicity", "complete_response", None],
+    })
+    assessment = pd.DataFrame({"patient_id": ["P1", "P1", "P2"],
+                               "date": [T("2018-02-10"), T("2018-03-31"), T("2019-05-01")],
+                               "response": ["PR", "CR", "PD"]})
+    ae = pd.DataFrame({"patient_id": ["P1"], "term": ["Gait disturbance"], "grade": [2], "start": [T("2018-02-15")],
+                       "end": [pd.NaT]})
+    followup = pd.DataFrame({"patient_id": ["P1", "P2"], "date": [T("2018-12-27"), T("2019-08-01")],
+                             "vital_status": ["alive", "dead"], "death_date": [pd.NaT, T("2019-08-01")]})
+    return derive_swimmer_data(patients, exposure, assessment, None, None, followup, ae)
+
+
+def _trace(fig, name):
+    matches = [t for t in fig.data if t.name == name]
+    assert len(matches) == 1, f"expected one trace named {name!r}, found {[t.name for t in fig.data]}"
+    return matches[0]
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype="float64") if np.isfinite(v)]
+
+
+def test_compute_line_arrays_interleaves_nan_separators():
+    x, y, t = compute_line_arrays(np.array([0, 10]), np.array([4, 20]), np.array([1, 2]), np.array([1, 2]),
+                                  np.array(["a", "b"], dtype=object))
+    np.testing.assert_array_equal(x, [0.0, 2.0, 4.0, np.nan, 10.0, 15.0, 20.0, np.nan])
+    assert np.isnan(y[[3, 7]]).all() and y[4:7].tolist() == [2.0, 2.0, 2.0]
+    assert t.tolist() == ["a", "a", "a", "", "b", "b", "b", ""]
+
+
+def test_two_patient_segments_and_markers(two_patients):
+    fig = figure_swimmer(two_patients, sort="duration")
+    # P1 lane ends on day 360 (last contact), P2 on day 212 (death): P1 first (longest), P2 second.
+    ticks = dict(zip(fig.layout.yaxis.ticktext, fig.layout.yaxis.tickvals, strict=True))
+    assert ticks == {"P1": 0.0, "P2": 1.0}
+    starting = _trace(fig, "crizotinib, starting dose")
+    assert _finite(starting.x) == [10.0, 30.0, 50.0] and _finite(starting.y) == [0.0, 0.0, 0.0]
+    reduced = _trace(fig, "crizotinib, reduced dose")
+    assert _finite(reduced.x) == [59.0, 79.5, 100.0]
+    assert reduced.line.width < starting.line.width  # width, not only colour, tells the dose level
+    alectinib = _trace(fig, "alectinib, starting dose")
+    assert _finite(alectinib.x) == [31.0, 121.5, 212.0] and _finite(alectinib.y) == [1.0] * 3
+    off = _trace(fig, "Off treatment")  # P1: 0-10, 50-59 (interruption), 100-360; P2: 0-31
+    pairs = np.asarray(off.x, dtype="float64").reshape(-1, 4)[:, [0, 2]].tolist()
+    assert sorted(pairs) == [[0.0, 10.0], [0.0, 31.0], [50.0, 59.0], [100.0, 360.0]]
+    assert _finite(_trace(fig, "Partial response (first)").x) == [40.0]
+    assert _finite(_trace(fig, "Complete response (first)").x) == [89.0]
+    pd_trace = _trace(fig, "Progression (first)")
+    assert _finite(pd_trace.x) == [120.0] and _finite(pd_trace.y) == [1.0]
+    assert _finite(_trace(fig, "Death").x) == [212.0]
+    ae = _trace(fig, "AE onset, grade 2")
+    assert _finite(ae.x) == [45.0] and "Gait disturbance, grade 2" in ae.hovertext[0]
+    # Arrows: P1 alive with a CR and no later PD -> response ongoing and in follow-up; P2 dead -> none.
+    assert _trace(fig, "Response ongoing").y.tolist() == [0.0]
+    assert _trace(fig, "Alive, in follow-up").y.tolist() == [0.0]
+    assert not [t for t in fig.data if t.name == "Treatment ongoing"]
+    assert fig.layout.xaxis.title.text == "Days from diagnosis"
+
+
+def test_legend_groups_and_titles(two_patients):
+    fig = figure_swimmer(two_patients)
+    groups = [t.legendgroup for t in fig.data]
+    assert set(groups) == {"lanes", "responses", "events"}
+    titled = {t.legendgroup: t.legendgrouptitle.text for t in fig.data if t.legendgrouptitle.text}
+    assert titled == {g: LEGEND_GROUPS[g] for g in ("lanes", "responses", "events")}
+    assert fig.layout.legend.groupclick == "toggleitem"
+    symbols = {t.name: t.marker.symbol for t in fig.data if t.mode == "markers"}
+    assert len(set(symbols.values()) - {"circle"}) == len([s for s in symbols.values() if s != "circle"])
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [pytest.param("id", ["P1", "P2"], id="id"), pytest.param("duration", ["P1", "P2"], id="duration"),
+     pytest.param("start", ["P1", "P2"], id="start")],
+)
+def test_sort_orders(two_patients, sort, expected):
+    y, headers = compute_lane_positions(two_patients.lanes, two_patients.segments, sort=sort)
+    assert y.sort_values().index.tolist() == expected and headers == []
+
+
+def test_grouping_leaves_a_header_row_per_group(two_patients):
+    y, headers = compute_lane_positions(two_patients.lanes, two_patients.segments, group_by="histology")
+    assert headers == [(0.0, "IFS-like", 1), (2.0, "IMT", 1)]
+    assert y.to_dict() == {"P2": 1.0, "P1": 3.0}
+    fig = figure_swimmer(two_patients, group_by="histology")
+    assert [a.text for a in fig.layout.annotations] == ["<b>histology: IFS-like</b> (n=1)", "<b>histology: IMT</b> (n=1)"]
+
+
+def test_bad_sort_and_group_raise(two_patients):
+    from tkitrack.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="sort='size'"):
+        figure_swimmer(two_patients, sort="size")
+    with pytest.raises(InputError, match="group_by='cohort'"):
+        figure_swimmer(two_patients, group_by="cohort")
+
+
+def test_trace_count_does_not_grow_with_patients():
+    small = figure_swimmer(make_swimmer(10))
+    large_data = make_swimmer(10_000)
+    large = figure_swimmer(large_data, group_by="histology")
+    assert len(small.data) == len(large.data)
+    assert [t.name for t in small.data] == [t.name for t in large.data]
+    assert isinstance(large.data[0].x, np.ndarray)  # arrays, not Python lists
+    assert large.layout.height <= 3000 + 200  # height capped: lanes get thin instead
+    assert not large.layout.yaxis.showticklabels
+    drawn = sum(np.isfinite(np.asarray(t.x, dtype="float64")).sum() for t in large.data if t.mode == "markers")
+    assert drawn == len(large_data.markers) + large_data.lanes[
+        ["ongoing_treatment", "ongoing_response"]].to_numpy().sum() + (
+        large_data.lanes["ongoing_followup"] & ~large_data.lanes["ongoing_treatment"]).sum()
+
+
+def test_lane_height_adapts():
+    few = figure_swimmer(make_swimmer(10))
+    thousand = figure_swimmer(make_swimmer(1000))
+    assert few.layout.yaxis.showticklabels and few.layout.height < 800  # set by the legend at 10 lanes
+    assert 2000 < thousand.layout.height <= 3200
+    assert thousand.data[1].line.width < few.data[1].line.width
