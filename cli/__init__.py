@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli import analysis, audit, db, exposure, io, timeline
+from tkitrack.cli import analysis, audit, db, exposure, io, plots, timeline
 from tkitrack.cli._common import command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
@@ -41,7 +41,7 @@ def _options(
 
 
 command(app, "init")(db.init)
-for _module in (timeline, io, analysis):
+for _module in (timeline, io, analysis, plots):
     app.registered_commands += _module.app.registered_commands
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")

@@ -84,6 +84,7 @@ def validate(
     import pandas as pd
 
     from tkitrack.schemas.errors import InputError
+    from tkitrack.schemas.frames import concat_frames
     from tkitrack.schemas.queries import compare_listings, validate_frames
 
     if fmt not in _LISTING_FORMATS:
@@ -105,7 +106,7 @@ def validate(
             frame, bad = parse_records(record, raw, source=sources[record])
             typed[record] = frame.assign(_row=range(1, len(frame) + 1))
             problems.append(bad)
-        found = validate_frames(typed, parse_problems=pd.concat(problems, ignore_index=True))
+        found = validate_frames(typed, parse_problems=concat_frames(problems))
         where = str(path)
     if previous is not None:
         try:

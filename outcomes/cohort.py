@@ -9,7 +9,14 @@ from tkitrack.outcomes.stopping import derive_stopping_cohort
 from tkitrack.outcomes.tte import derive_adam
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["ENDPOINTS", "GROUPINGS", "derive_adam_from_records", "derive_endpoint", "derive_patient_attributes"]
+__all__ = [
+    "ENDPOINTS",
+    "GROUPINGS",
+    "derive_adam_from_records",
+    "derive_endpoint",
+    "derive_patient_attributes",
+    "derive_relapse_after_cr",
+]
 
 #: Patient attributes a summary can be grouped by.
 GROUPINGS = ("histology", "fusion_partner", "kinase_gene", "sex", "site", "age_group")
@@ -89,3 +96,18 @@ def derive_endpoint(frames: dict[str, pd.DataFrame], endpoint: str, *, adam: dic
     t = derive_relapse_free_after_stop(cohort)
     return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float),
                          "event": t["event"].astype(bool)})  # fmt: skip
+
+
+def derive_relapse_after_cr(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Competing-risks data from the CR date: ``patient_id, time, status`` (1 relapse, 2 death, 0 censored).
+
+    ``cohort`` is :func:`tkitrack.outcomes.stopping.derive_stopping_cohort`; patients without a CR are left
+    out. Time runs from the first CR to relapse, death or the last contact, in days.
+    """
+    c = cohort[cohort["cr_date"].notna()]
+    end = c["relapse_date"].fillna(c["death_date"]).fillna(c["last_contact_date"])
+    status = pd.Series(0, index=c.index)
+    status[c["death_date"].notna()] = 2
+    status[c["relapse_date"].notna()] = 1
+    return pd.DataFrame({"patient_id": c["patient_id"], "time": (end - c["cr_date"]).dt.days.astype(float),
+                         "status": status}).reset_index(drop=True)  # fmt: skip

@@ -10,7 +10,13 @@ import pandas as pd
 from tkitrack.outcomes.exposure import _OPEN, _select_drugs, check_frame
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["ANY_TERM", "derive_ae_treatment_phase", "summarise_ae_incidence", "summarise_ae_on_off_treatment"]
+__all__ = [
+    "ANY_TERM",
+    "derive_ae_treatment_phase",
+    "summarise_ae_incidence",
+    "summarise_ae_on_off_treatment",
+    "summarise_worst_grade",
+]
 
 #: Label of the first row of :func:`summarise_ae_incidence`: patients with any adverse event.
 ANY_TERM = "Any adverse event"
@@ -152,3 +158,11 @@ def summarise_ae_on_off_treatment(
         }
     )
     return out.reset_index(drop=True)
+
+
+def summarise_worst_grade(ae: pd.DataFrame) -> pd.DataFrame:
+    """Patients per CTCAE term at their worst grade: ``term, grade, n_patients`` (each patient once per term)."""
+    a = _check_ae(ae, ["patient_id", "term", "grade"])
+    worst = a.groupby(["patient_id", "term"], as_index=False)["grade"].max()
+    out = worst.groupby(["term", "grade"], as_index=False).size().rename(columns={"size": "n_patients"})
+    return out.astype({"grade": "int64", "n_patients": "int64"})

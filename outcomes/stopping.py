@@ -99,7 +99,8 @@ def derive_stopping_cohort(
     ev = ev[ev["kind"].str.lower().isin(relapse_kinds)][["patient_id", "date", "kind"]]
     if pd_is_relapse:
         pd_rows = rs.loc[response == "PD", ["patient_id", "date"]].assign(kind="progression (assessment)")
-        ev = pd.concat([ev, pd_rows], ignore_index=True)
+        parts = [f for f in (ev, pd_rows) if len(f)]
+        ev = pd.concat(parts, ignore_index=True) if parts else ev
     ev = ev[ev["date"] > ev["patient_id"].map(out["cr_date"])].sort_values(["patient_id", "date"])
     first_ev = ev.drop_duplicates("patient_id").set_index("patient_id")
     out["relapse_date"] = first_ev["date"].reindex(out.index)

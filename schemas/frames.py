@@ -279,7 +279,9 @@ def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = No
         recs = []
         for case in cases.itertuples(index=False):
             idx = case.index
-            rule_id, message = _field_message(record, str(case.column), str(case.check), case.failure_case)
+            # a missing column is reported against the schema, with the column's name as the failure case
+            column = str(case.failure_case if str(case.check).startswith("column_in_dataframe") else case.column)
+            rule_id, message = _field_message(record, column, str(case.check), case.failure_case)
             known = idx is not None and not pd.isna(idx) and idx in frame.index
             recs.append(
                 {
@@ -287,7 +289,7 @@ def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = No
                     "record": record,
                     "record_id": frame.at[idx, "id"] if known and "id" in frame and record != "patient" else None,
                     "row": int(rownum.loc[idx]) if known else None,
-                    "field": str(case.column),
+                    "field": column,
                     "rule_id": rule_id,
                     "severity": "error",
                     "value": None if pd.isna(case.failure_case) else str(case.failure_case),
@@ -320,4 +322,4 @@ def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = No
             )
     if not out:
         return listing()
-    return pd.concat(out, ignore_index=True)
+    return concat_frames([o.astype("object") for o in out])

@@ -8,7 +8,7 @@ import pandas as pd
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN, impute_partial_dates
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.fields import field_info
-from tkitrack.schemas.frames import column_dtypes, input_columns, listing
+from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.vocabulary import ctcae
 
@@ -167,5 +167,5 @@ def parse_records(
         frame["term_code"] = frame["term"].map(codes).astype("string")
     if record == "exposure":
         frame["drug"] = frame["drug"].str.lower()
-    found = pd.concat(problems, ignore_index=True) if problems else listing()
+    found = concat_frames(problems) if problems else listing()
     return frame, found

@@ -179,9 +179,7 @@ def add_records(
     if "patient" in typed:
         problems.append(_duplicate_patients(session, typed["patient"]))
     problems.append(_run_edit_checks(session, typed))  # cells that did not parse are missing there
-    found = (
-        pd.concat([p for p in problems if len(p)], ignore_index=True) if any(len(p) for p in problems) else listing()
-    )
+    found = concat_frames(problems) if any(len(p) for p in problems) else listing()
     errors = found[found["severity"] == "error"] if len(found) else found
     if len(errors):
         raise ValidationFailed(
@@ -259,7 +257,7 @@ def update_record(
     raw = pd.DataFrame([{k: (None if v is None else str(v) if not isinstance(v, bool) else str(v).lower())
                          for k, v in current.items()}])  # fmt: skip
     frame, found = parse_records(record, raw, source=f"{record} {record_id}")
-    found = pd.concat([found, check_frame(record, frame)], ignore_index=True)
+    found = concat_frames([found, check_frame(record, frame)])
     if record != "patient":
         frame["id"] = old["id"]
     if not len(found):

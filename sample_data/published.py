@@ -1,0 +1,104 @@
+"""The published cases of the seeds (letter, Ouyang 2025, Tan 2022) as template-format record frames."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from tkitrack.schemas.models import RECORD_MODELS
+
+__all__ = ["PUBLISHED_PATIENTS", "read_published", "read_template_dir", "write_template_dir"]
+
+#: Patient ids of the published cases, in the order of the README.
+PUBLISHED_PATIENTS: tuple[str, ...] = (
+    "LETTER-IMT-1",
+    "OUYANG-2025-1",
+    "OUYANG-2025-2",
+    "TAN-2022-1",
+    "TAN-2022-2",
+    "TAN-2022-3",
+    "TAN-2022-4",
+)
+
+
+def _read_text_csv(handle) -> pd.DataFrame:
+    # every cell as text, empty = "" (what a template holds); parse_records turns "" into missing
+    return pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def read_template_dir(folder: str) -> dict[str, pd.DataFrame]:
+    """Read the ``<record>.csv`` template files of a package-data folder of ``tkitrack.sample_data``.
+
+    Parameters
+    ----------
+    folder : str
+        Folder inside the ``tkitrack.sample_data`` package (``"published"`` or ``"broken"``).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Record type -> frame of text cells (``""`` = missing), for the record files present.
+
+    Examples
+    --------
+    >>> frames = read_template_dir("published")
+    >>> sorted(frames)[:3]
+    ['ae', 'assessment', 'disease_event']
+    """
+    root = resources.files("tkitrack.sample_data").joinpath(folder)
+    out: dict[str, pd.DataFrame] = {}
+    for record in RECORD_MODELS:
+        path = root.joinpath(f"{record}.csv")
+        if path.is_file():
+            with path.open("r", encoding="utf-8") as fh:
+                out[record] = _read_text_csv(fh)
+    return out
+
+
+def read_published() -> dict[str, pd.DataFrame]:
+    """The published cases as template-format text frames, one per record type.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``patient``, ``molecular``, ``ihc``, ``exposure``, ``ae``, ``assessment``, ``procedure``,
+        ``disease_event``, ``followup``; columns are a subset of
+        :func:`tkitrack.schemas.frames.input_columns`, every cell text, ``""`` = missing. Where a paper gives
+        intervals but no dates, the dates were built from the intervals and the ``note`` column says so
+        (see ``sample_data/published/README.md``).
+
+    Examples
+    --------
+    >>> frames = read_published()
+    >>> frames["patient"]["patient_id"].tolist()[:2]
+    ['LETTER-IMT-1', 'OUYANG-2025-1']
+    """
+    return read_template_dir("published")
+
+
+def write_template_dir(frames: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:
+    """Write record frames as template files ``<record>.csv`` (UTF-8, ``""`` = missing); return the paths.
+
+    Parameters
+    ----------
+    frames : dict of str to pandas.DataFrame
+        Record type -> template-format frame (for example from :func:`tkitrack.sample_data.generate.generate_cohort`).
+    directory : str or pathlib.Path
+        Folder to write into; created when missing. Existing record files are overwritten.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in record order.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for record in RECORD_MODELS:
+        if record in frames:
+            path = folder / f"{record}.csv"
+            frames[record].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+            written.append(path)
+    return written
