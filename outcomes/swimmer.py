@@ -40,11 +40,24 @@ MARKER_KINDS: tuple[str, ...] = ("CR", "PR", "PD", "recurrence", "metastasis", "
 #: Procedure kinds drawn as surgery (a biopsy is not).
 SURGERY_KINDS: tuple[str, ...] = ("resection", "amputation")
 LANE_COLUMNS: tuple[str, ...] = (
-    "patient_id", "lane_start_day", "lane_end_day", "ongoing_treatment", "ongoing_response", "ongoing_followup",
+    "patient_id",
+    "lane_start_day",
+    "lane_end_day",
+    "ongoing_treatment",
+    "ongoing_response",
+    "ongoing_followup",
     "alive",
 )
 SEGMENT_COLUMNS: tuple[str, ...] = (
-    "patient_id", "start_day", "end_day", "on_treatment", "drug", "dose_level", "dose", "reason", "ongoing",
+    "patient_id",
+    "start_day",
+    "end_day",
+    "on_treatment",
+    "drug",
+    "dose_level",
+    "dose",
+    "reason",
+    "ongoing",
 )
 MARKER_COLUMNS: tuple[str, ...] = ("patient_id", "day", "end_day", "kind", "grade", "label", "detail")
 
@@ -125,16 +138,25 @@ def _exposure_segments(exposure: pd.DataFrame, origin: pd.Series, last_day: pd.S
     first = ex.assign(_daily=daily, _unit=unit).groupby(["patient_id", "drug"])[["_daily", "_unit"]].transform("first")
     level = np.select(
         [unit.ne(first["_unit"]), daily < first["_daily"] - 1e-9, daily > first["_daily"] + 1e-9],
-        ["changed", "reduced", "escalated"], default="starting",
+        ["changed", "reduced", "escalated"],
+        default="starting",
     )
     dose_text = ex["dose"].astype("string").fillna("?") + " " + unit.astype("string").fillna("")
     dose_text = (dose_text + " " + freq.astype("string").fillna("")).str.strip()
     reason = ex["reason"] if "reason" in ex.columns else pd.Series(pd.NA, index=ex.index)
-    return pd.DataFrame({
-        "patient_id": ex["patient_id"], "start_day": ex["start_day"], "end_day": ex["end_day"],
-        "on_treatment": True, "drug": ex["drug"].astype("string"), "dose_level": level,
-        "dose": dose_text, "reason": reason.astype("string"), "ongoing": ex["ongoing"].astype(bool),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": ex["patient_id"],
+            "start_day": ex["start_day"],
+            "end_day": ex["end_day"],
+            "on_treatment": True,
+            "drug": ex["drug"].astype("string"),
+            "dose_level": level,
+            "dose": dose_text,
+            "reason": reason.astype("string"),
+            "ongoing": ex["ongoing"].astype(bool),
+        }
+    )
 
 
 def _off_segments(on: pd.DataFrame, lanes: pd.DataFrame) -> pd.DataFrame:
@@ -143,27 +165,39 @@ def _off_segments(on: pd.DataFrame, lanes: pd.DataFrame) -> pd.DataFrame:
     on = on.sort_values(["patient_id", "start_day"], kind="stable")
     covered_to = on.groupby("patient_id")["end_day"].cummax()
     prev_cover = covered_to.groupby(on["patient_id"]).shift()
-    gaps = pd.DataFrame({
-        "patient_id": on["patient_id"], "start_day": prev_cover, "end_day": on["start_day"],
-    }).dropna()
+    gaps = pd.DataFrame(
+        {
+            "patient_id": on["patient_id"],
+            "start_day": prev_cover,
+            "end_day": on["start_day"],
+        }
+    ).dropna()
     last = covered_to.groupby(on["patient_id"]).max().rename("start_day").reset_index()
     first = on.groupby("patient_id")["start_day"].min().rename("end_day").reset_index()
     before = lane.merge(first, on="patient_id", how="left")
-    before = before.assign(
-        start_day=before["lane_start_day"], end_day=before["end_day"].fillna(before["lane_end_day"])
-    )
+    before = before.assign(start_day=before["lane_start_day"], end_day=before["end_day"].fillna(before["lane_end_day"]))
     after = lane.merge(last, on="patient_id", how="inner").assign(end_day=lambda f: f["lane_end_day"])
     columns = ["patient_id", "start_day", "end_day"]
     off = pd.concat([f[columns] for f in (before, gaps, after) if len(f)] or [before[columns]])
     off = off.loc[off["end_day"] > off["start_day"]]
     return off.assign(
-        on_treatment=False, drug=pd.NA, dose_level=pd.NA, dose=pd.NA, reason=pd.NA, ongoing=False,
+        on_treatment=False,
+        drug=pd.NA,
+        dose_level=pd.NA,
+        dose=pd.NA,
+        reason=pd.NA,
+        ongoing=False,
     ).astype({"drug": "string", "dose_level": "object", "dose": "string", "reason": "string"})
 
 
 def _markers(
-    assessment: pd.DataFrame, disease_event: pd.DataFrame, procedure: pd.DataFrame, ae: pd.DataFrame,
-    death_day: pd.Series, origin: pd.Series, ae_min_grade: int,
+    assessment: pd.DataFrame,
+    disease_event: pd.DataFrame,
+    procedure: pd.DataFrame,
+    ae: pd.DataFrame,
+    death_day: pd.Series,
+    origin: pd.Series,
+    ae_min_grade: int,
 ) -> pd.DataFrame:
     parts = []
     rs = assessment.loc[assessment["response"].isin(["CR", "PR", "PD"])]
@@ -171,42 +205,89 @@ def _markers(
     for extra in ("criteria", "modality"):
         if extra in rs.columns:
             rs_detail = rs_detail + rs[extra].map(lambda v: f", {v}" if pd.notna(v) and v != "" else "")
-    parts.append(pd.DataFrame({"patient_id": rs["patient_id"], "day": _days(rs, "date", origin),
-                               "kind": rs["response"], "label": rs["response"], "detail": rs_detail}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "patient_id": rs["patient_id"],
+                "day": _days(rs, "date", origin),
+                "kind": rs["response"],
+                "label": rs["response"],
+                "detail": rs_detail,
+            }
+        )
+    )
     de = disease_event.loc[disease_event["kind"].isin(["recurrence", "metastasis", "progression"])]
     site = de["site"].map(lambda v: f" ({v})" if pd.notna(v) and v != "" else "") if "site" in de else ""
     kind = de["kind"].replace({"progression": "PD"})
-    parts.append(pd.DataFrame({"patient_id": de["patient_id"], "day": _days(de, "date", origin),
-                               "kind": kind, "label": de["kind"], "detail": de["kind"].str.capitalize() + site}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "patient_id": de["patient_id"],
+                "day": _days(de, "date", origin),
+                "kind": kind,
+                "label": de["kind"],
+                "detail": de["kind"].str.capitalize() + site,
+            }
+        )
+    )
     pr = procedure.loc[procedure["kind"].isin(SURGERY_KINDS)]
     margin = pr["margin"].map(lambda v: f", margin {v}" if pd.notna(v) and v != "" else "") if "margin" in pr else ""
-    parts.append(pd.DataFrame({"patient_id": pr["patient_id"], "day": _days(pr, "date", origin),
-                               "kind": "surgery", "label": pr["kind"], "detail": pr["kind"].str.capitalize() + margin}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "patient_id": pr["patient_id"],
+                "day": _days(pr, "date", origin),
+                "kind": "surgery",
+                "label": pr["kind"],
+                "detail": pr["kind"].str.capitalize() + margin,
+            }
+        )
+    )
     dead = death_day.dropna()
-    parts.append(pd.DataFrame({"patient_id": dead.index, "day": dead.to_numpy(), "kind": "death",
-                               "label": "death", "detail": "Death"}))
+    parts.append(
+        pd.DataFrame(
+            {"patient_id": dead.index, "day": dead.to_numpy(), "kind": "death", "label": "death", "detail": "Death"}
+        )
+    )
     parts = [p.assign(grade=np.nan, end_day=np.nan) for p in parts]
     grade = pd.to_numeric(ae["grade"], errors="coerce").astype("float64")
     ae = ae.loc[grade >= ae_min_grade]
     grade = grade.loc[ae.index]
     attributed = (
         ae["attributed_drug"].map(lambda v: f", attributed to {v}" if pd.notna(v) and v != "" else "")
-        if "attributed_drug" in ae else ""
+        if "attributed_drug" in ae
+        else ""
     )
-    parts.append(pd.DataFrame({
-        "patient_id": ae["patient_id"], "day": _days(ae, "start", origin).astype("float64"),
-        "end_day": _days(ae, "end", origin).astype("float64"),
-        "kind": "AE", "grade": grade, "label": ae["term"].astype(str),
-        "detail": ae["term"].astype(str) + ", grade " + grade.astype("Int64").astype(str) + attributed,
-    }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "patient_id": ae["patient_id"],
+                "day": _days(ae, "start", origin).astype("float64"),
+                "end_day": _days(ae, "end", origin).astype("float64"),
+                "kind": "AE",
+                "grade": grade,
+                "label": ae["term"].astype(str),
+                "detail": ae["term"].astype(str) + ", grade " + grade.astype("Int64").astype(str) + attributed,
+            }
+        )
+    )
     parts = [p.astype({"day": "float64"}) for p in parts if len(p)]
-    empty = pd.DataFrame({c: pd.Series(dtype="float64" if "day" in c or c == "grade" else "object")
-                          for c in MARKER_COLUMNS})
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="float64" if "day" in c or c == "grade" else "object") for c in MARKER_COLUMNS}
+    )
     markers = pd.concat(parts, ignore_index=True) if parts else empty
     markers = markers.loc[markers["patient_id"].isin(origin.dropna().index) & markers["day"].notna()]
     out = markers.sort_values(["patient_id", "day"], kind="stable").reindex(columns=list(MARKER_COLUMNS))
-    return out.astype({"day": "float64", "end_day": "float64", "grade": "Int64", "kind": "string",
-                       "label": "string", "detail": "string"})
+    return out.astype(
+        {
+            "day": "float64",
+            "end_day": "float64",
+            "grade": "Int64",
+            "kind": "string",
+            "label": "string",
+            "detail": "string",
+        }
+    )
 
 
 def _ongoing_response(markers: pd.DataFrame) -> pd.Series:
@@ -284,15 +365,23 @@ def derive_swimmer_data(
     death_day = death_day.reindex(ids)
 
     known = [
-        _days(fu, "date", origin_date), _days(fu, "death_date", origin_date),
-        _days(exposure, "start", origin_date), _days(exposure, "end", origin_date) + 1,
-        _days(assessment, "date", origin_date), _days(disease_event, "date", origin_date),
-        _days(procedure, "date", origin_date), _days(ae, "start", origin_date), _days(ae, "end", origin_date),
+        _days(fu, "date", origin_date),
+        _days(fu, "death_date", origin_date),
+        _days(exposure, "start", origin_date),
+        _days(exposure, "end", origin_date) + 1,
+        _days(assessment, "date", origin_date),
+        _days(disease_event, "date", origin_date),
+        _days(procedure, "date", origin_date),
+        _days(ae, "start", origin_date),
+        _days(ae, "end", origin_date),
     ]
     frames = [fu, fu, exposure, exposure, assessment, disease_event, procedure, ae, ae]
     day_long = pd.concat(
-        [pd.DataFrame({"patient_id": f["patient_id"], "day": d.astype("float64")}).dropna()
-         for f, d in zip(frames, known, strict=True) if len(f)]
+        [
+            pd.DataFrame({"patient_id": f["patient_id"], "day": d.astype("float64")}).dropna()
+            for f, d in zip(frames, known, strict=True)
+            if len(f)
+        ]
         or [pd.DataFrame({"patient_id": pd.Series(dtype="object"), "day": pd.Series(dtype="float64")})]
     )
     last_day = day_long.groupby("patient_id")["day"].max().reindex(ids).fillna(0.0).clip(lower=0.0)
@@ -307,25 +396,27 @@ def derive_swimmer_data(
     has_followup = pd.Series(ids.isin(fu["patient_id"]), index=ids)
     all_markers = _markers(assessment, disease_event, procedure, ae, death_day, origin_date, ae_min_grade)
     markers = _first_responses(all_markers)
-    lanes = pd.DataFrame({
-        "patient_id": ids,
-        "lane_start_day": first_day.to_numpy(dtype="float64"),
-        "lane_end_day": lane_end.to_numpy(dtype="float64"),
-        "ongoing_treatment": (on.groupby("patient_id")["ongoing"].any().reindex(ids, fill_value=False) & alive)
-        .to_numpy(dtype=bool),
-        "ongoing_response": (_ongoing_response(all_markers).reindex(ids, fill_value=False) & alive)
-        .to_numpy(dtype=bool),
-        "ongoing_followup": (alive & has_followup).to_numpy(dtype=bool),
-        "alive": alive.to_numpy(dtype=bool),
-    })
+    lanes = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "lane_start_day": first_day.to_numpy(dtype="float64"),
+            "lane_end_day": lane_end.to_numpy(dtype="float64"),
+            "ongoing_treatment": (
+                on.groupby("patient_id")["ongoing"].any().reindex(ids, fill_value=False) & alive
+            ).to_numpy(dtype=bool),
+            "ongoing_response": (_ongoing_response(all_markers).reindex(ids, fill_value=False) & alive).to_numpy(
+                dtype=bool
+            ),
+            "ongoing_followup": (alive & has_followup).to_numpy(dtype=bool),
+            "alive": alive.to_numpy(dtype=bool),
+        }
+    )
     wanted = [c for c in (group_columns or DEFAULT_GROUP_COLUMNS) if c in patients.columns and c != "patient_id"]
     if group_columns is not None and len(wanted) < len(group_columns):
         absent = sorted(set(group_columns) - set(wanted))
         raise InputError(f"group column(s) {', '.join(absent)} not in the patient frame; add them or drop them.")
     groups = patients.drop_duplicates("patient_id")[["patient_id", *wanted]]
-    lanes = lanes.merge(groups, on="patient_id", how="left")[
-        ["patient_id", *wanted, *LANE_COLUMNS[1:]]
-    ]
+    lanes = lanes.merge(groups, on="patient_id", how="left")[["patient_id", *wanted, *LANE_COLUMNS[1:]]]
     on = on.assign(ongoing=on["ongoing"] & on["patient_id"].map(alive).fillna(False).astype(bool))
     off = _off_segments(on, lanes)
     segments = pd.concat([on, off], ignore_index=True).sort_values(["patient_id", "start_day"], kind="stable")

@@ -73,12 +73,18 @@ def derive_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
     a = a.loc[a["baseline_sum"] > 0]
     # Several rows on the baseline date: keep one baseline row.
     a = a.loc[~(a["is_baseline"] & a.duplicated(["patient_id", "date"]))]
-    out = pd.DataFrame({
-        "patient_id": a["patient_id"], "date": a["date"], "day": (a["date"] - a["_base_date"]).dt.days,
-        "sum_diameters": a["sum_diameters"], "baseline_sum": a["baseline_sum"],
-        "pct_change": 100.0 * (a["sum_diameters"] - a["baseline_sum"]) / a["baseline_sum"],
-        "is_baseline": a["is_baseline"], "response": a["response"],
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": a["patient_id"],
+            "date": a["date"],
+            "day": (a["date"] - a["_base_date"]).dt.days,
+            "sum_diameters": a["sum_diameters"],
+            "baseline_sum": a["baseline_sum"],
+            "pct_change": 100.0 * (a["sum_diameters"] - a["baseline_sum"]) / a["baseline_sum"],
+            "is_baseline": a["is_baseline"],
+            "response": a["response"],
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -108,21 +114,32 @@ def derive_best_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
     """
     change = derive_percent_change(assessment)
     post = change.loc[~change["is_baseline"]]
-    first_pd = post.loc[post["response"].eq("PD").to_numpy(dtype=bool, na_value=False)].groupby("patient_id")["date"].min()
+    first_pd = (
+        post.loc[post["response"].eq("PD").to_numpy(dtype=bool, na_value=False)].groupby("patient_id")["date"].min()
+    )
     post = post.loc[post["date"] <= post["patient_id"].map(first_pd).fillna(pd.Timestamp.max)]
     if post.empty:
-        return pd.DataFrame({"patient_id": pd.Series(dtype="object"), "best_pct_change": pd.Series(dtype="float64"),
-                             "best_day": pd.Series(dtype="int64"), "best_response": pd.Series(dtype="string"),
-                             "n_assessments": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {
+                "patient_id": pd.Series(dtype="object"),
+                "best_pct_change": pd.Series(dtype="float64"),
+                "best_day": pd.Series(dtype="int64"),
+                "best_response": pd.Series(dtype="string"),
+                "n_assessments": pd.Series(dtype="int64"),
+            }
+        )
     best = post.loc[post.groupby("patient_id")["pct_change"].idxmin()]
     rank = post["response"].map({r: i for i, r in enumerate(BEST_RESPONSE_ORDER)}).astype("float64")
     best_rank = rank.groupby(post["patient_id"]).min()
     labels = np.array(BEST_RESPONSE_ORDER, dtype=object)
     best_response = best_rank.map(lambda r: labels[int(r)] if np.isfinite(r) else "MISSING")
-    out = pd.DataFrame({
-        "patient_id": best["patient_id"].to_numpy(), "best_pct_change": best["pct_change"].to_numpy(),
-        "best_day": best["day"].to_numpy(),
-        "best_response": best["patient_id"].map(best_response).astype("string").to_numpy(),
-        "n_assessments": best["patient_id"].map(post.groupby("patient_id").size()).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": best["patient_id"].to_numpy(),
+            "best_pct_change": best["pct_change"].to_numpy(),
+            "best_day": best["day"].to_numpy(),
+            "best_response": best["patient_id"].map(best_response).astype("string").to_numpy(),
+            "n_assessments": best["patient_id"].map(post.groupby("patient_id").size()).to_numpy(),
+        }
+    )
     return out.sort_values("best_pct_change", kind="stable").reset_index(drop=True)
