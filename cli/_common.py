@@ -139,6 +139,9 @@ def _cell(value: Any) -> str:
 
 def render_listing(listing, *, err: bool = False, fmt: str = "table") -> None:
     """Print a query listing (patient, record, row, field, rule, severity, value, message)."""
-    cols = [c for c in ("patient_id", "record", "record_id", "row", "field", "rule_id", "severity", "value",
+    cols = [c for c in ("file", "patient_id", "record", "record_id", "row", "field", "rule_id", "severity", "value",
                         "message", "status") if c in listing.columns]  # fmt: skip
-    render(listing[cols], fmt, title="Queries", err=err, max_width=70)
+    shown = listing[cols]
+    if "file" in cols and fmt == "table":  # the message names the folder; the table names the file
+        shown = shown.assign(file=shown["file"].map(lambda f: os.path.basename(str(f)) if f else f))
+    render(shown, fmt, title="Queries", err=err, max_width=70)

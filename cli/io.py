@@ -32,6 +32,11 @@ def _read_input(path: Path):
 
         raws = sdtm_to_records(read_sdtm(path))
         return raws, {r: f"{path} (SDTM, mapped to {r})" for r in raws}, "SDTM"
+    if path.is_dir() and (path / "manifest.json").exists():
+        from tkitrack.schemas.export import read_export
+
+        raws = read_export(path)
+        return raws, {r: str(path / f"{r}.csv") for r in raws}, "tkitrack export"
     from tkitrack.schemas.templates import read_template
 
     raws, sources = read_template(path)
@@ -141,7 +146,8 @@ def export(
     deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),
     date_mode: str = typer.Option("days", "--dates", help="With --deidentify: days (from anchor) or shift"),
     secret: str | None = typer.Option(None, "--secret", envvar="TKITRACK_SECRET",
-                                      help="Secret for pseudonyms and date shifts (--deidentify)"),
+                                      help="Secret for pseudonyms and date shifts (--deidentify; prefer --secret-file)"),
+    secret_file: Path | None = typer.Option(None, "--secret-file", help="File whose first line is the secret"),
 ) -> None:  # fmt: skip
     """Export every record type (CSV or Parquet) with a data dictionary; optionally de-identified."""
     from tkitrack.schemas.export import write_export
@@ -150,6 +156,11 @@ def export(
 
     if fmt not in ("csv", "parquet"):
         raise fail(f"--format must be csv or parquet, got {fmt!r}", 2)
+    if secret_file is not None:
+        try:
+            secret = secret_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError, UnicodeDecodeError) as err:
+            raise fail(f"--secret-file {secret_file}: cannot read a secret from it ({err})", 2) from None
     with transaction(open_db()) as session:
         frames = read_frames(session)
     paths = write_export(frames, folder, fmt=fmt, deidentify=deidentify, secret=secret, date_mode=date_mode)

@@ -71,7 +71,8 @@ def dated_records(frames: Frames) -> pd.DataFrame:
 
 def _patient_dates(frames: Frames) -> pd.DataFrame:
     """Per patient: birth date, death date, last known date (last contact or death), first dose."""
-    pts = frames["patient"][["patient_id", "birth_date", "reference_date"]].copy()
+    # a patient listed twice is its own query (PT010/PT011); the first row stands for it here
+    pts = frames["patient"][["patient_id", "birth_date", "reference_date"]].drop_duplicates("patient_id")
     fu = frames["followup"]
     death = fu.groupby("patient_id")["death_date"].min()
     last = concat_frames(
@@ -183,7 +184,7 @@ def _ex003(frames: Frames, today) -> pd.DataFrame:
 
 def _mg_m2_day(frames: Frames) -> tuple[pd.DataFrame, pd.Series]:
     ex = frames["exposure"]
-    p = frames["patient"].set_index("patient_id")
+    p = frames["patient"].drop_duplicates("patient_id").set_index("patient_id")
     h, w = ex["patient_id"].map(p["height_cm"]), ex["patient_id"].map(p["weight_kg"])
     bsa = compute_bsa_mosteller(h, w)
     return ex, pd.Series(compute_mg_m2_day(ex["dose"], ex["unit"], ex["frequency"], bsa, w), index=ex.index)
@@ -231,10 +232,12 @@ def _as002(frames: Frames, today) -> pd.DataFrame:
 def _as003(frames: Frames, today) -> pd.DataFrame:
     a = frames["assessment"]
     a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
-    had_cr = a["response"].eq("CR").astype(int).groupby(a["patient_id"]).cumsum()
-    had_pd = a["response"].eq("PD").astype(int).groupby(a["patient_id"]).cumsum()
-    cr_date = a["date"].where(a["response"].eq("CR")).groupby(a["patient_id"]).ffill()
-    pd_date = a["date"].where(a["response"].eq("PD")).groupby(a["patient_id"]).ffill()
+    # one sequence per reader: an independent PR after an investigator CR is not a contradiction
+    keys = [a["patient_id"], a["evaluator"].astype("string").fillna("INVESTIGATOR")]
+    had_cr = a["response"].eq("CR").astype(int).groupby(keys).cumsum()
+    had_pd = a["response"].eq("PD").astype(int).groupby(keys).cumsum()
+    cr_date = a["date"].where(a["response"].eq("CR")).groupby(keys).ffill()
+    pd_date = a["date"].where(a["response"].eq("PD")).groupby(keys).ffill()
     after_cr = (had_cr > 0) & ((had_pd == 0) | (pd_date < cr_date))
     bad = a[(a["response"].eq("PR") & after_cr).fillna(False).astype(bool)]
     return _hits(bad, "assessment", "response", "PR",
@@ -319,6 +322,8 @@ def check_records(frames: Frames, *, today: dt.date | None = None, checks=EDIT_C
     Missing record types count as empty. Rows carrying ``_row`` (their row in an input file) report it.
     """
     frames = _empty_frames(frames)
+    # a patient listed twice (re-import; reported as PT010/PT011 by the store) is looked up once
+    frames["patient"] = frames["patient"].drop_duplicates("patient_id")
     now = pd.Timestamp(today or dt.date.today())
     parts = []
     for check in checks:

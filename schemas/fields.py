@@ -28,6 +28,8 @@ class FieldInfo:
     identifier: bool = False
     #: a date that a de-identified export turns into days from the patient's anchor.
     is_date: bool = False
+    #: free text that may hold identifiers: left out of a de-identified export.
+    free_text: bool = False
 
 
 def field(
@@ -41,10 +43,11 @@ def field(
     required: bool = False,
     derived: bool = False,
     identifier: bool = False,
+    free_text: bool = False,
     **kwargs: Any,
 ) -> Any:
     """A SQLModel ``Field`` carrying a :class:`FieldInfo` (read back with :func:`field_info`)."""
-    info = FieldInfo(label, vocab, ge, le, gt, required, None, derived, identifier)
+    info = FieldInfo(label, vocab, ge, le, gt, required, None, derived, identifier, free_text=free_text)
     return Field(default, description=label, schema_extra={"json_schema_extra": {"tk": info}}, **kwargs)
 
 

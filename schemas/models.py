@@ -54,7 +54,7 @@ class Patient(SQLModel, table=True):
     weight_date_dtc: str | None = given_date("Weight measured on")
     weight_date: dt.date | None = imputed_date("Weight measured on", "first")
     weight_date_dtf: str | None = date_flag("Weight measured on")
-    note: str | None = field(label="Free-text note (source, how dates were built)")
+    note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
 
@@ -65,7 +65,7 @@ class Record(SQLModel):
     patient_id: str = field(
         label="Patient id", foreign_key="patient.patient_id", index=True, max_length=64, required=True
     )
-    note: str | None = field(label="Free-text note (source, how dates were built)")
+    note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
 
@@ -180,7 +180,7 @@ class Procedure(Record, table=True):
     date_dtf: str | None = date_flag("Procedure date")
     margin: str | None = field(label="Resection margin (R0, R1, R2, RX)", vocab="margin", max_length=2)
     site: str | None = field(label="Site", max_length=128)
-    details: str | None = field(label="Details")
+    details: str | None = field(label="Details", free_text=True)
 
 
 class DiseaseEvent(Record, table=True):
@@ -208,7 +208,7 @@ class FollowUp(Record, table=True):
     death_date_dtc: str | None = given_date("Death date")
     death_date: dt.date | None = imputed_date("Death date", "first")
     death_date_dtf: str | None = date_flag("Death date")
-    death_cause: str | None = field(label="Cause of death")
+    death_cause: str | None = field(label="Cause of death", free_text=True)
 
 
 #: Record type name (as used on the command line, in templates and exports) -> table model.

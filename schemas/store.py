@@ -182,9 +182,10 @@ def add_records(
     found = concat_frames(problems) if any(len(p) for p in problems) else listing()
     errors = found[found["severity"] == "error"] if len(found) else found
     if len(errors):
+        where = found["record"].map(lambda r: (sources or {}).get(r, source))
         raise ValidationFailed(
             f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
-            failures=found,
+            failures=found.assign(file=where.to_numpy()),
         )
     counts = {}
     done = 0

@@ -7,39 +7,19 @@ from pathlib import Path
 import pandas as pd
 
 from tkitrack.schemas.errors import InputError
-from tkitrack.schemas.fields import field_info
-from tkitrack.schemas.frames import column_dtypes, input_columns
+from tkitrack.schemas.frames import input_columns
 from tkitrack.schemas.models import RECORD_MODELS
-from tkitrack.schemas.vocabulary import vocabulary
 
 __all__ = ["TEMPLATE_SUFFIXES", "data_dictionary", "is_template_folder", "read_template", "write_template"]
 
 TEMPLATE_SUFFIXES = (".csv", ".xlsx")
-_TYPES = {"string": "text", "Int64": "whole number", "float64": "number", "boolean": "true/false"}
 
 
 def data_dictionary() -> pd.DataFrame:
-    """One row per template column: record, column, type, required, label, allowed values."""
-    rows = []
-    for record, model in RECORD_MODELS.items():
-        for col in input_columns(record):
-            name = f"{col}_dtc" if f"{col}_dtc" in model.model_fields else col
-            info = field_info(model, name)
-            kind = "date (ISO 8601; YYYY, YYYY-MM or YYYY-MM-DD)" if name.endswith("_dtc") else (
-                _TYPES.get(column_dtypes(record)[name], "text"))  # fmt: skip
-            allowed = ""
-            if info.vocab:
-                voc = vocabulary(info.vocab)
-                allowed = (f"see {voc.source}" if len(voc.values) > 25 else " | ".join(voc.values))
-            bounds = [f">= {info.ge:g}" if info.ge is not None else "", f"> {info.gt:g}" if info.gt is not None else "",
-                      f"<= {info.le:g}" if info.le is not None else ""]  # fmt: skip
-            rows.append({
-                "record": record, "file": f"{record}.csv", "column": col, "type": kind,
-                "required": "yes" if info.required else "no", "label": info.label,
-                "allowed": allowed or " and ".join(b for b in bounds if b),
-                "identifier": "yes" if info.identifier else "no",
-            })  # fmt: skip
-    return pd.DataFrame(rows)
+    """One row per template column: record, column, type, label, allowed values or range, unit, required."""
+    from tkitrack.schemas.export import data_dictionary as _dictionary
+
+    return _dictionary({record: input_columns(record) for record in RECORD_MODELS})
 
 
 def write_template(folder: str | Path, *, fmt: str = "csv") -> list[Path]:
@@ -67,7 +47,9 @@ def _read_one(path: Path) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-        raise InputError(f"{path}: cannot read it ({type(err).__name__}: {err}); save it as UTF-8 CSV or XLSX") from None
+        raise InputError(
+            f"{path}: cannot read it ({type(err).__name__}: {err}); save it as UTF-8 CSV or XLSX"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 

@@ -1,0 +1,318 @@
+"""SDTM domains (DM, DS, EX, AE, RS, TR, TU) mapped to tkitrack template text frames, ready for ``add_records``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.frames import input_columns
+from tkitrack.schemas.sdtm_tumour import assessments_from_sdtm, impute_text, text
+from tkitrack.schemas.vocabulary import ctcae, ctcae_grades
+
+__all__ = [
+    "AE_ACTIONS",
+    "AE_OUTCOMES_SDTM",
+    "AE_RELATIONS",
+    "ROUTES_SDTM",
+    "SEVERITY_GRADES",
+    "ctcae_key",
+    "sdtm_to_records",
+]
+
+#: AESEV -> CTCAE grade, used only when AETOXGR is absent or blank (the note of each such AE says so).
+SEVERITY_GRADES: dict[str, int] = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
+#: AEACN (CDISC CT "Action Taken with Study Treatment") -> tkitrack action.
+AE_ACTIONS = {
+    "DOSE NOT CHANGED": "none",
+    "DOSE REDUCED": "dose_reduced",
+    "DRUG INTERRUPTED": "interrupted",
+    "DRUG WITHDRAWN": "withdrawn",
+    "NOT APPLICABLE": "not_applicable",
+}
+#: AEOUT (CDISC CT "Outcome of Event") -> tkitrack outcome.
+AE_OUTCOMES_SDTM = {
+    "RECOVERED/RESOLVED": "recovered",
+    "RECOVERING/RESOLVING": "recovering",
+    "NOT RECOVERED/NOT RESOLVED": "not_recovered",
+    "RECOVERED/RESOLVED WITH SEQUELAE": "recovered_with_sequelae",
+    "FATAL": "fatal",
+    "UNKNOWN": "unknown",
+}
+#: AEREL (sponsor-defined) -> tkitrack attribution; values not listed leave attribution empty (noted).
+AE_RELATIONS = {
+    "NOT RELATED": "unrelated",
+    "NONE": "unrelated",
+    "UNRELATED": "unrelated",
+    "REMOTE": "unlikely",
+    "UNLIKELY": "unlikely",
+    "UNLIKELY RELATED": "unlikely",
+    "POSSIBLE": "possible",
+    "POSSIBLY RELATED": "possible",
+    "PROBABLE": "probable",
+    "PROBABLY RELATED": "probable",
+    "DEFINITE": "definite",
+    "DEFINITELY RELATED": "definite",
+}
+#: EXROUTE (CDISC CT "Route of Administration") -> tkitrack route.
+ROUTES_SDTM = {"ORAL": "ORAL", "INTRAVENOUS": "IV", "SUBCUTANEOUS": "SC", "INTRAMUSCULAR": "IM"}
+
+
+def ctcae_key(terms: pd.Series) -> pd.Series:
+    """Match key of an AE term: upper case, British MedDRA spellings folded to CTCAE's US ones.
+
+    ``DIARRHOEA`` and ``Diarrhea`` give the same key (oe -> e, ae -> e, -ised -> -ized); no two CTCAE v5.0
+    terms share a key.
+    """
+    key = text(terms).str.upper()
+    for old, new in (("OE", "E"), ("AE", "E"), ("ISED", "IZED"), ("ISATION", "IZATION")):
+        key = key.str.replace(old, new, regex=False)
+    return key
+
+
+def _frame(record: str, columns: dict[str, pd.Series | str], index: pd.Index) -> pd.DataFrame:
+    """A template text frame: every template column, blanks as empty text."""
+    out = pd.DataFrame(index=index)
+    for name in input_columns(record):
+        value = columns.get(name, "")
+        out[name] = text(value) if isinstance(value, pd.Series) else value
+    return out.reset_index(drop=True)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return text(frame[name]) if name in frame.columns else pd.Series("", index=frame.index)
+
+
+def _mapped(values: pd.Series, table: Mapping[str, str], label: str) -> tuple[pd.Series, pd.Series]:
+    """Map controlled SDTM values; unmapped non-blank values give an empty cell and a note naming them."""
+    upper = values.str.upper()
+    out = upper.map(table).fillna("")
+    unmapped = (upper != "") & (out == "")
+    note = pd.Series("", index=values.index).mask(unmapped, label + " '" + values + "' has no tkitrack equivalent")
+    return out, note
+
+
+def _join_notes(*parts: pd.Series) -> pd.Series:
+    """Join note fragments row by row with "; ", skipping empty ones."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.where(part == "", out.where(out == "", out + "; ") + part)
+    return out
+
+
+def _require(sdtm: Mapping[str, pd.DataFrame], domain: str, columns: Iterable[str]) -> pd.DataFrame | None:
+    frame = sdtm.get(domain)
+    if frame is None:
+        return None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"SDTM {domain} has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}. "
+            f"Add the column (SDTMIG names) or leave the {domain} file out"
+        )
+    return frame
+
+
+def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None) -> pd.DataFrame:
+    study = _column(dm, "STUDYID").replace("", "an unnamed study")
+    ref = pd.Series(dtype=object)
+    if ds is not None:
+        rand = ds[text(ds["DSDECOD"]).str.upper() == "RANDOMIZED"]
+        ref = text(rand["DSSTDTC"]).str.split("T").str[0].groupby(text(rand["USUBJID"])).min()
+    ids = text(dm["USUBJID"])
+    age = _column(dm, "AGE")
+    sex = _column(dm, "SEX").str.upper().replace({"UNDIFFERENTIATED": "U", "UNKNOWN": "U"})
+    note = "imported from SDTM study " + study + " (DM); histology is not in SDTM, so it is OTHER"
+    note = note.mask(age != "", note + "; DM.AGE " + age + " " + _column(dm, "AGEU").str.lower()
+                     + " is the age at the reference start, not at diagnosis, so age_at_diagnosis is empty")  # fmt: skip
+    cols = {
+        "patient_id": ids,
+        "site": _column(dm, "SITEID"),
+        "sex": sex,
+        "birth_date": _column(dm, "BRTHDTC").str.split("T").str[0],
+        "reference_date": ids.map(ref),
+        "histology": "OTHER",
+        "note": note,
+    }
+    return _frame("patient", cols, dm.index)
+
+
+def _exposures(ex: pd.DataFrame) -> pd.DataFrame:
+    route, route_note = _mapped(_column(ex, "EXROUTE"), {**ROUTES_SDTM, **{r: r for r in ("TOPICAL", "TRANSDERMAL")}},
+                                "EXROUTE")  # fmt: skip
+    cols = {
+        "patient_id": text(ex["USUBJID"]),
+        "drug": text(ex["EXTRT"]).str.lower(),
+        "dose": _column(ex, "EXDOSE"),
+        "unit": _column(ex, "EXDOSU").str.lower(),
+        "frequency": _column(ex, "EXDOSFRQ").str.upper(),
+        "route": route,
+        "formulation": _column(ex, "EXDOSFRM").str.lower(),
+        "start": _column(ex, "EXSTDTC").str.split("T").str[0],
+        "end": _column(ex, "EXENDTC").str.split("T").str[0],
+        "note": route_note,
+    }
+    return _frame("exposure", cols, ex.index)
+
+
+def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping[str, int]) -> pd.DataFrame:
+    decod = _column(ae, "AEDECOD").mask(lambda s: s == "", _column(ae, "AETERM"))
+    table = ctcae()
+    ctcae_term = ctcae_key(decod).map(dict(zip(ctcae_key(table["term"]), table["term"], strict=True)))
+    sev = _column(ae, "AESEV").str.upper()
+    sev_grade = sev.map(severity).astype("float64")
+    tox = pd.to_numeric(_column(ae, "AETOXGR").mask(lambda c: c == ""), errors="coerce")
+    fatal = (_column(ae, "AEOUT").str.upper() == "FATAL") | (_column(ae, "AESDTH").str.upper() == "Y")
+    from_sev = tox.isna() & ~fatal & sev_grade.notna()
+    grade = tox.where(tox.notna(), sev_grade.mask(fatal, 5.0))
+    pairs = pd.MultiIndex.from_tuples([(t, g) for t, grades in ctcae_grades().items() for g in grades])
+    exists = pd.Series(
+        pd.MultiIndex.from_arrays([ctcae_term.fillna(""), grade.fillna(0).astype(int)]).isin(pairs), index=ae.index
+    )
+    use_ctcae = ctcae_term.notna() & (exists | ~from_sev)
+    term = ctcae_term.where(use_ctcae, decod)
+    whole = grade.notna() & (grade % 1 == 0)
+    grade_text = grade.astype("string").where(~whole, grade.where(whole).astype("Int64").astype("string")).fillna("")
+    grade_note = pd.Series("", index=ae.index)
+    grade_note = grade_note.mask(from_sev, "grade from AESEV " + sev + " (no AETOXGR in SDTM)")
+    grade_note = grade_note.mask(tox.isna() & fatal, "grade 5 from AEOUT FATAL / AESDTH Y")
+    verbatim_note = pd.Series("", index=ae.index).mask(
+        ctcae_term.notna() & ~use_ctcae,
+        "CTCAE v5.0 '"
+        + ctcae_term.fillna("")
+        + "' has no grade "
+        + grade_text
+        + ", so the MedDRA term is kept verbatim",
+    )
+    outcome, outcome_note = _mapped(_column(ae, "AEOUT"), AE_OUTCOMES_SDTM, "AEOUT")
+    outcome = outcome.mask(fatal & (outcome == ""), "fatal")
+    action, action_note = _mapped(_column(ae, "AEACN"), AE_ACTIONS, "AEACN")
+    attribution, rel_note = _mapped(_column(ae, "AEREL"), AE_RELATIONS, "AEREL")
+    drug = pd.Series("", index=ae.index)
+    if ex is not None:
+        per_subject = text(ex["EXTRT"]).str.lower().groupby(text(ex["USUBJID"])).agg(["nunique", "first"])
+        single = per_subject.loc[per_subject["nunique"] == 1, "first"]
+        drug = text(ae["USUBJID"]).map(single).fillna("").where(attribution != "", "")
+    serious = _column(ae, "AESER").str.upper().map({"Y": "true", "N": "false"}).fillna("")
+    cols = {
+        "patient_id": text(ae["USUBJID"]),
+        "term": term,
+        "verbatim": (~use_ctcae).map({True: "true", False: "false"}),
+        "grade": grade_text,
+        "start": _column(ae, "AESTDTC").str.split("T").str[0],
+        "end": _column(ae, "AEENDTC").str.split("T").str[0],
+        "serious": serious,
+        "attributed_drug": drug,
+        "attribution": attribution,
+        "action": action,
+        "outcome": outcome,
+        "note": _join_notes(grade_note, verbatim_note, outcome_note, action_note, rel_note),
+    }
+    return _frame("ae", cols, ae.index)
+
+
+def _dated(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Long frame (patient_id, text, date) of the given date columns, imputed with each column's rule."""
+    parts = [
+        pd.DataFrame({"patient_id": frame["patient_id"], "text": frame[c], "date": impute_text(frame[c], rule)})
+        for c, rule in columns.items()
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["date"].notna()]
+
+
+def _followups(
+    dm: pd.DataFrame, ds: pd.DataFrame | None, records: dict[str, pd.DataFrame], ae: pd.DataFrame | None
+) -> pd.DataFrame:
+    """A last-contact row (alive) per subject and a death row per dead subject, in DM order."""
+    subjects = pd.DataFrame({"patient_id": text(dm["USUBJID"]).to_numpy()})
+    pid = subjects["patient_id"]
+    subjects["death"] = _column(dm, "DTHDTC").str.split("T").str[0].to_numpy()
+    dated = [
+        _dated(records["exposure"], {"start": "first", "end": "last"}),
+        _dated(records["ae"], {"start": "first", "end": "last"}),
+        _dated(records["assessment"], {"date": "last"}),
+        _dated(records["patient"], {"reference_date": "first"}),
+    ]
+    if ds is not None:
+        is_death = text(ds["DSDECOD"]).str.upper() == "DEATH"
+        ds_dates = pd.DataFrame({"patient_id": text(ds["USUBJID"]), "d": text(ds["DSSTDTC"]).str.split("T").str[0]})
+        from_ds = ds_dates[is_death].groupby("patient_id")["d"].min()
+        subjects["death"] = subjects["death"].mask(subjects["death"] == "", pid.map(from_ds).fillna(""))
+        dated.append(_dated(ds_dates[~is_death], {"d": "first"}))
+    dead = (subjects["death"] != "") | (_column(dm, "DTHFL").str.upper() == "Y").to_numpy()
+    dates = pd.concat(dated, ignore_index=True).sort_values("date", kind="stable")
+    last = dates.groupby("patient_id").tail(1).set_index("patient_id")
+    subjects["last"] = pid.map(last["text"]).fillna("")
+    after_death = (pid.map(last["date"]) >= impute_text(subjects["death"], "first")).fillna(False)
+    subjects["cause"] = ""
+    if ae is not None:
+        fatal = ae[(_column(ae, "AEOUT").str.upper() == "FATAL") | (_column(ae, "AESDTH").str.upper() == "Y")]
+        subjects["cause"] = pid.map(text(fatal["AEDECOD"]).groupby(text(fatal["USUBJID"])).first()).fillna("")
+    alive = subjects[(subjects["last"] != "") & ~(dead & after_death)]
+    died = subjects[dead]
+    rows = pd.concat([
+        pd.DataFrame({"patient_id": alive["patient_id"], "date": alive["last"], "vital_status": "alive",
+                      "note": "last date known alive in the SDTM domains"}),
+        pd.DataFrame({"patient_id": died["patient_id"], "date": died["death"], "vital_status": "dead",
+                      "death_date": died["death"], "death_cause": died["cause"],
+                      "note": "death from DM.DTHDTC (else the DS DEATH date)"}),
+    ]).sort_index(kind="stable")  # fmt: skip
+    return _frame("followup", {c: rows[c] for c in rows.columns}, rows.index)
+
+
+def sdtm_to_records(
+    sdtm: Mapping[str, pd.DataFrame],
+    *,
+    evaluators: Iterable[str] = ("INVESTIGATOR",),
+    severity_grades: Mapping[str, int] = SEVERITY_GRADES,
+) -> dict[str, pd.DataFrame]:
+    """Map SDTM domains to tkitrack template text frames (the input of :func:`~tkitrack.schemas.store.add_records`).
+
+    Parameters
+    ----------
+    sdtm : mapping of str to DataFrame
+        Domains by code (``DM`` required; ``DS``, ``EX``, ``AE``, ``RS``, ``TR``, ``TU`` optional), values as
+        text, as :func:`~tkitrack.schemas.sdtm.read_sdtm` returns them.
+    evaluators : iterable of str
+        RS/TR evaluators imported as assessments: ``INVESTIGATOR`` and/or ``INDEPENDENT`` (an independent
+        read counts only where RSACPTFL = Y marks it as the accepted one, when RSACPTFL is given).
+    severity_grades : mapping
+        AESEV -> grade, used when AETOXGR is blank (``MILD`` 1, ``MODERATE`` 2, ``SEVERE`` 3).
+
+    Returns
+    -------
+    dict
+        ``patient``, ``exposure``, ``ae``, ``assessment``, ``followup`` frames with the template columns.
+
+    Notes
+    -----
+    - patient: USUBJID -> patient_id, SITEID -> site, SEX, BRTHDTC -> birth_date; reference_date is the DS
+      ``RANDOMIZED`` date; histology OTHER (SDTM has none). DM.AGE is the age at the reference start, so it is
+      not copied to age_at_diagnosis (the note says so).
+    - ae: AEDECOD matched to CTCAE v5.0 (case and British spelling folded); grade from AETOXGR, else AESEV
+      (noted), 5 when AEOUT is FATAL or AESDTH is Y. A CTCAE term whose AESEV-derived grade does not exist in
+      CTCAE (a "mild myocardial infarction") keeps the MedDRA term as verbatim: a severity is not a CTCAE
+      grade, and no grade is invented. Unknown AEACN / AEOUT / AEREL values are left empty and noted.
+    - followup: a row per subject at the last date known alive (the latest date among DS other than death,
+      EX, AE, RS/TR and randomisation, kept with its given precision); a dead subject gets a death row
+      (DM.DTHDTC, else the DS DEATH date) and a contact row only when the last contact precedes death.
+    """
+    sdtm = {str(k).upper(): v for k, v in sdtm.items()}
+    dm = _require(sdtm, "DM", ["USUBJID"])
+    if dm is None:
+        raise InputError(f"SDTM DM is required to import patients; given: {', '.join(sdtm) or 'no domains'}")
+    ds = _require(sdtm, "DS", ["USUBJID", "DSDECOD", "DSSTDTC"])
+    ex = _require(sdtm, "EX", ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"])
+    ae = _require(sdtm, "AE", ["USUBJID", "AESTDTC"])
+    rs = _require(sdtm, "RS", ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"])
+    tr = _require(sdtm, "TR", ["USUBJID", "TRTESTCD", "TRDTC"])
+    out: dict[str, pd.DataFrame] = {"patient": _patients(dm, ds)}
+    out["exposure"] = _exposures(ex) if ex is not None else _frame("exposure", {}, pd.RangeIndex(0))
+    out["ae"] = _adverse_events(ae, ex, severity_grades) if ae is not None else _frame("ae", {}, pd.RangeIndex(0))
+    reference = out["patient"].set_index("patient_id")["reference_date"]
+    cols = assessments_from_sdtm(rs, tr, sdtm.get("TU"), reference, tuple(e.upper() for e in evaluators))
+    out["assessment"] = _frame("assessment", cols, cols["patient_id"].index)
+    out["followup"] = _followups(dm, ds, out, ae)
+    return out

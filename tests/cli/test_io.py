@@ -1,0 +1,197 @@
+"""`tkitrack template / import / validate / export` through the CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tkitrack.schemas.frames import input_columns
+from tkitrack.schemas.models import RECORD_MODELS
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def _write(folder: Path, record: str, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{record}.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _good(folder: Path) -> Path:
+    _write(folder, "patient", [
+        {"patient_id": "P1", "sex": "F", "birth_date": "2013-02", "diagnosis_date": "2019-01-10", "histology": "IMT",
+         "height_cm": "118", "weight_kg": "21"},
+        {"patient_id": "P2", "sex": "M", "birth_date": "2010", "diagnosis_date": "2018-05-02", "histology": "IMT",
+         "height_cm": "130", "weight_kg": "27"},
+    ])  # fmt: skip
+    _write(folder, "exposure", [
+        {"patient_id": "P1", "drug": "crizotinib", "dose": "200", "unit": "mg", "frequency": "QD",
+         "start": "2019-02-01", "end": "2019-08-01", "reason": "toxicity"},
+        {"patient_id": "P2", "drug": "crizotinib", "dose": "280", "unit": "mg/m2", "frequency": "BID",
+         "start": "2018-06-01", "end": "", "reason": ""},
+    ])  # fmt: skip
+    _write(folder, "followup", [
+        {"patient_id": "P1", "date": "2023-08-01", "vital_status": "alive"},
+        {"patient_id": "P2", "date": "2020-01-15", "vital_status": "alive"},
+    ])
+    return folder
+
+
+def test_template_writes_every_record_type_and_a_dictionary(run_cli, tmp_path):
+    result = run_cli("sqlite:///unused.db", "template", str(tmp_path / "t"))
+    assert result.exit_code == 0, result.output
+    for record in RECORD_MODELS:
+        header = (tmp_path / "t" / f"{record}.csv").read_text().strip().split(",")
+        assert header == input_columns(record)
+    dictionary = pd.read_csv(tmp_path / "t" / "data_dictionary.csv")
+    gait = dictionary[(dictionary["record"] == "exposure") & (dictionary["column"] == "unit")]
+    assert gait["allowed"].item() == "mg | mg/m2 | mg/kg"
+    assert set(dictionary["record"]) == set(RECORD_MODELS)
+
+
+def test_import_lands_whole_and_is_audited(cli, tmp_path):
+    result = cli("import", str(_good(tmp_path / "in")))
+    assert result.exit_code == 0, result.output
+    assert "imported 6 records" in result.output
+    listed = json.loads(cli("exposure", "list", "--format", "json").stdout)
+    assert [(r["patient_id"], r["dose"], r["end"]) for r in listed] == [("P1", 200.0, "2019-08-01"), ("P2", 280.0, None)]
+    trail = json.loads(cli("audit", "log", "--format", "json").stdout)
+    assert len(trail) == 6 and {t["action"] for t in trail} == {"insert"}
+    assert cli("audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "row", "field", "value", "rule"),
+    [
+        pytest.param("exposure", {"dose": "-200"}, "dose", "-200.0", "FLD003", id="negative-dose"),
+        pytest.param("exposure", {"start": "2019-13-01"}, "start", "2019-13-01", "DT001", id="malformed-date"),
+        pytest.param("exposure", {"end": "2018-01-01"}, "end", "2018-01-01", "EX001", id="end-before-start"),
+        pytest.param("exposure", {"drug": "aspirin"}, "drug", "aspirin", "FLD002", id="unknown-drug"),
+    ],
+)
+def test_one_bad_row_rejects_the_whole_import_and_changes_nothing(cli, dump, tmp_path, record, row, field, value, rule):
+    folder = _good(tmp_path / "in")
+    cli("import", str(_good(tmp_path / "first").joinpath("patient.csv")))  # something already in the database
+    frame = pd.read_csv(folder / f"{record}.csv", dtype=str, keep_default_na=False)
+    for key, val in row.items():
+        frame.loc[1, key] = val
+    frame.to_csv(folder / f"{record}.csv", index=False)
+    (folder / "patient.csv").write_text("patient_id,sex\nP3,F\n")
+    before = dump()
+    result = cli("import", str(folder))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert rule in result.stderr and field in result.stderr and value in result.stderr
+    assert f"{record}.csv" in result.stderr and str(folder) in result.stderr  # the file is named
+    assert "nothing was written" in result.stderr
+    assert dump() == before
+
+
+def test_ae_grade_that_does_not_exist_is_named_with_its_row(cli, dump, tmp_path):
+    folder = _good(tmp_path / "in")
+    (folder / "patient.csv").unlink()
+    cli("import", str(_good(tmp_path / "seed").joinpath("patient.csv")))
+    _write(folder, "ae", [{"patient_id": "P1", "term": "Nausea", "grade": "2", "start": "2019-03"},
+                          {"patient_id": "P1", "term": "Gait disturbance", "grade": "4", "start": "2019-07"}])  # fmt: skip
+    before = dump()
+    result = cli("import", str(folder))
+    assert result.exit_code == 1
+    row = [line for line in result.stderr.splitlines() if "AE003" in line]
+    assert row and "│ 2 " in row[0] and "grade" in row[0]
+    assert dump() == before
+
+
+def test_sdtm_folder_imports_as_given(cli):
+    sdtm = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
+    if not (sdtm / "dm.csv").exists():
+        sdtm = sdtm.parent
+    result = cli("import", str(sdtm))
+    assert result.exit_code == 0, result.output
+    assert "patient 306" in result.output
+    assert "(SDTM)" in result.output
+
+
+def test_validate_folder_exit_codes_and_previous_listing(run_cli, tmp_path):
+    clean = _good(tmp_path / "clean")
+    assert run_cli("sqlite:///unused.db", "validate", str(clean)).exit_code == 0
+    bad = _good(tmp_path / "bad")
+    frame = pd.read_csv(bad / "exposure.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, "end"] = "2019-01-01"
+    frame.to_csv(bad / "exposure.csv", index=False)
+    first = run_cli("sqlite:///unused.db", "validate", str(bad), "--format", "csv", "-o", str(tmp_path / "q1.csv"))
+    assert first.exit_code == 1
+    listing = pd.read_csv(tmp_path / "q1.csv")
+    assert listing[["patient_id", "record", "row", "field", "rule_id"]].values.tolist() == [
+        ["P1", "exposure", 1, "end", "EX001"]
+    ]
+    # fix the end date, break the dose: the old query is resolved, the new one is new
+    frame.loc[0, "end"] = "2019-08-01"
+    frame.loc[1, "dose"] = "0"
+    frame.to_csv(bad / "exposure.csv", index=False)
+    second = run_cli("sqlite:///unused.db", "validate", str(bad), "--format", "json", "--previous", str(tmp_path / "q1.csv"))
+    assert second.exit_code == 1
+    rows = json.loads(second.stdout)
+    status = {(r["rule_id"], r["status"]) for r in rows}
+    assert ("EX001", "resolved") in status and ("EX006", "new") in status
+    assert run_cli("sqlite:///unused.db", "validate", str(bad), "--format", "xml").exit_code == 2
+
+
+def test_validate_the_sample_broken_files_gives_the_expected_listing(run_cli, tmp_path):
+    out = tmp_path / "q.csv"
+    result = run_cli("sqlite:///unused.db", "validate", str(SAMPLE / "broken"), "--format", "csv", "-o", str(out))
+    assert result.exit_code == 1
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    expected = pd.read_csv(SAMPLE / "broken" / "expected_listing.csv", dtype=str, keep_default_na=False)
+    key = ["patient_id", "record", "row", "field", "rule_id", "severity"]
+    assert sorted(map(tuple, got[key].values.tolist())) == sorted(map(tuple, expected[key].values.tolist()))
+
+
+def test_export_then_import_round_trips(cli, run_cli, tmp_path, sqlite_template):
+    sqlite_url = f"sqlite:///{shutil.copyfile(sqlite_template, tmp_path / 'second.db')}"
+    cli("import", str(SAMPLE / "published"))
+    assert cli("export", str(tmp_path / "out")).exit_code == 0
+    assert (tmp_path / "out" / "data_dictionary.csv").exists()
+    result = run_cli(sqlite_url, "import", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    for record in ("patient", "exposure", "ae", "assessment", "followup"):
+        a = json.loads(cli(_group(record), "list", "--format", "json").stdout)
+        b = json.loads(run_cli(sqlite_url, _group(record), "list", "--format", "json").stdout)
+        strip = [{k: v for k, v in r.items() if k != "id"} for r in a]
+        assert strip == [{k: v for k, v in r.items() if k != "id"} for r in b], record
+
+
+def _group(record: str) -> str:
+    return {"assessment": "assess", "disease_event": "event"}.get(record, record)
+
+
+def test_deidentified_export_leaks_no_identifier(cli, tmp_path):
+    folder = _good(tmp_path / "in")
+    frame = pd.read_csv(folder / "patient.csv", dtype=str, keep_default_na=False)
+    frame["mrn"] = ["MRN-778812", "MRN-990154"]
+    frame["initials"] = ["QXZ", "JWV"]
+    frame.to_csv(folder / "patient.csv", index=False)
+    assert cli("import", str(folder)).exit_code == 0
+    result = cli("export", str(tmp_path / "deid"), "--deidentify", "--secret", "a-long-random-secret-of-32-chars")
+    assert result.exit_code == 0, result.output
+    blob = b"".join(p.read_bytes() for p in (tmp_path / "deid").iterdir())
+    for identifier in ("MRN-778812", "MRN-990154", "QXZ", "JWV", "P1", "P2", "2019-02-01", "2013-02", "2019-01-10"):
+        assert identifier.encode() not in blob, identifier
+
+
+def test_bad_file_in_a_real_subprocess_gives_no_traceback(tmp_path):
+    exe = shutil.which("tkitrack")
+    assert exe, "the tkitrack console script is not installed"
+    db = tmp_path / "x.db"
+    subprocess.run([exe, "--db", str(db), "init"], check=True, capture_output=True)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "patient.csv").write_bytes(b"patient_id,sex\n\xff\xfe,F\n")
+    proc = subprocess.run([exe, "--db", str(db), "import", str(tmp_path / "in")], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "patient.csv" in proc.stderr

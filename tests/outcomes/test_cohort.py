@@ -1,0 +1,46 @@
+"""outcomes/cohort.py: grouping attributes, endpoints from tkitrack records, relapse after CR."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes.cohort import derive_patient_attributes, derive_relapse_after_cr
+
+T = pd.Timestamp
+
+
+def test_attributes_take_the_first_fusion_and_say_when_untested():
+    frames = {
+        "patient": pd.DataFrame({"patient_id": ["A", "B", "C"], "histology": ["IMT", None, "IMT"],
+                                 "sex": ["F", "M", "F"], "site": ["S1", "S1", None],
+                                 "age_at_diagnosis": [6.0, None, 19.0],
+                                 "birth_date": [pd.NaT, T("2019-01-01"), pd.NaT],
+                                 "diagnosis_date": [pd.NaT, T("2020-07-01"), pd.NaT]}),
+        "molecular": pd.DataFrame({"id": [1, 2, 3], "patient_id": ["A", "A", "B"],
+                                   "gene_5p": ["TPM3", "EML4", None], "gene_3p": ["ALK", "ALK", "ALK"],
+                                   "specimen_date": [T("2020-01-01"), T("2021-01-01"), pd.NaT]}),
+    }  # fmt: skip
+    out = derive_patient_attributes(frames).set_index("patient_id")
+    assert out.loc["A", ["fusion_partner", "kinase_gene", "age_group"]].tolist() == ["TPM3", "ALK", "2-11"]
+    assert out.loc["B", ["fusion_partner", "histology", "age_group"]].tolist() == ["partner unknown", "not recorded", "<2"]
+    assert out.loc["C", ["fusion_partner", "kinase_gene", "age_group", "site"]].tolist() == [
+        "not tested", "not tested", "18+", "not recorded"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("relapse", "death", "expected"),
+    [
+        pytest.param(T("2020-03-01"), pd.NaT, (60.0, 1), id="relapse"),
+        pytest.param(pd.NaT, T("2020-02-01"), (31.0, 2), id="death-competes"),
+        pytest.param(pd.NaT, pd.NaT, (366.0, 0), id="censored-at-last-contact"),
+    ],
+)
+def test_relapse_after_cr_times_and_status(relapse, death, expected):
+    cohort = pd.DataFrame({"patient_id": ["A", "B"], "cr_date": [T("2020-01-01"), pd.NaT],
+                           "relapse_date": [relapse, pd.NaT], "death_date": [death, pd.NaT],
+                           "last_contact_date": [T("2021-01-01"), T("2021-01-01")]})  # fmt: skip
+    out = derive_relapse_after_cr(cohort)
+    assert out["patient_id"].tolist() == ["A"]  # no CR, not in the competing-risks data
+    assert (out["time"].item(), out["status"].item()) == expected

@@ -1,0 +1,81 @@
+"""outcomes/summary.py: endpoint summaries and response tables against R and hand-worked values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes.summary import summarise_endpoint, summarise_response
+
+LUNG = Path(__file__).resolve().parents[1] / "data" / "lung" / "lung.csv"
+
+
+@pytest.fixture(scope="module")
+def lung() -> pd.DataFrame:
+    d = pd.read_csv(LUNG)
+    return d.assign(dead=d["status"] == 2)
+
+
+def test_lung_overall_matches_r(lung):
+    # R: survfit(Surv(time, status) ~ 1, data = lung): n 228, events 165, median 310 (285, 363)
+    # R: summary(fit, times = 365.25)$n.risk == 65
+    s = summarise_endpoint(lung, time="time", event="dead", risk_times=[0, 365.25])
+    row = s.table.iloc[0]
+    assert (row["n"], row["events"], row["median"], row["lower"], row["upper"]) == (228, 165, 310, 285, 363)
+    assert s.risk["all"].tolist() == [228, 65]
+    assert s.logrank is None and s.cox is None
+
+
+def test_lung_by_sex_reports_logrank_and_cox_with_event_counts(lung):
+    # R: survdiff(Surv(time, status) ~ sex, lung): chisq 10.3; coxph: HR 0.588 (0.424-0.816)
+    s = summarise_endpoint(lung, time="time", event="dead", group="sex", cox=True)
+    assert s.logrank.chisq == pytest.approx(10.33, abs=0.01)
+    assert s.logrank.table["events"].tolist() == [112, 53]
+    cox = s.cox.iloc[0]
+    assert cox["hazard_ratio"] == pytest.approx(0.588, abs=0.001)
+    assert (cox["lower"], cox["upper"]) == pytest.approx((0.424, 0.816), abs=0.001)
+    assert cox["events"] == 165 and cox["comparison"] == "2 vs 1"
+    assert any("exploratory" in n for n in s.notes)
+
+
+def test_few_events_are_flagged_and_not_reached_is_said():
+    data = pd.DataFrame({"time": [10, 20, 30, 40], "event": [1, 0, 0, 0]})
+    s = summarise_endpoint(data)
+    assert s.table["median_text"].item() == "not reached (95% CI 10-not reached)"
+    assert s.notes == ["all: 1 event(s) in 4 patients; the median and its CI are fragile"]
+
+
+def test_missing_column_is_named():
+    from tkitrack.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="column\\(s\\) days, event not found; the data has t"):
+        summarise_endpoint(pd.DataFrame({"t": [1]}), time="days")
+
+
+def test_response_table_has_exact_intervals():
+    adrs = pd.DataFrame({
+        "USUBJID": ["A", "B", "C", "D", "A", "B", "C", "D"],
+        "PARAMCD": ["BOR"] * 4 + ["CBOR"] * 4,
+        "AVALC": ["CR", "PR", "SD", "PD", "CR", "SD", "SD", "PD"],
+    })  # fmt: skip
+    table = summarise_response(adrs).set_index("measure")
+    # R: binom.test(2, 4)$conf.int = 0.06758599 0.93241401
+    orr = table.loc["objective response (CR+PR)"]
+    assert (orr["k"], orr["n"]) == (2, 4)
+    assert (orr["lower"], orr["upper"]) == pytest.approx((6.758599, 93.241401), abs=1e-4)
+    assert table.loc["confirmed objective response", "k"] == 1
+    # COG ADVL0912: 12/14 responses -> 86% (57-98%)
+    many = pd.DataFrame({"USUBJID": [f"S{i}" for i in range(14)], "PARAMCD": "BOR",
+                         "AVALC": ["CR"] * 5 + ["PR"] * 7 + ["SD"] * 2})  # fmt: skip
+    assert summarise_response(many).set_index("measure").loc["objective response (CR+PR)", "text"] == (
+        "12/14 (86%, 95% CI 57-98%)"
+    )
+
+
+def test_response_population_counts_missing_bor():
+    adrs = pd.DataFrame({"USUBJID": ["A"], "PARAMCD": ["BOR"], "AVALC": ["PR"]})
+    table = summarise_response(adrs, subjects=["A", "B"]).set_index("measure")
+    assert table.loc["objective response (CR+PR)", "n"] == 2
+    assert table.loc["best response MISSING", "k"] == 1
