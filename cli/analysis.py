@@ -47,11 +47,15 @@ def _floats(text: str, option: str) -> list[float]:
 def derive(
     adam: Path = typer.Option(..., "--adam", help="Folder to write ADSL, ADRS, ADTTE as CSV"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Derive from this SDTM folder instead of the database"),
+    last_alive: Path | None = typer.Option(
+        None, "--last-alive", help="(--sdtm) CSV with USUBJID, LSTALVDT, e.g. an ADSL"
+    ),
     reference: str = typer.Option("auto", "--reference", help="Time origin: RANDDT, TRTSDT or auto"),
 ) -> None:
     """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR) and write them as CSV."""
     from tkitrack.outcomes.cohort import derive_adam_from_records
     from tkitrack.outcomes.tte import derive_adam
+    from tkitrack.schemas.errors import InputError
 
     ref = reference.upper()
     if ref not in ("AUTO", "RANDDT", "TRTSDT"):
@@ -61,10 +65,13 @@ def derive(
 
         domains = {k.lower(): v for k, v in read_sdtm(sdtm).items()}
         lstalv = None
-        if (sdtm / "adsl.csv").exists():  # pharmaverse keeps LSTALVDT in ADSL only
+        if last_alive is not None:  # the SDTM domains of last known alive (labs, vitals) may not be at hand
             import pandas as pd
 
-            lstalv = pd.read_csv(sdtm / "adsl.csv", usecols=["USUBJID", "LSTALVDT"])
+            try:
+                lstalv = pd.read_csv(last_alive, usecols=["USUBJID", "LSTALVDT"])
+            except (OSError, ValueError) as err:
+                raise InputError(f"--last-alive {last_alive}: needs columns USUBJID and LSTALVDT ({err})") from None
         out = derive_adam(domains, lstalvdt=lstalv, reference="RANDDT" if ref == "AUTO" else ref)
     else:
         out = derive_adam_from_records(_frames(), reference="TRTSDT" if ref == "AUTO" else ref)

@@ -36,10 +36,14 @@ def _good(folder: Path) -> Path:
         {"patient_id": "P2", "drug": "crizotinib", "dose": "280", "unit": "mg/m2", "frequency": "BID",
          "start": "2018-06-01", "end": "", "reason": ""},
     ])  # fmt: skip
-    _write(folder, "followup", [
-        {"patient_id": "P1", "date": "2023-08-01", "vital_status": "alive"},
-        {"patient_id": "P2", "date": "2020-01-15", "vital_status": "alive"},
-    ])
+    _write(
+        folder,
+        "followup",
+        [
+            {"patient_id": "P1", "date": "2023-08-01", "vital_status": "alive"},
+            {"patient_id": "P2", "date": "2020-01-15", "vital_status": "alive"},
+        ],
+    )
     return folder
 
 
@@ -60,7 +64,10 @@ def test_import_lands_whole_and_is_audited(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "imported 6 records" in result.output
     listed = json.loads(cli("exposure", "list", "--format", "json").stdout)
-    assert [(r["patient_id"], r["dose"], r["end"]) for r in listed] == [("P1", 200.0, "2019-08-01"), ("P2", 280.0, None)]
+    assert [(r["patient_id"], r["dose"], r["end"]) for r in listed] == [
+        ("P1", 200.0, "2019-08-01"),
+        ("P2", 280.0, None),
+    ]
     trail = json.loads(cli("audit", "log", "--format", "json").stdout)
     assert len(trail) == 6 and {t["action"] for t in trail} == {"insert"}
     assert cli("audit", "verify").exit_code == 0
@@ -134,7 +141,9 @@ def test_validate_folder_exit_codes_and_previous_listing(run_cli, tmp_path):
     frame.loc[0, "end"] = "2019-08-01"
     frame.loc[1, "dose"] = "0"
     frame.to_csv(bad / "exposure.csv", index=False)
-    second = run_cli("sqlite:///unused.db", "validate", str(bad), "--format", "json", "--previous", str(tmp_path / "q1.csv"))
+    second = run_cli(
+        "sqlite:///unused.db", "validate", str(bad), "--format", "json", "--previous", str(tmp_path / "q1.csv")
+    )
     assert second.exit_code == 1
     rows = json.loads(second.stdout)
     status = {(r["rule_id"], r["status"]) for r in rows}

@@ -23,9 +23,16 @@ def test_attributes_take_the_first_fusion_and_say_when_untested():
     }  # fmt: skip
     out = derive_patient_attributes(frames).set_index("patient_id")
     assert out.loc["A", ["fusion_partner", "kinase_gene", "age_group"]].tolist() == ["TPM3", "ALK", "2-11"]
-    assert out.loc["B", ["fusion_partner", "histology", "age_group"]].tolist() == ["partner unknown", "not recorded", "<2"]
+    assert out.loc["B", ["fusion_partner", "histology", "age_group"]].tolist() == [
+        "partner unknown",
+        "not recorded",
+        "<2",
+    ]
     assert out.loc["C", ["fusion_partner", "kinase_gene", "age_group", "site"]].tolist() == [
-        "not tested", "not tested", "18+", "not recorded"
+        "not tested",
+        "not tested",
+        "18+",
+        "not recorded",
     ]
 
 

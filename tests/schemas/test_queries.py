@@ -21,7 +21,9 @@ def test_compare_marks_new_open_and_resolved():
     current = listing([_q("AE003", 1, "changed value"), _q("FLD002", 3)])
     out = compare_listings(current, previous)
     assert sorted(zip(out["rule_id"], out["status"], strict=True)) == [
-        ("AE001", "resolved"), ("AE003", "open"), ("FLD002", "new")
+        ("AE001", "resolved"),
+        ("AE003", "open"),
+        ("FLD002", "new"),
     ]
 
 

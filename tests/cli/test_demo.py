@@ -1,0 +1,23 @@
+"""`tkitrack demo`: a fresh install builds, validates, summarises and reports, and can run twice."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_demo_runs_twice_and_reports(run_cli, tmp_path):
+    folder = tmp_path / "demo"
+    first = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")
+    assert first.exit_code == 0, first.output
+    text = first.stdout
+    assert "37 patients: 7 published cases and 30 synthetic" in text
+    assert "validation: 0 error(s)" in text
+    orr = re.search(r"objective response, all treated patients: (\d+)/(\d+) \((\d+)%, 95% CI (\d+)-(\d+)%\)", text)
+    k, n, pct, lo, hi = map(int, orr.groups())
+    assert 0 < k <= n and int(lo) <= pct <= int(hi)
+    assert "median PFS from the first dose, days:" in text
+    assert (folder / "report.html").stat().st_size > 1_000_000
+    assert {p.name for p in (folder / "adam").iterdir()} == {"adsl.csv", "adrs.csv", "adtte.csv"}
+    second = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines()[:3] == text.splitlines()[:3]  # rebuilt, not appended to

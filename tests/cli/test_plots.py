@@ -1,0 +1,71 @@
+"""`tkitrack swimmer / plot / report` write the files they name, from the database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@pytest.fixture
+def filled(sqlite_url, run_cli):
+    assert run_cli(sqlite_url, "import", str(SAMPLE / "published")).exit_code == 0
+    return lambda *args: run_cli(sqlite_url, *args)
+
+
+def test_swimmer_html_and_bad_options(filled, tmp_path):
+    out = tmp_path / "s.html"
+    result = filled("swimmer", "-o", str(out), "--group-by", "fusion_partner", "--sort", "id")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\((\d+) patients, (\d+) traces\)", result.stdout).group(1) == "3"  # 3 have a diagnosis date
+    assert "plotly" in out.read_text()[:5_000_000]
+    assert filled("swimmer", "-o", str(tmp_path / "s.gif")).exit_code == 2
+    assert filled("swimmer", "-o", str(out), "--sort", "colour").exit_code == 2
+    assert filled("swimmer", "-o", str(out), "--group-by", "eye_colour").exit_code == 2
+
+
+@pytest.mark.browser
+def test_swimmer_png_uses_the_system_browser(filled, tmp_path):
+    out = tmp_path / "s.png"
+    assert filled("swimmer", "-o", str(out)).exit_code == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["km", "cif", "waterfall", "spider", "ae"])
+def test_plot_kinds(filled, tmp_path, kind):
+    out = tmp_path / f"{kind}.html"
+    result = filled("plot", kind, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 10_000
+
+
+def test_plot_timeline_needs_a_known_patient(filled, tmp_path):
+    out = tmp_path / "t.html"
+    assert filled("plot", "timeline", "-o", str(out), "--patient", "LETTER-IMT-1").exit_code == 0
+    assert filled("plot", "timeline", "-o", str(out)).exit_code == 2
+    unknown = filled("plot", "timeline", "-o", str(out), "--patient", "NOPE")
+    assert unknown.exit_code == 1 and "NOPE" in unknown.stderr
+    assert filled("plot", "pie", "-o", str(out)).exit_code == 2
+
+
+def test_report_is_one_offline_file_with_every_section(filled, tmp_path):
+    out = tmp_path / "r.html"
+    result = filled("report", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    for heading in (
+        "Cohort",
+        "Response",
+        "Treatment and follow-up",
+        "Progression-free survival",
+        "Overall survival",
+        "Stopping the inhibitor after complete response",
+        "Adverse events",
+        "Data validation",
+    ):
+        assert f">{heading}" in html or heading in html, heading
+    assert not re.search(r"<script[^>]+src=", html)  # plotly.js is inlined: no network
+    assert "version: tkitrack" in html
