@@ -100,8 +100,11 @@ def _jsonable(frame):
     return json.loads(out.to_json(orient="records", date_format="iso"))
 
 
-def render(frame, fmt: str = "table", *, title: str | None = None, err: bool = False, max_width: int = 40) -> None:
-    """Print a frame as a rich table (terminal), JSON records or CSV."""
+def render(
+    frame, fmt: str = "table", *, title: str | None = None, err: bool = False, max_width: int = 40,
+    wide: tuple[str, ...] = ("message", "detail"),
+) -> None:  # fmt: skip
+    """Print a frame as a rich table (terminal), JSON records or CSV; ``wide`` columns get the spare width."""
     stream = sys.stderr if err else sys.stdout
     if fmt == "json":
         stream.write(json.dumps(_jsonable(frame), indent=2, default=str) + "\n")
@@ -114,10 +117,14 @@ def render(frame, fmt: str = "table", *, title: str | None = None, err: bool = F
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in frame.columns:
-        table.add_column(str(col), overflow="fold", max_width=max_width)
+        if col in wide:
+            table.add_column(str(col), overflow="fold", ratio=1, min_width=16)
+        else:
+            table.add_column(str(col), overflow="fold", max_width=max_width, no_wrap=col in ("patient_id", "file"))
     for row in frame.itertuples(index=False):
         table.add_row(*["" if _missing(v) else _cell(v) for v in row])
-    Console(file=stream, width=200 if not stream.isatty() else None).print(table)
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
+    Console(file=stream, width=width).print(table)
 
 
 def _missing(value: Any) -> bool:
@@ -142,6 +149,11 @@ def render_listing(listing, *, err: bool = False, fmt: str = "table") -> None:
     cols = [c for c in ("file", "patient_id", "record", "record_id", "row", "field", "rule_id", "severity", "value",
                         "message", "status") if c in listing.columns]  # fmt: skip
     shown = listing[cols]
-    if "file" in cols and fmt == "table":  # the message names the folder; the table names the file
-        shown = shown.assign(file=shown["file"].map(lambda f: os.path.basename(str(f)) if f else f))
-    render(shown, fmt, title="Queries", err=err, max_width=70)
+    if fmt == "table":
+        if "file" in cols:  # the message names the folder; the table names the file (none for a command)
+            files = shown["file"].astype("string").fillna("")
+            is_file = files.str.contains(r"[/\\.]", regex=True)
+            shown = shown.assign(file=files.map(os.path.basename)) if is_file.any() else shown.drop(columns="file")
+        empty = [c for c in shown.columns if shown[c].astype("string").fillna("").eq("").all()]
+        shown = shown.drop(columns=empty)
+    render(shown, fmt, title="Queries", err=err, max_width=24)

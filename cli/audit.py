@@ -40,4 +40,10 @@ def log(
     if patient is not None and trail.empty:
         raise fail(f"no audit entries for patient {patient}; check the id with `tkitrack patient list`")
     cols = ["seq", "ts", "user", "action", "table_name", "record_id", "field", "old_value", "new_value", "reason"]
-    render(trail[cols].rename(columns={"table_name": "record"}), fmt, title="Audit trail")
+    shown = trail[cols].rename(columns={"table_name": "record"})
+    if fmt == "table":  # a terminal gets a readable digest; json and csv keep every character
+        shown = shown.assign(
+            ts=shown["ts"].str.slice(0, 19).str.replace("T", " ") + "Z",
+            new_value=shown["new_value"].map(lambda v: v if v is None or len(v) <= 60 else v[:57] + "..."),
+        )
+    render(shown, fmt, title="Audit trail (UTC)", wide=("new_value", "reason"))

@@ -102,8 +102,11 @@ def make_record_app(group: str) -> typer.Typer:
             diff = update_record(session, record, record_id, changes, reason=why, user=user())
         if not diff:
             typer.echo(f"{record} {record_id}: nothing changed")
-        for col, (old, new) in diff.items():
-            typer.echo(f"{record} {record_id}: {col} {old} -> {new}")
+        typed = {n for n, _, _ in fields}
+        for col, (old, new) in diff.items():  # what was typed; imputed dates and flags are in the audit trail
+            name = col.removesuffix("_dtc")
+            if name in typed and (col.endswith("_dtc") or f"{name}_dtc" not in diff):
+                typer.echo(f"{record} {record_id}: {name} {'(empty)' if old is None else old} -> {new}")
 
     edit.__doc__ = f"Change fields of a {record} record (audited; --reason required)."
     command(app, "edit")(_with_signature(edit, [_id_param(record), _reason_param("change")]
