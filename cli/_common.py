@@ -120,7 +120,9 @@ def render(
         if col in wide:
             table.add_column(str(col), overflow="fold", ratio=1, min_width=16)
         else:
-            table.add_column(str(col), overflow="fold", max_width=max_width, no_wrap=col in ("patient_id", "file"))
+            longest = int(frame[col].map(lambda v: len(_cell(v)) if not _missing(v) else 0).max()) if len(frame) else 0
+            table.add_column(str(col), overflow="fold", max_width=max_width, min_width=min(longest, 12),
+                             no_wrap=col in ("patient_id", "file"))  # fmt: skip
     for row in frame.itertuples(index=False):
         table.add_row(*["" if _missing(v) else _cell(v) for v in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80

@@ -208,19 +208,27 @@ def stopping(
         }, indent=2, default=str))  # fmt: skip
         return
     typer.echo(header)
-    cols = ["landmark_day", "status", "n", "events", "n_not_at_risk", "median_text", "warning_text"]
-    render(
-        marks[[c for c in cols if c in marks.columns]],
-        "table",
-        title="Landmark analysis (status fixed at the landmark)",
-    )
+    marks_shown = marks.rename(columns=_LANDMARK_HEADERS)[[v for k, v in _LANDMARK_HEADERS.items() if k in marks]]
+    render(marks_shown, "table", title="Landmark analysis (status fixed at the landmark)", wide=("note",))
     if tv.warning_text:
         typer.echo(f"time-varying Cox (stopping as a time-varying covariate): {tv.n_patients} patients, "
                    f"{tv.n_events} events; not shown: {tv.warning_text}")  # fmt: skip
     else:
         typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} (95% CI {tv.lower:.2f}-"
                    f"{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
-    render(stopped, "table", title="Everyone who stopped after CR")
+    listing = stopped.rename(columns=_STOPPED_HEADERS)[[v for k, v in _STOPPED_HEADERS.items() if k in stopped]]
+    render(listing, "table", title="Everyone who stopped after CR (days)")
+
+
+_LANDMARK_HEADERS = {
+    "landmark_day": "days after CR", "status": "status then", "n": "patients", "events": "relapses/deaths",
+    "n_not_at_risk": "excluded", "median_text": "median (95% CI)", "warning_text": "note",
+}  # fmt: skip
+_STOPPED_HEADERS = {
+    "patient_id": "patient_id", "cr_date": "CR", "stop_date": "stopped", "stop_reason": "reason",
+    "days_on_drug": "on drug", "days_in_cr_before_stop": "CR to stop", "days_off_drug_followup": "off drug",
+    "relapse": "relapse", "days_stop_to_relapse": "stop to relapse", "relapse_kind": "kind", "vital_status": "status",
+}  # fmt: skip
 
 
 @command(app, "safety")
