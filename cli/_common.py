@@ -156,6 +156,6 @@ def render_listing(listing, *, err: bool = False, fmt: str = "table") -> None:
             files = shown["file"].astype("string").fillna("")
             is_file = files.str.contains(r"[/\\.]", regex=True)
             shown = shown.assign(file=files.map(os.path.basename)) if is_file.any() else shown.drop(columns="file")
-        empty = [c for c in shown.columns if shown[c].astype("string").fillna("").eq("").all()]
+        empty = [c for c in shown.columns if shown[c].map(lambda v: _missing(v) or str(v) == "").all()]
         shown = shown.drop(columns=empty)
     render(shown, fmt, title="Queries", err=err, max_width=24)

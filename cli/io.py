@@ -126,9 +126,11 @@ def validate(
             found.to_json(output, orient="records", indent=2)
         else:
             found.to_csv(output, index=False)
-    if fmt == "table" and not len(found):
+    if output is not None:
+        typer.echo(f"wrote {len(found)} queries to {output}")
+    elif fmt == "table" and not len(found):
         typer.echo(f"{where}: no queries (every field, frame and edit check passed)")
-    elif output is None or fmt != "table":
+    else:
         render_listing(found, fmt=fmt)
     errors = int((found["severity"] == "error").sum()) if len(found) else 0
     if "status" in found:

@@ -28,6 +28,7 @@ __all__ = [
     "SEXES",
     "UNITS",
     "VITAL_STATUSES",
+    "VOCABULARIES",
     "Vocabulary",
     "ctcae",
     "ctcae_grades",
@@ -159,7 +160,7 @@ _CONSTANTS = {
 def vocabulary(name: str) -> Vocabulary:
     """The allowed values of one named vocabulary (``drug``, ``ctcae_term``, ``histology``, ``sex``, ...)."""
     if name in _CONSTANTS:
-        return Vocabulary(name, _CONSTANTS[name], "tkitrack.schemas.vocabulary")
+        return Vocabulary(name, _CONSTANTS[name], f"`tkitrack vocab show {name}`")
     if name == "drug":
         return Vocabulary(name, tuple(drugs()["drug"]), "vocab/drugs.csv")
     if name == "ctcae_term":
@@ -173,4 +174,8 @@ def vocabulary(name: str) -> Vocabulary:
         return Vocabulary(name, tuple(g.loc[g["role"] == "kinase", "gene"]), "vocab/genes.csv")
     if name == "response":
         return Vocabulary(name, tuple(responses()["response"]), "vocab/responses.csv")
-    raise KeyError(f"unknown vocabulary {name!r}")
+    raise KeyError(f"unknown vocabulary {name!r}; known: {', '.join(VOCABULARIES)}")
+
+
+#: Every vocabulary name :func:`vocabulary` knows.
+VOCABULARIES: tuple[str, ...] = (*_CONSTANTS, "drug", "ctcae_term", "histology", "gene", "kinase_gene", "response")
