@@ -60,6 +60,9 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
                 raise fail("interrupted; nothing was written", 130) from None
             except (typer.Exit, typer.Abort, typer.BadParameter):
                 raise
+            except BrokenPipeError:  # output piped into `head` and the reader left: not an error
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open until exit)
+                raise typer.Exit(0) from None
             except Exception as err:  # a bug, not bad input: say so plainly, keep the traceback on request
                 if os.environ.get("TKITRACK_DEBUG"):
                     raise

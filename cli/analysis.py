@@ -233,9 +233,14 @@ _STOPPED_HEADERS = {
 
 @command(app, "safety")
 def safety(fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv")) -> None:
-    """AE incidence by CTCAE term and worst grade (patients as denominator), and AEs on vs off treatment."""
+    """AE incidence by CTCAE term and worst grade (patients as denominator), AEs on vs off treatment, exposure."""
+    from tkitrack.outcomes.exposure import derive_exposure_summary
     from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment
 
     frames = _frames()
+    exposure = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+    cols = ["patient_id", "drug", "days_on_drug", "n_interruptions", "n_dose_changes", "dose_change_reasons",
+            "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
+    render(exposure[cols].round(1), fmt, title="Exposure per patient and drug (days on drug, dose changes and why)")
     render(summarise_ae_incidence(frames["ae"], frames["patient"]), fmt, title="AE incidence (patients, worst grade)")
     render(summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]), fmt, title="AEs on vs off treatment")

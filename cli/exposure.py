@@ -10,6 +10,10 @@ from tkitrack.cli.records import make_record_app
 __all__ = ["app"]
 
 app = make_record_app("exposure")
+_add = next(c for c in app.registered_commands if c.name == "add")
+app.command("start", help="Start a course: the same as `exposure add` (one row per constant-dose interval).")(
+    _add.callback
+)
 
 
 @command(app, "change")

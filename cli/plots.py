@@ -45,7 +45,7 @@ def _swimmer_data(frames, origin: str, ae_min_grade: int):
 def swimmer(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
     origin: str = typer.Option("diagnosis", "--origin", help="Day 0: diagnosis, first_dose or reference"),
-    sort: str = typer.Option("duration", "--sort", help="duration, start or id"),
+    sort: str = typer.Option("duration", "--sort", help="duration, start or ID"),
     group_by: str | None = typer.Option(None, "--group-by", help="histology, fusion_partner, kinase_gene, sex, site"),
     ae_min_grade: int = typer.Option(1, "--ae-min-grade", min=1, max=5, help="Mark AEs of this grade or more"),
 ) -> None:
@@ -54,6 +54,7 @@ def swimmer(
     from tkitrack.dashboards.swimmer import figure_swimmer
 
     _check_output(output)
+    sort = sort.lower()
     if origin not in ("diagnosis", "first_dose", "reference"):
         raise fail(f"--origin must be diagnosis, first_dose or reference, got {origin!r}", 2)
     if sort not in ("duration", "start", "id"):
@@ -139,6 +140,18 @@ def build_report(frames, output: Path, *, title: str, provenance: dict) -> Path:
     return write_report(sections, output, title=title, provenance=provenance)
 
 
+def _data_version(engine) -> str:
+    """The audit chain head: every change moves it, so it names the exact data a report was made from."""
+    from sqlalchemy import select
+
+    from tkitrack.schemas.audit import AuditHead
+    from tkitrack.schemas.storage import transaction
+
+    with transaction(engine) as session:
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    return "empty" if head is None else f"audit entry {head.seq}, hash {head.hash[:16]}"
+
+
 @command(app, "report")
 def report(
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="The HTML file to write"),
@@ -152,6 +165,6 @@ def report(
     engine = open_db()
     frames = _frames()
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
-                  "patients": len(frames["patient"])}  # fmt: skip
+                  "data version": _data_version(engine), "patients": len(frames["patient"])}  # fmt: skip
     path = build_report(frames, output, title=title, provenance=provenance)
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")

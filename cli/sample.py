@@ -17,15 +17,19 @@ app = typer.Typer(help="Sample data: the published cases and a synthetic cohort.
 def generate(
     patients: int = typer.Option(100, "--patients", "-n", min=1, help="How many patients"),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cohort)"),
-    out: Path | None = typer.Option(None, "--out", help="Write template CSV files into this folder"),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the template CSV files [default: synthetic-N-seedS]"
+    ),
     into_db: bool = typer.Option(False, "--import", help="Import the cohort into the database instead"),
     prefix: str = typer.Option("SYN", "--prefix", help="Patient id prefix"),
 ) -> None:
     """Generate a synthetic cohort (crizotinib 280 mg/m2 BID, AEs, responses near ADVL0912's)."""
     from tkitrack.sample_data.generate import generate_cohort
 
-    if (out is None) == (not into_db):
-        raise fail("give exactly one of --out DIR or --import", 2)
+    if out is not None and into_db:
+        raise fail("give --out DIR or --import, not both", 2)
+    if out is None and not into_db:
+        out = Path(f"synthetic-{patients}-seed{seed}")
     frames = generate_cohort(patients, seed=seed, prefix=prefix)
     if out is not None:
         from tkitrack.sample_data.published import write_template_dir

@@ -12,6 +12,7 @@ from tkitrack.dashboards.survival import figure_cif, figure_km
 from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.cohort import derive_adam_from_records, derive_patient_attributes, derive_relapse_after_cr
 from tkitrack.outcomes.competing import compute_cif
+from tkitrack.outcomes.exposure import derive_exposure_summary
 from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment, summarise_worst_grade
 from tkitrack.outcomes.stopping import (
     derive_stopping_cohort,
@@ -110,6 +111,17 @@ def build_cohort_sections(frames: dict[str, pd.DataFrame], *, listing: pd.DataFr
             data = pd.DataFrame({"time": t["AVAL"].astype(float), "event": t["CNSR"].eq(0), group_by: t[group_by]})
             sections.append(_km_section(f"{heading} from the first dose", data, None))
     sections.append(_stopping_section(frames))
+    if len(frames["exposure"]):
+        summary = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+        per_drug = summary.groupby("drug").agg(
+            patients=("patient_id", "nunique"), median_days=("days_on_drug", "median"),
+            dose_changes=("n_dose_changes", "sum"), interruptions=("n_interruptions", "sum"),
+            median_mg_m2_day=("dose_intensity_mg_m2_day", "median"),
+        ).round(1).reset_index()  # fmt: skip
+        sections.append(Section(
+            "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
+            "their reasons, cumulative dose and dose intensity (mg/m2/day from height and weight, Mosteller).",
+            tables=[("By drug", per_drug), ("Per patient and drug", summary.round(1))]))  # fmt: skip
     if len(frames["ae"]):
         incidence = summarise_ae_incidence(frames["ae"], frames["patient"])
         onoff = summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]) if len(frames["exposure"]) else None

@@ -152,8 +152,12 @@ def render_images(
     for fig, fmt in zip(figures, formats, strict=True):
         spec = fig.to_dict() if hasattr(fig, "to_dict") else dict(fig)
         layout = spec.get("layout", {})
-        opts = {"format": fmt.lower(), "scale": scale,
-                "width": width or layout.get("width") or 1100, "height": height or layout.get("height") or 700}
+        opts = {
+            "format": fmt.lower(),
+            "scale": scale,
+            "width": width or layout.get("width") or 1100,
+            "height": height or layout.get("height") or 700,
+        }
         specs.append({"fig": spec, "opts": opts})
     if not specs:
         return []

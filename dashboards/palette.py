@@ -94,10 +94,16 @@ EVENT_STYLES: dict[str, dict[str, object]] = {
     "PR": {"symbol": "diamond", "color": OKABE_ITO["sky_blue"], "size": 10, "name": "Partial response (first)"},
     "PD": {"symbol": "x", "color": OKABE_ITO["vermillion"], "size": 10, "name": "Progression (first)"},
     "recurrence": {
-        "symbol": "triangle-down", "color": OKABE_ITO["orange"], "size": 11, "name": "Recurrence",
+        "symbol": "triangle-down",
+        "color": OKABE_ITO["orange"],
+        "size": 11,
+        "name": "Recurrence",
     },
     "metastasis": {
-        "symbol": "hexagram", "color": OKABE_ITO["reddish_purple"], "size": 11, "name": "Metastasis",
+        "symbol": "hexagram",
+        "color": OKABE_ITO["reddish_purple"],
+        "size": 11,
+        "name": "Metastasis",
     },
     "surgery": {"symbol": "square", "color": OKABE_ITO["bluish_green"], "size": 9, "name": "Surgery"},
     "death": {"symbol": "x-thin", "color": OKABE_ITO["black"], "size": 11, "name": "Death"},
@@ -123,10 +129,16 @@ AE_GRADE_PATTERNS: dict[int, str] = {1: "", 2: ".", 3: "/", 4: "x", 5: ""}
 ARROW_STYLES: dict[str, dict[str, object]] = {
     "treatment": {"symbol": "arrow-right", "color": OKABE_ITO["black"], "size": 11, "name": "Treatment ongoing"},
     "response": {
-        "symbol": "arrow-bar-right", "color": OKABE_ITO["blue"], "size": 11, "name": "Response ongoing",
+        "symbol": "arrow-bar-right",
+        "color": OKABE_ITO["blue"],
+        "size": 11,
+        "name": "Response ongoing",
     },
     "followup": {
-        "symbol": "triangle-right-open", "color": "#777777", "size": 8, "name": "Alive, in follow-up",
+        "symbol": "triangle-right-open",
+        "color": "#777777",
+        "size": 8,
+        "name": "Alive, in follow-up",
     },
 }
 

@@ -101,15 +101,21 @@ def _table(caption: str, frame: pd.DataFrame) -> str:
 
 
 def _section_html(number: int, section: Section) -> str:
-    parts = [f'<section id="s{number}">', f"<h2>{number}. {html.escape(section.heading)}</h2>",
-             _paragraphs(section.text)]
+    parts = [
+        f'<section id="s{number}">',
+        f"<h2>{number}. {html.escape(section.heading)}</h2>",
+        _paragraphs(section.text),
+    ]
     for item in section.tables:
         caption, frame = _captioned(item)
         parts.append(_table(caption, frame))  # type: ignore[arg-type]
     for k, item in enumerate(section.figures, start=1):
         caption, fig = _captioned(item)
         div = fig.to_html(  # type: ignore[union-attr]
-            full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=f"fig-s{number}-{k}",
+            full_html=False,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            div_id=f"fig-s{number}-{k}",
             config={"displaylogo": False, "responsive": True},
         )
         figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
@@ -148,13 +154,16 @@ def write_report(
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     toc = "".join(f'<li><a href="#s{i}">{html.escape(s.heading)}</a></li>' for i, s in enumerate(sections, 1))
     body = "\n".join(_section_html(i, s) for i, s in enumerate(sections, 1))
-    facts = {**{str(k): str(v) for k, v in provenance.items()}, "generated": generated,
-             **{f"version: {k}": v for k, v in tool_versions().items()}}
+    facts = {
+        **{str(k): str(v) for k, v in provenance.items()},
+        "generated": generated,
+        **{f"version: {k}": v for k, v in tool_versions().items()},
+    }
     footer = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items())
     document = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script>\n</head>\n<body>\n"
+        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n'
         f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n{body}\n"
         f"<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n"
     )
@@ -183,11 +192,22 @@ def write_figures(
     if unknown:
         raise InputError(
             f"cannot tell the figure format of {', '.join(unknown)} from its suffix; use .html, "
-            + ", ".join(f".{f}" for f in IMAGE_FORMATS) + "."
+            + ", ".join(f".{f}" for f in IMAGE_FORMATS)
+            + "."
         )
     images = [(fig, p, s) for (fig, _), p, s in zip(items, paths, suffixes, strict=True) if s != "html"]
-    rendered = render_images([f for f, _, _ in images], [s for _, _, s in images], width=width, height=height,
-                             scale=scale, browser=browser) if images else []
+    rendered = (
+        render_images(
+            [f for f, _, _ in images],
+            [s for _, _, s in images],
+            width=width,
+            height=height,
+            scale=scale,
+            browser=browser,
+        )
+        if images
+        else []
+    )
     for (_, p, _), data in zip(images, rendered, strict=True):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
@@ -212,8 +232,14 @@ def _curve_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         first = f.sort_values("time", kind="stable").iloc[0]
         n = int(first["n_risk"]) if "n_risk" in f.columns else None
         events = int(f["n_event"].sum()) if "n_event" in f.columns else None
-        rows.append({"group": name, "patients": n, "events": events,
-                     "censored": int(f["n_censor"].sum()) if "n_censor" in f.columns else None})
+        rows.append(
+            {
+                "group": name,
+                "patients": n,
+                "events": events,
+                "censored": int(f["n_censor"].sum()) if "n_censor" in f.columns else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -254,33 +280,55 @@ def build_report_sections(
     sections: list[Section] = []
     if swimmer is not None:
         lanes = swimmer.lanes
-        text = (f"{len(lanes)} patients; {int(lanes['ongoing_treatment'].sum())} still on treatment, "
-                f"{int((~lanes['alive']).sum())} died. Each lane runs from the "
-                f"{swimmer.origin.replace('_', ' ')} (day 0) to the last contact; hover for details.")
-        sections.append(Section("Treatment and follow-up", text, figures=[
-            figure_swimmer(swimmer, group_by=swimmer_group_by)]))
+        text = (
+            f"{len(lanes)} patients; {int(lanes['ongoing_treatment'].sum())} still on treatment, "
+            f"{int((~lanes['alive']).sum())} died. Each lane runs from the "
+            f"{swimmer.origin.replace('_', ' ')} (day 0) to the last contact; hover for details."
+        )
+        sections.append(
+            Section("Treatment and follow-up", text, figures=[figure_swimmer(swimmer, group_by=swimmer_group_by)])
+        )
     if best_change is not None or assessment_changes is not None:
         figures: list = []
         tables: list = []
         text = "Change in the target-lesion sum of diameters from baseline (RECIST 1.1 lines at -30% and +20%)."
         if best_change is not None:
             counts = best_change["best_response"].astype("string").fillna("MISSING").value_counts()
-            tables.append(("Patients by best response (unconfirmed)",
-                           counts.rename_axis("best response").reset_index(name="patients")))
+            tables.append(
+                (
+                    "Patients by best response (unconfirmed)",
+                    counts.rename_axis("best response").reset_index(name="patients"),
+                )
+            )
             figures.append(figure_waterfall(best_change))
         if assessment_changes is not None:
             figures.append(figure_spider(assessment_changes))
         sections.append(Section("Tumour response", text, tables=tables, figures=figures))
     for heading, curves in (km_curves or {}).items():
-        sections.append(Section(heading, "Kaplan-Meier estimate with 95% pointwise confidence band; the numbers "
-                                "at risk are given at the x-axis ticks.",
-                                tables=[_curve_table(curves)], figures=[figure_km(curves, medians=True, title=heading)]))
+        sections.append(
+            Section(
+                heading,
+                "Kaplan-Meier estimate with 95% pointwise confidence band; the numbers "
+                "at risk are given at the x-axis ticks.",
+                tables=[_curve_table(curves)],
+                figures=[figure_km(curves, medians=True, title=heading)],
+            )
+        )
     for heading, curves in (cif_curves or {}).items():
-        sections.append(Section(heading, "Aalen-Johansen cumulative incidence; competing events are not "
-                                "treated as censoring.", figures=[figure_cif(curves, title=heading)]))
+        sections.append(
+            Section(
+                heading,
+                "Aalen-Johansen cumulative incidence; competing events are not treated as censoring.",
+                figures=[figure_cif(curves, title=heading)],
+            )
+        )
     if ae_incidence is not None:
-        sections.append(Section(
-            "Adverse events", "Patients per CTCAE term, each counted once at the worst grade they had.",
-            tables=[ae_incidence], figures=[figure_ae_summary(ae_incidence, n_total=ae_n_total)],
-        ))
+        sections.append(
+            Section(
+                "Adverse events",
+                "Patients per CTCAE term, each counted once at the worst grade they had.",
+                tables=[ae_incidence],
+                figures=[figure_ae_summary(ae_incidence, n_total=ae_n_total)],
+            )
+        )
     return sections

@@ -31,16 +31,34 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _threshold_shapes() -> list[dict]:
     return [
-        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
-         "line": {"color": "#444444", "dash": "dash", "width": 1}, "name": name}
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": y,
+            "y1": y,
+            "line": {"color": "#444444", "dash": "dash", "width": 1},
+            "name": name,
+        }
         for y, name in ((PR_THRESHOLD, "PR threshold -30%"), (PD_THRESHOLD, "PD threshold +20%"))
     ]
 
 
 def _threshold_labels() -> list[dict]:
     return [
-        {"xref": "paper", "x": 1.005, "xanchor": "left", "y": y, "yref": "y", "yanchor": "middle", "text": text,
-         "showarrow": False, "font": {"size": 11, "color": "#444444"}}
+        {
+            "xref": "paper",
+            "x": 1.005,
+            "xanchor": "left",
+            "y": y,
+            "yref": "y",
+            "yanchor": "middle",
+            "text": text,
+            "showarrow": False,
+            "font": {"size": 11, "color": "#444444"},
+        }
         for y, text in ((PR_THRESHOLD, "-30%"), (PD_THRESHOLD, "+20%"))
     ]
 
@@ -73,28 +91,41 @@ def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best cha
     for response in present:
         part = data.loc[data["best_response"] == response]
         colour = RESPONSE_COLOURS.get(response, "#999999")
-        fig.add_trace(go.Bar(
-            x=part["rank"].to_numpy(), y=part["best_pct_change"].to_numpy(dtype="float64"), name=response,
-            marker={"color": colour, "line": {"color": "#333333", "width": 0.8},
-                    "pattern": {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}},
-            customdata=part["patient_id"].astype(str).to_numpy(),
-            hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=part["rank"].to_numpy(),
+                y=part["best_pct_change"].to_numpy(dtype="float64"),
+                name=response,
+                marker={
+                    "color": colour,
+                    "line": {"color": "#333333", "width": 0.8},
+                    "pattern": {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6},
+                },
+                customdata=part["patient_id"].astype(str).to_numpy(),
+                hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
+            )
+        )
     top = max(float(data["best_pct_change"].max()) if len(data) else 0.0, PD_THRESHOLD) + 10
     bottom = min(float(data["best_pct_change"].min()) if len(data) else 0.0, PR_THRESHOLD) - 10
     fig.update_layout(
-        template="simple_white", title={"text": title} if title else None, bargap=0.15, width=900, height=500,
-        shapes=_threshold_shapes(), annotations=_threshold_labels(), legend={"title": {"text": "Best response"}, "x": 1.06},
+        template="simple_white",
+        title={"text": title} if title else None,
+        bargap=0.15,
+        width=900,
+        height=500,
+        shapes=_threshold_shapes(),
+        annotations=_threshold_labels(),
+        legend={"title": {"text": "Best response"}, "x": 1.06},
     )
-    fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False,
-                     ticks="")
-    fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top],
-                     zeroline=True)
+    fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False, ticks="")
+    fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top], zeroline=True)
     return fig
 
 
 def figure_spider(
-    assessment_changes: pd.DataFrame, *, title: str | None = "Change in target lesions over time",
+    assessment_changes: pd.DataFrame,
+    *,
+    title: str | None = "Change in target lesions over time",
     time_label: str = "Days from baseline",
 ) -> go.Figure:
     """Spider plot: each patient's % change from baseline over time, as one polyline per response group.
@@ -115,8 +146,11 @@ def figure_spider(
     _require(assessment_changes, ("patient_id", "day", "pct_change"), "assessment change")
     data = assessment_changes.loc[assessment_changes["pct_change"].notna()]
     data = data.sort_values(["patient_id", "day"], kind="stable")
-    groups = (data["best_response"].astype("string").fillna("MISSING") if "best_response" in data.columns
-              else pd.Series("all", index=data.index, dtype="string"))
+    groups = (
+        data["best_response"].astype("string").fillna("MISSING")
+        if "best_response" in data.columns
+        else pd.Series("all", index=data.index, dtype="string")
+    )
     fig = go.Figure()
     for response in [r for r in (*RESPONSE_ORDER, "all") if r in set(groups)]:
         part = data.loc[groups == response]
@@ -126,18 +160,32 @@ def figure_spider(
         pct = part["pct_change"].to_numpy(dtype="float64")
         ids = part["patient_id"].astype(str).to_numpy(dtype=object)
         text = np.array([f"<b>{p}</b>" for p in ids], dtype=object)[1:][same]
-        x, y, t = compute_line_arrays(day[:-1][same], day[1:][same], pct[:-1][same], pct[1:][same], text,
-                                      midpoint=False)
+        x, y, t = compute_line_arrays(
+            day[:-1][same], day[1:][same], pct[:-1][same], pct[1:][same], text, midpoint=False
+        )
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
         colour = "#999999" if colour.upper() == "#FFFFFF" else colour
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name="Patients" if response == "all" else response,
-            line={"color": colour, "width": 1.5}, marker={"size": 5, "color": colour},
-            customdata=t, hovertemplate="%{customdata}<br>day %{x}: %{y:+.1f}%<extra></extra>",
-        ))
-    fig.update_layout(template="simple_white", title={"text": title} if title else None, width=900, height=500,
-                      shapes=_threshold_shapes(), annotations=_threshold_labels(),
-                      legend={"title": {"text": "Best response"}, "x": 1.06})
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name="Patients" if response == "all" else response,
+                line={"color": colour, "width": 1.5},
+                marker={"size": 5, "color": colour},
+                customdata=t,
+                hovertemplate="%{customdata}<br>day %{x}: %{y:+.1f}%<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template="simple_white",
+        title={"text": title} if title else None,
+        width=900,
+        height=500,
+        shapes=_threshold_shapes(),
+        annotations=_threshold_labels(),
+        legend={"title": {"text": "Best response"}, "x": 1.06},
+    )
     fig.update_xaxes(title_text=time_label)
     fig.update_yaxes(title_text="Change from baseline in sum of diameters (%)", zeroline=True)
     return fig

@@ -67,21 +67,35 @@ def figure_ae_summary(
         part = data.loc[data["grade"] == grade]
         n = part["n_patients"].to_numpy(dtype="int64")
         pct = [f" ({100 * k / n_total:.0f}%)" for k in n] if n_total else [""] * len(n)
-        fig.add_trace(go.Bar(
-            y=part["term"].astype(str).to_numpy(), x=n, orientation="h", name=f"Grade {grade}",
-            marker={"color": AE_GRADE_COLOURS.get(grade, "#777777"), "line": {"color": "#333333", "width": 0.6},
-                    "pattern": {"shape": AE_GRADE_PATTERNS.get(grade, ""), "fgcolor": "#333333", "size": 6}},
-            customdata=np.array(pct, dtype=object),
-            hovertemplate=f"<b>%{{y}}</b><br>worst grade {grade}: %{{x}} patients%{{customdata}}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                y=part["term"].astype(str).to_numpy(),
+                x=n,
+                orientation="h",
+                name=f"Grade {grade}",
+                marker={
+                    "color": AE_GRADE_COLOURS.get(grade, "#777777"),
+                    "line": {"color": "#333333", "width": 0.6},
+                    "pattern": {"shape": AE_GRADE_PATTERNS.get(grade, ""), "fgcolor": "#333333", "size": 6},
+                },
+                customdata=np.array(pct, dtype=object),
+                hovertemplate=f"<b>%{{y}}</b><br>worst grade {grade}: %{{x}} patients%{{customdata}}<extra></extra>",
+            )
+        )
     denominator = f" of {n_total}" if n_total else ""
     fig.update_layout(
-        template="simple_white", barmode="stack", title={"text": title} if title else None, width=900,
-        height=max(320, 140 + 24 * len(terms)), legend={"title": {"text": "Worst CTCAE grade"}, "traceorder": "normal"},
+        template="simple_white",
+        barmode="stack",
+        title={"text": title} if title else None,
+        width=900,
+        height=max(320, 140 + 24 * len(terms)),
+        legend={"title": {"text": "Worst CTCAE grade"}, "traceorder": "normal"},
         margin={"l": 220, "r": 30, "t": 70 if title else 30, "b": 60},
     )
     fig.update_yaxes(categoryorder="array", categoryarray=terms, autorange="reversed", title_text=None)
-    fig.update_xaxes(title_text=f"Patients{denominator}", dtick=1 if (totals.max() if len(totals) else 0) <= 12 else None)
+    fig.update_xaxes(
+        title_text=f"Patients{denominator}", dtick=1 if (totals.max() if len(totals) else 0) <= 12 else None
+    )
     return fig
 
 
@@ -125,32 +139,66 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
     for drug in drugs:
         y0 = np.full(len(off), ypos[drug])
         x, y, _ = compute_line_arrays(off["start_day"].to_numpy(), off["end_day"].to_numpy(), y0, y0, midpoint=False)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line={"color": OFF_TREATMENT_COLOUR, "width": 2},
-                                 hoverinfo="skip", showlegend=drug == drugs[0], name="Off treatment",
-                                 legendgroup="off"))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                line={"color": OFF_TREATMENT_COLOUR, "width": 2},
+                hoverinfo="skip",
+                showlegend=drug == drugs[0],
+                name="Off treatment",
+                legendgroup="off",
+            )
+        )
     for (drug, level), part in on.groupby(["drug", "dose_level"], sort=True):
         y0 = np.full(len(part), ypos[str(drug)])
-        text = (part["dose"].fillna("").astype(str) + " (" + str(level) + "), days " + part["start_day"].astype(str)
-                + "–" + part["end_day"].astype(str)).to_numpy(dtype=object)
+        text = (
+            part["dose"].fillna("").astype(str)
+            + " ("
+            + str(level)
+            + "), days "
+            + part["start_day"].astype(str)
+            + "–"
+            + part["end_day"].astype(str)
+        ).to_numpy(dtype=object)
         x, y, t = compute_line_arrays(part["start_day"].to_numpy(), part["end_day"].to_numpy(), y0, y0, text)
         colour = drug_colour(str(drug), drugs)
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines", hovertext=t, hoverinfo="text", name=f"{drug}, {level} dose",
-            line={"color": darken(colour) if level == "escalated" else colour,
-                  "width": 14 * DOSE_LEVEL_WIDTHS.get(str(level), 1.0)},
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                hovertext=t,
+                hoverinfo="text",
+                name=f"{drug}, {level} dose",
+                line={
+                    "color": darken(colour) if level == "escalated" else colour,
+                    "width": 14 * DOSE_LEVEL_WIDTHS.get(str(level), 1.0),
+                },
+            )
+        )
     for kind, style in EVENT_STYLES.items():
         part = mk.loc[mk["kind"] == kind]
         if part.empty or kind == "AE":
             continue
         row = "Response" if kind in ("CR", "PR", "PD") else "Disease / surgery"
-        fig.add_trace(go.Scatter(
-            x=part["day"].to_numpy(), y=np.full(len(part), ypos[row]), mode="markers", name=str(style["name"]),
-            marker={"symbol": style["symbol"], "color": style["color"], "size": style["size"],
-                    "line": {"color": "#000000", "width": 0.8}},
-            hovertext=("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(),
-            hoverinfo="text",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["day"].to_numpy(),
+                y=np.full(len(part), ypos[row]),
+                mode="markers",
+                name=str(style["name"]),
+                marker={
+                    "symbol": style["symbol"],
+                    "color": style["color"],
+                    "size": style["size"],
+                    "line": {"color": "#000000", "width": 0.8},
+                },
+                hovertext=("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(),
+                hoverinfo="text",
+            )
+        )
     for grade, colour in AE_GRADE_COLOURS.items():
         part = ae.loc[ae["grade"] == grade]
         if part.empty:
@@ -159,15 +207,36 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
         stop = part["end_day"].astype("float64").fillna(end).to_numpy()
         text = ("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(dtype=object)
         x, y, t = compute_line_arrays(part["day"].to_numpy(), stop, y0, y0, text, midpoint=False)
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=f"AE grade {grade}", hovertext=t, hoverinfo="text",
-            line={"color": colour, "width": 3}, marker={"size": AE_GRADE_SIZES[grade], "color": colour,
-                                                         "line": {"color": "#000000", "width": 0.8}},
-        ))
-    fig.update_layout(template="simple_white", title={"text": title or f"Patient {patient_id}"}, width=1000,
-                      height=160 + 34 * len(rows), hovermode="closest", margin={"l": 200, "r": 30, "t": 60, "b": 50})
-    fig.update_yaxes(tickmode="array", tickvals=list(ypos.values()), ticktext=rows,
-                     range=[len(rows) - 0.5, -0.5], showgrid=True, gridcolor="#F2F2F2")
-    fig.update_xaxes(title_text=f"Days from {data.origin.replace('_', ' ')}", range=[
-        min(float(lane["lane_start_day"].iloc[0]), 0.0) - 0.02 * max(end, 1), end * 1.03 + 1])
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=f"AE grade {grade}",
+                hovertext=t,
+                hoverinfo="text",
+                line={"color": colour, "width": 3},
+                marker={"size": AE_GRADE_SIZES[grade], "color": colour, "line": {"color": "#000000", "width": 0.8}},
+            )
+        )
+    fig.update_layout(
+        template="simple_white",
+        title={"text": title or f"Patient {patient_id}"},
+        width=1000,
+        height=160 + 34 * len(rows),
+        hovermode="closest",
+        margin={"l": 200, "r": 30, "t": 60, "b": 50},
+    )
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(ypos.values()),
+        ticktext=rows,
+        range=[len(rows) - 0.5, -0.5],
+        showgrid=True,
+        gridcolor="#F2F2F2",
+    )
+    fig.update_xaxes(
+        title_text=f"Days from {data.origin.replace('_', ' ')}",
+        range=[min(float(lane["lane_start_day"].iloc[0]), 0.0) - 0.02 * max(end, 1), end * 1.03 + 1],
+    )
     return fig

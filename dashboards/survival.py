@@ -90,38 +90,85 @@ def _fill(colour: str, alpha: float = 0.18) -> str:
 
 
 def _curve_traces(
-    name: str, frame: pd.DataFrame, value: str, colour: str, ci: bool, time_label: str,
+    name: str,
+    frame: pd.DataFrame,
+    value: str,
+    colour: str,
+    ci: bool,
+    time_label: str,
 ) -> list[go.Scatter]:
     f = frame.sort_values("time", kind="stable")
     t = f["time"].to_numpy(dtype="float64")
     traces = []
     if ci and {"lower", "upper"} <= set(f.columns):
-        traces.append(go.Scatter(x=t, y=f["upper"].to_numpy(dtype="float64"), mode="lines", line_shape="hv",
-                                 line={"width": 0, "color": colour}, hoverinfo="skip", showlegend=False,
-                                 legendgroup=name, name=f"{name} upper"))
-        traces.append(go.Scatter(x=t, y=f["lower"].to_numpy(dtype="float64"), mode="lines", line_shape="hv",
-                                 line={"width": 0, "color": colour}, fill="tonexty", fillcolor=_fill(colour),
-                                 hoverinfo="skip", showlegend=False, legendgroup=name, name=f"{name} CI"))
+        traces.append(
+            go.Scatter(
+                x=t,
+                y=f["upper"].to_numpy(dtype="float64"),
+                mode="lines",
+                line_shape="hv",
+                line={"width": 0, "color": colour},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+                name=f"{name} upper",
+            )
+        )
+        traces.append(
+            go.Scatter(
+                x=t,
+                y=f["lower"].to_numpy(dtype="float64"),
+                mode="lines",
+                line_shape="hv",
+                line={"width": 0, "color": colour},
+                fill="tonexty",
+                fillcolor=_fill(colour),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+                name=f"{name} CI",
+            )
+        )
     v = f[value].to_numpy(dtype="float64")
-    traces.append(go.Scatter(
-        x=t, y=v, mode="lines", line_shape="hv", line={"color": colour, "width": 2.2}, name=name, legendgroup=name,
-        hovertemplate=f"<b>{name}</b><br>{time_label} %{{x}}<br>{value} %{{y:.3f}}<extra></extra>",
-    ))
+    traces.append(
+        go.Scatter(
+            x=t,
+            y=v,
+            mode="lines",
+            line_shape="hv",
+            line={"color": colour, "width": 2.2},
+            name=name,
+            legendgroup=name,
+            hovertemplate=f"<b>{name}</b><br>{time_label} %{{x}}<br>{value} %{{y:.3f}}<extra></extra>",
+        )
+    )
     if "n_censor" in f.columns:
         cens = f["n_censor"].to_numpy(dtype="float64") > 0
-        traces.append(go.Scatter(
-            x=t[cens], y=v[cens], mode="markers", name=f"{name} censored", legendgroup=name, showlegend=False,
-            marker={"symbol": "line-ns-open", "size": 9, "color": colour, "line": {"width": 1.6, "color": colour}},
-            customdata=f["n_censor"].to_numpy()[cens],
-            hovertemplate=f"<b>{name}</b><br>censored: %{{customdata}} at %{{x}}<extra></extra>",
-        ))
+        traces.append(
+            go.Scatter(
+                x=t[cens],
+                y=v[cens],
+                mode="markers",
+                name=f"{name} censored",
+                legendgroup=name,
+                showlegend=False,
+                marker={"symbol": "line-ns-open", "size": 9, "color": colour, "line": {"width": 1.6, "color": colour}},
+                customdata=f["n_censor"].to_numpy()[cens],
+                hovertemplate=f"<b>{name}</b><br>censored: %{{customdata}} at %{{x}}<extra></extra>",
+            )
+        )
     return traces
 
 
 def _median_trace(name: str, median: float, level: float, colour: str) -> go.Scatter:
     return go.Scatter(
-        x=[0.0, median, median], y=[level, level, 0.0], mode="lines", line={"color": colour, "dash": "dash", "width": 1},
-        name=f"{name} median", legendgroup=name, showlegend=False,
+        x=[0.0, median, median],
+        y=[level, level, 0.0],
+        mode="lines",
+        line={"color": colour, "dash": "dash", "width": 1},
+        name=f"{name} median",
+        legendgroup=name,
+        showlegend=False,
         hovertemplate=f"<b>{name}</b><br>median {median:g}<extra></extra>",
     )
 
@@ -132,12 +179,20 @@ def _landmark_trace(name: str, frame: pd.DataFrame, value: str, landmarks: Seque
     has_ci = {"lower", "upper"} <= set(frame.columns)
     lo = compute_step_value(frame, "lower", times) if has_ci else est
     hi = compute_step_value(frame, "upper", times) if has_ci else est
-    text = [f"<b>{name}</b><br>at {t:g}: {e:.3f} ({a:.3f}-{b:.3f})" for t, e, a, b in zip(times, est, lo, hi, strict=True)]
+    text = [
+        f"<b>{name}</b><br>at {t:g}: {e:.3f} ({a:.3f}-{b:.3f})" for t, e, a, b in zip(times, est, lo, hi, strict=True)
+    ]
     return go.Scatter(
-        x=times, y=est, mode="markers", name=f"{name} landmarks", legendgroup=name, showlegend=False,
+        x=times,
+        y=est,
+        mode="markers",
+        name=f"{name} landmarks",
+        legendgroup=name,
+        showlegend=False,
         marker={"symbol": "diamond", "size": 9, "color": colour, "line": {"width": 1, "color": "#000000"}},
         error_y={"type": "data", "symmetric": False, "array": hi - est, "arrayminus": est - lo, "color": colour},
-        hovertext=text, hoverinfo="text",
+        hovertext=text,
+        hoverinfo="text",
     )
 
 
@@ -148,17 +203,30 @@ def _median_from_curve(frame: pd.DataFrame, value: str, level: float, increasing
 
 
 def _build(
-    curves: Mapping[str, pd.DataFrame], *, value: str, ci: bool, risk_times: Sequence[float] | None,
-    medians: Mapping[str, float | None] | bool | None, landmarks: Sequence[float] | None, title: str | None,
-    time_label: str, y_title: str, risk_table: bool,
+    curves: Mapping[str, pd.DataFrame],
+    *,
+    value: str,
+    ci: bool,
+    risk_times: Sequence[float] | None,
+    medians: Mapping[str, float | None] | bool | None,
+    landmarks: Sequence[float] | None,
+    title: str | None,
+    time_label: str,
+    y_title: str,
+    risk_table: bool,
 ) -> go.Figure:
     names = list(curves)
     max_time = max(float(f["time"].max()) for f in curves.values())
     ticks = np.asarray(risk_times if risk_times is not None else compute_time_ticks(max_time), dtype="float64")
     rows = 2 if risk_table else 1
     table_share = min(0.35, 0.08 + 0.05 * len(names))
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.1 if risk_table else 0.02,
-                        row_heights=[1 - table_share, table_share] if risk_table else None)
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1 if risk_table else 0.02,
+        row_heights=[1 - table_share, table_share] if risk_table else None,
+    )
     increasing = value == "cif"
     for i, name in enumerate(names):
         frame, colour = curves[name], series_colour(i)
@@ -176,25 +244,50 @@ def _build(
             fig.add_trace(_landmark_trace(name, frame, value, landmarks, colour), row=1, col=1)
         if risk_table:
             at_risk = compute_at_risk(frame, ticks)
-            fig.add_trace(go.Scatter(
-                x=ticks, y=np.full(len(ticks), float(i)), mode="text", text=at_risk.astype(str),
-                textfont={"color": colour, "size": 12}, name=f"{name} at risk", legendgroup=name, showlegend=False,
-                hovertemplate=f"<b>{name}</b><br>at risk at %{{x}}: %{{text}}<extra></extra>",
-            ), row=2, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=ticks,
+                    y=np.full(len(ticks), float(i)),
+                    mode="text",
+                    text=at_risk.astype(str),
+                    textfont={"color": colour, "size": 12},
+                    name=f"{name} at risk",
+                    legendgroup=name,
+                    showlegend=False,
+                    hovertemplate=f"<b>{name}</b><br>at risk at %{{x}}: %{{text}}<extra></extra>",
+                ),
+                row=2,
+                col=1,
+            )
     pad = 0.03 * (ticks[-1] if len(ticks) and ticks[-1] > 0 else max_time)
     x_range = [-pad, max(max_time, float(ticks[-1]) if len(ticks) else 0.0) + pad]
     fig.update_xaxes(tickmode="array", tickvals=ticks, range=x_range, showgrid=True, gridcolor="#EEEEEE")
     fig.update_xaxes(title_text=time_label, row=rows, col=1)
     fig.update_yaxes(title_text=y_title, range=[0, 1.03], tickformat=".0%", row=1, col=1)
     if risk_table:
-        fig.update_yaxes(tickmode="array", tickvals=list(range(len(names))), ticktext=names,
-                         range=[len(names) - 0.5, -0.5], showgrid=False, zeroline=False, showline=False, ticks="",
-                         title_text="At risk", row=2, col=1)
+        fig.update_yaxes(
+            tickmode="array",
+            tickvals=list(range(len(names))),
+            ticktext=names,
+            range=[len(names) - 0.5, -0.5],
+            showgrid=False,
+            zeroline=False,
+            showline=False,
+            ticks="",
+            title_text="At risk",
+            row=2,
+            col=1,
+        )
         fig.update_xaxes(showline=False, ticks="", row=2, col=1)
-    fig.update_layout(template="simple_white", title={"text": title} if title else None, width=900,
-                      height=520 + (40 * len(names) if risk_table else 0), hovermode="closest",
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
-                      margin={"l": 110, "r": 30, "t": 90 if title else 40, "b": 60})
+    fig.update_layout(
+        template="simple_white",
+        title={"text": title} if title else None,
+        width=900,
+        height=520 + (40 * len(names) if risk_table else 0),
+        hovermode="closest",
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        margin={"l": 110, "r": 30, "t": 90 if title else 40, "b": 60},
+    )
     return fig
 
 
@@ -233,8 +326,18 @@ def figure_km(
         at-risk text; all in one legend group named after the group.
     """
     _check(curves, KM_COLUMNS)
-    return _build(curves, value="survival", ci=ci, risk_times=risk_times, medians=medians, landmarks=landmarks,
-                  title=title, time_label=time_label, y_title="Survival probability", risk_table=True)
+    return _build(
+        curves,
+        value="survival",
+        ci=ci,
+        risk_times=risk_times,
+        medians=medians,
+        landmarks=landmarks,
+        title=title,
+        time_label=time_label,
+        y_title="Survival probability",
+        risk_table=True,
+    )
 
 
 def figure_cif(
@@ -253,5 +356,15 @@ def figure_cif(
     """
     _check(curves, CIF_COLUMNS)
     risk_table = all("n_risk" in f.columns for f in curves.values())
-    return _build(curves, value="cif", ci=ci, risk_times=risk_times, medians=None, landmarks=landmarks,
-                  title=title, time_label=time_label, y_title="Cumulative incidence", risk_table=risk_table)
+    return _build(
+        curves,
+        value="cif",
+        ci=ci,
+        risk_times=risk_times,
+        medians=None,
+        landmarks=landmarks,
+        title=title,
+        time_label=time_label,
+        y_title="Cumulative incidence",
+        risk_table=risk_table,
+    )

@@ -42,8 +42,13 @@ _ORIGIN_LABEL = {"diagnosis": "diagnosis", "first_dose": "first dose", "referenc
 
 
 def compute_line_arrays(
-    x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray, text: np.ndarray | None = None,
-    *, midpoint: bool = True,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    y0: np.ndarray,
+    y1: np.ndarray,
+    text: np.ndarray | None = None,
+    *,
+    midpoint: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Interleave segment ends into one NaN-separated polyline: ``x0, (mid), x1, NaN, x0, ...``.
 
@@ -87,7 +92,11 @@ def compute_line_arrays(
 
 
 def compute_lane_positions(
-    lanes: pd.DataFrame, segments: pd.DataFrame, *, sort: SortKey = "duration", group_by: str | None = None,
+    lanes: pd.DataFrame,
+    segments: pd.DataFrame,
+    *,
+    sort: SortKey = "duration",
+    group_by: str | None = None,
     header_rows: int = 1,
 ) -> tuple[pd.Series, list[tuple[float, str, int]]]:
     """Vertical position of each patient's lane, and the group headers (position, group value, size).
@@ -102,9 +111,11 @@ def compute_lane_positions(
     frame["_duration"] = lanes["lane_end_day"] - lanes["lane_start_day"]
     first_dose = segments.loc[segments["on_treatment"]].groupby("patient_id")["start_day"].min()
     frame["_start"] = lanes["patient_id"].map(first_dose).astype("float64").fillna(np.inf)
-    keys = {"duration": (["_duration", "patient_id"], [False, True]),
-            "start": (["_start", "patient_id"], [True, True]),
-            "id": (["patient_id"], [True])}[sort]
+    keys = {
+        "duration": (["_duration", "patient_id"], [False, True]),
+        "start": (["_start", "patient_id"], [True, True]),
+        "id": (["patient_id"], [True]),
+    }[sort]
     if group_by is None:
         order = frame.sort_values(keys[0], ascending=keys[1], kind="stable")
         return pd.Series(np.arange(len(order), dtype="float64"), index=order["patient_id"].to_numpy()), []
@@ -119,17 +130,29 @@ def compute_lane_positions(
     position = np.arange(len(order)) + group_index * header_rows
     starts = order.assign(_pos=position).groupby("_group", sort=False).agg(pos=("_pos", "min"), n=("_pos", "size"))
     centre = (header_rows + 1) / 2.0
-    headers = [(float(p - centre), str(g), int(n))
-               for g, p, n in zip(starts.index, starts["pos"], starts["n"], strict=True)]
+    headers = [
+        (float(p - centre), str(g), int(n)) for g, p, n in zip(starts.index, starts["pos"], starts["n"], strict=True)
+    ]
     return pd.Series(position.astype("float64"), index=order["patient_id"].to_numpy()), headers
 
 
 def _hover_segments(seg: pd.DataFrame) -> np.ndarray:
     days = "days " + seg["start_day"].astype(str) + "–" + seg["end_day"].astype(str)
     ended = np.where(seg["ongoing"], "ongoing", "ended: " + seg["reason"].fillna("not recorded").astype(str))
-    on_text = "<b>" + seg["patient_id"].astype(str) + "</b><br>" + seg["drug"].fillna("").astype(str) + " " + \
-        seg["dose"].fillna("").astype(str) + " (" + seg["dose_level"].fillna("").astype(str) + " dose)<br>" + \
-        days + "<br>" + ended
+    on_text = (
+        "<b>"
+        + seg["patient_id"].astype(str)
+        + "</b><br>"
+        + seg["drug"].fillna("").astype(str)
+        + " "
+        + seg["dose"].fillna("").astype(str)
+        + " ("
+        + seg["dose_level"].fillna("").astype(str)
+        + " dose)<br>"
+        + days
+        + "<br>"
+        + ended
+    )
     off_text = "<b>" + seg["patient_id"].astype(str) + "</b><br>off treatment<br>" + days
     return np.where(seg["on_treatment"], on_text, off_text).astype(object)
 
@@ -148,12 +171,21 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
     text = _hover_segments(seg)
     ypos = seg["patient_id"].map(y).to_numpy()
     off = ~seg["on_treatment"].to_numpy(dtype=bool)
-    x, yy, t = compute_line_arrays(seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off],
-                                   ypos[off], ypos[off], text[off])
-    traces.append(go.Scatter(
-        x=x, y=yy, hovertext=t, hoverinfo="text", mode="lines", name="Off treatment",
-        line={"color": OFF_TREATMENT_COLOUR, "width": max(0.4, 0.25 * px)}, **_legend("lanes", first),
-    ))
+    x, yy, t = compute_line_arrays(
+        seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off], ypos[off], ypos[off], text[off]
+    )
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=yy,
+            hovertext=t,
+            hoverinfo="text",
+            mode="lines",
+            name="Off treatment",
+            line={"color": OFF_TREATMENT_COLOUR, "width": max(0.4, 0.25 * px)},
+            **_legend("lanes", first),
+        )
+    )
     on = seg.loc[~off]
     drugs = sorted(on["drug"].dropna().unique().tolist(), key=str.lower)
     level_rank = {lvl: i for i, lvl in enumerate(_DOSE_LEVEL_ORDER)}
@@ -161,27 +193,52 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
     combos = combos.assign(_d=combos["drug"].map(drugs.index), _l=combos["dose_level"].map(level_rank))
     for drug, level in combos.sort_values(["_d", "_l"])[["drug", "dose_level"]].itertuples(index=False):
         mask = (~off) & (seg["drug"].eq(drug) & seg["dose_level"].eq(level)).to_numpy(dtype=bool, na_value=False)
-        x, yy, t = compute_line_arrays(seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask],
-                                       ypos[mask], ypos[mask], text[mask])
+        x, yy, t = compute_line_arrays(
+            seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask], ypos[mask], ypos[mask], text[mask]
+        )
         colour = drug_colour(drug, drugs)
-        traces.append(go.Scatter(
-            x=x, y=yy, hovertext=t, hoverinfo="text", mode="lines", name=f"{drug}, {level} dose",
-            line={"color": darken(colour, 0.7) if level == "escalated" else colour,
-                  "width": max(0.5, 0.7 * px * DOSE_LEVEL_WIDTHS.get(level, 1.0))},
-            **_legend("lanes", first),
-        ))
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=yy,
+                hovertext=t,
+                hoverinfo="text",
+                mode="lines",
+                name=f"{drug}, {level} dose",
+                line={
+                    "color": darken(colour, 0.7) if level == "escalated" else colour,
+                    "width": max(0.5, 0.7 * px * DOSE_LEVEL_WIDTHS.get(level, 1.0)),
+                },
+                **_legend("lanes", first),
+            )
+        )
     return traces
 
 
 def _marker_trace(
-    x: np.ndarray, y: np.ndarray, text: np.ndarray, *, name: str, symbol: str, colour: str, size: float,
-    group: str, first: set[str], px: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    text: np.ndarray,
+    *,
+    name: str,
+    symbol: str,
+    colour: str,
+    size: float,
+    group: str,
+    first: set[str],
+    px: float,
 ) -> go.Scatter:
     line_only = symbol.endswith(("-thin", "-open"))  # drawn by their outline: outline in the symbol's colour
     outline = {"color": colour, "width": 2.0} if line_only else {"color": "#000000", "width": 0.8 if px >= 6 else 0.3}
     return go.Scatter(
-        x=x, y=y, hovertext=text, hoverinfo="text", mode="markers", name=name,
-        marker={"symbol": symbol, "color": colour, "size": size, "line": outline}, **_legend(group, first),
+        x=x,
+        y=y,
+        hovertext=text,
+        hoverinfo="text",
+        mode="markers",
+        name=name,
+        marker={"symbol": symbol, "color": colour, "size": size, "line": outline},
+        **_legend(group, first),
     )
 
 
@@ -189,8 +246,14 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
     traces = []
     mk = markers.loc[markers["patient_id"].isin(y.index)]
     scale = min(1.0, max(0.35, px / 14.0))
-    text = ("<b>" + mk["patient_id"].astype(str) + "</b><br>day " + mk["day"].astype(str) + "<br>" +
-            mk["detail"].astype(str)).to_numpy(dtype=object)
+    text = (
+        "<b>"
+        + mk["patient_id"].astype(str)
+        + "</b><br>day "
+        + mk["day"].astype(str)
+        + "<br>"
+        + mk["detail"].astype(str)
+    ).to_numpy(dtype=object)
     ypos = mk["patient_id"].map(y).to_numpy(dtype="float64")
     kind = mk["kind"].to_numpy(dtype=object)
     grade = mk["grade"].astype("float64").fillna(0).to_numpy()
@@ -200,20 +263,38 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
         if k != "AE":
             mask = kind == k
             if mask.any():
-                traces.append(_marker_trace(
-                    mk["day"].to_numpy()[mask], ypos[mask], text[mask], name=str(style["name"]),
-                    symbol=str(style["symbol"]), colour=str(style["color"]), size=float(style["size"]) * scale,
-                    group=group, first=first, px=px,
-                ))
+                traces.append(
+                    _marker_trace(
+                        mk["day"].to_numpy()[mask],
+                        ypos[mask],
+                        text[mask],
+                        name=str(style["name"]),
+                        symbol=str(style["symbol"]),
+                        colour=str(style["color"]),
+                        size=float(style["size"]) * scale,
+                        group=group,
+                        first=first,
+                        px=px,
+                    )
+                )
             continue
         for g, colour in AE_GRADE_COLOURS.items():
             mask = (kind == "AE") & (grade == g)
             if mask.any():
-                traces.append(_marker_trace(
-                    mk["day"].to_numpy()[mask], ypos[mask], text[mask], name=f"AE onset, grade {g}",
-                    symbol=str(style["symbol"]), colour=colour, size=AE_GRADE_SIZES[g] * scale,
-                    group=group, first=first, px=px,
-                ))
+                traces.append(
+                    _marker_trace(
+                        mk["day"].to_numpy()[mask],
+                        ypos[mask],
+                        text[mask],
+                        name=f"AE onset, grade {g}",
+                        symbol=str(style["symbol"]),
+                        colour=colour,
+                        size=AE_GRADE_SIZES[g] * scale,
+                        group=group,
+                        first=first,
+                        px=px,
+                    )
+                )
     return traces
 
 
@@ -234,13 +315,28 @@ def _arrow_traces(lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, firs
         if not mask.any():
             continue
         style = ARROW_STYLES[key]
-        text = ("<b>" + ln["patient_id"].astype(str) + "</b><br>" + str(style["name"]) + " at day " +
-                ln["lane_end_day"].astype(str)).to_numpy(dtype=object)[mask]
-        traces.append(_marker_trace(
-            end[mask] + offsets[key] * pad, ypos[mask], text, name=str(style["name"]), symbol=str(style["symbol"]),
-            colour=str(style["color"]), size=float(style["size"]) * scale,
-            group="responses" if key == "response" else "lanes", first=first, px=px,
-        ))
+        text = (
+            "<b>"
+            + ln["patient_id"].astype(str)
+            + "</b><br>"
+            + str(style["name"])
+            + " at day "
+            + ln["lane_end_day"].astype(str)
+        ).to_numpy(dtype=object)[mask]
+        traces.append(
+            _marker_trace(
+                end[mask] + offsets[key] * pad,
+                ypos[mask],
+                text,
+                name=str(style["name"]),
+                symbol=str(style["symbol"]),
+                colour=str(style["color"]),
+                size=float(style["size"]) * scale,
+                group="responses" if key == "response" else "lanes",
+                first=first,
+                px=px,
+            )
+        )
     return traces
 
 
@@ -304,22 +400,42 @@ def figure_swimmer(
     legend_height = 21 * len(traces) + 36 * len(first)  # entries plus group titles, so the legend never scrolls
     fig.update_layout(
         title={"text": title} if title else None,
-        width=width, height=max(height, legend_height + margin["t"] + margin["b"]), margin=margin, template="simple_white", hovermode="closest",
+        width=width,
+        height=max(height, legend_height + margin["t"] + margin["b"]),
+        margin=margin,
+        template="simple_white",
+        hovermode="closest",
         legend={"groupclick": "toggleitem", "tracegroupgap": 12, "itemsizing": "constant"},
         annotations=[
-            {"x": 0.0, "xref": "paper", "y": pos, "yref": "y", "xanchor": "left", "showarrow": False,
-             "text": f"<b>{group_by}: {value}</b> (n={n})", "font": {"size": max(9, min(13, px * 0.9 + 4))}}
+            {
+                "x": 0.0,
+                "xref": "paper",
+                "y": pos,
+                "yref": "y",
+                "xanchor": "left",
+                "showarrow": False,
+                "text": f"<b>{group_by}: {value}</b> (n={n})",
+                "font": {"size": max(9, min(13, px * 0.9 + 4))},
+            }
             for pos, value, n in headers
         ],
     )
     fig.update_xaxes(
         title_text=f"Days from {_ORIGIN_LABEL.get(data.origin, data.origin)}",
-        range=[min(x_min, 0.0) - pad, x_max + 3.5 * pad], zeroline=True, showgrid=True, gridcolor="#EEEEEE",
+        range=[min(x_min, 0.0) - pad, x_max + 3.5 * pad],
+        zeroline=True,
+        showgrid=True,
+        gridcolor="#EEEEEE",
     )
     fig.update_yaxes(
-        range=[n_rows - 0.5, -0.5], showgrid=False, ticks="",
-        tickmode="array", tickvals=y.to_numpy() if show_ids else [], ticktext=y.index.astype(str) if show_ids else [],
-        showticklabels=show_ids, title_text="Patient" if show_ids else f"Patients (n={len(y)}, id on hover)",
+        range=[n_rows - 0.5, -0.5],
+        showgrid=False,
+        ticks="",
+        tickmode="array",
+        tickvals=y.to_numpy() if show_ids else [],
+        ticktext=y.index.astype(str) if show_ids else [],
+        showticklabels=show_ids,
+        title_text="Patient" if show_ids else f"Patients (n={len(y)}, id on hover)",
         tickfont={"size": max(8, min(12, px * 0.6))},
     )
     return fig
