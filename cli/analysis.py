@@ -232,15 +232,27 @@ _STOPPED_HEADERS = {
 
 
 @command(app, "safety")
-def safety(fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv")) -> None:
-    """AE incidence by CTCAE term and worst grade (patients as denominator), AEs on vs off treatment, exposure."""
+def safety(fmt: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
+    """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients as denominator), AEs on
+    vs off treatment."""
+    import json
+
     from tkitrack.outcomes.exposure import derive_exposure_summary
     from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment
 
+    if fmt not in ("table", "json"):
+        raise fail(f"--format must be table or json, got {fmt!r}", 2)
     frames = _frames()
     exposure = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
     cols = ["patient_id", "drug", "days_on_drug", "n_interruptions", "n_dose_changes", "dose_change_reasons",
             "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
-    render(exposure[cols].round(1), fmt, title="Exposure per patient and drug (days on drug, dose changes and why)")
-    render(summarise_ae_incidence(frames["ae"], frames["patient"]), fmt, title="AE incidence (patients, worst grade)")
-    render(summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]), fmt, title="AEs on vs off treatment")
+    tables = {
+        "exposure": ("Exposure per patient and drug (days on drug, dose changes and why)", exposure[cols].round(1)),
+        "ae_incidence": ("AE incidence (patients, worst grade)", summarise_ae_incidence(frames["ae"], frames["patient"])),
+        "ae_on_off_treatment": ("AEs on vs off treatment", summarise_ae_on_off_treatment(frames["ae"], frames["exposure"])),
+    }  # fmt: skip
+    if fmt == "json":
+        typer.echo(json.dumps({k: json.loads(t.to_json(orient="records")) for k, (_, t) in tables.items()}, indent=2))
+        return
+    for title, table in tables.values():
+        render(table, "table", title=title)

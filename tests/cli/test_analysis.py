@@ -77,5 +77,9 @@ def test_survival_and_safety_on_the_database(cli):
     assert (row["n"], row["events"], row["median_text"]) == (1, 0, "not reached (95% CI not reached-not reached)")
     safety = cli("safety", "--format", "json")
     assert safety.exit_code == 0
-    assert "Gait disturbance" in safety.stdout
+    out = json.loads(safety.stdout)
+    (letter,) = [r for r in out["exposure"] if r["patient_id"] == "LETTER-IMT-1"]
+    assert (letter["drug"], letter["days_on_drug"], letter["cumulative_dose_mg"]) == ("crizotinib", 182, 200 * 182)
+    gait = next(r for r in out["ae_incidence"] if r["term"] == "Gait disturbance")
+    assert (gait["n_any"], gait["N"]) == (1, 7)
     assert cli("survival", "--by", "eye_colour").exit_code == 2

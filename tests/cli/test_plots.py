@@ -69,3 +69,5 @@ def test_report_is_one_offline_file_with_every_section(filled, tmp_path):
         assert f">{heading}" in html or heading in html, heading
     assert not re.search(r"<script[^>]+src=", html)  # plotly.js is inlined: no network
     assert "version: tkitrack" in html
+    assert re.search(r"audit entry \d+, hash [0-9a-f]{16}", html)  # the data version
+    assert "Drug exposure" in html
