@@ -34,6 +34,12 @@ __all__ = [
     "list_stopped_patients",
 ]
 
+#: Columns of :func:`derive_stopping_cohort` (one row per treated patient).
+COHORT_COLUMNS = (
+    "patient_id", "first_dose_date", "cr_date", "stop_date", "stop_reason", "restart_date", "relapse_date",
+    "relapse_kind", "death_date", "last_contact_date", "days_on_drug",
+)  # fmt: skip
+
 #: ALK, ROS1 and NTRK inhibitors counted as "the inhibitor" by default (switching between them is no stop).
 INHIBITORS = (
     "crizotinib",
@@ -122,19 +128,7 @@ def derive_stopping_cohort(
     blocks["end"] = blocks["end"].clip(upper=blocks["patient_id"].map(horizon))
     blocks["days"] = ((blocks["end"] - blocks["start"]).dt.days + 1).clip(lower=0)
     out["days_on_drug"] = blocks.groupby("patient_id")["days"].sum().reindex(out.index).fillna(0).astype(int)
-    cols = [
-        "first_dose_date",
-        "cr_date",
-        "stop_date",
-        "stop_reason",
-        "restart_date",
-        "relapse_date",
-        "relapse_kind",
-        "death_date",
-        "last_contact_date",
-        "days_on_drug",
-    ]
-    return out[cols].reset_index()
+    return out[list(COHORT_COLUMNS[1:])].reset_index()
 
 
 def _timeline(cohort: pd.DataFrame, origin: Origin, death: DeathRule) -> pd.DataFrame:
@@ -325,19 +319,7 @@ def list_stopped_patients(cohort: pd.DataFrame) -> pd.DataFrame:
         days_off_drug_followup (stop to restart or last contact), relapse, days_stop_to_relapse,
         relapse_kind, restart_date, vital_status``.
     """
-    cols = [
-        "patient_id",
-        "first_dose_date",
-        "cr_date",
-        "stop_date",
-        "stop_reason",
-        "restart_date",
-        "relapse_date",
-        "relapse_kind",
-        "death_date",
-        "last_contact_date",
-        "days_on_drug",
-    ]
+    cols = list(COHORT_COLUMNS)
     c = check_frame(cohort, "cohort", cols, dates=[x for x in cols if x.endswith("_date")])
     c = c[c["stop_date"].notna()].sort_values("stop_date")
     off_end = c["restart_date"].fillna(c["last_contact_date"])
