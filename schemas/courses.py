@@ -89,7 +89,8 @@ def resume_course(
     day = _day(on, "--date")
     last = session.execute(
         select(Exposure).where((Exposure.patient_id == patient_id) & (Exposure.drug == drug.lower())
-                               & Exposure.deleted.is_(False)).order_by(Exposure.start.desc())
+                               & Exposure.deleted.is_(False))
+        .order_by(Exposure.start.desc().nulls_last(), Exposure.id.desc())  # PostgreSQL sorts NULL first
     ).scalars().first()  # fmt: skip
     if last is None:
         raise InputError(f"patient {patient_id} has no {drug} interval to resume; use `exposure add`")

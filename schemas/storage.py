@@ -32,11 +32,14 @@ DEFAULT_URL = "sqlite:///tkitrack.db"
 def resolve_url(db: str | None = None) -> str:
     """The database URL: ``db`` (``--db``), else ``$TKITRACK_DB``, else ``./tkitrack.db``.
 
-    A plain path (no ``://``) is a SQLite file.
+    A plain path (no ``://``) is a SQLite file. ``postgresql://`` uses psycopg (version 3), the driver tkitrack
+    installs, rather than SQLAlchemy's default psycopg2.
     """
     value = db or os.environ.get("TKITRACK_DB") or DEFAULT_URL
     if "://" not in value:
         value = f"sqlite:///{Path(value).expanduser()}"
+    elif value.startswith("postgresql://"):
+        value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
     return value
 
 

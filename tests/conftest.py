@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from tkitrack.schemas import storage
-from tkitrack.schemas.storage import make_engine, upgrade
+from tkitrack.schemas.storage import current_revision, head_revision, make_engine, upgrade
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = [
@@ -45,13 +45,16 @@ def pg_admin() -> Iterator[Engine]:
     """An engine on the PostgreSQL test server, or skip (fail under TKITRACK_REQUIRE_PG=1) when unreachable."""
     base = pg_base_url()
     engine = create_engine(base, connect_args={"connect_timeout": 5})
+    problem = None
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as err:  # any failure to connect means: no server for these tests
+        problem = f"{type(err).__name__}: {str(getattr(err, 'orig', None) or err).strip().splitlines()[0]}"
+    if problem is not None:
         engine.dispose()
         shown = make_url(base).render_as_string(hide_password=True)
-        message = f"PostgreSQL at {shown} is not reachable ({type(err).__name__}: {err})"
+        message = f"PostgreSQL at {shown} is not reachable ({problem})"
         if os.environ.get("TKITRACK_REQUIRE_PG") == "1":
             pytest.fail(
                 f"{message}; TKITRACK_REQUIRE_PG=1 requires the storage tests to run on PostgreSQL. Start the "
@@ -102,7 +105,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, empty_db_url: str, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, empty_db_url: str) -> str:
     """A fresh database migrated to the newest schema, on SQLite and on PostgreSQL (``postgres`` marker)."""
     if empty_db_url.startswith("sqlite"):
         return request.getfixturevalue("sqlite_url")
@@ -118,7 +121,8 @@ def db_url(request: pytest.FixtureRequest, empty_db_url: str, tmp_path: Path) ->
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine on the test database (``make_engine`` + ``upgrade``), disposed afterwards."""
     eng = make_engine(db_url)
-    upgrade(eng)
+    if current_revision(eng) != head_revision():  # db_url is migrated already; upgrade only if it is not
+        upgrade(eng)
     yield eng
     eng.dispose()
 
@@ -127,19 +131,14 @@ def dump_database(url: str) -> dict[str, list[tuple]]:
     """Every row of every table (audit trail, chain head and alembic_version included), in a stable order."""
     eng = make_engine(url)
     try:
-        out = {}
         with eng.connect() as conn:
-            from sqlalchemy import MetaData
-
-            meta = MetaData()
-            meta.reflect(conn)
-            for name, table in sorted(meta.tables.items()):
-                rows = conn.execute(select(table).order_by(*table.columns)).all()
-                out[name] = [tuple(r) for r in rows]
-        assert set(out) >= {"audit_log", "audit_head", "patient", "exposure", "ae"}, sorted(out)
-        return out
+            names = inspect(conn).get_table_names()
+            out = {name: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+                   for name in sorted(names)}  # fmt: skip
     finally:
         eng.dispose()
+    assert set(out) >= {"alembic_version", "audit_log", "audit_head", "patient", "exposure", "ae"}, sorted(out)
+    return out
 
 
 @pytest.fixture
@@ -170,7 +169,6 @@ def _clean_cli_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     state().db = None
     state().user = None
-
 
 
 @pytest.fixture

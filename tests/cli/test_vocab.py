@@ -18,6 +18,10 @@ def test_ctcae_search_shows_which_grades_exist(run_cli):
 def test_drugs_and_named_vocabularies(run_cli):
     drugs = json.loads(run_cli("sqlite:///unused.db", "vocab", "drugs", "-f", "json").stdout)
     crizotinib = next(d for d in drugs if d["drug"] == "crizotinib")
-    assert (crizotinib["usual_dose"], crizotinib["usual_unit"], crizotinib["usual_frequency"]) == (280.0, "mg/m2", "BID")
+    assert (crizotinib["usual_dose"], crizotinib["usual_unit"], crizotinib["usual_frequency"]) == (
+        280.0,
+        "mg/m2",
+        "BID",
+    )
     assert run_cli("sqlite:///unused.db", "vocab", "show", "unit").stdout.strip().endswith("mg, mg/m2, mg/kg")
     assert run_cli("sqlite:///unused.db", "vocab", "show", "colour").exit_code == 2

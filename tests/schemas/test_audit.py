@@ -1,0 +1,184 @@
+"""Tests for tkitrack.schemas.audit on SQLite and PostgreSQL: the hash chain detects edited or removed entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import text
+
+from tkitrack.schemas.audit import (
+    GENESIS,
+    append_entries,
+    current_user,
+    entry_hash,
+    read_audit_log,
+    verify_chain,
+)
+from tkitrack.schemas.errors import AuditError
+from tkitrack.schemas.storage import transaction
+
+
+def _entry(n: int, **kw) -> dict:
+    return {"action": "insert", "table_name": "ae", "record_id": n, "patient_id": f"P{n % 2}", "field": "*",
+            "new_value": json.dumps({"grade": n}), "reason": "added", **kw}  # fmt: skip
+
+
+@pytest.fixture
+def chained(engine):
+    """An engine on a database whose trail holds 5 entries (two transactions)."""
+    with transaction(engine) as session:
+        append_entries(session, [_entry(1), _entry(2), _entry(3)], user="nurse")
+    with transaction(engine) as session:
+        append_entries(session, [_entry(4), _entry(5, action="update", field="grade", old_value=4)], user="monitor")
+    return engine
+
+
+def _verify(engine):
+    with transaction(engine) as session:
+        return verify_chain(session)
+
+
+def _sql(engine, statement: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def test_empty_trail_verifies(engine):
+    report = _verify(engine)
+    assert (report.ok, report.entries, report.broken_seq, report.problem) == (True, 0, None, None)
+
+
+def test_chain_verifies(chained):
+    report = _verify(chained)
+    assert (report.ok, report.entries, report.broken_seq) == (True, 5, None)
+
+
+def test_entries_link_by_hash(chained):
+    with transaction(chained) as session:
+        trail = read_audit_log(session)
+    assert trail["seq"].tolist() == [1, 2, 3, 4, 5]
+    assert trail.loc[0, "prev_hash"] == GENESIS
+    assert trail["prev_hash"].tolist()[1:] == trail["hash"].tolist()[:-1]
+    assert trail["user"].tolist() == ["nurse"] * 3 + ["monitor"] * 2
+    assert trail["record_id"].tolist() == ["1", "2", "3", "4", "5"]  # stored as text
+    assert trail.loc[4, ["old_value", "new_value"]].tolist() == ["4", '{"grade": 5}']
+    with chained.connect() as conn:
+        head = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+    assert tuple(head) == (5, trail.loc[4, "hash"])
+
+
+def test_timestamps_are_utc(chained):
+    with transaction(chained) as session:
+        trail = read_audit_log(session)
+    for ts in trail["ts"]:
+        assert dt.datetime.fromisoformat(ts).utcoffset() == dt.timedelta(0)
+
+
+def test_altered_entry_is_detected_at_that_entry(chained):
+    for column in ("new_value", "reason", "record_id", "ts"):
+        with chained.connect() as conn:
+            original = conn.execute(text(f"SELECT {column} FROM audit_log WHERE seq = 3")).scalar_one()
+        _sql(chained, f"UPDATE audit_log SET {column} = 'tampered' WHERE seq = 3")
+        report = _verify(chained)
+        assert (report.ok, report.broken_seq) == (False, 3), column
+        assert report.problem == "entry 3 was altered after it was written"
+        _sql(chained, f"UPDATE audit_log SET {column} = '{original}' WHERE seq = 3")
+        assert _verify(chained).ok  # put back, the chain holds again
+
+
+def test_altered_user_is_detected(chained):
+    _sql(chained, "UPDATE audit_log SET \"user\" = 'someone else' WHERE seq = 1")
+    assert _verify(chained).broken_seq == 1
+
+
+def test_altered_entry_with_a_recomputed_hash_breaks_the_next_link(chained):
+    with transaction(chained) as session:
+        row = read_audit_log(session).iloc[1].to_dict()
+    row["new_value"] = '{"grade": 1}'
+    forged = entry_hash(row)
+    _sql(chained, f"UPDATE audit_log SET new_value = '{{\"grade\": 1}}', hash = '{forged}' WHERE seq = 2")
+    report = _verify(chained)
+    assert (report.ok, report.broken_seq, report.problem) == (False, 3, "entry 3 does not link to entry 2")
+
+
+def test_deleted_middle_entry_is_detected(chained):
+    _sql(chained, "DELETE FROM audit_log WHERE seq = 3")
+    report = _verify(chained)
+    assert (report.ok, report.broken_seq) == (False, 3)
+    assert report.problem == "entry 3 is missing (next is 4)"
+
+
+def test_deleted_first_entry_is_detected(chained):
+    _sql(chained, "DELETE FROM audit_log WHERE seq = 1")
+    assert _verify(chained).broken_seq == 1
+
+
+def test_deleted_last_entry_is_detected_by_the_head(chained):
+    _sql(chained, "DELETE FROM audit_log WHERE seq = 5")
+    report = _verify(chained)
+    assert (report.ok, report.entries, report.broken_seq) == (False, 4, 5)
+    assert report.problem == "the chain ends at entry 4 but its head says 5: entry 5 onwards was removed"
+
+
+def test_deleted_last_entry_and_rewound_head_is_detected_by_the_hash(chained):
+    _sql(chained, "DELETE FROM audit_log WHERE seq = 5")
+    _sql(chained, "UPDATE audit_head SET seq = 4")
+    report = _verify(chained)
+    assert (report.ok, report.broken_seq) == (False, 5)
+
+
+def test_appending_continues_the_chain(chained):
+    with transaction(chained) as session:
+        assert append_entries(session, [_entry(6)], user="dm") == 1
+    report = _verify(chained)
+    assert (report.ok, report.entries) == (True, 6)
+
+
+def test_reason_required_for_edits_and_deletions(engine):
+    for action in ("update", "delete"):
+        for reason in (None, "", "  "):
+            with pytest.raises(AuditError, match=f'{action} of ae 1 needs a reason; pass --reason "..."'), \
+                    transaction(engine) as session:  # fmt: skip
+                append_entries(session, [_entry(2), _entry(1, action=action, reason=reason)], user="nurse")
+    with transaction(engine) as session:
+        assert read_audit_log(session).empty  # the whole batch was refused
+
+
+def test_insert_needs_no_reason(engine):
+    with transaction(engine) as session:
+        assert append_entries(session, [_entry(1, reason=None)], user="nurse") == 1
+        assert append_entries(session, [], user="nurse") == 0
+
+
+def test_read_audit_log_filters(chained):
+    with transaction(chained) as session:
+        p1 = read_audit_log(session, patient_id="P1")
+        grade = read_audit_log(session, table="ae", patient_id="P0")
+        none = read_audit_log(session, table="exposure")
+    assert p1["seq"].tolist() == [1, 3, 5]
+    assert grade["seq"].tolist() == [2, 4]
+    assert none.empty
+    assert list(none.columns)[:3] == ["seq", "ts", "user"]
+
+
+def test_entry_hash_is_sha256_over_the_fields_and_previous_hash():
+    entry = {"seq": 1, "ts": "2024-01-01T00:00:00+00:00", "user": "u", "action": "insert", "table_name": "ae",
+             "record_id": "1", "patient_id": "P1", "field": "*", "old_value": None, "new_value": "{}",
+             "reason": "r", "prev_hash": GENESIS}  # fmt: skip
+    by_hand = hashlib.sha256(
+        ('[1,"2024-01-01T00:00:00+00:00","u","insert","ae","1","P1","*",null,"{}","r","' + GENESIS + '"]').encode()
+    ).hexdigest()
+    assert entry_hash(entry) == by_hand
+    assert entry_hash({**entry, "prev_hash": "f" * 64}) != by_hand
+
+
+def test_current_user_order(monkeypatch):
+    monkeypatch.setenv("TKITRACK_USER", "env-user")
+    assert current_user("flag-user") == "flag-user"
+    assert current_user() == "env-user"
+    monkeypatch.delenv("TKITRACK_USER")
+    monkeypatch.setattr("getpass.getuser", lambda: "os-user")
+    assert current_user() == "os-user"

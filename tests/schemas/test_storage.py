@@ -1,0 +1,215 @@
+"""Tests for tkitrack.schemas.storage: URL resolution, engines, transactions and migrations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from tkitrack.schemas.errors import ConfigError
+from tkitrack.schemas.storage import (
+    DEFAULT_URL,
+    current_revision,
+    head_revision,
+    make_engine,
+    ping,
+    redact_url,
+    require_current,
+    resolve_url,
+    transaction,
+    upgrade,
+)
+
+#: Nothing listens on port 1; a connection there is refused at once.
+UNREACHABLE_PG = "postgresql+psycopg://postgres:secret@127.0.0.1:1/test"
+RECORD_TABLES = ["ae", "assessment", "disease_event", "exposure", "followup", "ihc", "molecular", "patient",
+                 "procedure"]  # fmt: skip
+
+
+@pytest.fixture
+def empty_engine(empty_db_url):
+    eng = make_engine(empty_db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("empty_db_url", [pytest.param("postgresql", id="postgresql")], indirect=True)
+def test_postgresql_test_url_puts_its_own_schema_first(db_url):
+    """psycopg honours ``options=-csearch_path=...`` in the URL: the tables land in the test's own schema."""
+    schema = make_url(db_url).query["options"].removeprefix("-csearch_path=")
+    assert schema.startswith("t_")
+    eng = make_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT current_schema()")).scalar_one() == schema
+            where = (
+                conn.execute(
+                    text("SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'audit_log'")
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        eng.dispose()
+    assert schema in where
+
+
+def test_head_revision_is_the_initial_migration():
+    assert head_revision() == "0001"
+
+
+def test_init_on_an_empty_database_reaches_head(empty_engine, table_names, empty_db_url):
+    assert current_revision(empty_engine) is None
+    before, after = upgrade(empty_engine)
+    assert (before, after) == (None, "0001")
+    assert current_revision(empty_engine) == head_revision()
+    require_current(empty_engine)  # does not raise
+    assert table_names(empty_db_url) == sorted(["alembic_version", "audit_head", "audit_log", *RECORD_TABLES])
+    assert upgrade(empty_engine) == ("0001", "0001")  # a second init changes nothing
+
+
+def test_require_current_on_an_empty_database_says_run_init(empty_engine):
+    with pytest.raises(ConfigError) as err:
+        require_current(empty_engine)
+    assert " is empty; run `tkitrack init` (or pass --db / set TKITRACK_DB)" in str(err.value)
+
+
+def test_require_current_on_a_foreign_database(empty_engine):
+    with empty_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE lab_results (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(ConfigError, match="was not created by tkitrack; run `tkitrack init`"):
+        require_current(empty_engine)
+
+
+def test_require_current_on_another_revision_says_upgrade(engine):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(ConfigError, match="is at schema 0000, this tkitrack needs 0001; run `tkitrack db upgrade`"):
+        require_current(engine)
+
+
+def test_transaction_commits_or_rolls_back_entirely(engine):
+    with transaction(engine) as session:
+        session.execute(text("INSERT INTO patient (patient_id, deleted) VALUES ('P1', false)"))
+    with pytest.raises(RuntimeError, match="boom"), transaction(engine) as session:
+        session.execute(text("INSERT INTO patient (patient_id, deleted) VALUES ('P2', false)"))
+        raise RuntimeError("boom")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT patient_id FROM patient")).scalars().all() == ["P1"]
+
+
+def test_foreign_keys_are_enforced(engine):
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        session.execute(
+            text("INSERT INTO ihc (patient_id, marker, result, deleted) VALUES ('P9', 'ALK', 'positive', false)")
+        )
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        pytest.param("postgresql+psycopg://u@h/db", "sqlite:///env.db", "postgresql+psycopg://u@h/db",
+                     id="flag-wins"),
+        pytest.param(None, "sqlite:///env.db", "sqlite:///env.db", id="env-next"),
+        pytest.param(None, None, DEFAULT_URL, id="default-last"),
+        pytest.param("data/study.db", None, "sqlite:///data/study.db", id="relative-path-is-sqlite"),
+        pytest.param("/srv/tk/study.db", None, "sqlite:////srv/tk/study.db", id="absolute-path-is-sqlite"),
+        pytest.param(None, "/srv/env.db", "sqlite:////srv/env.db", id="env-path-is-sqlite"),
+        pytest.param("postgresql://u@h/db", None, "postgresql+psycopg://u@h/db", id="postgresql-uses-psycopg"),
+    ],
+)  # fmt: skip
+def test_resolve_url(monkeypatch, flag, env, expected):
+    if env is None:
+        monkeypatch.delenv("TKITRACK_DB", raising=False)
+    else:
+        monkeypatch.setenv("TKITRACK_DB", env)
+    assert resolve_url(flag) == expected
+
+
+def test_default_is_tkitrack_db_in_the_working_directory():
+    assert DEFAULT_URL == "sqlite:///tkitrack.db"
+
+
+def test_home_is_expanded(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_url("~/study.db") == f"sqlite:///{tmp_path / 'study.db'}"
+
+
+def test_plain_path_makes_a_working_sqlite_engine(tmp_path):
+    eng = make_engine(str(tmp_path / "plain.db"))
+    try:
+        assert eng.dialect.name == "sqlite"
+        assert upgrade(eng)[1] == "0001"
+        assert (tmp_path / "plain.db").is_file()
+    finally:
+        eng.dispose()
+
+
+def test_missing_folder_is_config_error(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"database folder .*nowhere does not exist; create it or choose another --db"
+    ):
+        make_engine(str(tmp_path / "nowhere" / "study.db"))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [pytest.param(current_revision, id="current_revision"), pytest.param(ping, id="ping"),
+     pytest.param(require_current, id="require_current"), pytest.param(upgrade, id="upgrade")],
+)  # fmt: skip
+def test_unreachable_postgresql_is_config_error_not_a_traceback(call):
+    eng = make_engine(UNREACHABLE_PG)
+    try:
+        with pytest.raises(ConfigError) as err:
+            call(eng)
+    finally:
+        eng.dispose()
+    message = str(err.value)
+    assert "127.0.0.1:1" in message
+    assert "secret" not in message  # the password is never shown
+    assert "***" in message
+
+
+def test_unreachable_postgresql_in_a_transaction_is_config_error():
+    eng = make_engine(UNREACHABLE_PG)
+    try:
+        with pytest.raises(ConfigError, match="failed"), transaction(eng) as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        pytest.param("mysql+nosuchdriver://u@h/db", "cannot use database URL mysql+nosuchdriver://u@h/db",
+                     id="unknown-driver"),
+        pytest.param("nosuchdb://u@h/db", "cannot use database URL nosuchdb://u@h/db", id="unknown-dialect"),
+    ],
+)  # fmt: skip
+def test_unusable_url_is_config_error(url, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        make_engine(url)
+
+
+def test_redact_url_hides_the_password():
+    assert redact_url("postgresql+psycopg://dm:hunter2@db.example/registry") == (
+        "postgresql+psycopg://dm:***@db.example/registry"
+    )
+    assert redact_url("sqlite:///tkitrack.db") == "sqlite:///tkitrack.db"
+
+
+def test_sqlite_file_is_created_where_the_url_says(tmp_path):
+    target = Path(tmp_path) / "sub"
+    target.mkdir()
+    eng = make_engine(f"sqlite:///{target / 'x.db'}")
+    try:
+        upgrade(eng)
+    finally:
+        eng.dispose()
+    assert (target / "x.db").stat().st_size > 0
