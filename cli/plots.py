@@ -44,7 +44,9 @@ def _swimmer_data(frames, origin: str, ae_min_grade: int):
 @command(app, "swimmer")
 def swimmer(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
-    origin: str = typer.Option("diagnosis", "--origin", help="Day 0: diagnosis, first_dose or reference"),
+    origin: str = typer.Option(
+        "diagnosis", "--origin", help="Day 0: diagnosis, first_dose, or randomisation (the patient's reference date)"
+    ),
     sort: str = typer.Option("duration", "--sort", help="duration, start or ID"),
     group_by: str | None = typer.Option(None, "--group-by", help="histology, fusion_partner, kinase_gene, sex, site"),
     ae_min_grade: int = typer.Option(1, "--ae-min-grade", min=1, max=5, help="Mark AEs of this grade or more"),
@@ -55,6 +57,7 @@ def swimmer(
 
     _check_output(output)
     sort = sort.lower()
+    origin = {"randomisation": "reference", "randomization": "reference"}.get(origin, origin)
     if origin not in ("diagnosis", "first_dose", "reference"):
         raise fail(f"--origin must be diagnosis, first_dose or reference, got {origin!r}", 2)
     if sort not in ("duration", "start", "id"):

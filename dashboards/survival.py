@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tkitrack.dashboards.palette import series_colour
+from tkitrack.outcomes.survival import compute_time_ticks  # one tick rule for tables and figures
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -58,20 +59,6 @@ def compute_step_value(curve: pd.DataFrame, column: str, times: Sequence[float] 
     v = ordered[column].to_numpy(dtype="float64")
     idx = np.searchsorted(t, np.asarray(times, dtype="float64"), side="right") - 1
     return np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)
-
-
-def compute_time_ticks(max_time: float, target: int = 6) -> np.ndarray:
-    """Round tick values from 0 to at most ``max_time`` with a 1, 2, 2.5 or 5 x 10^k step.
-
-    >>> compute_time_ticks(1461).tolist()
-    [0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0]
-    """
-    if not np.isfinite(max_time) or max_time <= 0:
-        return np.array([0.0])
-    raw = max_time / target
-    power = 10.0 ** np.floor(np.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
-    return np.arange(0.0, max_time + step * 1e-9, step)
 
 
 def _check(curves: Mapping[str, pd.DataFrame], required: Sequence[str]) -> None:

@@ -14,6 +14,7 @@ from tkitrack.outcomes.survival import (
     compute_km,
     compute_median_followup,
     compute_risk_table,
+    compute_time_ticks,
     fit_cox,
     summarise_survival,
 )
@@ -36,12 +37,6 @@ class SurvivalSummary:
     logrank: LogRankResult | None = None
     cox: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _risk_times(time: np.ndarray, n_ticks: int = 6) -> np.ndarray:
-    top = float(np.nanmax(time)) if time.size else 0.0
-    step = max(1.0, float(np.ceil(top / (n_ticks - 1) / 30.0) * 30.0))  # months of 30 days
-    return np.arange(0.0, top + step, step)[: n_ticks + 2]
 
 
 def summarise_endpoint(
@@ -75,7 +70,7 @@ def summarise_endpoint(
     table = summarise_survival(df, time, "_e", "_g", conf_type=conf_type, median_rule=median_rule,
                                landmarks=tuple(landmarks))  # fmt: skip
     t = df[time].to_numpy(float)
-    ticks = np.asarray(risk_times if risk_times is not None else _risk_times(t), dtype=float)
+    ticks = np.asarray(risk_times if risk_times is not None else compute_time_ticks(float(t.max())), dtype=float)
     risk = pd.DataFrame({"time": ticks})
     curves = {}
     for label, sub in df.groupby("_g", sort=True):

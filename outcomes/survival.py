@@ -20,6 +20,7 @@ __all__ = [
     "compute_km",
     "compute_median_followup",
     "compute_risk_table",
+    "compute_time_ticks",
     "fit_cox",
     "summarise_km",
     "summarise_survival",
@@ -224,6 +225,20 @@ def compute_risk_table(time, times) -> np.ndarray:
     """
     t = np.sort(np.asarray(time, dtype="float64").ravel())
     return (t.size - np.searchsorted(t, np.asarray(times, dtype="float64"), side="left")).astype("int64")
+
+
+def compute_time_ticks(max_time: float, target: int = 6) -> np.ndarray:
+    """Round tick values from 0 to at most ``max_time`` with a 1, 2, 2.5 or 5 x 10^k step.
+
+    >>> compute_time_ticks(1461).tolist()
+    [0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0]
+    """
+    if not np.isfinite(max_time) or max_time <= 0:
+        return np.array([0.0])
+    raw = max_time / target
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    return np.arange(0.0, max_time + step * 1e-9, step)
 
 
 def compute_median_followup(time, event, *, conf: float = 0.95) -> KMSummary:
