@@ -22,6 +22,7 @@ def test_swimmer_html_and_bad_options(filled, tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"\((\d+) patients, (\d+) traces\)", result.stdout).group(1) == "3"  # 3 have a diagnosis date
     assert "plotly" in out.read_text()[:5_000_000]
+    assert filled("swimmer", "-o", str(out), "--origin", "randomisation", "--sort", "ID").exit_code == 0
     assert filled("swimmer", "-o", str(tmp_path / "s.gif")).exit_code == 2
     assert filled("swimmer", "-o", str(out), "--sort", "colour").exit_code == 2
     assert filled("swimmer", "-o", str(out), "--group-by", "eye_colour").exit_code == 2

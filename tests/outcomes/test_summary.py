@@ -79,3 +79,12 @@ def test_response_population_counts_missing_bor():
     table = summarise_response(adrs, subjects=["A", "B"]).set_index("measure")
     assert table.loc["objective response (CR+PR)", "n"] == 2
     assert table.loc["best response MISSING", "k"] == 1
+
+
+def test_default_risk_times_are_the_figure_ticks(lung):
+    # the numbers-at-risk table and the KM figure share one tick rule (1, 2, 2.5 or 5 x 10^k steps)
+    s = summarise_endpoint(lung, time="time", event="dead")
+    assert s.risk["time"].tolist() == [0, 200, 400, 600, 800, 1000]
+    # hand count of patients with time >= t in lung.csv
+    assert s.risk["all"].tolist() == [int((lung["time"] >= t).sum()) for t in (0, 200, 400, 600, 800, 1000)]
+    assert s.risk["all"].tolist()[0] == 228
