@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, SQLModel
 
+from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import AuditError
 from tkitrack.schemas.fields import field as _f
 
@@ -32,6 +33,8 @@ __all__ = [
 GENESIS = "0" * 64
 _HASHED = ("seq", "ts", "user", "action", "table_name", "record_id", "patient_id", "field", "old_value",
            "new_value", "reason", "prev_hash")  # fmt: skip
+#: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` with its encoder built once, not per entry.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class AuditEntry(SQLModel, table=True):
@@ -79,7 +82,7 @@ def current_user(user: str | None = None) -> str:
 
 def entry_hash(entry: dict) -> str:
     """SHA-256 over the entry's fields (in a fixed order, JSON-encoded) and the previous entry's hash."""
-    payload = json.dumps([entry.get(k) for k in _HASHED], ensure_ascii=False, separators=(",", ":"))
+    payload = _ENCODE([entry.get(k) for k in _HASHED])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -106,19 +109,25 @@ def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
     else:
         seq, prev = head.seq, head.hash
     ts = _now()
-    rows = []
-    for e in entries:
+    columns: dict[str, list] = {k: [] for k in (*_HASHED, "hash")}
+    given = [k for k in _HASHED if k not in ("seq", "ts", "user", "prev_hash")]
+    as_text = ("record_id", "old_value", "new_value")
+    sha256 = hashlib.sha256
+    for e in entries:  # the chain is sequential: each hash covers the previous one (as entry_hash does)
         seq += 1
-        row = {k: e.get(k) for k in _HASHED}
-        row.update(seq=seq, ts=ts, user=user, prev_hash=prev)
-        for k in ("record_id", "old_value", "new_value"):
+        row = {k: e.get(k) for k in given}
+        for k in as_text:
             if row[k] is not None:
                 row[k] = str(row[k])
-        row["hash"] = prev = entry_hash(row)
-        rows.append(row)
-    session.execute(insert(AuditEntry), rows)
+        row.update(seq=seq, ts=ts, user=user, prev_hash=prev)
+        values = [row[k] for k in _HASHED]
+        for k, v in zip(_HASHED, values, strict=True):
+            columns[k].append(v)
+        prev = sha256(_ENCODE(values).encode("utf-8")).hexdigest()
+        columns["hash"].append(prev)
+    insert_columns(session, AuditEntry.__table__, columns)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
-    return len(rows)
+    return len(entries)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,24 @@ def _hits(frame: pd.DataFrame, record: str, field: str, value, message) -> pd.Da
     })  # fmt: skip
 
 
+class _Shared(dict):
+    """The frames of one :func:`check_records` run plus what several checks derive from them, computed once."""
+
+    def __init__(self, frames: Frames) -> None:
+        super().__init__(frames)
+        self.derived: dict[str, object] = {}
+
+
+def _shared(frames: Frames, name: str, build: Callable[[Frames], object]):
+    """``build(frames)``, computed once per :func:`check_records` run (every time for a plain dict)."""
+    derived = getattr(frames, "derived", None)
+    if derived is None:
+        return build(frames)
+    if name not in derived:
+        derived[name] = build(frames)
+    return derived[name]
+
+
 def _fmt(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates).dt.strftime("%Y-%m-%d")
 
@@ -89,13 +107,13 @@ def _patient_dates(frames: Frames) -> pd.DataFrame:
 
 
 def _ref001(frames: Frames, today) -> pd.DataFrame:
-    known = set(frames["patient"]["patient_id"])
-    parts = [
-        _hits(f[~f["patient_id"].isin(known)], rec, "patient_id", f.loc[~f["patient_id"].isin(known), "patient_id"],
-              "patient " + f.loc[~f["patient_id"].isin(known), "patient_id"].astype(str)
-              + " is not in the patient records; add the patient first or correct the id")
-        for rec, f in frames.items() if rec != "patient" and len(f)
-    ]  # fmt: skip
+    known = frames["patient"]["patient_id"].unique()
+    parts = []
+    for rec, f in frames.items():
+        if rec != "patient" and len(f):
+            bad = f[~f["patient_id"].isin(known)]
+            parts.append(_hits(bad, rec, "patient_id", bad["patient_id"], "patient " + bad["patient_id"].astype(str)
+                               + " is not in the patient records; add the patient first or correct the id"))  # fmt: skip
     return concat_frames(parts) if parts else listing()
 
 
@@ -117,11 +135,11 @@ def _pt002(frames: Frames, today) -> pd.DataFrame:
 
 
 def _dates_vs(frames: Frames, column: str, after: bool, records=None, exclude=()) -> pd.DataFrame:
-    dates = dated_records(frames)
+    dates = _shared(frames, "dated_records", dated_records)
     if records is not None:
         dates = dates[dates["record"].isin(records)]
     dates = dates[~dates["record"].isin(exclude)]
-    limits = _patient_dates(frames)[column]
+    limits = _shared(frames, "patient_dates", _patient_dates)[column]
     lim = dates["patient_id"].map(limits)
     bad = (dates["date"] > lim) if after else (dates["date"] < lim)
     return dates[bad.fillna(False).astype(bool)].assign(limit=lim[bad.fillna(False).astype(bool)])
@@ -143,7 +161,7 @@ def _dt003(frames: Frames, today) -> pd.DataFrame:
 
 
 def _dt004(frames: Frames, today) -> pd.DataFrame:
-    d = dated_records(frames)
+    d = _shared(frames, "dated_records", dated_records)
     d = d[d["date"] > today]
     return _hits(d, "", "", _fmt(d["date"]), d["field"] + " " + _fmt(d["date"]) + " is in the future").assign(
         record=d["record"].to_numpy(), field=d["field"].to_numpy(), record_id=d["id"].to_numpy())  # fmt: skip
@@ -151,7 +169,7 @@ def _dt004(frames: Frames, today) -> pd.DataFrame:
 
 def _ex002(frames: Frames, today) -> pd.DataFrame:
     ex = frames["exposure"]
-    pd_ = _patient_dates(frames)
+    pd_ = _shared(frames, "patient_dates", _patient_dates)
     death = ex["patient_id"].map(pd_["death_date"])
     last = ex["patient_id"].map(pd_["last_known"])
     after = ((ex["start"] > death) | (ex["end"] > death) | (ex["end"].isna() & death.notna())).fillna(False)
@@ -191,7 +209,7 @@ def _mg_m2_day(frames: Frames) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def _ex004(frames: Frames, today) -> pd.DataFrame:
-    ex, daily = _mg_m2_day(frames)
+    ex, daily = _shared(frames, "mg_m2_day", _mg_m2_day)
     cat = drugs().set_index("drug")
     lo, hi = ex["drug"].map(cat["min_mg_m2_day"]), ex["drug"].map(cat["max_mg_m2_day"])
     bad_mask = ((daily < lo) | (daily > hi)).fillna(False).astype(bool)
@@ -203,7 +221,7 @@ def _ex004(frames: Frames, today) -> pd.DataFrame:
 
 
 def _ex005(frames: Frames, today) -> pd.DataFrame:
-    ex, daily = _mg_m2_day(frames)
+    ex, daily = _shared(frames, "mg_m2_day", _mg_m2_day)
     has_range = ex["drug"].map(drugs().set_index("drug")["max_mg_m2_day"]).notna()
     bad = ex[daily.isna() & ex["unit"].isin(["mg", "mg/kg"]) & ex["frequency"].ne("ONCE") & has_range]
     return _hits(bad, "exposure", "dose", bad["dose"].astype(str) + " " + bad["unit"].astype(str),
@@ -213,7 +231,7 @@ def _ex005(frames: Frames, today) -> pd.DataFrame:
 
 def _as001(frames: Frames, today) -> pd.DataFrame:
     a = frames["assessment"]
-    ref = a["patient_id"].map(_patient_dates(frames)["reference"])
+    ref = a["patient_id"].map(_shared(frames, "patient_dates", _patient_dates)["reference"])
     bad = a[((a["date"] < ref) & ~a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)]
     return _hits(bad, "assessment", "date", _fmt(bad["date"]),
                  "assessment " + _fmt(bad["date"]) + " is before the first dose / reference date "
@@ -222,7 +240,7 @@ def _as001(frames: Frames, today) -> pd.DataFrame:
 
 def _as002(frames: Frames, today) -> pd.DataFrame:
     a = frames["assessment"]
-    ref = a["patient_id"].map(_patient_dates(frames)["reference"])
+    ref = a["patient_id"].map(_shared(frames, "patient_dates", _patient_dates)["reference"])
     bad = a[((a["date"] > ref) & a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)]
     return _hits(bad, "assessment", "baseline", "true",
                  "baseline assessment " + _fmt(bad["date"]) + " is after the first dose " + _fmt(ref[bad.index])
@@ -313,7 +331,7 @@ def _empty_frames(frames: Frames) -> Frames:
         if f is None:
             f = pd.DataFrame({c: pd.Series(dtype=t) for c, t in column_dtypes(record).items()})
         out[record] = f
-    return out
+    return _Shared(out)
 
 
 def check_records(frames: Frames, *, today: dt.date | None = None, checks=EDIT_CHECKS) -> pd.DataFrame:

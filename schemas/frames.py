@@ -263,6 +263,57 @@ def _field_message(record: str, column: str, check: str, value: object) -> tuple
     return "FLD009", f"{value!r} fails {check} for {label}"
 
 
+def _failure_listing(record: str, frame: pd.DataFrame, rownum: pd.Series, cases: pd.DataFrame) -> pd.DataFrame:
+    """pandera's failure cases as query-listing rows: one per failing cell, with its patient, record and row.
+
+    Cells are looked up by position (the frame's index is resolved once), and the message of each distinct
+    (column, check, value) is built once: a million-row frame with ten thousand failures stays quick.
+    """
+    index = frame.index
+    unique = index.is_unique
+    pids = frame["patient_id"].array if "patient_id" in frame else None
+    ids = frame["id"].array if "id" in frame and record != "patient" else None
+    aligned = rownum.index.equals(index)
+    rowvals = rownum.to_numpy() if aligned else None
+    messages: dict[tuple, tuple[str, str]] = {}
+    recs = []
+    for column_name, check, failure, idx in zip(cases["column"], cases["check"], cases["failure_case"],
+                                                cases["index"], strict=True):  # fmt: skip
+        check = str(check)
+        # a missing column is reported against the schema, with the column's name as the failure case
+        column = str(failure if check.startswith("column_in_dataframe") else column_name)
+        try:
+            key = (column, check, failure)
+            found = messages.get(key)
+            if found is None:
+                found = messages[key] = _field_message(record, column, check, failure)
+        except TypeError:  # an unhashable failure case
+            found = _field_message(record, column, check, failure)
+        rule_id, message = found
+        known = idx is not None and not pd.isna(idx) and idx in index
+        pos = index.get_loc(idx) if known and unique else None
+        if known and pos is None:  # a repeated index label: look it up as before
+            patient = frame.at[idx, "patient_id"] if pids is not None else None
+            record_id = frame.at[idx, "id"] if ids is not None else None
+        else:
+            patient = pids[pos] if known and pids is not None else None
+            record_id = ids[pos] if known and ids is not None else None
+        recs.append(
+            {
+                "patient_id": patient,
+                "record": record,
+                "record_id": record_id,
+                "row": (int(rowvals[pos]) if aligned and pos is not None else int(rownum.loc[idx])) if known else None,
+                "field": column,
+                "rule_id": rule_id,
+                "severity": "error",
+                "value": None if pd.isna(failure) else str(failure),
+                "message": message,
+            }
+        )
+    return listing(recs)
+
+
 def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = None) -> pd.DataFrame:
     """Run every field and frame rule on a typed record frame; return the query listing (empty when clean).
 
@@ -275,28 +326,7 @@ def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = No
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases
-        recs = []
-        for case in cases.itertuples(index=False):
-            idx = case.index
-            # a missing column is reported against the schema, with the column's name as the failure case
-            column = str(case.failure_case if str(case.check).startswith("column_in_dataframe") else case.column)
-            rule_id, message = _field_message(record, column, str(case.check), case.failure_case)
-            known = idx is not None and not pd.isna(idx) and idx in frame.index
-            recs.append(
-                {
-                    "patient_id": frame.at[idx, "patient_id"] if known and "patient_id" in frame else None,
-                    "record": record,
-                    "record_id": frame.at[idx, "id"] if known and "id" in frame and record != "patient" else None,
-                    "row": int(rownum.loc[idx]) if known else None,
-                    "field": column,
-                    "rule_id": rule_id,
-                    "severity": "error",
-                    "value": None if pd.isna(case.failure_case) else str(case.failure_case),
-                    "message": message,
-                }
-            )
-        out.append(listing(recs))
+        out.append(_failure_listing(record, frame, rownum, err.failure_cases))
     for rule in FRAME_RULES:
         if rule.record != record or not set(rule.fields).issubset(frame.columns):
             continue

@@ -48,7 +48,10 @@ def _problem(raw, record, mask, field, rule_id, value, message, rows):
 
 def _valid_dates(text: pd.Series) -> pd.Series:
     """The cells of ``text`` that are real partial ISO 8601 dates (others become NA); a time part is dropped."""
-    core = text.str.split("T", n=1).str[0]
+    core = text.astype(object)
+    timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)
+    if timed.any():  # split only the cells that carry a time
+        core[timed] = text[timed].str.split("T", n=1).str[0]
     shape = core.str.match(PARTIAL_DATE_PATTERN).astype("boolean").fillna(False).astype(bool)
     length = core.str.len()
     formats = {10: "%Y-%m-%d", 7: "%Y-%m", 4: "%Y"}

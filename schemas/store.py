@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, any_, bindparam, column, func, select, update
 from sqlmodel import Session
 
 from tkitrack.schemas.audit import append_entries
+from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import InputError, NotFoundError, ValidationFailed
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
@@ -30,14 +31,23 @@ __all__ = [
 #: Record types in the order they are written (patients before anything that refers to them).
 WRITE_ORDER = tuple(RECORD_MODELS)
 Progress = Callable[[int], None]
+#: Above this many patients, a read for some patients passes their ids as one array (PostgreSQL) or one JSON
+#: text (SQLite) instead of one bound parameter each (drivers cap those at 32,767-65,535 per statement).
+_MANY_IDS = 1_000
 
 
 def _table(record: str):
     return RECORD_MODELS[record].__table__
 
 
-def _typed(record: str, rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(RECORD_MODELS[record].model_fields))
+def _typed(record: str, rows: list[dict] | pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
+    """Rows (dicts, a frame, or tuples in the order of ``keys``) as a frame with the record's dtypes."""
+    names = list(RECORD_MODELS[record].model_fields)
+    if keys is None:
+        frame = pd.DataFrame(rows, columns=names)
+    else:  # build each column once from the row tuples, not a dict per row
+        data = dict(zip(keys, (np.array(c, dtype=object) for c in zip(*rows, strict=True)), strict=False))
+        frame = pd.DataFrame({n: data.get(n, np.array([], dtype=object)) for n in names}, columns=names)
     for name, dtype in column_dtypes(record).items():
         if dtype == "datetime64[ns]":
             frame[name] = pd.to_datetime(frame[name])
@@ -62,11 +72,25 @@ def read_frames(
         if not include_deleted:
             stmt = stmt.where(table.c.deleted.is_(False))
         if wanted is not None:
-            stmt = stmt.where(table.c.patient_id.in_(wanted))
+            stmt = stmt.where(_patient_filter(session, table, wanted))
         order = [table.c.patient_id] + ([table.c.id] if "id" in table.c else [])
-        rows = session.execute(stmt.order_by(*order)).mappings().all()
-        out[record] = _typed(record, [dict(r) for r in rows])
+        result = session.execute(stmt.order_by(*order))
+        out[record] = _typed(record, result.all(), list(result.keys()))
     return out
+
+
+def _patient_filter(session: Session, table, wanted: list[str]):
+    """``patient_id IN (...)``; for many ids one array (PostgreSQL) or one JSON text (SQLite) parameter."""
+    if len(wanted) > _MANY_IDS:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return table.c.patient_id == any_(bindparam("patient_ids", wanted, type_=ARRAY(String)))
+        if dialect == "sqlite":
+            ids = bindparam("patient_ids", json.dumps(wanted))
+            return table.c.patient_id.in_(select(column("value", String)).select_from(func.json_each(ids)))
+    return table.c.patient_id.in_(wanted)
 
 
 def patient_ids(session: Session, *, include_deleted: bool = False) -> list[str]:
@@ -115,17 +139,25 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
-    """Typed frame -> list of plain dicts for the database (dates as datetime.date, NA as None)."""
+def _db_columns(record: str, frame: pd.DataFrame) -> dict[str, list]:
+    """Typed frame -> {column: plain Python values} for the database (dates as datetime.date, NA as None)."""
     cols = [c for c in RECORD_MODELS[record].model_fields if not (c == "id" and record != "patient")]
     data = {}
     for col in cols:
         series = frame[col]
         if column_dtypes(record)[col] == "datetime64[ns]":
-            data[col] = [None if pd.isna(v) else v.date() for v in series]
-        else:
-            data[col] = [None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in series]
-    return [dict(zip(cols, values, strict=True)) for values in zip(*data.values(), strict=True)]
+            values = np.array(series.dt.date, dtype=object)
+        else:  # numpy and masked arrays box their values as Python int, float, bool or str
+            values = series.to_numpy(dtype=object)
+        values[series.isna().to_numpy()] = None
+        data[col] = values.tolist()
+    return data
+
+
+def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
+    """Typed frame -> list of plain dicts for the database (dates as datetime.date, NA as None)."""
+    data = _db_columns(record, frame)
+    return [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
 
 
 def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -188,35 +220,36 @@ def add_records(
             failures=found.assign(file=where.to_numpy()),
         )
     counts = {}
-    done = 0
     for record, frame in typed.items():
-        rows = _db_rows(record, frame)
-        if not rows:
+        if not len(frame):
             continue
+        data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
         table = _table(record)
         if record == "patient":
-            session.execute(insert(table), rows)
-            ids = [r["patient_id"] for r in rows]
+            insert_columns(session, table, data)
+            ids = data["patient_id"]
         else:
-            ids = list(session.execute(insert(table).returning(table.c.id), rows).scalars())
+            ids = insert_columns(session, table, data, returning_ids=True)
         cols = [c for c in input_columns(record) if c != "patient_id"]
+        # the values as typed: a date by its given text; the values are plain Python already (see _json_value)
+        shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
+        reason = f"added from {(sources or {}).get(record, source)}"
         entries = [
             {
                 "action": "insert",
                 "table_name": record,
                 "record_id": rid,
-                "patient_id": row["patient_id"],
+                "patient_id": pid,
                 "field": "*",
-                "new_value": json.dumps({c: _json_value(row.get(f"{c}_dtc", row.get(c))) for c in cols}),
-                "reason": f"added from {(sources or {}).get(record, source)}",
+                "new_value": json.dumps(dict(zip(cols, values, strict=True))),
+                "reason": reason,
             }
-            for rid, row in zip(ids, rows, strict=True)
+            for rid, pid, values in zip(ids, data["patient_id"], zip(*shown, strict=True), strict=True)
         ]
         append_entries(session, entries, user=user)
-        counts[record] = len(rows)
-        done += len(rows)
+        counts[record] = len(frame)
         if progress:
-            progress(len(rows))
+            progress(len(frame))
     return counts
 
 
