@@ -12,7 +12,14 @@ import pandas as pd
 
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["PARTIAL_DATE_PATTERN", "Imputation", "impute_partial_date", "impute_partial_dates", "parse_partial_date"]
+__all__ = [
+    "PARTIAL_DATE_PATTERN",
+    "Imputation",
+    "impute_partial_date",
+    "impute_partial_dates",
+    "parse_partial_date",
+    "read_partial_dates",
+]
 
 Imputation = Literal["first", "last"]
 PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
@@ -71,35 +78,51 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
     return (date(year, 1, 1) if rule == "first" else date(year, 12, 31)), "M"
 
 
+def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Read partial ISO 8601 dates in one pass: (the date part as given, imputed datetime64, flag).
+
+    Cells that are not real dates (wrong shape, month 13, 30 February) come back missing in all three, so the
+    caller can report them; empty cells are missing too. A time part (``T10:30``) is dropped.
+    """
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    core = text.astype(object)
+    timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)
+    if timed.any():  # split only the cells that carry a time
+        core[timed] = text[timed].str.split("T", n=1).str[0]
+    core = pd.Series(core, index=values.index, dtype="string")
+    length = core.str.len()
+    imputed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    flag = pd.Series(pd.NA, index=values.index, dtype="string")
+    for n, fmt, code in ((10, "%Y-%m-%d", None), (7, "%Y-%m", "D"), (4, "%Y", "M")):
+        sel = (length == n).fillna(False).to_numpy(bool)
+        if not sel.any():
+            continue
+        parsed = pd.to_datetime(core[sel], format=fmt, errors="coerce")
+        if rule == "last" and code == "D":
+            parsed = parsed + pd.offsets.MonthEnd(0)
+        elif rule == "last" and code == "M":
+            parsed = parsed + pd.offsets.YearEnd(0)
+        imputed[sel] = parsed.to_numpy()
+        if code:
+            flag[sel] = np.where(parsed.notna(), code, None)
+    ok = imputed.notna()
+    return core.where(ok), imputed, flag.where(ok)
+
+
 def impute_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series]:
     """Vectorised :func:`impute_partial_date`: returns (datetime64 series, flag series) aligned to ``values``.
 
     Empty and missing values give NaT and no flag. Invalid values raise InputError naming the first row.
     """
-    text = values.astype("string").str.strip().str.split("T", n=1).str[0]
-    text = text.mask(text == "")
-    present = text.notna()
-    ok = text.str.match(PARTIAL_DATE_PATTERN).astype("boolean").fillna(False) | ~present
-    if not ok.all():
-        bad = text[~ok].index[0]
+    given, imputed, flag = read_partial_dates(values, rule)
+    present = values.astype("string").str.strip().replace("", pd.NA).notna()
+    bad = present & given.isna()
+    if bad.any():
+        row = bad[bad].index[0]
+        if _PARTIAL.match(str(values.loc[row]).strip().split("T", 1)[0]):
+            raise InputError(f"row {row}: '{values.loc[row]}' is not a real calendar date")
         raise InputError(
-            f"row {bad}: '{values.loc[bad]}' is not an ISO 8601 date; expected YYYY, YYYY-MM or YYYY-MM-DD"
+            f"row {row}: '{values.loc[row]}' is not an ISO 8601 date; expected YYYY, YYYY-MM or YYYY-MM-DD"
         )
-    length = text.str.len()
-    full = pd.to_datetime(text.where(length == 10), format="%Y-%m-%d", errors="coerce")
-    bad_full = (length == 10) & full.isna()
-    if bad_full.any():
-        bad = bad_full[bad_full].index[0]
-        raise InputError(f"row {bad}: '{values.loc[bad]}' is not a real calendar date")
-    month_start = pd.to_datetime(text.where(length == 7), format="%Y-%m", errors="coerce")
-    year_start = pd.to_datetime(text.where(length == 4), format="%Y", errors="coerce")
-    if rule == "first":
-        month_val, year_val = month_start, year_start
-    else:
-        month_val = month_start + pd.offsets.MonthEnd(0)
-        year_val = year_start + pd.offsets.YearEnd(0)
-    out = full.fillna(month_val).fillna(year_val)
-    flag = pd.Series(pd.NA, index=values.index, dtype="string")
-    flag[length == 7] = "D"
-    flag[length == 4] = "M"
-    return out, flag
+    return imputed, flag

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN, impute_partial_dates
+from tkitrack.schemas.dates import read_partial_dates
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing
@@ -44,23 +44,6 @@ def _problem(raw, record, mask, field, rule_id, value, message, rows):
             }
         )
     )
-
-
-def _valid_dates(text: pd.Series) -> pd.Series:
-    """The cells of ``text`` that are real partial ISO 8601 dates (others become NA); a time part is dropped."""
-    core = text.astype(object)
-    timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)
-    if timed.any():  # split only the cells that carry a time
-        core[timed] = text[timed].str.split("T", n=1).str[0]
-    shape = core.str.match(PARTIAL_DATE_PATTERN).astype("boolean").fillna(False).astype(bool)
-    length = core.str.len()
-    formats = {10: "%Y-%m-%d", 7: "%Y-%m", 4: "%Y"}
-    real = pd.Series(False, index=text.index)
-    for n, fmt in formats.items():
-        sel = shape & (length == n).fillna(False).astype(bool)
-        if sel.any():
-            real[sel] = pd.to_datetime(core[sel], format=fmt, errors="coerce").notna().to_numpy()
-    return core.where(real)
 
 
 def parse_records(
@@ -107,9 +90,8 @@ def parse_records(
         text = _blank_to_na(raw[source_col]) if source_col in raw.columns else _na_text(raw.index)
         if name.endswith("_dtc"):
             base = name[:-4]
-            good = _valid_dates(text)
+            good, imputed, flag = read_partial_dates(text, field_info(model, base).imputed or "first")
             ok = good.notna() | text.isna()
-            imputed, flag = impute_partial_dates(good, field_info(model, base).imputed or "first")
             if (~ok).any():
                 problems.append(
                     _problem(
