@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.templates import read_template
 
 __all__ = ["PUBLISHED_PATIENTS", "read_published", "read_template_dir", "write_template_dir"]
 
@@ -21,11 +22,6 @@ PUBLISHED_PATIENTS: tuple[str, ...] = (
     "TAN-2022-3",
     "TAN-2022-4",
 )
-
-
-def _read_text_csv(handle) -> pd.DataFrame:
-    # every cell as text, empty = "" (what a template holds); parse_records turns "" into missing
-    return pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
 def read_template_dir(folder: str) -> dict[str, pd.DataFrame]:
@@ -48,13 +44,9 @@ def read_template_dir(folder: str) -> dict[str, pd.DataFrame]:
     ['ae', 'assessment', 'disease_event']
     """
     root = resources.files("tkitrack.sample_data").joinpath(folder)
-    out: dict[str, pd.DataFrame] = {}
-    for record in RECORD_MODELS:
-        path = root.joinpath(f"{record}.csv")
-        if path.is_file():
-            with path.open("r", encoding="utf-8") as fh:
-                out[record] = _read_text_csv(fh)
-    return out
+    with resources.as_file(root) as path:
+        raws, _ = read_template(path)
+    return raws
 
 
 def read_published() -> dict[str, pd.DataFrame]:
