@@ -152,14 +152,7 @@ def survival(
             out["cox"] = json.loads(s.cox.to_json(orient="records"))
         typer.echo(json.dumps(out, indent=2))
         return
-    shown = s.table[["group", "n", "events", "median_text"]].rename(columns={"median_text": "median days (95% CI)"})
-    for t in marks:
-        est, lo, hi = (s.table[f"survival_{t:g}{x}"] for x in ("", "_lower", "_upper"))
-        shown[f"S({t:g} d) (95% CI)"] = [
-            "beyond follow-up" if pd.isna(e) else f"{e:.1%} ({lo_:.1%}-{hi_:.1%})"
-            for e, lo_, hi_ in zip(est, lo, hi, strict=True)
-        ]
-    render(shown, "table", title=title)
+    render(s.text_table(), "table", title=title)
     render(s.risk.astype({"time": int}), "table", title="Numbers at risk (days)")
     typer.echo(f"median follow-up (reverse Kaplan-Meier): {s.followup}")
     if s.logrank is not None:

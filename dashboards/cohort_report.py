@@ -62,13 +62,7 @@ def cohort_description(frames: dict[str, pd.DataFrame]) -> tuple[str, list[tuple
 
 def _km_section(heading: str, data: pd.DataFrame, group: str | None, landmarks=(365, 730)) -> Section:
     s = summarise_endpoint(data, group=group, landmarks=landmarks)
-    shown = s.table[["group", "n", "events", "median_text"]].rename(columns={"median_text": "median days (95% CI)"})
-    for t in landmarks:
-        est, lo, hi = (s.table[f"survival_{t:g}{x}"] for x in ("", "_lower", "_upper"))
-        shown[f"at {t} days (95% CI)"] = [
-            "beyond follow-up" if pd.isna(e) else f"{e:.0%} ({a:.0%}-{b:.0%})"
-            for e, a, b in zip(est, lo, hi, strict=True)
-        ]
+    shown = s.text_table(decimals=0)
     medians = {g: float(m) for g, m in zip(s.table["group"], s.table["median"], strict=True) if not pd.isna(m)}
     text = (f"Kaplan-Meier estimates with 95% log-transformed confidence intervals; median follow-up by reverse "
             f"Kaplan-Meier {s.followup} days. " + " ".join(s.notes))  # fmt: skip

@@ -38,6 +38,21 @@ class SurvivalSummary:
     cox: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
+    def text_table(self, *, decimals: int = 1) -> pd.DataFrame:
+        """The summary as text: group, n, events, median with CI, and each landmark as ``S% (lo-hi%)``.
+
+        A landmark beyond the last follow-up reads "beyond follow-up".
+        """
+        t = self.table
+        out = t[["group", "n", "events", "median_text"]].rename(columns={"median_text": "median days (95% CI)"})
+        for col in [c for c in t.columns if c.startswith("survival_") and not c.endswith(("_lower", "_upper"))]:
+            est, lo, hi = t[col], t[f"{col}_lower"], t[f"{col}_upper"]
+            out[f"at {col.removeprefix('survival_')} days (95% CI)"] = [
+                "beyond follow-up" if pd.isna(e) else f"{e:.{decimals}%} ({a:.{decimals}%}-{b:.{decimals}%})"
+                for e, a, b in zip(est, lo, hi, strict=True)
+            ]
+        return out
+
 
 def summarise_endpoint(
     data: pd.DataFrame,

@@ -88,3 +88,12 @@ def test_default_risk_times_are_the_figure_ticks(lung):
     # hand count of patients with time >= t in lung.csv
     assert s.risk["all"].tolist() == [int((lung["time"] >= t).sum()) for t in (0, 200, 400, 600, 800, 1000)]
     assert s.risk["all"].tolist()[0] == 228
+
+
+def test_text_table_formats_landmarks_and_says_beyond_follow_up(lung):
+    # R: summary(survfit(Surv(time, status) ~ 1, lung), times = 365.25): 0.409 (0.345, 0.486)
+    s = summarise_endpoint(lung, time="time", event="dead", landmarks=[365.25, 5000])
+    row = s.text_table().iloc[0]
+    assert row["median days (95% CI)"] == "310 (95% CI 285-363)"
+    assert row["at 365.25 days (95% CI)"] == "40.9% (34.5%-48.6%)"
+    assert row["at 5000 days (95% CI)"] == "beyond follow-up"
