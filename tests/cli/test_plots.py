@@ -72,3 +72,12 @@ def test_report_is_one_offline_file_with_every_section(filled, tmp_path):
     assert "version: tkitrack" in html
     assert re.search(r"audit entry \d+, hash [0-9a-f]{16}", html)  # the data version
     assert "Drug exposure" in html
+
+
+def test_static_image_without_a_browser_is_one_clear_line(filled, tmp_path, monkeypatch):
+    monkeypatch.setenv("TKITRACK_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    result = filled("swimmer", "-o", str(tmp_path / "s.png"))
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "no-such-chromium" in line and "apt-get install chromium" in line
+    assert not (tmp_path / "s.png").exists()
