@@ -263,6 +263,17 @@ def _as003(frames: Frames, today) -> pd.DataFrame:
                  + " with no PD between; after a CR the tumour can only stay CR or progress: correct one response")  # fmt: skip
 
 
+def _as004(frames: Frames, today) -> pd.DataFrame:
+    a = frames["assessment"]
+    if "response_given" not in a:
+        return listing()
+    bad = a[a["response_given"].notna() & a["response"].isna()]
+    return _hits(bad, "assessment", "response", bad["response_given"].astype(str),
+                 "the source gave the overall response '" + bad["response_given"].astype(str) + "', which is not a "
+                 "RECIST category; it is kept as given and the response left empty: ask the site for CR, PR, SD, "
+                 "NON-CR/NON-PD, PD or NE")  # fmt: skip
+
+
 def _ae004(frames: Frames, today) -> pd.DataFrame:
     ae = frames["ae"]
     fu = frames["followup"]
@@ -314,7 +325,10 @@ EDIT_CHECKS: tuple[EditCheck, ...] = (
     EditCheck("EX005", "warning", "exposure", "height and weight known to check a mg or mg/kg dose", _ex005),
     EditCheck("AS001", "error", "assessment", "assessments after baseline unless flagged baseline", _as001),
     EditCheck("AS002", "warning", "assessment", "a baseline assessment is before the first dose", _as002),
-    EditCheck("AS003", "error", "assessment", "no PR after a CR without PD between", _as003),
+    # a plausibility query, not a block: the source may hold it (pharmaverse does) and the confirmed-response
+    # derivation already refuses a PR after a CR; the data manager resolves it with the site
+    EditCheck("AS003", "warning", "assessment", "no PR after a CR without PD between", _as003),
+    EditCheck("AS004", "warning", "assessment", "the overall response is a RECIST category", _as004),
     EditCheck("AE004", "error", "ae", "grade 5 only with a recorded death", _ae004),
     EditCheck("AE005", "error", "ae", "outcome fatal only with grade 5", _ae005),
     EditCheck("FU001", "error", "followup", "dead patients have a death date", _fu001),

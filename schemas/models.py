@@ -167,6 +167,10 @@ class TumourAssessment(Record, table=True):
         label="Overall response (CR, PR, SD, NON-CR/NON-PD, PD, NE)", vocab="response", max_length=16
     )
     evaluator: str | None = field("INVESTIGATOR", label="Evaluator", vocab="evaluator", max_length=16)
+    response_given: str | None = field(
+        label="Overall response as the source gave it, when it is not a RECIST category (kept, never guessed)",
+        max_length=32,
+    )
 
 
 class Procedure(Record, table=True):

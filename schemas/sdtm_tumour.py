@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN
+from tkitrack.schemas.vocabulary import vocabulary
 
 __all__ = ["CRITERIA_SDTM", "EVALUATORS_SDTM", "MODALITIES_SDTM", "assessments_from_sdtm", "impute_text", "text"]
 
@@ -145,7 +146,7 @@ def assessments_from_sdtm(
         partial) before the reference date. An EQUIVOCAL new lesion leaves new_lesion empty, with a note.
     """
     columns = ["patient_id", "date", "modality", "criteria", "baseline", "sum_diameters", "target_response",
-               "nontarget_response", "new_lesion", "response", "evaluator", "note"]  # fmt: skip
+               "nontarget_response", "new_lesion", "response", "response_given", "evaluator", "note"]  # fmt: skip
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     resp = _responses(rs, evaluators) if rs is not None else None
     sums = _sums(tr, tu, evaluators) if tr is not None else None
@@ -168,6 +169,10 @@ def assessments_from_sdtm(
     note = ("SDTM visit " + visit.str.title()).where(visit != "", "")
     note = note.mask(newl == "EQUIVOCAL", note.where(note == "", note + "; ") + "new lesion equivocal (NEWLPROG)")
     total = pd.to_numeric(merged["sum_diameters"], errors="coerce").round(4)
+    # a response outside RECIST (pharmaverse has "CHECK") is kept as given, never guessed: AS004 queries it
+    overall = merged["OVRLRESP"].astype(str)
+    known = overall.isin(vocabulary("response").values) | (overall == "")
+    note = note.mask(~known, note.where(note == "", note + "; ") + "overall response as given: " + overall)
     out = pd.DataFrame({
         "patient_id": merged["patient_id"],
         "date": merged["date"],
@@ -178,7 +183,8 @@ def assessments_from_sdtm(
         "target_response": merged["TRGRESP"],
         "nontarget_response": merged["NTRGRESP"],
         "new_lesion": newl.map(_NEW_LESION).fillna(""),
-        "response": merged["OVRLRESP"],
+        "response": overall.where(known, ""),
+        "response_given": overall.where(~known, ""),
         "evaluator": merged["evaluator"],
         "note": note,
     })  # fmt: skip

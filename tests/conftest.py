@@ -201,3 +201,14 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
 def cli(db_url: str, run_cli) -> Callable[..., object]:
     """``cli(*args)``: ``tkitrack --db <db_url> --user tester *args`` through typer's CliRunner; the Result."""
     return lambda *args, **kwargs: run_cli(db_url, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tkitrack_exe() -> str:
+    """The ``tkitrack`` console script of the Python running the tests (its environment's bin/ first, not PATH)."""
+    import sys
+
+    beside = Path(sys.executable).parent / "tkitrack"
+    exe = str(beside) if beside.exists() else shutil.which("tkitrack")
+    assert exe, f"the tkitrack console script is not installed beside {sys.executable}; run `pip install -e .`"
+    return exe

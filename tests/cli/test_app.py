@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from importlib.metadata import version
@@ -104,9 +103,8 @@ def test_unknown_command_and_option_are_usage_errors():
     assert "Traceback" not in result.output
 
 
-def test_console_script_bad_option_and_bad_value_in_a_real_subprocess(sqlite_url):
-    exe = shutil.which("tkitrack")
-    assert exe, "the tkitrack console script is not on PATH; pip install -e ."
+def test_console_script_bad_option_and_bad_value_in_a_real_subprocess(sqlite_url, tkitrack_exe):
+    exe = tkitrack_exe
     env = {**os.environ, "TKITRACK_USER": "tester", "COLUMNS": "200"}
     env.pop("TKITRACK_DEBUG", None)
     bad_option = subprocess.run([exe, "--db", sqlite_url, "ae", "list", "--colour", "red"], capture_output=True,

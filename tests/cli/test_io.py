@@ -193,9 +193,8 @@ def test_deidentified_export_leaks_no_identifier(cli, tmp_path):
         assert identifier.encode() not in blob, identifier
 
 
-def test_bad_file_in_a_real_subprocess_gives_no_traceback(tmp_path):
-    exe = shutil.which("tkitrack")
-    assert exe, "the tkitrack console script is not installed"
+def test_bad_file_in_a_real_subprocess_gives_no_traceback(tmp_path, tkitrack_exe):
+    exe = tkitrack_exe
     db = tmp_path / "x.db"
     subprocess.run([exe, "--db", str(db), "init"], check=True, capture_output=True)
     (tmp_path / "in").mkdir()

@@ -40,7 +40,7 @@ def patient(cli):
 @sqlite_only
 def test_init_on_a_current_database_changes_nothing(cli):
     out = _ok(cli("init"))
-    assert "is already at schema 0001" in out
+    assert "is already at schema 0002" in out
     assert "records: patient 0, molecular 0, ihc 0, exposure 0, ae 0" in out
 
 

@@ -79,8 +79,10 @@ FAILING = [
      "2019-06-20"),
     ("AS002", {"assessment": [BASELINE, {**CR1, "baseline": "true"}, CR2]}, "warning", "assessment", "baseline",
      "P1", "true"),
-    ("AS003", {"assessment": [BASELINE, CR1, {**CR2, "response": "PR"}]}, "error", "assessment", "response", "P1",
+    ("AS003", {"assessment": [BASELINE, CR1, {**CR2, "response": "PR"}]}, "warning", "assessment", "response", "P1",
      "PR"),
+    ("AS004", {"assessment": [BASELINE, CR1, {**CR2, "response": "", "response_given": "CHECK"}]}, "warning",
+     "assessment", "response", "P1", "CHECK"),
     ("AE004", {"ae": [AE1, {**AE1, "term": "Sepsis", "grade": "5"}]}, "error", "ae", "grade", "P1", "5"),
     ("AE005", {"ae": [{**AE1, "outcome": "fatal"}]}, "error", "ae", "outcome", "P1", "fatal"),
     ("FU001", {"followup": [{**DEAD, "death_date": ""}]}, "error", "followup", "death_date", "P1", ""),
@@ -107,6 +109,7 @@ PASSING = [
     ("AS002", {"assessment": [{**BASELINE, "date": "2019-07-01"}, CR1, CR2]}),  # baseline on the first dose day
     ("AS003", {"assessment": [BASELINE, CR1, {**CR2, "date": "2020-03-01", "response": "PD"},
                               {**CR2, "response": "PR"}]}),  # PR after a PD is a new course of disease
+    ("AS004", {"assessment": [BASELINE, CR1, {**CR2, "response": "CR", "response_given": ""}]}),
     ("AE004", {"ae": [AE1, {**AE1, "term": "Sepsis", "grade": "5", "outcome": "fatal", "start": "2023-05-20",
                             "end": "2023-06-01"}], "followup": [DEAD]}),
     ("AE005", {"ae": [{**AE1, "outcome": "recovered"}]}),

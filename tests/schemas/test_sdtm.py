@@ -6,21 +6,24 @@ The pharmaverse files in tests/data/pharmaverse/sdtm/ are byte-identical copies 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from tkitrack.schemas.errors import InputError, ValidationFailed
+from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.parse import parse_records
+from tkitrack.schemas.queries import validate_frames
 from tkitrack.schemas.sdtm import read_sdtm, records_to_sdtm, sdtm_to_records
 from tkitrack.schemas.sdtm_records import ctcae_key
 from tkitrack.schemas.storage import transaction
 from tkitrack.schemas.store import add_records, read_frames
 
 SDTM = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
-ORACLE = Path("/work/shared/oracle/pharmaverse/sdtm")  # the whole pharmaverse folder, where this machine has it
+# the whole pharmaverse folder, where this checkout has the project's shared/ folder beside it
+ORACLE = Path(__file__).resolve().parents[3] / "shared" / "oracle" / "pharmaverse" / "sdtm"
 
 
 @pytest.fixture(scope="module")
@@ -288,20 +291,43 @@ def test_outcome_derivations_give_the_same_best_response_on_tkitrack_data(sdtm, 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not ORACLE.is_dir(), reason="the full pharmaverse oracle folder is not on this machine")
-def test_full_oracle_folder_reports_its_two_data_errors(engine: Engine):
-    """The whole folder (rs_onco, tu_onco, tr_onco too) breaks two rules as the data stand; nothing is written."""
+def test_full_oracle_folder_imports_as_given_and_queries_its_two_data_problems(engine: Engine):
+    """The whole folder (rs_onco, tu_onco, tr_onco too) imports; its two data problems become queries, not losses."""
     found = read_sdtm(ORACLE)
     assert found["RS"].attrs["dropped"] == {"rs_onco_recist.csv": 0, "rs_onco.csv": 255}  # the 8 RECIST subjects
-    with pytest.raises(ValidationFailed) as err, transaction(engine) as session:
-        add_records(session, sdtm_to_records(found), user="tester", source=str(ORACLE))
-    listing = err.value.failures
-    errors = listing[listing["severity"] == "error"]
-    assert errors[["patient_id", "field", "rule_id", "value"]].values.tolist() == [
-        ["01-711-1143", "response", "FLD002", "CHECK"],
-        ["01-714-1375", "response", "AS003", "PR"],
-    ]
     with transaction(engine) as session:
-        assert read_frames(session, ["patient"])["patient"].empty
+        counts = add_records(session, sdtm_to_records(found), user="tester", source=str(ORACLE))
+    assert (counts["patient"], counts["exposure"], counts["ae"]) == (306, 591, 1191)
+    with transaction(engine) as session:
+        frames = read_frames(session)
+    a = frames["assessment"]
+    check = a[a["response_given"] == "CHECK"]  # kept as given, the response left empty, never guessed
+    assert check["patient_id"].tolist() == ["01-711-1143"] and check["response"].isna().all()
+    listing = validate_frames(frames)
+    assert not (listing["severity"] == "error").any()
+    queries = listing[listing["rule_id"].isin(["AS003", "AS004"])]
+    assert sorted(queries[["patient_id", "rule_id", "value"]].values.tolist()) == [
+        ["01-711-1143", "AS004", "CHECK"],
+        ["01-714-1375", "AS003", "PR"],
+    ]
+
+
+def test_second_rs_file_imports_as_given_with_queries_not_losses(engine: Engine, tmp_path):
+    """tests/data copies: the SDTM subset plus pharmaverse's rs_onco.csv, with its CHECK and PR-after-CR rows."""
+    folder = tmp_path / "sdtm"
+    shutil.copytree(SDTM, folder)
+    shutil.copy(SDTM.parent / "rs_onco" / "rs_onco.csv", folder / "rs_onco.csv")
+    with transaction(engine) as session:
+        counts = add_records(session, sdtm_to_records(read_sdtm(folder)), user="tester", source=str(folder))
+    assert counts["patient"] == 306
+    with transaction(engine) as session:
+        listing = validate_frames(read_frames(session))
+    assert not (listing["severity"] == "error").any()
+    queries = listing[listing["rule_id"].isin(["AS003", "AS004"])]
+    assert sorted(queries[["patient_id", "rule_id", "value"]].values.tolist()) == [
+        ["01-711-1143", "AS004", "CHECK"],
+        ["01-714-1375", "AS003", "PR"],
+    ]
 
 
 def test_records_to_sdtm_from_tkitrack_records():

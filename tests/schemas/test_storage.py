@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -59,18 +60,18 @@ def test_postgresql_test_url_puts_its_own_schema_first(db_url):
     assert schema in where
 
 
-def test_head_revision_is_the_initial_migration():
-    assert head_revision() == "0001"
+def test_head_revision_is_the_newest_migration():
+    assert head_revision() == "0002"
 
 
 def test_init_on_an_empty_database_reaches_head(empty_engine, table_names, empty_db_url):
     assert current_revision(empty_engine) is None
     before, after = upgrade(empty_engine)
-    assert (before, after) == (None, "0001")
+    assert (before, after) == (None, "0002")
     assert current_revision(empty_engine) == head_revision()
     require_current(empty_engine)  # does not raise
     assert table_names(empty_db_url) == sorted(["alembic_version", "audit_head", "audit_log", *RECORD_TABLES])
-    assert upgrade(empty_engine) == ("0001", "0001")  # a second init changes nothing
+    assert upgrade(empty_engine) == ("0002", "0002")  # a second init changes nothing
 
 
 def test_require_current_on_an_empty_database_says_run_init(empty_engine):
@@ -89,7 +90,7 @@ def test_require_current_on_a_foreign_database(empty_engine):
 def test_require_current_on_another_revision_says_upgrade(engine):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(ConfigError, match="is at schema 0000, this tkitrack needs 0001; run `tkitrack db upgrade`"):
+    with pytest.raises(ConfigError, match="is at schema 0000, this tkitrack needs 0002; run `tkitrack db upgrade`"):
         require_current(engine)
 
 
@@ -144,7 +145,7 @@ def test_plain_path_makes_a_working_sqlite_engine(tmp_path):
     eng = make_engine(str(tmp_path / "plain.db"))
     try:
         assert eng.dialect.name == "sqlite"
-        assert upgrade(eng)[1] == "0001"
+        assert upgrade(eng)[1] == "0002"
         assert (tmp_path / "plain.db").is_file()
     finally:
         eng.dispose()
@@ -213,3 +214,24 @@ def test_sqlite_file_is_created_where_the_url_says(tmp_path):
     finally:
         eng.dispose()
     assert (target / "x.db").stat().st_size > 0
+
+
+def test_upgrade_from_the_first_schema_keeps_the_data(empty_engine, empty_db_url):
+    """A database made by the first release (schema 0001) gets the new column and keeps every record."""
+    from tkitrack.schemas.audit import verify_chain
+    from tkitrack.schemas.store import add_records, read_frames
+
+    assert upgrade(empty_engine, "0001") == (None, "0001")
+    with empty_engine.begin() as conn:  # a record written by 0001, straight into its tables
+        conn.execute(text("INSERT INTO patient (patient_id, deleted) VALUES ('OLD-1', false)"))
+    with pytest.raises(ConfigError, match="is at schema 0001, this tkitrack needs 0002"):
+        require_current(empty_engine)
+    assert upgrade(empty_engine) == ("0001", "0002")
+    with transaction(empty_engine) as session:
+        add_records(session, {"assessment": pd.DataFrame({"patient_id": ["OLD-1"], "date": ["2020-01"],
+                                                          "response_given": ["CHECK"]})}, user="t")  # fmt: skip
+    with transaction(empty_engine) as session:
+        frames = read_frames(session)
+        assert verify_chain(session).ok
+    assert frames["patient"]["patient_id"].tolist() == ["OLD-1"]
+    assert frames["assessment"]["response_given"].tolist() == ["CHECK"]
