@@ -12,8 +12,9 @@ from tkitrack.schemas.errors import ConfigError, InputError
 
 @pytest.fixture
 def fig() -> go.Figure:
-    return go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 0.5, 0.25], mode="lines+markers"), layout={"width": 400,
-                                                                                            "height": 300})
+    return go.Figure(
+        go.Scatter(x=[0, 1, 2], y=[1, 0.5, 0.25], mode="lines+markers"), layout={"width": 400, "height": 300}
+    )
 
 
 @pytest.fixture
@@ -67,8 +68,9 @@ def test_static_export_png_svg_pdf_with_one_browser_start(fig, tmp_path, monkeyp
         return await original(self)
 
     monkeypatch.setattr(kaleido.Kaleido, "open", counting_open)
-    paths = write_figures([(fig, tmp_path / "a.png"), (fig, tmp_path / "b.svg"), (fig, tmp_path / "c.pdf"),
-                           (fig, tmp_path / "d.html")])
+    paths = write_figures(
+        [(fig, tmp_path / "a.png"), (fig, tmp_path / "b.svg"), (fig, tmp_path / "c.pdf"), (fig, tmp_path / "d.html")]
+    )
     assert [p.name for p in paths] == ["a.png", "b.svg", "c.pdf", "d.html"]
     assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (tmp_path / "b.svg").read_bytes()[:400]

@@ -26,6 +26,7 @@ def test_grades_have_distinct_colours_and_bars_distinct_patterns():
 def test_helpers():
     assert series_colour(0) == OKABE_ITO["blue"] and series_colour(7) == series_colour(0)
     assert drug_colour("Crizotinib") == drug_colour("crizotinib")
-    assert drug_colour("vincristine", ["vincristine", "actinomycin"]) != drug_colour("actinomycin",
-                                                                                    ["vincristine", "actinomycin"])
+    assert drug_colour("vincristine", ["vincristine", "actinomycin"]) != drug_colour(
+        "actinomycin", ["vincristine", "actinomycin"]
+    )
     assert darken("#0072B2", 1.0) == "#0072B2" and darken("#808080", 0.5) == "#404040"

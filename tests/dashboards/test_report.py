@@ -16,7 +16,9 @@ from tkitrack.dashboards.report import Section, build_report_sections, write_fig
 
 def _sibling(name: str):
     """Load a sibling test module by path (its data builders), whatever pytest's import mode."""
-    spec = importlib.util.spec_from_file_location(f"_tkitrack_dashboards_{name}", Path(__file__).with_name(f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(
+        f"_tkitrack_dashboards_{name}", Path(__file__).with_name(f"{name}.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -26,29 +28,58 @@ km_curves = _sibling("test_survival").km_curves
 make_swimmer = _sibling("test_swimmer").make_swimmer
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _sections() -> list[Section]:
-    best = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "best_pct_change": [-100.0, -40.0, 25.0],
-                         "best_response": ["CR", "PR", "PD"]})
-    changes = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"], "day": [0, 60, 0, 50],
-                            "pct_change": [0.0, -100.0, 0.0, -40.0]})
+    best = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "best_pct_change": [-100.0, -40.0, 25.0],
+            "best_response": ["CR", "PR", "PD"],
+        }
+    )
+    changes = pd.DataFrame(
+        {"patient_id": ["P1", "P1", "P2", "P2"], "day": [0, 60, 0, 50], "pct_change": [0.0, -100.0, 0.0, -40.0]}
+    )
     incidence = pd.DataFrame({"term": ["Gait disturbance", "Nausea"], "grade": [2, 1], "n_patients": [1, 3]})
     sections = build_report_sections(
-        swimmer=make_swimmer(12), swimmer_group_by="histology", best_change=best, assessment_changes=changes,
-        ae_incidence=incidence, ae_n_total=14, km_curves={"Progression-free survival": km_curves()},
+        swimmer=make_swimmer(12),
+        swimmer_group_by="histology",
+        best_change=best,
+        assessment_changes=changes,
+        ae_incidence=incidence,
+        ae_n_total=14,
+        km_curves={"Progression-free survival": km_curves()},
     )
     cohort = pd.DataFrame({"histology": ["IMT", "IFS-like <b>x</b>"], "patients": [8, 4]})
-    return [Section("Cohort", "Twelve patients.\n\nSecond paragraph <script>alert(1)</script>.",
-                    tables=[("Patients by histology", cohort)]), *sections]
+    return [
+        Section(
+            "Cohort",
+            "Twelve patients.\n\nSecond paragraph <script>alert(1)</script>.",
+            tables=[("Patients by histology", cohort)],
+        ),
+        *sections,
+    ]
 
 
 @pytest.fixture
 def report(tmp_path) -> Path:
-    return write_report(_sections(), tmp_path / "out" / "report.html", title="Cohort report",
-                        provenance={"database": "sqlite:///demo.db", "data cut-off": "2024-06-30"})
+    return write_report(
+        _sections(),
+        tmp_path / "out" / "report.html",
+        title="Cohort report",
+        provenance={"database": "sqlite:///demo.db", "data cut-off": "2024-06-30"},
+    )
 
 
 def test_report_is_one_offline_file_with_plotly_inlined_once(report):
@@ -62,8 +93,13 @@ def test_report_is_one_offline_file_with_plotly_inlined_once(report):
 def test_report_sections_tables_figures_and_footer(report):
     text = report.read_text(encoding="utf-8")
     headings = re.findall(r"<h2>(.*?)</h2>", text)
-    assert headings == ["1. Cohort", "2. Treatment and follow-up", "3. Tumour response",
-                        "4. Progression-free survival", "5. Adverse events"]
+    assert headings == [
+        "1. Cohort",
+        "2. Treatment and follow-up",
+        "3. Tumour response",
+        "4. Progression-free survival",
+        "5. Adverse events",
+    ]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "IFS-like &lt;b&gt;x&lt;/b&gt;" in text
     assert "<caption>Patients by histology</caption>" in text
     assert len(re.findall(r'<div id="fig-s\d+-\d+"', text)) == 5  # swimmer, waterfall, spider, KM, AE
@@ -94,7 +130,8 @@ def test_report_renders_in_chromium(report, tmp_path):
             for div in ids:
                 page.wait_for_selector(f"#{div} svg.main-svg", state="attached", timeout=15000)
             rendered = page.eval_on_selector_all(
-                "div[id^=fig-]", "els => els.map(e => e.querySelectorAll('svg.main-svg').length)")
+                "div[id^=fig-]", "els => els.map(e => e.querySelectorAll('svg.main-svg').length)"
+            )
             assert all(n >= 1 for n in rendered)
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:

@@ -13,9 +13,13 @@ def _threshold_lines(fig) -> dict[str, float]:
 
 
 def test_waterfall_bars_and_thresholds():
-    best = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"],
-                         "best_pct_change": [-100.0, -45.0, 5.0, 35.0, np.nan],
-                         "best_response": ["CR", "PR", "SD", "PD", "NE"]})
+    best = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3", "P4", "P5"],
+            "best_pct_change": [-100.0, -45.0, 5.0, 35.0, np.nan],
+            "best_response": ["CR", "PR", "SD", "PD", "NE"],
+        }
+    )
     fig = figure_waterfall(best)
     bars = {t.name: t for t in fig.data}
     assert list(bars) == ["CR", "PR", "SD", "PD"]  # P5 has no measurement: no bar
@@ -28,8 +32,13 @@ def test_waterfall_bars_and_thresholds():
 
 
 def test_spider_one_trace_nan_separated():
-    changes = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2", "P2"], "day": [0, 60, 120, 0, 50],
-                            "pct_change": [0.0, -40.0, -60.0, 0.0, 25.0]})
+    changes = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1", "P2", "P2"],
+            "day": [0, 60, 120, 0, 50],
+            "pct_change": [0.0, -40.0, -60.0, 0.0, 25.0],
+        }
+    )
     fig = figure_spider(changes)
     assert len(fig.data) == 1
     np.testing.assert_array_equal(fig.data[0].x, [0, 60, np.nan, 60, 120, np.nan, 0, 50, np.nan])
@@ -39,8 +48,14 @@ def test_spider_one_trace_nan_separated():
 
 
 def test_spider_coloured_by_best_response():
-    changes = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"], "day": [0, 60, 0, 50],
-                            "pct_change": [0.0, -40.0, 0.0, 25.0], "best_response": ["PR", "PR", "PD", "PD"]})
+    changes = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2", "P2"],
+            "day": [0, 60, 0, 50],
+            "pct_change": [0.0, -40.0, 0.0, 25.0],
+            "best_response": ["PR", "PR", "PD", "PD"],
+        }
+    )
     fig = figure_spider(changes)
     assert [t.name for t in fig.data] == ["PR", "PD"]
     assert np.nanmax(fig.data[1].y) == 25.0

@@ -21,15 +21,25 @@ def km_curves() -> dict[str, pd.DataFrame]:
 
     A: 5 patients, events at 2, 4, 8; censored at 3, 6.  B: 3 patients, event at 1; censored at 5, 10.
     """
-    a = pd.DataFrame({
-        "time": [0, 2, 3, 4, 6, 8], "n_risk": [5, 5, 4, 3, 2, 1], "n_event": [0, 1, 0, 1, 0, 1],
-        "n_censor": [0, 0, 1, 0, 1, 0], "survival": [1.0, 0.8, 0.8, 0.8 * 2 / 3, 0.8 * 2 / 3, 0.0],
-    })
+    a = pd.DataFrame(
+        {
+            "time": [0, 2, 3, 4, 6, 8],
+            "n_risk": [5, 5, 4, 3, 2, 1],
+            "n_event": [0, 1, 0, 1, 0, 1],
+            "n_censor": [0, 0, 1, 0, 1, 0],
+            "survival": [1.0, 0.8, 0.8, 0.8 * 2 / 3, 0.8 * 2 / 3, 0.0],
+        }
+    )
     a["lower"], a["upper"] = a["survival"] * 0.7, np.minimum(1.0, a["survival"] * 1.2)
-    b = pd.DataFrame({
-        "time": [0, 1, 5, 10], "n_risk": [3, 3, 2, 1], "n_event": [0, 1, 0, 0], "n_censor": [0, 0, 1, 1],
-        "survival": [1.0, 2 / 3, 2 / 3, 2 / 3],
-    })
+    b = pd.DataFrame(
+        {
+            "time": [0, 1, 5, 10],
+            "n_risk": [3, 3, 2, 1],
+            "n_event": [0, 1, 0, 0],
+            "n_censor": [0, 0, 1, 1],
+            "survival": [1.0, 2 / 3, 2 / 3, 2 / 3],
+        }
+    )
     b["lower"], b["upper"] = b["survival"] * 0.6, np.minimum(1.0, b["survival"] * 1.3)
     return {"A": a, "B": b}
 
@@ -41,9 +51,15 @@ def curves() -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize(
     ("t", "expected"),
-    [pytest.param(0, 5, id="origin"), pytest.param(1, 5, id="before-first-event"), pytest.param(2, 5, id="at-event"),
-     pytest.param(2.5, 4, id="between"), pytest.param(5, 2, id="after-censor"), pytest.param(8, 1, id="last"),
-     pytest.param(9, 0, id="after-last")],
+    [
+        pytest.param(0, 5, id="origin"),
+        pytest.param(1, 5, id="before-first-event"),
+        pytest.param(2, 5, id="at-event"),
+        pytest.param(2.5, 4, id="between"),
+        pytest.param(5, 2, id="after-censor"),
+        pytest.param(8, 1, id="last"),
+        pytest.param(9, 0, id="after-last"),
+    ],
 )
 def test_at_risk_matches_hand_counts(curves, t, expected):
     # hand count: patients A with follow-up time >= t among 2, 3, 4, 6, 8

@@ -27,67 +27,128 @@ def make_records(n: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     i = np.arange(n)
     ids = np.char.add("P", np.char.zfill(i.astype(str), 5))
     dx = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3000, n), unit="D")
-    patients = pd.DataFrame({
-        "patient_id": ids, "diagnosis_date": dx,
-        "histology": np.where(i % 3 == 0, "IMT", np.where(i % 3 == 1, "IFS-like", "NTRK spindle")),
-    })
+    patients = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "diagnosis_date": dx,
+            "histology": np.where(i % 3 == 0, "IMT", np.where(i % 3 == 1, "IFS-like", "NTRK spindle")),
+        }
+    )
     start1 = dx + pd.to_timedelta(10 + i % 20, unit="D")
     end1 = start1 + pd.to_timedelta(60 + i % 50, unit="D")
     start2 = end1 + pd.to_timedelta(np.where(i % 2 == 0, 1, 30), unit="D")  # contiguous or interrupted
     end2 = (start2 + pd.to_timedelta(100 + i % 200, unit="D")).where(i % 4 != 0)  # every 4th ongoing
     drug = np.where((i // 3) % 2 == 1, "larotrectinib", "crizotinib")
     dose2 = np.where(i % 3 == 0, 150.0, np.where(i % 3 == 1, 200.0, 250.0))  # reduced, starting, escalated
-    exposure = pd.DataFrame({
-        "patient_id": np.concatenate([ids, ids]), "drug": np.concatenate([drug, drug]),
-        "dose": np.concatenate([np.full(n, 200.0), dose2]), "unit": "mg/m2", "frequency": "BID",
-        "start": np.concatenate([start1, start2]), "end": np.concatenate([end1, end2]),
-        "reason": np.concatenate([np.full(n, "dose_change"), np.full(n, "complete_response")]),
-    })
+    exposure = pd.DataFrame(
+        {
+            "patient_id": np.concatenate([ids, ids]),
+            "drug": np.concatenate([drug, drug]),
+            "dose": np.concatenate([np.full(n, 200.0), dose2]),
+            "unit": "mg/m2",
+            "frequency": "BID",
+            "start": np.concatenate([start1, start2]),
+            "end": np.concatenate([end1, end2]),
+            "reason": np.concatenate([np.full(n, "dose_change"), np.full(n, "complete_response")]),
+        }
+    )
     response = np.array(["PR", "CR", "PD", "CR", "PR"])[i % 5]
-    assessment = pd.DataFrame({
-        "patient_id": np.concatenate([ids, ids]), "date": np.concatenate([start1 + pd.Timedelta(days=60),
-                                                                          start1 + pd.Timedelta(days=150)]),
-        "response": np.concatenate([np.full(n, "SD"), response]),
-    })
+    assessment = pd.DataFrame(
+        {
+            "patient_id": np.concatenate([ids, ids]),
+            "date": np.concatenate([start1 + pd.Timedelta(days=60), start1 + pd.Timedelta(days=150)]),
+            "response": np.concatenate([np.full(n, "SD"), response]),
+        }
+    )
     kinds = np.array(["recurrence", "metastasis", "progression"])[i % 3]
     disease_event = pd.DataFrame({"patient_id": ids, "kind": kinds, "date": start1 + pd.Timedelta(days=400)})
-    procedure = pd.DataFrame({"patient_id": ids, "kind": np.where(i % 2 == 0, "resection", "biopsy"),
-                              "date": dx - pd.Timedelta(days=5), "margin": "R1"})
-    ae = pd.DataFrame({"patient_id": ids, "term": "Gait disturbance", "grade": 1 + i % 5,
-                       "start": start1 + pd.Timedelta(days=30), "end": pd.NaT, "attributed_drug": drug})
+    procedure = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "kind": np.where(i % 2 == 0, "resection", "biopsy"),
+            "date": dx - pd.Timedelta(days=5),
+            "margin": "R1",
+        }
+    )
+    ae = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "term": "Gait disturbance",
+            "grade": 1 + i % 5,
+            "start": start1 + pd.Timedelta(days=30),
+            "end": pd.NaT,
+            "attributed_drug": drug,
+        }
+    )
     dead = i % 7 == 6
     last = start1 + pd.to_timedelta(500 + i % 300, unit="D")
-    followup = pd.DataFrame({"patient_id": ids, "date": last, "vital_status": np.where(dead, "dead", "alive"),
-                             "death_date": last.where(dead)})
-    return {"patients": patients, "exposure": exposure, "assessment": assessment, "disease_event": disease_event,
-            "procedure": procedure, "followup": followup, "ae": ae}
+    followup = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "date": last,
+            "vital_status": np.where(dead, "dead", "alive"),
+            "death_date": last.where(dead),
+        }
+    )
+    return {
+        "patients": patients,
+        "exposure": exposure,
+        "assessment": assessment,
+        "disease_event": disease_event,
+        "procedure": procedure,
+        "followup": followup,
+        "ae": ae,
+    }
 
 
 def make_swimmer(n: int) -> SwimmerData:
     r = make_records(n)
-    return derive_swimmer_data(r["patients"], r["exposure"], r["assessment"], r["disease_event"], r["procedure"],
-                               r["followup"], r["ae"])
+    return derive_swimmer_data(
+        r["patients"], r["exposure"], r["assessment"], r["disease_event"], r["procedure"], r["followup"], r["ae"]
+    )
 
 
 @pytest.fixture
 def two_patients() -> SwimmerData:
     """P1: crizotinib 200 then 150 (reduced) with an interruption, PR then CR, AE grade 2, alive, off drug.
     P2: alectinib ongoing, PD, dies on day 212. Diagnosis is day 0."""
-    patients = pd.DataFrame({"patient_id": ["P1", "P2"], "diagnosis_date": [T("2018-01-01"), T("2019-01-01")],
-                             "histology": ["IMT", "IFS-like"]})
-    exposure = pd.DataFrame({
-        "patient_id": ["P1", "P1", "P2"], "drug": ["crizotinib", "crizotinib", "alectinib"],
-        "dose": [200, 150, 300], "unit": "mg", "frequency": "QD",
-        "start": [T("2018-01-11"), T("2018-03-01"), T("2019-02-01")],
-        "end": [T("2018-02-19"), T("2018-04-10"), pd.NaT], "reason": ["toxicity", "complete_response", None],
-    })
-    assessment = pd.DataFrame({"patient_id": ["P1", "P1", "P2"],
-                               "date": [T("2018-02-10"), T("2018-03-31"), T("2019-05-01")],
-                               "response": ["PR", "CR", "PD"]})
-    ae = pd.DataFrame({"patient_id": ["P1"], "term": ["Gait disturbance"], "grade": [2], "start": [T("2018-02-15")],
-                       "end": [pd.NaT]})
-    followup = pd.DataFrame({"patient_id": ["P1", "P2"], "date": [T("2018-12-27"), T("2019-08-01")],
-                             "vital_status": ["alive", "dead"], "death_date": [pd.NaT, T("2019-08-01")]})
+    patients = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2"],
+            "diagnosis_date": [T("2018-01-01"), T("2019-01-01")],
+            "histology": ["IMT", "IFS-like"],
+        }
+    )
+    exposure = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2"],
+            "drug": ["crizotinib", "crizotinib", "alectinib"],
+            "dose": [200, 150, 300],
+            "unit": "mg",
+            "frequency": "QD",
+            "start": [T("2018-01-11"), T("2018-03-01"), T("2019-02-01")],
+            "end": [T("2018-02-19"), T("2018-04-10"), pd.NaT],
+            "reason": ["toxicity", "complete_response", None],
+        }
+    )
+    assessment = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2"],
+            "date": [T("2018-02-10"), T("2018-03-31"), T("2019-05-01")],
+            "response": ["PR", "CR", "PD"],
+        }
+    )
+    ae = pd.DataFrame(
+        {"patient_id": ["P1"], "term": ["Gait disturbance"], "grade": [2], "start": [T("2018-02-15")], "end": [pd.NaT]}
+    )
+    followup = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2"],
+            "date": [T("2018-12-27"), T("2019-08-01")],
+            "vital_status": ["alive", "dead"],
+            "death_date": [pd.NaT, T("2019-08-01")],
+        }
+    )
     return derive_swimmer_data(patients, exposure, assessment, None, None, followup, ae)
 
 
@@ -102,8 +163,9 @@ def _finite(values) -> list[float]:
 
 
 def test_compute_line_arrays_interleaves_nan_separators():
-    x, y, t = compute_line_arrays(np.array([0, 10]), np.array([4, 20]), np.array([1, 2]), np.array([1, 2]),
-                                  np.array(["a", "b"], dtype=object))
+    x, y, t = compute_line_arrays(
+        np.array([0, 10]), np.array([4, 20]), np.array([1, 2]), np.array([1, 2]), np.array(["a", "b"], dtype=object)
+    )
     np.testing.assert_array_equal(x, [0.0, 2.0, 4.0, np.nan, 10.0, 15.0, 20.0, np.nan])
     assert np.isnan(y[[3, 7]]).all() and y[4:7].tolist() == [2.0, 2.0, 2.0]
     assert t.tolist() == ["a", "a", "a", "", "b", "b", "b", ""]
@@ -151,8 +213,11 @@ def test_legend_groups_and_titles(two_patients):
 
 @pytest.mark.parametrize(
     ("sort", "expected"),
-    [pytest.param("id", ["P1", "P2"], id="id"), pytest.param("duration", ["P1", "P2"], id="duration"),
-     pytest.param("start", ["P1", "P2"], id="start")],
+    [
+        pytest.param("id", ["P1", "P2"], id="id"),
+        pytest.param("duration", ["P1", "P2"], id="duration"),
+        pytest.param("start", ["P1", "P2"], id="start"),
+    ],
 )
 def test_sort_orders(two_patients, sort, expected):
     y, headers = compute_lane_positions(two_patients.lanes, two_patients.segments, sort=sort)
@@ -164,7 +229,10 @@ def test_grouping_leaves_a_header_row_per_group(two_patients):
     assert headers == [(0.0, "IFS-like", 1), (2.0, "IMT", 1)]
     assert y.to_dict() == {"P2": 1.0, "P1": 3.0}
     fig = figure_swimmer(two_patients, group_by="histology")
-    assert [a.text for a in fig.layout.annotations] == ["<b>histology: IFS-like</b> (n=1)", "<b>histology: IMT</b> (n=1)"]
+    assert [a.text for a in fig.layout.annotations] == [
+        "<b>histology: IFS-like</b> (n=1)",
+        "<b>histology: IMT</b> (n=1)",
+    ]
 
 
 def test_bad_sort_and_group_raise(two_patients):
@@ -186,9 +254,12 @@ def test_trace_count_does_not_grow_with_patients():
     assert large.layout.height <= 3000 + 200  # height capped: lanes get thin instead
     assert not large.layout.yaxis.showticklabels
     drawn = sum(np.isfinite(np.asarray(t.x, dtype="float64")).sum() for t in large.data if t.mode == "markers")
-    assert drawn == len(large_data.markers) + large_data.lanes[
-        ["ongoing_treatment", "ongoing_response"]].to_numpy().sum() + (
-        large_data.lanes["ongoing_followup"] & ~large_data.lanes["ongoing_treatment"]).sum()
+    assert (
+        drawn
+        == len(large_data.markers)
+        + large_data.lanes[["ongoing_treatment", "ongoing_response"]].to_numpy().sum()
+        + (large_data.lanes["ongoing_followup"] & ~large_data.lanes["ongoing_treatment"]).sum()
+    )
 
 
 def test_lane_height_adapts():

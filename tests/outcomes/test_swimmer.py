@@ -16,34 +16,70 @@ def records() -> dict[str, pd.DataFrame]:
     """The letter's case shape: crizotinib from day 10, dose reduced for toxicity, stopped after CR; a second
     patient on alectinib (ongoing) who progresses and dies. Diagnosis is day 0; dates as datetime.date too."""
     return {
-        "patients": pd.DataFrame({"patient_id": ["P1", "P2"], "histology": ["IMT", "IMT"],
-                                  "diagnosis_date": [T("2018-01-01").date(), T("2019-01-01").date()],
-                                  "reference_date": [pd.NaT, T("2019-01-15")]}),
-        "exposure": pd.DataFrame({
-            "patient_id": ["P1", "P1", "P1", "P2"], "drug": ["crizotinib"] * 3 + ["alectinib"],
-            "dose": [200, 100, 200, 300], "unit": ["mg", "mg", "mg", "mg"], "frequency": ["QD", "BID", "BID", "QD"],
-            "start": [T("2018-01-11"), T("2018-03-01"), T("2018-05-01"), T("2019-02-01")],
-            "end": [T("2018-02-28"), T("2018-04-10"), T("2018-07-01"), pd.NaT],
-            "reason": ["dose_change", "toxicity", "complete_response", None]}),
-        "assessment": pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"],
-                                    "date": [T("2018-03-01"), T("2018-05-01"), T("2018-06-01"), T("2019-05-01")],
-                                    "response": ["PR", "CR", "CR", "PD"]}),
-        "disease_event": pd.DataFrame({"patient_id": ["P2"], "kind": ["metastasis"], "date": [T("2019-06-01")],
-                                       "site": ["lung"]}),
-        "procedure": pd.DataFrame({"patient_id": ["P1", "P1"], "kind": ["biopsy", "resection"],
-                                   "date": [T("2017-12-20"), T("2018-09-01")], "margin": [None, "R0"]}),
-        "followup": pd.DataFrame({"patient_id": ["P1", "P2"], "date": [T("2022-01-01"), T("2019-08-01")],
-                                  "vital_status": ["alive", "dead"], "death_date": [pd.NaT, T("2019-08-01")]}),
-        "ae": pd.DataFrame({"patient_id": ["P1", "P1"], "term": ["Gait disturbance", "Nausea"], "grade": [2, 1],
-                            "start": [T("2018-06-01"), T("2018-01-20")], "end": [pd.NaT, T("2018-01-25")],
-                            "attributed_drug": ["crizotinib", None]}),
+        "patients": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P2"],
+                "histology": ["IMT", "IMT"],
+                "diagnosis_date": [T("2018-01-01").date(), T("2019-01-01").date()],
+                "reference_date": [pd.NaT, T("2019-01-15")],
+            }
+        ),
+        "exposure": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1", "P1", "P2"],
+                "drug": ["crizotinib"] * 3 + ["alectinib"],
+                "dose": [200, 100, 200, 300],
+                "unit": ["mg", "mg", "mg", "mg"],
+                "frequency": ["QD", "BID", "BID", "QD"],
+                "start": [T("2018-01-11"), T("2018-03-01"), T("2018-05-01"), T("2019-02-01")],
+                "end": [T("2018-02-28"), T("2018-04-10"), T("2018-07-01"), pd.NaT],
+                "reason": ["dose_change", "toxicity", "complete_response", None],
+            }
+        ),
+        "assessment": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1", "P1", "P2"],
+                "date": [T("2018-03-01"), T("2018-05-01"), T("2018-06-01"), T("2019-05-01")],
+                "response": ["PR", "CR", "CR", "PD"],
+            }
+        ),
+        "disease_event": pd.DataFrame(
+            {"patient_id": ["P2"], "kind": ["metastasis"], "date": [T("2019-06-01")], "site": ["lung"]}
+        ),
+        "procedure": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1"],
+                "kind": ["biopsy", "resection"],
+                "date": [T("2017-12-20"), T("2018-09-01")],
+                "margin": [None, "R0"],
+            }
+        ),
+        "followup": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P2"],
+                "date": [T("2022-01-01"), T("2019-08-01")],
+                "vital_status": ["alive", "dead"],
+                "death_date": [pd.NaT, T("2019-08-01")],
+            }
+        ),
+        "ae": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1"],
+                "term": ["Gait disturbance", "Nausea"],
+                "grade": [2, 1],
+                "start": [T("2018-06-01"), T("2018-01-20")],
+                "end": [pd.NaT, T("2018-01-25")],
+                "attributed_drug": ["crizotinib", None],
+            }
+        ),
     }
 
 
 def _derive(records, **kw):
     r = records
-    return derive_swimmer_data(r["patients"], r["exposure"], r["assessment"], r["disease_event"], r["procedure"],
-                               r["followup"], r["ae"], **kw)
+    return derive_swimmer_data(
+        r["patients"], r["exposure"], r["assessment"], r["disease_event"], r["procedure"], r["followup"], r["ae"], **kw
+    )
 
 
 def test_columns(records):
@@ -56,12 +92,12 @@ def test_segments_half_open_with_dose_levels_and_off_treatment(records):
     seg = _derive(records).segments
     p1 = seg.loc[seg["patient_id"] == "P1", ["start_day", "end_day", "on_treatment", "dose_level"]]
     assert p1.astype(object).where(p1.notna(), None).to_numpy().tolist() == [
-        [-12, 10, False, None],          # lane start (biopsy on day -12) to first dose
-        [10, 59, True, "starting"],      # 200 mg QD, last dose day 58
-        [59, 100, True, "starting"],     # 100 mg BID = 200 mg/day: same daily dose, contiguous
-        [100, 120, False, None],         # interruption
-        [120, 182, True, "escalated"],   # 200 mg BID = 400 mg/day
-        [182, 1461, False, None],        # off drug to last contact
+        [-12, 10, False, None],  # lane start (biopsy on day -12) to first dose
+        [10, 59, True, "starting"],  # 200 mg QD, last dose day 58
+        [59, 100, True, "starting"],  # 100 mg BID = 200 mg/day: same daily dose, contiguous
+        [100, 120, False, None],  # interruption
+        [120, 182, True, "escalated"],  # 200 mg BID = 400 mg/day
+        [182, 1461, False, None],  # off drug to last contact
     ]
     p2 = seg.loc[(seg["patient_id"] == "P2") & seg["on_treatment"]]
     assert p2[["start_day", "end_day"]].to_numpy().tolist() == [[31, 212]]  # open interval ends at death
@@ -81,8 +117,15 @@ def test_lanes(records):
 def test_markers(records):
     mk = _derive(records, ae_min_grade=2).markers
     got = mk[["patient_id", "day", "kind"]].to_numpy().tolist()
-    assert got == [["P1", 59, "PR"], ["P1", 120, "CR"], ["P1", 151, "AE"],
-                   ["P1", 243, "surgery"], ["P2", 120, "PD"], ["P2", 151, "metastasis"], ["P2", 212, "death"]]
+    assert got == [
+        ["P1", 59, "PR"],
+        ["P1", 120, "CR"],
+        ["P1", 151, "AE"],
+        ["P1", 243, "surgery"],
+        ["P2", 120, "PD"],
+        ["P2", 151, "metastasis"],
+        ["P2", 212, "death"],
+    ]
     ae = mk.loc[mk["kind"] == "AE"].iloc[0]
     assert ae["grade"] == 2 and ae["detail"] == "Gait disturbance, grade 2, attributed to crizotinib"
     assert pd.isna(ae["end_day"])
@@ -93,8 +136,11 @@ def test_markers(records):
 
 @pytest.mark.parametrize(
     ("origin", "p2_start"),
-    [pytest.param("diagnosis", 31, id="diagnosis"), pytest.param("first_dose", 0, id="first-dose"),
-     pytest.param("reference", 17, id="reference-date")],
+    [
+        pytest.param("diagnosis", 31, id="diagnosis"),
+        pytest.param("first_dose", 0, id="first-dose"),
+        pytest.param("reference", 17, id="reference-date"),
+    ],
 )
 def test_origins(records, origin, p2_start):
     d = _derive(records, origin=origin)
@@ -107,13 +153,17 @@ def test_origins(records, origin, p2_start):
 
 def test_patient_without_records_and_bad_input(records):
     r = dict(records)
-    r["patients"] = pd.concat([records["patients"], pd.DataFrame({"patient_id": ["P3"],
-                                                                  "diagnosis_date": [T("2020-01-01")]})])
+    r["patients"] = pd.concat(
+        [records["patients"], pd.DataFrame({"patient_id": ["P3"], "diagnosis_date": [T("2020-01-01")]})]
+    )
     d = derive_swimmer_data(r["patients"], r["exposure"], None, None, None, None, None)
     assert d.lanes.set_index("patient_id").loc["P3", "lane_end_day"] == 0
     assert d.markers.empty
-    assert "P3" not in set(derive_swimmer_data(r["patients"], r["exposure"], None, None, None, None, None,
-                                               origin="first_dose").lanes["patient_id"])
+    assert "P3" not in set(
+        derive_swimmer_data(r["patients"], r["exposure"], None, None, None, None, None, origin="first_dose").lanes[
+            "patient_id"
+        ]
+    )
     with pytest.raises(InputError, match="exposure frame lacks column"):
         derive_swimmer_data(r["patients"], r["exposure"].drop(columns="start"), None, None, None, None, None)
     with pytest.raises(InputError, match="origin='randomisation'"):

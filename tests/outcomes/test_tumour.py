@@ -13,14 +13,26 @@ from tkitrack.schemas.errors import InputError
 def assessment() -> pd.DataFrame:
     """P1: screening scan (40 mm) before the flagged baseline (50 mm), PR at 30, PD at 60, a later 10 mm after PD.
     P2: no flag, the first scan is baseline. P3: baseline only."""
-    return pd.DataFrame({
-        "patient_id": ["P1"] * 5 + ["P2"] * 2 + ["P3"],
-        "date": pd.to_datetime(["2020-01-01", "2020-01-10", "2020-03-10", "2020-05-10", "2020-07-10",
-                                "2021-01-01", "2021-02-01", "2021-01-01"]),
-        "sum_diameters": [40.0, 50.0, 30.0, 60.0, 10.0, 20.0, 25.0, 33.0],
-        "baseline": [False, True, False, False, False, False, False, True],
-        "response": [None, None, "PR", "PD", "CR", None, "SD", None],
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": ["P1"] * 5 + ["P2"] * 2 + ["P3"],
+            "date": pd.to_datetime(
+                [
+                    "2020-01-01",
+                    "2020-01-10",
+                    "2020-03-10",
+                    "2020-05-10",
+                    "2020-07-10",
+                    "2021-01-01",
+                    "2021-02-01",
+                    "2021-01-01",
+                ]
+            ),
+            "sum_diameters": [40.0, 50.0, 30.0, 60.0, 10.0, 20.0, 25.0, 33.0],
+            "baseline": [False, True, False, False, False, False, False, True],
+            "response": [None, None, "PR", "PD", "CR", None, "SD", None],
+        }
+    )
 
 
 def test_percent_change(assessment):
