@@ -41,7 +41,8 @@ def _stop(exposure_id: str, last_dose: str, reason: str, comment: str, verb: str
     from tkitrack.schemas.storage import transaction
 
     with transaction(open_db()) as session:
-        stop_course(session, exposure_id, last_dose=last_dose, reason=reason, comment=comment, user=user())
+        stop_course(session, exposure_id, last_dose=last_dose, reason=reason, comment=comment, user=user(),
+                    discontinue=verb == "stopped")  # fmt: skip
     typer.echo(f"exposure {exposure_id}: {verb}, last dose {last_dose} ({reason})")
 
 
@@ -52,7 +53,10 @@ def stop(
     reason: str = typer.Option(..., "--reason", help="complete_response, toxicity, progression, ..."),
     comment: str = typer.Option("", "--comment", help="Free text for the audit trail"),
 ) -> None:
-    """Stop the drug: the interval ends on the last dose, with the reason (e.g. complete_response)."""
+    """Stop the drug for good (a discontinuation): the interval ends on the last dose, with the reason.
+
+    A later start of the same drug is a re-challenge, a new course; for a break use `exposure interrupt`.
+    """
     _stop(exposure_id, last_dose, reason, comment, "stopped")
 
 
@@ -63,7 +67,7 @@ def interrupt(
     reason: str = typer.Option("toxicity", "--reason", help="Why: toxicity, surgery, patient_choice, ..."),
     comment: str = typer.Option("", "--comment", help="Free text for the audit trail"),
 ) -> None:
-    """Interrupt the drug; `exposure resume` starts it again (the gap is the interruption)."""
+    """Interrupt (hold) the drug; `exposure resume` continues the same course (the gap is the hold)."""
     _stop(exposure_id, last_dose, reason, comment, "interrupted")
 
 

@@ -42,17 +42,29 @@ def _open_interval(session: Session, exposure_id: int | str, on: dt.date) -> dic
 
 
 def stop_course(
-    session: Session, exposure_id: int | str, *, last_dose: str, reason: str, user: str, comment: str = ""
+    session: Session,
+    exposure_id: int | str,
+    *,
+    last_dose: str,
+    reason: str,
+    user: str,
+    comment: str = "",
+    discontinue: bool = True,
 ) -> dict:
-    """End an interval on the day of the last dose, with why (toxicity, complete_response, ...)."""
+    """End an interval on the day of the last dose, with why (toxicity, complete_response, ...).
+
+    ``discontinue`` (``exposure stop``) records a permanent discontinuation of the drug there; without it
+    (``exposure interrupt``) the end is a hold that ``exposure resume`` continues within the same course.
+    Whether a patient stopped is read from this record, never guessed from what happened later.
+    """
     _reason(reason)
     day = _day(last_dose, "--last-dose")
     old = read_record(session, "exposure", exposure_id)
     if old["start"] is not None and day < old["start"]:
         raise InputError(f"exposure {exposure_id} starts {old['start']}; the last dose cannot be before it")
-    why = f"stopped ({reason})" + (f": {comment}" if comment else "")
-    return update_record(session, "exposure", exposure_id, {"end": day.isoformat(), "reason": reason},
-                         reason=why, user=user)  # fmt: skip
+    why = f"{'stopped' if discontinue else 'interrupted'} ({reason})" + (f": {comment}" if comment else "")
+    changes = {"end": day.isoformat(), "reason": reason, "discontinued": "true" if discontinue else "false"}
+    return update_record(session, "exposure", exposure_id, changes, reason=why, user=user)
 
 
 def change_dose(
@@ -72,12 +84,18 @@ def change_dose(
     day = _day(on, "--date")
     old = _open_interval(session, exposure_id, day)
     why = f"dose changed to {dose} from {day}" + (f": {comment}" if comment else "")
-    update_record(session, "exposure", exposure_id,
-                  {"end": (day - dt.timedelta(days=1)).isoformat(), "reason": reason}, reason=why, user=user)  # fmt: skip
+    closed = {"end": (day - dt.timedelta(days=1)).isoformat(), "reason": reason, "discontinued": "false"}
+    update_record(session, "exposure", exposure_id, closed, reason=why, user=user)
     new = {c: old[c] for c in _COPY}
     new.update(dose=dose, unit=unit or old["unit"], frequency=frequency or old["frequency"])
-    new.update(patient_id=old["patient_id"], start=day.isoformat(), end=None if old["end"] is None else
-               old["end"].isoformat(), reason=None if old["end"] is None else old["reason"])  # fmt: skip
+    ended = old["end"] is not None  # a change inside a finished interval: the new one ends as the old one did
+    new.update(
+        patient_id=old["patient_id"],
+        start=day.isoformat(),
+        end=old["end"].isoformat() if ended else None,
+        reason=old["reason"] if ended else None,
+        discontinued="true" if ended and old["discontinued"] else "false",
+    )
     add_records(session, {"exposure": _frame(new)}, user=user, source=f"dose change of exposure {exposure_id}")
 
 
@@ -95,7 +113,7 @@ def resume_course(
     if last is None:
         raise InputError(f"patient {patient_id} has no {drug} interval to resume; use `exposure add`")
     new = {c: getattr(last, c) for c in _COPY}
-    new.update(patient_id=patient_id, start=day.isoformat(), end=None, reason=None)
+    new.update(patient_id=patient_id, start=day.isoformat(), end=None, reason=None, discontinued="false")
     for key, value in (("dose", dose), ("unit", unit), ("frequency", frequency)):
         if value is not None:
             new[key] = value

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field
 
-__all__ = ["FieldInfo", "date_flag", "field", "field_info", "given_date", "imputed_date"]
+__all__ = ["FieldInfo", "constructed_field", "date_flag", "field", "field_info", "given_date", "imputed_date"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,16 @@ def date_flag(label: str) -> Any:
     """The ADaM-style imputation flag of a date: ``D`` (day imputed), ``M`` (month and day), or empty."""
     info = FieldInfo(f"{label}: imputation flag (D day, M month and day)", derived=True)
     return Field(None, description=info.label, max_length=1, schema_extra={"json_schema_extra": {"tk": info}})
+
+
+def constructed_field() -> Any:
+    """Which of the record's dates were built from intervals, not given by the source (``start,end``).
+
+    A paper or a site may give "4 months later" instead of a date; the date someone built from it is kept like
+    any other, and named here so that every export can tell it from a recorded date.
+    """
+    info = FieldInfo("Dates built from intervals, not given by the source (field names, comma-separated)")
+    return Field(None, description=info.label, max_length=256, schema_extra={"json_schema_extra": {"tk": info}})
 
 
 def field_info(model: type, name: str) -> FieldInfo:

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.models import RECORD_MODELS
-from tkitrack.schemas.vocabulary import ctcae_grades, vocabulary
+from tkitrack.schemas.vocabulary import ctcae_grades, response_allowed, response_categories, vocabulary
 
 __all__ = [
     "FRAME_RULES",
@@ -23,6 +23,7 @@ __all__ = [
     "check_frame",
     "column_dtypes",
     "concat_frames",
+    "date_inputs",
     "frame_schema",
     "input_columns",
     "listing",
@@ -190,6 +191,60 @@ def _dose_not_positive(df: pd.DataFrame) -> pd.Series:
     return (df["dose"].le(0) & df["drug"].ne("placebo")).fillna(False).astype(bool)
 
 
+def _response_outside_criteria(column: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
+    def failing(df: pd.DataFrame) -> pd.Series:  # unknown responses or criteria are FLD002's, not this rule's
+        known = df[column].isin(vocabulary("response").values) & (
+            df["criteria"].isna() | df["criteria"].isin(vocabulary("criteria").values)
+        )
+        return (known & ~response_allowed(df["criteria"], df[column])).astype(bool)
+
+    return failing
+
+
+def _criteria_message(column: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
+    def message(df: pd.DataFrame) -> pd.Series:
+        crit = df["criteria"].astype("object").where(df["criteria"].notna(), "RECIST1.1")
+        allowed = crit.map(lambda c: ", ".join(response_categories(c)))  # distinct criteria only: a few
+        return (
+            "'" + df[column].astype(str) + "' is not a " + crit.astype(str) + " response; under " + crit.astype(str)
+            + " use one of " + allowed + " (set criteria to the criteria that response belongs to)"
+        )  # fmt: skip
+
+    return message
+
+
+def date_inputs(record: str) -> tuple[str, ...]:
+    """The date fields of a record as typed (``start``, ``end``, ...): the names ``constructed_dates`` may list."""
+    fields = RECORD_MODELS[record].model_fields
+    return tuple(name[:-4] for name in fields if name.endswith("_dtc"))
+
+
+def _constructed_unknown(record: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
+    dates = list(date_inputs(record))
+
+    def failing(df: pd.DataFrame) -> pd.Series:
+        names = df["constructed_dates"].astype("string").str.split(",").explode().str.strip()
+        bad = names.notna() & ~names.isin(dates)
+        return bad.groupby(level=0).any().reindex(df.index, fill_value=False).astype(bool)
+
+    return failing
+
+
+def _constructed_message(record: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
+    dates = ", ".join(date_inputs(record))
+    return lambda df: (
+        "'" + df["constructed_dates"].astype(str) + f"' names a field that is not a date of {record}; list the "
+        f"constructed date fields separated by commas, from: {dates}"
+    )
+
+
+def _candidates_conflict(df: pd.DataFrame) -> pd.Series:
+    cand = df["gene_5p_candidates"].astype("string").str.split("|")
+    too_few = cand.str.len().lt(2).fillna(False)
+    both = df["gene_5p"].notna() & df["gene_5p_candidates"].notna()
+    return (too_few | both).astype(bool)
+
+
 FRAME_RULES: tuple[FrameRule, ...] = (
     FrameRule(
         "EX006",
@@ -235,6 +290,46 @@ FRAME_RULES: tuple[FrameRule, ...] = (
     ),
     FrameRule(
         "AE003", "ae", "grade", ("term", "grade"), "grade exists for the CTCAE term", _grade_missing, _grade_message
+    ),
+    *(
+        FrameRule(
+            "AS005",
+            "assessment",
+            column,
+            ("criteria", column),
+            "a response in the categories of its criteria (PERCIST and iRECIST only under those criteria)",
+            _response_outside_criteria(column),
+            _criteria_message(column),
+        )
+        for column in ("response", "target_response", "nontarget_response")
+    ),
+    FrameRule(
+        "MO001",
+        "molecular",
+        "gene_5p_candidates",
+        ("gene_5p", "gene_5p_candidates"),
+        "an uncertain 5' partner is two or more candidates, with gene_5p left empty",
+        _candidates_conflict,
+        lambda df: (
+            "gene_5p '"
+            + df["gene_5p"].astype(str)
+            + "' with candidates '"
+            + df["gene_5p_candidates"].astype(str)
+            + "': give the partner in gene_5p when it is known, or two or more candidates separated by | "
+            "(e.g. PTRH2|CLTC) with gene_5p empty when the source cannot tell"
+        ),
+    ),
+    *(
+        FrameRule(
+            "DT005",
+            record,
+            "constructed_dates",
+            ("constructed_dates",),
+            "constructed_dates names date fields of the record",
+            _constructed_unknown(record),
+            _constructed_message(record),
+        )
+        for record in RECORD_MODELS
     ),
 )
 

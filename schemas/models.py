@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import SQLModel
 
-from tkitrack.schemas.fields import date_flag, field, given_date, imputed_date
+from tkitrack.schemas.fields import constructed_field, date_flag, field, given_date, imputed_date
 
 __all__ = [
     "RECORD_MODELS",
@@ -55,6 +55,7 @@ class Patient(SQLModel, table=True):
     weight_date: dt.date | None = imputed_date("Weight measured on", "first")
     weight_date_dtf: str | None = date_flag("Weight measured on")
     note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
+    constructed_dates: str | None = constructed_field()
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
 
@@ -66,6 +67,7 @@ class Record(SQLModel):
         label="Patient id", foreign_key="patient.patient_id", index=True, max_length=64, required=True
     )
     note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
+    constructed_dates: str | None = constructed_field()
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
 
@@ -74,7 +76,10 @@ class MolecularFinding(Record, table=True):
 
     __tablename__ = "molecular"
 
-    gene_5p: str | None = field(label="5' partner gene (e.g. STRN)", max_length=32)
+    gene_5p: str | None = field(label="5' partner gene (e.g. STRN); empty when uncertain", max_length=32)
+    gene_5p_candidates: str | None = field(
+        label="Candidate 5' partners when the source cannot tell which is fused (e.g. PTRH2|CLTC)", max_length=128
+    )
     exon_5p: int | None = field(label="5' gene exon", ge=1, le=200)
     gene_3p: str = field(label="3' kinase gene (ALK, ROS1, NTRK1-3, ...)", vocab="kinase_gene", required=True)
     exon_3p: int | None = field(label="3' gene exon", ge=1, le=200)
@@ -88,6 +93,9 @@ class MolecularFinding(Record, table=True):
     vaf: float | None = field(label="Variant allele fraction (%)", ge=0, le=100)
     tmb: float | None = field(label="Tumour mutational burden (mut/Mb)", ge=0)
     resistance_mutation: str | None = field(label="Resistance mutation at relapse (e.g. ALK G1202R)")
+    karyotype: str | None = field(
+        label="Karyotype or rearrangement in ISCN (e.g. t(2;17)(p23.2;q23.1))", max_length=256
+    )
 
 
 class Ihc(Record, table=True):
@@ -122,6 +130,9 @@ class Exposure(Record, table=True):
     end: dt.date | None = imputed_date("End of the interval", "last")
     end_dtf: str | None = date_flag("End of the interval")
     reason: str | None = field(label="Why the interval ended (toxicity, complete_response, ...)", vocab="reason")
+    discontinued: bool = field(
+        False, label="Drug permanently discontinued at the end of this interval (not a hold or a dose change)"
+    )
 
 
 class AdverseEvent(Record, table=True):
@@ -164,7 +175,10 @@ class TumourAssessment(Record, table=True):
     nontarget_response: str | None = field(label="Non-target response", vocab="response", max_length=16)
     new_lesion: bool | None = field(label="New lesion present")
     response: str | None = field(
-        label="Overall response (CR, PR, SD, NON-CR/NON-PD, PD, NE)", vocab="response", max_length=16
+        label="Overall response in the categories of the criteria (RECIST: CR, PR, SD, NON-CR/NON-PD, PD, NE; "
+        "PERCIST: CMR, PMR, SMD, PMD; iRECIST: iCR, iPR, iSD, iUPD, iCPD)",
+        vocab="response",
+        max_length=16,
     )
     evaluator: str | None = field("INVESTIGATOR", label="Evaluator", vocab="evaluator", max_length=16)
     response_given: str | None = field(
@@ -209,6 +223,10 @@ class FollowUp(Record, table=True):
     date: dt.date | None = imputed_date("Contact date", "last")
     date_dtf: str | None = date_flag("Contact date")
     vital_status: str = field(label="Vital status (alive, dead, unknown)", vocab="vital_status", required=True)
+    disease_status: str | None = field(
+        label="Disease status at this contact (NED no evidence of disease, AWD alive with disease, unknown)",
+        vocab="disease_status", max_length=16,
+    )  # fmt: skip
     death_date_dtc: str | None = given_date("Death date")
     death_date: dt.date | None = imputed_date("Death date", "first")
     death_date_dtf: str | None = date_flag("Death date")

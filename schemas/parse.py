@@ -141,7 +141,7 @@ def parse_records(
             bad = text.notna() & val.isna()
             if bad.any():
                 problems.append(_problem(raw, record, bad, name, "FLD007", text, "expected true or false", rows))
-            if name in ("deleted", "verbatim", "serious", "baseline"):
+            if model.model_fields[name].default is False:  # a flag that defaults to false: empty means false
                 val = val.fillna(False)
             out[name] = val
         else:

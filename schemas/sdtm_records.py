@@ -153,7 +153,18 @@ def _exposures(ex: pd.DataFrame) -> pd.DataFrame:
         "end": _column(ex, "EXENDTC").str.split("T").str[0],
         "note": route_note,
     }
+    cols["discontinued"] = _discontinued(cols["patient_id"], cols["drug"], cols["start"], cols["end"])
     return _frame("exposure", cols, ex.index)
+
+
+def _discontinued(patient: pd.Series, drug: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """SDTM EX has no discontinuation flag: the last EX record of a drug with an end date is taken as the
+    discontinuation; earlier ends are holds or dose changes (a gap before the next record of the drug)."""
+    when = impute_text(start, "first")
+    order = pd.DataFrame({"p": patient, "d": drug, "w": when}).sort_values(["p", "d", "w"], kind="stable")
+    last = ~order.duplicated(["p", "d"], keep="last")
+    is_last = last.reindex(patient.index)
+    return (is_last & (end.fillna("") != "")).map({True: "true", False: "false"})
 
 
 def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping[str, int]) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN
-from tkitrack.schemas.vocabulary import vocabulary
+from tkitrack.schemas.vocabulary import response_allowed
 
 __all__ = ["CRITERIA_SDTM", "EVALUATORS_SDTM", "MODALITIES_SDTM", "assessments_from_sdtm", "impute_text", "text"]
 
@@ -171,13 +171,14 @@ def assessments_from_sdtm(
     total = pd.to_numeric(merged["sum_diameters"], errors="coerce").round(4)
     # a response outside RECIST (pharmaverse has "CHECK") is kept as given, never guessed: AS004 queries it
     overall = merged["OVRLRESP"].astype(str)
-    known = overall.isin(vocabulary("response").values) | (overall == "")
+    criteria = merged["RSCAT"].astype(str).str.upper().map(CRITERIA_SDTM).fillna("")
+    known = response_allowed(criteria.where(criteria != ""), overall) | (overall == "")
     note = note.mask(~known, note.where(note == "", note + "; ") + "overall response as given: " + overall)
     out = pd.DataFrame({
         "patient_id": merged["patient_id"],
         "date": merged["date"],
         "modality": merged["method"].astype(str).str.upper().map(MODALITIES_SDTM).fillna(""),
-        "criteria": merged["RSCAT"].astype(str).str.upper().map(CRITERIA_SDTM).fillna(""),
+        "criteria": criteria,
         "baseline": baseline.map({True: "true", False: "false"}),
         "sum_diameters": total.astype("string").fillna(""),
         "target_response": merged["TRGRESP"],

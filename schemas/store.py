@@ -130,6 +130,8 @@ def _json_value(value: object) -> object:
         return None
     if isinstance(value, float) and np.isnan(value):
         return None
+    if isinstance(value, bool | np.bool_):  # as typed and as the delete entries write it
+        return "true" if value else "false"
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     if hasattr(value, "isoformat"):

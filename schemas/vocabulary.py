@@ -14,6 +14,7 @@ __all__ = [
     "ATTRIBUTIONS",
     "CONFIRMED_BY",
     "CRITERIA",
+    "DISEASE_STATUSES",
     "EVALUATORS",
     "EVENT_KINDS",
     "FNCLCC_GRADES",
@@ -36,6 +37,8 @@ __all__ = [
     "genes",
     "histologies",
     "read_vocab",
+    "response_allowed",
+    "response_categories",
     "responses",
     "vocabulary",
 ]
@@ -67,6 +70,8 @@ MARGINS = ("R0", "R1", "R2", "RX")
 EVENT_KINDS = ("recurrence", "progression", "metastasis")
 CONFIRMED_BY = ("histology", "imaging", "clinical", "molecular")
 VITAL_STATUSES = ("alive", "dead", "unknown")
+#: Disease status at a follow-up contact: no evidence of disease, alive with disease, unknown.
+DISEASE_STATUSES = ("NED", "AWD", "unknown")
 FNCLCC_GRADES = ("1", "2", "3", "NA")
 
 
@@ -128,9 +133,40 @@ def genes() -> pd.DataFrame:
 
 @cache
 def responses() -> pd.DataFrame:
+    """Overall response categories: response, rank (best 1 .. worst 5; NE 0), label, and the criteria family
+    (``RECIST`` for RECIST 1.1 and investigator calls, ``PERCIST``, ``iRECIST``; ``ALL`` for NE)."""
     table = read_vocab("responses")
     table["rank"] = table["rank"].astype(int)
     return table
+
+
+#: Criteria (assessment.criteria) -> the response family its categories come from.
+_CRITERIA_FAMILY = {"RECIST1.1": "RECIST", "INVESTIGATOR": "RECIST", "PERCIST": "PERCIST", "iRECIST": "iRECIST"}
+
+
+@cache
+def response_categories(criteria: str | None) -> tuple[str, ...]:
+    """The overall responses allowed under ``criteria`` (RECIST 1.1 when empty): PERCIST's CMR/PMR/SMD/PMD and
+    iRECIST's iCR/iPR/iSD/iUPD/iCPD only under those criteria, RECIST's categories under RECIST 1.1 and
+    investigator assessments; NE under all."""
+    family = _CRITERIA_FAMILY.get(criteria or "RECIST1.1")
+    if family is None:
+        return ()
+    table = responses()
+    return tuple(table.loc[table["criteria"].isin([family, "ALL"]), "response"])
+
+
+def response_allowed(criteria: pd.Series, response: pd.Series) -> pd.Series:
+    """Per row: is ``response`` one of the categories of ``criteria`` (missing criteria: RECIST 1.1)?
+
+    Vectorised over the rows (one lookup of the few distinct criteria); a missing response is allowed.
+    """
+    crit = criteria.astype("object").where(criteria.notna(), "RECIST1.1")
+    pairs = pd.MultiIndex.from_tuples(
+        [(c, r) for c in set(crit) for r in response_categories(c)], names=["criteria", "response"]
+    )
+    given = pd.MultiIndex.from_arrays([crit.to_numpy(), response.astype("object").to_numpy()])
+    return pd.Series(given.isin(pairs), index=response.index) | response.isna().to_numpy()
 
 
 _CONSTANTS = {
@@ -152,6 +188,7 @@ _CONSTANTS = {
     "event_kind": EVENT_KINDS,
     "confirmed_by": CONFIRMED_BY,
     "vital_status": VITAL_STATUSES,
+    "disease_status": DISEASE_STATUSES,
     "fnclcc": FNCLCC_GRADES,
 }
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tkitrack.schemas.storage import head_revision
+
+HEAD = head_revision()
+
 COUNTS = (
     "records: patient 0, molecular 0, ihc 0, exposure 0, ae 0, assessment 0, procedure 0, disease_event 0, followup 0"
 )
@@ -13,21 +17,21 @@ def test_init_twice(run_cli, empty_db_url, table_names):
     first = run_cli(empty_db_url, "init")
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[0].startswith("created database ")
-    assert first.stdout.splitlines()[0].endswith(" (schema 0002)")
+    assert first.stdout.splitlines()[0].endswith(f" (schema {HEAD})")
     assert first.stdout.splitlines()[1] == COUNTS
     assert "audit_log" in table_names(empty_db_url)
     second = run_cli(empty_db_url, "init")
     assert second.exit_code == 0, second.output
-    assert second.stdout.splitlines()[0].endswith(" is already at schema 0002")
+    assert second.stdout.splitlines()[0].endswith(f" is already at schema {HEAD}")
 
 
 def test_db_status_before_and_after_init(run_cli, empty_db_url):
     before = run_cli(empty_db_url, "db", "status")
     assert before.exit_code == 0, before.output
-    assert before.stdout.splitlines()[1:] == ["schema: none (run tkitrack init); newest: 0002"]
+    assert before.stdout.splitlines()[1:] == [f"schema: none (run tkitrack init); newest: {HEAD}"]
     assert run_cli(empty_db_url, "db", "upgrade").exit_code == 0
     after = run_cli(empty_db_url, "db", "status")
-    assert after.stdout.splitlines()[1:] == ["schema: 0002; newest: 0002", COUNTS]
+    assert after.stdout.splitlines()[1:] == [f"schema: {HEAD}; newest: {HEAD}", COUNTS]
     assert after.stdout.splitlines()[0].startswith("database: ")
 
 
@@ -35,7 +39,7 @@ def test_db_upgrade_on_a_current_database_and_status_counts(cli):
     assert cli("patient", "add", "P1").exit_code == 0
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert " is already at schema 0002" in result.stdout
+    assert f" is already at schema {HEAD}" in result.stdout
     assert "records: patient 1, molecular 0" in cli("db", "status").stdout
 
 

@@ -17,7 +17,8 @@ COURSE = {"patient_id": "P1", "drug": "crizotinib", "dose": "280", "unit": "mg/m
 #: The course operations go through the store (tested on both back ends); only the tests whose SQL could differ
 #: between back ends run on both, the rest on SQLite.
 sqlite_only = pytest.mark.parametrize("empty_db_url", [pytest.param("sqlite", id="sqlite")], indirect=True)
-COLUMNS = ["id", "drug", "dose", "unit", "frequency", "route", "formulation", "start_dtc", "end_dtc", "reason"]
+COLUMNS = ["id", "drug", "dose", "unit", "frequency", "route", "formulation", "start_dtc", "end_dtc", "reason",
+           "discontinued"]  # fmt: skip
 
 
 def _add(engine, exposures: list[dict]) -> None:
@@ -38,9 +39,11 @@ def _intervals(engine) -> list[dict]:
     return ex[COLUMNS].astype(object).where(ex[COLUMNS].notna(), None).to_dict("records")
 
 
-def _interval(id_, dose, start, end=None, reason=None, unit="mg/m2", frequency="BID") -> dict:
+def _interval(id_, dose, start, end=None, reason=None, unit="mg/m2", frequency="BID", stopped=False) -> dict:
+    """One interval as the tests expect it; ``stopped``: the drug was discontinued at its end."""
     return {"id": id_, "drug": "crizotinib", "dose": dose, "unit": unit, "frequency": frequency, "route": "ORAL",
-            "formulation": "oral solution", "start_dtc": start, "end_dtc": end, "reason": reason}  # fmt: skip
+            "formulation": "oral solution", "start_dtc": start, "end_dtc": end, "reason": reason,
+            "discontinued": stopped}  # fmt: skip
 
 
 def test_change_dose_closes_the_interval_the_day_before_and_opens_a_new_one(course):
@@ -74,7 +77,7 @@ def test_stop_with_reason_complete_response_then_change_inside_the_closed_interv
                            comment="CR on MRI at 4 months")  # fmt: skip
     assert diff["end_dtc"] == (None, "2020-01-10")
     assert diff["reason"] == (None, "complete_response")
-    assert _intervals(course) == [_interval(1, 280.0, "2019-07-01", "2020-01-10", "complete_response")]
+    assert _intervals(course) == [_interval(1, 280.0, "2019-07-01", "2020-01-10", "complete_response", stopped=True)]
     with transaction(course) as session:
         last = read_audit_log(session).iloc[-1]
     assert (last["user"], last["reason"]) == ("dr", "stopped (complete_response): CR on MRI at 4 months")
@@ -83,22 +86,31 @@ def test_stop_with_reason_complete_response_then_change_inside_the_closed_interv
         change_dose(session, 1, on="2019-10-01", dose="200", unit="mg", frequency="QD", reason="toxicity",
                     user="nurse")  # fmt: skip
     assert _intervals(course) == [
-        _interval(1, 280.0, "2019-07-01", "2019-09-30", "toxicity"),
-        _interval(2, 200.0, "2019-10-01", "2020-01-10", "complete_response", unit="mg", frequency="QD"),
+        _interval(1, 280.0, "2019-07-01", "2019-09-30", "toxicity"),  # a dose change is not a stop
+        _interval(2, 200.0, "2019-10-01", "2020-01-10", "complete_response", unit="mg", frequency="QD", stopped=True),
     ]
 
 
 @sqlite_only
 def test_interrupt_then_resume_copies_the_last_dose(course):
     with transaction(course) as session:
-        stop_course(session, 1, last_dose="2019-10-01", reason="toxicity", user="nurse")
+        stop_course(session, 1, last_dose="2019-10-01", reason="toxicity", user="nurse", discontinue=False)
         resume_course(session, "P1", "Crizotinib", on="2019-10-15", user="nurse")
-        stop_course(session, 2, last_dose="2019-10-15", reason="toxicity", user="nurse")  # the first day
+        stop_course(session, 2, last_dose="2019-10-15", reason="toxicity", user="nurse", discontinue=False)
         resume_course(session, "P1", "crizotinib", on="2019-11-01", dose="230", user="nurse")
-    assert _intervals(course) == [
+        stop_course(session, 3, last_dose="2020-03-01", reason="complete_response", user="dr")  # for good
+    assert _intervals(course) == [  # two holds (one of a single day) and a discontinuation: one course
         _interval(1, 280.0, "2019-07-01", "2019-10-01", "toxicity"),
         _interval(2, 280.0, "2019-10-15", "2019-10-15", "toxicity"),
-        _interval(3, 230.0, "2019-11-01"),
+        _interval(3, 230.0, "2019-11-01", "2020-03-01", "complete_response", stopped=True),
+    ]
+    with transaction(course) as session:
+        log = read_audit_log(session)
+    # a hold leaves the flag false (nothing to log); the stop sets it, audited with the stop's reason
+    assert log.loc[
+        log["field"] == "discontinued", ["record_id", "old_value", "new_value", "reason"]
+    ].values.tolist() == [
+        ["3", "false", "true", "stopped (complete_response)"],
     ]
 
 

@@ -11,6 +11,7 @@ from tkitrack.schemas.frames import (
     LISTING_COLUMNS,
     check_frame,
     column_dtypes,
+    date_inputs,
     frame_schema,
     input_columns,
     listing,
@@ -80,6 +81,7 @@ FIELD_CASES = [
     ("disease_event", "kind", "relapse", "metastasis", "FLD002"),
     ("disease_event", "confirmed_by", "MRI", "imaging", "FLD002"),
     ("followup", "vital_status", "deceased", "dead", "FLD002"),
+    ("followup", "disease_status", "CR", "NED", "FLD002"),
 ]
 #: Failing values that also break a frame rule (tested on its own below): ae grade 0 and 6 are no CTCAE grade
 #: (AE003), a negative dose is not > 0 (EX006).
@@ -112,7 +114,8 @@ def test_column_types_follow_the_model_annotations():
         "id": "Int64", "patient_id": "string", "note": "string", "deleted": "boolean", "drug": "string",
         "dose": "float64", "unit": "string", "frequency": "string", "route": "string", "formulation": "string",
         "start_dtc": "string", "start": "datetime64[ns]", "start_dtf": "string", "end_dtc": "string",
-        "end": "datetime64[ns]", "end_dtf": "string", "reason": "string",
+        "end": "datetime64[ns]", "end_dtf": "string", "reason": "string", "constructed_dates": "string",
+        "discontinued": "boolean",
     }  # fmt: skip
     assert column_dtypes("ae")["grade"] == "Int64"
     assert column_dtypes("ae")["serious"] == "boolean"
@@ -130,7 +133,8 @@ def test_required_fields_are_not_nullable_and_optional_ones_are():
 
 def test_input_columns_drop_ids_and_derived_fields_and_name_dates_plainly():
     assert input_columns("exposure") == [
-        "patient_id", "note", "drug", "dose", "unit", "frequency", "route", "formulation", "start", "end", "reason",
+        "patient_id", "note", "constructed_dates", "drug", "dose", "unit", "frequency", "route", "formulation",
+        "start", "end", "reason", "discontinued",
     ]  # fmt: skip
     assert "term_code" not in input_columns("ae")
     assert input_columns("patient")[0] == "patient_id"
@@ -217,11 +221,52 @@ FRAME_CASES = [
     ("AE001", "ae", {"end": "2019-11-30"}, {"end": "2019-12-01"}, "end", "2019-11-30"),
     ("AE002", "ae", {"term": "Leg ache"}, {"term": "Leg ache", "verbatim": "true"}, "term", "Leg ache"),
     ("AE003", "ae", {"grade": "4"}, {"grade": "3"}, "grade", "4"),
+    # a PERCIST category under RECIST, a RECIST one under PERCIST, an iRECIST one under the investigator's
+    ("AS005", "assessment", {"response": "CMR"}, {"response": "CMR", "criteria": "PERCIST"}, "response", "CMR"),
+    ("AS005", "assessment", {"target_response": "CR", "criteria": "PERCIST", "response": "PMR"},
+     {"target_response": "PMR", "criteria": "PERCIST", "response": "PMR"}, "target_response", "CR"),
+    ("AS005", "assessment", {"nontarget_response": "iCR", "criteria": "INVESTIGATOR"},
+     {"nontarget_response": "iCR", "criteria": "iRECIST", "response": "iCR"}, "nontarget_response", "iCR"),
+    ("MO001", "molecular", {"gene_5p_candidates": "PTRH2|CLTC"}, {"gene_5p": "", "gene_5p_candidates": "PTRH2|CLTC"},
+     "gene_5p_candidates", "PTRH2|CLTC"),
+    *[("DT005", record, {"constructed_dates": "note"}, {"constructed_dates": ",".join(date_inputs(record))},
+       "constructed_dates", "note") for record in RECORD_MODELS],
 ]  # fmt: skip
 
 
 def test_frame_cases_cover_every_frame_rule():
-    assert sorted(c[0] for c in FRAME_CASES) == sorted(r.rule_id for r in FRAME_RULES)
+    assert sorted({(c[0], c[1], c[4]) for c in FRAME_CASES}) == sorted(
+        (r.rule_id, r.record, r.field) for r in FRAME_RULES
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "bad"),
+    [
+        pytest.param({"response": "NE", "criteria": "PERCIST"}, False, id="NE-under-every-criteria"),
+        pytest.param({"response": "iUPD", "criteria": "iRECIST"}, False, id="iUPD-under-iRECIST"),
+        pytest.param({"response": "PD", "criteria": ""}, False, id="empty-criteria-is-RECIST"),
+        pytest.param({"response": "PMD", "criteria": ""}, True, id="PMD-needs-PERCIST"),
+        pytest.param({"response": "PD", "criteria": "iRECIST"}, True, id="PD-is-not-iRECIST"),
+    ],
+)
+def test_responses_follow_their_criteria(values, bad):
+    found = check_frame("assessment", _typed("assessment", {**VALID["assessment"], **values}))
+    assert found["rule_id"].tolist() == (["AS005"] if bad else [])
+
+
+def test_an_uncertain_partner_needs_two_candidates():
+    found = check_frame(
+        "molecular", _typed("molecular", {**VALID["molecular"], "gene_5p": "", "gene_5p_candidates": "CLTC"})
+    )
+    assert found["rule_id"].tolist() == ["MO001"]
+
+
+def test_constructed_dates_may_list_several_dates_with_spaces():
+    frame = _typed("exposure", {**VALID["exposure"], "constructed_dates": "start, end"})
+    assert check_frame("exposure", frame).empty
+    frame = _typed("exposure", {**VALID["exposure"], "constructed_dates": "start,stop"})
+    assert check_frame("exposure", frame)["value"].tolist() == ["start,stop"]
 
 
 @pytest.mark.parametrize(

@@ -141,10 +141,12 @@ def test_frame_has_every_model_column_with_its_dtype_and_defaults():
         "id": "Int64", "patient_id": "string", "note": "string", "deleted": "boolean", "drug": "string",
         "dose": "float64", "unit": "string", "frequency": "string", "route": "string", "formulation": "string",
         "start_dtc": "string", "start": "datetime64[ns]", "start_dtf": "string", "end_dtc": "string",
-        "end": "datetime64[ns]", "end_dtf": "string", "reason": "string",
+        "end": "datetime64[ns]", "end_dtf": "string", "reason": "string", "constructed_dates": "string",
+        "discontinued": "boolean",
     }  # fmt: skip
     assert frame.loc[0, "route"] == "ORAL"  # the model's default
     assert not frame.loc[0, "deleted"]
+    assert frame.loc[0, "discontinued"] == False  # noqa: E712  (a flag left out is false, not missing)
     assert {c: str(t) for c, t in frame.dtypes.items()} == column_dtypes("exposure")
 
 

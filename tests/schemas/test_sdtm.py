@@ -172,6 +172,30 @@ def test_patients_exposures_and_followup_from_dm_ds_ex():
                                   ["B", "2014-03-10", "dead", "2014-03-10", "MYOCARDIAL INFARCTION"]]  # fmt: skip
 
 
+def test_the_last_ex_record_of_a_drug_with_an_end_is_the_discontinuation():
+    """SDTM EX has no stop flag: earlier ends of a drug are holds or dose changes, the last ended one a stop.
+
+    A: crizotinib held (a gap) and resumed, then ended: only the last record is a discontinuation; the
+    vinblastine course before it ended too (its own drug's last record). B: crizotinib ongoing (no end): no
+    discontinuation. Records are given out of date order to show that order in the file does not matter.
+    """
+    ex = pd.DataFrame({
+        "USUBJID": ["A", "A", "A", "B", "B"],
+        "EXTRT": ["CRIZOTINIB", "VINBLASTINE", "CRIZOTINIB", "CRIZOTINIB", "CRIZOTINIB"],
+        "EXDOSE": ["200", "6", "200", "280", "230"], "EXDOSU": "mg", "EXDOSFRQ": "QD",
+        "EXSTDTC": ["2019-06-01", "2018-01-05", "2019-01-01", "2019-01-01", "2019-03-01"],
+        "EXENDTC": ["2019-12-31", "2018-06-30", "2019-04-30", "2019-02-28", ""],
+    })  # fmt: skip
+    out = sdtm_to_records({**_small(), "EX": ex})["exposure"]
+    assert out[["patient_id", "drug", "start", "discontinued"]].values.tolist() == [
+        ["A", "crizotinib", "2019-06-01", "true"],
+        ["A", "vinblastine", "2018-01-05", "true"],
+        ["A", "crizotinib", "2019-01-01", "false"],
+        ["B", "crizotinib", "2019-01-01", "false"],
+        ["B", "crizotinib", "2019-03-01", "false"],
+    ]
+
+
 def test_adverse_events_grade_term_and_codes():
     ae = sdtm_to_records(_small())["ae"]
     got = ae[["term", "verbatim", "grade", "start", "serious", "attribution", "action", "outcome"]]

@@ -60,18 +60,22 @@ def test_postgresql_test_url_puts_its_own_schema_first(db_url):
     assert schema in where
 
 
+#: The newest migration; the only place a test names it (the others ask head_revision()).
+HEAD = "0003"
+
+
 def test_head_revision_is_the_newest_migration():
-    assert head_revision() == "0002"
+    assert head_revision() == HEAD
 
 
 def test_init_on_an_empty_database_reaches_head(empty_engine, table_names, empty_db_url):
     assert current_revision(empty_engine) is None
     before, after = upgrade(empty_engine)
-    assert (before, after) == (None, "0002")
+    assert (before, after) == (None, HEAD)
     assert current_revision(empty_engine) == head_revision()
     require_current(empty_engine)  # does not raise
     assert table_names(empty_db_url) == sorted(["alembic_version", "audit_head", "audit_log", *RECORD_TABLES])
-    assert upgrade(empty_engine) == ("0002", "0002")  # a second init changes nothing
+    assert upgrade(empty_engine) == (HEAD, HEAD)  # a second init changes nothing
 
 
 def test_require_current_on_an_empty_database_says_run_init(empty_engine):
@@ -90,7 +94,7 @@ def test_require_current_on_a_foreign_database(empty_engine):
 def test_require_current_on_another_revision_says_upgrade(engine):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(ConfigError, match="is at schema 0000, this tkitrack needs 0002; run `tkitrack db upgrade`"):
+    with pytest.raises(ConfigError, match=f"is at schema 0000, this tkitrack needs {HEAD}; run `tkitrack db upgrade`"):
         require_current(engine)
 
 
@@ -145,7 +149,7 @@ def test_plain_path_makes_a_working_sqlite_engine(tmp_path):
     eng = make_engine(str(tmp_path / "plain.db"))
     try:
         assert eng.dialect.name == "sqlite"
-        assert upgrade(eng)[1] == "0002"
+        assert upgrade(eng)[1] == HEAD
         assert (tmp_path / "plain.db").is_file()
     finally:
         eng.dispose()
@@ -224,9 +228,9 @@ def test_upgrade_from_the_first_schema_keeps_the_data(empty_engine, empty_db_url
     assert upgrade(empty_engine, "0001") == (None, "0001")
     with empty_engine.begin() as conn:  # a record written by 0001, straight into its tables
         conn.execute(text("INSERT INTO patient (patient_id, deleted) VALUES ('OLD-1', false)"))
-    with pytest.raises(ConfigError, match="is at schema 0001, this tkitrack needs 0002"):
+    with pytest.raises(ConfigError, match=f"is at schema 0001, this tkitrack needs {HEAD}"):
         require_current(empty_engine)
-    assert upgrade(empty_engine) == ("0001", "0002")
+    assert upgrade(empty_engine) == ("0001", HEAD)
     with transaction(empty_engine) as session:
         add_records(session, {"assessment": pd.DataFrame({"patient_id": ["OLD-1"], "date": ["2020-01"],
                                                           "response_given": ["CHECK"]})}, user="t")  # fmt: skip
@@ -235,3 +239,57 @@ def test_upgrade_from_the_first_schema_keeps_the_data(empty_engine, empty_db_url
         assert verify_chain(session).ok
     assert frames["patient"]["patient_id"].tolist() == ["OLD-1"]
     assert frames["assessment"]["response_given"].tolist() == ["CHECK"]
+
+
+def test_upgrade_to_0003_marks_stops_as_discontinuations_and_keeps_every_row(empty_engine):
+    """Schema 0003 adds exposure.discontinued, filled from what each stored interval says (docs/case-series.md).
+
+    Patient A: a dose change (reason dose_change, next interval the day after), then a stop for toxicity that is
+    the last interval of crizotinib -> only the last one is a discontinuation. Patient B: stopped in CR, then a
+    re-challenge that is still open -> the CR stop is a discontinuation although a later interval exists; the
+    open one is not. Patient C: a toxicity hold followed by a resume -> a hold (a later interval exists), and the
+    resumed interval ended without a reason is the last one -> a discontinuation. Patient D: a deleted later
+    interval does not make the earlier end a hold.
+    """
+    assert upgrade(empty_engine, "0002") == (None, "0002")
+    rows = [  # id, patient, drug, start, end, reason, deleted
+        (1, "A", "crizotinib", "2019-01-01", "2019-02-28", "dose_change", False),
+        (2, "A", "crizotinib", "2019-03-01", "2019-06-30", "toxicity", False),
+        (3, "B", "crizotinib", "2019-01-01", "2019-12-31", "complete_response", False),
+        (4, "B", "crizotinib", "2020-06-01", None, None, False),
+        (5, "C", "crizotinib", "2019-01-01", "2019-03-31", "toxicity", False),
+        (6, "C", "crizotinib", "2019-05-01", "2019-09-30", None, False),
+        (7, "D", "crizotinib", "2019-01-01", "2019-03-31", "patient_choice", False),
+        (8, "D", "crizotinib", "2019-05-01", "2019-09-30", "toxicity", True),
+    ]
+    with empty_engine.begin() as conn:
+        for pid in "ABCD":
+            conn.execute(text("INSERT INTO patient (patient_id, deleted) VALUES (:p, false)"), {"p": pid})
+        for rid, pid, drug, start, end, reason, deleted in rows:
+            conn.execute(
+                text('INSERT INTO exposure (id, patient_id, drug, dose, unit, frequency, start, "end", reason, deleted) '
+                     "VALUES (:i, :p, :d, 200, 'mg', 'QD', :s, :e, :r, :x)"),
+                {"i": rid, "p": pid, "d": drug, "s": start, "e": end, "r": reason, "x": deleted},
+            )  # fmt: skip
+    assert upgrade(empty_engine) == ("0002", head_revision())
+    with empty_engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT id, discontinued FROM exposure ORDER BY id")).all())
+        n_patients = conn.execute(text("SELECT count(*) FROM patient")).scalar_one()
+    assert {k: bool(v) for k, v in got.items()} == {
+        1: False, 2: True, 3: True, 4: False, 5: False, 6: True, 7: True, 8: True,
+    }  # fmt: skip
+    assert n_patients == 4
+
+
+def test_the_migrations_create_exactly_the_tables_the_models_declare(engine):
+    """No drift between schemas/models.py (and the audit tables) and what the migrations build."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import tkitrack.schemas.audit
+    import tkitrack.schemas.models  # noqa: F401  (registers the tables)
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []

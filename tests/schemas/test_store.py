@@ -55,7 +55,7 @@ def test_add_and_read_round_trip(engine):
     assert patient["diagnosis_date_dtf"] is None
     assert (patient["height_cm"], patient["weight_kg"], patient["deleted"]) == (120.0, 22.0, False)
     assert ae == {
-        "id": 1, "patient_id": "P1", "note": None, "deleted": False, "term": "Gait disturbance",
+        "id": 1, "patient_id": "P1", "note": None, "constructed_dates": None, "deleted": False, "term": "Gait disturbance",
         "term_code": "10017577", "verbatim": False, "grade": 2, "start_dtc": "2019-12",
         "start": dt.date(2019, 12, 1), "start_dtf": "D", "end_dtc": None, "end": None, "end_dtf": None,
         "serious": False, "attributed_drug": "crizotinib", "attribution": None, "action": None, "outcome": None,

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pandas as pd
 import pytest
 
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.models import RECORD_MODELS
-from tkitrack.schemas.vocabulary import ctcae, ctcae_grades, drugs, genes, histologies, responses, vocabulary
+from tkitrack.schemas.vocabulary import (
+    ctcae,
+    ctcae_grades,
+    drugs,
+    genes,
+    histologies,
+    response_allowed,
+    response_categories,
+    responses,
+    vocabulary,
+)
 
 #: The drugs issue 2 asks the catalogue to hold (ALK, ROS1 and NTRK inhibitors) ...
 ISSUE_2_INHIBITORS = [
@@ -82,8 +93,30 @@ def test_crizotinib_usual_dose_is_280_mg_m2_bid():
 
 
 def test_responses_are_ranked_ne_cr_pr_sd_noncr_pd():
-    table = responses().sort_values("rank")
-    assert table["response"].tolist() == ["NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"]
+    table = responses()
+    recist = table[table["criteria"].isin(["RECIST", "ALL"])].sort_values("rank")
+    assert recist["response"].tolist() == ["NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"]
+
+
+@pytest.mark.parametrize(
+    ("criteria", "categories"),
+    [
+        pytest.param("RECIST1.1", ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"), id="RECIST1.1"),
+        pytest.param(None, ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"), id="missing-is-RECIST"),
+        pytest.param("INVESTIGATOR", ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"), id="INVESTIGATOR"),
+        pytest.param("PERCIST", ("NE", "CMR", "PMR", "SMD", "PMD"), id="PERCIST"),
+        pytest.param("iRECIST", ("NE", "iCR", "iPR", "iSD", "iUPD", "iCPD"), id="iRECIST"),
+        pytest.param("WHO", (), id="unknown"),
+    ],
+)
+def test_response_categories_per_criteria(criteria, categories):
+    assert response_categories(criteria) == categories
+
+
+def test_response_allowed_row_by_row():
+    crit = pd.Series(["PERCIST", None, "iRECIST", "RECIST1.1", "PERCIST"])
+    resp = pd.Series(["CMR", "CMR", "iUPD", None, "CR"])
+    assert response_allowed(crit, resp).tolist() == [True, False, True, True, False]
 
 
 def test_histologies_cover_design_list():
@@ -108,7 +141,7 @@ def test_every_vocabulary_named_by_a_model_field_exists():
     assert names == {
         "sex", "histology", "fnclcc", "kinase_gene", "method", "ihc_result", "drug", "unit", "frequency", "route",
         "reason", "attribution", "action", "ae_outcome", "modality", "criteria", "response", "evaluator",
-        "procedure_kind", "margin", "event_kind", "confirmed_by", "vital_status",
+        "procedure_kind", "margin", "event_kind", "confirmed_by", "vital_status", "disease_status",
     }  # fmt: skip
     for name in names:
         assert len(vocabulary(name).values) > 0, name
