@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import tkitrack.schemas.audit
 import tkitrack.schemas.models  # noqa: F401  (registers the record tables)
+import tkitrack.schemas.users
 
 config = context.config
 target_metadata = SQLModel.metadata
