@@ -19,7 +19,7 @@ from tkitrack.dashboards.palette import (
     darken,
     drug_colour,
 )
-from tkitrack.dashboards.swimmer import compute_line_arrays
+from tkitrack.dashboards.swimmer import compute_line_arrays, compute_record_keys
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.errors import InputError, NotFoundError
 
@@ -163,6 +163,8 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
             + part["end_day"].astype(str)
         ).to_numpy(dtype=object)
         x, y, t = compute_line_arrays(part["start_day"].to_numpy(), part["end_day"].to_numpy(), y0, y0, text)
+        keys = compute_record_keys(part["patient_id"], "exposure", part["record_id"])
+        _, _, k = compute_line_arrays(part["start_day"].to_numpy(), part["end_day"].to_numpy(), y0, y0, keys)
         colour = drug_colour(str(drug), drugs)
         fig.add_trace(
             go.Scatter(
@@ -170,6 +172,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 y=y,
                 mode="lines",
                 hovertext=t,
+                customdata=k,
                 hoverinfo="text",
                 name=f"{drug}, {level} dose",
                 line={
@@ -196,6 +199,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                     "line": {"color": "#000000", "width": 0.8},
                 },
                 hovertext=("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(),
+                customdata=compute_record_keys(part["patient_id"], part["record"], part["record_id"]),
                 hoverinfo="text",
             )
         )
@@ -207,6 +211,8 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
         stop = part["end_day"].astype("float64").fillna(end).to_numpy()
         text = ("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(dtype=object)
         x, y, t = compute_line_arrays(part["day"].to_numpy(), stop, y0, y0, text, midpoint=False)
+        keys = compute_record_keys(part["patient_id"], part["record"], part["record_id"])
+        _, _, k = compute_line_arrays(part["day"].to_numpy(), stop, y0, y0, keys, midpoint=False)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -214,6 +220,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 mode="lines+markers",
                 name=f"AE grade {grade}",
                 hovertext=t,
+                customdata=k,
                 hoverinfo="text",
                 line={"color": colour, "width": 3},
                 marker={"size": AE_GRADE_SIZES[grade], "color": colour, "line": {"color": "#000000", "width": 0.8}},

@@ -27,7 +27,7 @@ from tkitrack.dashboards.palette import (
 from tkitrack.outcomes.swimmer import MARKER_KINDS, SwimmerData
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["LEGEND_GROUPS", "compute_lane_positions", "compute_line_arrays", "figure_swimmer"]
+__all__ = ["LEGEND_GROUPS", "compute_lane_positions", "compute_line_arrays", "compute_record_keys", "figure_swimmer"]
 
 SortKey = Literal["duration", "start", "id"]
 
@@ -89,6 +89,22 @@ def compute_line_arrays(
     blank = np.full(text.shape, "", dtype=object)
     t = np.column_stack([text] * (len(xs) - 1) + [blank]).ravel()
     return x, y, t
+
+
+def compute_record_keys(
+    patient_id: pd.Series, record: pd.Series | np.ndarray | str, record_id: pd.Series
+) -> np.ndarray:
+    """Each point's ``customdata``: ``"patient<TAB>record<TAB>record id"``, the record the point comes from.
+
+    A browser reads it back (split at the tabs) to open the patient and the record; ``record`` and the id are
+    empty where a point comes from no single record (an off-treatment stretch, an ongoing arrow).
+
+    >>> compute_record_keys(pd.Series(["P1"]), "ae", pd.Series(["7"])).tolist()
+    ['P1\tae\t7']
+    """
+    rec = record if isinstance(record, str) else pd.Series(record, index=patient_id.index).astype("string").fillna("")
+    rid = pd.Series(record_id, index=patient_id.index).astype("string").fillna("")
+    return (patient_id.astype(str) + "\t" + rec + "\t" + rid).to_numpy(dtype=object)
 
 
 def compute_lane_positions(
@@ -171,14 +187,18 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
     text = _hover_segments(seg)
     ypos = seg["patient_id"].map(y).to_numpy()
     off = ~seg["on_treatment"].to_numpy(dtype=bool)
+    keys = compute_record_keys(seg["patient_id"], np.where(seg["on_treatment"], "exposure", ""), seg["record_id"])
     x, yy, t = compute_line_arrays(
         seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off], ypos[off], ypos[off], text[off]
     )
+    _, _, k = compute_line_arrays(seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off], ypos[off],
+                                  ypos[off], keys[off])  # fmt: skip
     traces.append(
         go.Scatter(
             x=x,
             y=yy,
             hovertext=t,
+            customdata=k,
             hoverinfo="text",
             mode="lines",
             name="Off treatment",
@@ -196,12 +216,15 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
         x, yy, t = compute_line_arrays(
             seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask], ypos[mask], ypos[mask], text[mask]
         )
+        _, _, k = compute_line_arrays(seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask],
+                                      ypos[mask], ypos[mask], keys[mask])  # fmt: skip
         colour = drug_colour(drug, drugs)
         traces.append(
             go.Scatter(
                 x=x,
                 y=yy,
                 hovertext=t,
+                customdata=k,
                 hoverinfo="text",
                 mode="lines",
                 name=f"{drug}, {level} dose",
@@ -219,6 +242,7 @@ def _marker_trace(
     x: np.ndarray,
     y: np.ndarray,
     text: np.ndarray,
+    keys: np.ndarray,
     *,
     name: str,
     symbol: str,
@@ -234,6 +258,7 @@ def _marker_trace(
         x=x,
         y=y,
         hovertext=text,
+        customdata=keys,
         hoverinfo="text",
         mode="markers",
         name=name,
@@ -255,6 +280,7 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
         + mk["detail"].astype(str)
     ).to_numpy(dtype=object)
     ypos = mk["patient_id"].map(y).to_numpy(dtype="float64")
+    keys = compute_record_keys(mk["patient_id"], mk["record"], mk["record_id"])
     kind = mk["kind"].to_numpy(dtype=object)
     grade = mk["grade"].astype("float64").fillna(0).to_numpy()
     for k in MARKER_KINDS:
@@ -268,6 +294,7 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
                         mk["day"].to_numpy()[mask],
                         ypos[mask],
                         text[mask],
+                        keys[mask],
                         name=str(style["name"]),
                         symbol=str(style["symbol"]),
                         colour=str(style["color"]),
@@ -286,6 +313,7 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
                         mk["day"].to_numpy()[mask],
                         ypos[mask],
                         text[mask],
+                        keys[mask],
                         name=f"AE onset, grade {g}",
                         symbol=str(style["symbol"]),
                         colour=colour,
@@ -323,11 +351,13 @@ def _arrow_traces(lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, firs
             + " at day "
             + ln["lane_end_day"].astype(str)
         ).to_numpy(dtype=object)[mask]
+        keys = compute_record_keys(ln["patient_id"], "", pd.Series(pd.NA, index=ln.index, dtype="string"))[mask]
         traces.append(
             _marker_trace(
                 end[mask] + offsets[key] * pad,
                 ypos[mask],
                 text,
+                keys,
                 name=str(style["name"]),
                 symbol=str(style["symbol"]),
                 colour=str(style["color"]),

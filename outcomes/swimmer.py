@@ -58,8 +58,19 @@ SEGMENT_COLUMNS: tuple[str, ...] = (
     "dose",
     "reason",
     "ongoing",
+    "record_id",
 )
-MARKER_COLUMNS: tuple[str, ...] = ("patient_id", "day", "end_day", "kind", "grade", "label", "detail")
+MARKER_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "day",
+    "end_day",
+    "kind",
+    "grade",
+    "label",
+    "detail",
+    "record",
+    "record_id",
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,13 @@ def _origins(patients: pd.DataFrame, exposure: pd.DataFrame, origin: str) -> pd.
     raise InputError(f"origin={origin!r} is not known; use 'diagnosis', 'first_dose' or 'reference'.")
 
 
+def _ids(frame: pd.DataFrame) -> pd.Series:
+    """The records' ids as text (empty when the frame has no ``id`` column)."""
+    if "id" not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame["id"].astype("Int64").astype("string")
+
+
 def _days(frame: pd.DataFrame, column: str, origin: pd.Series) -> pd.Series:
     return (_dates(frame, column) - frame["patient_id"].map(origin)).dt.days
 
@@ -155,6 +173,7 @@ def _exposure_segments(exposure: pd.DataFrame, origin: pd.Series, last_day: pd.S
             "dose": dose_text,
             "reason": reason.astype("string"),
             "ongoing": ex["ongoing"].astype(bool),
+            "record_id": _ids(ex),
         }
     )
 
@@ -187,7 +206,8 @@ def _off_segments(on: pd.DataFrame, lanes: pd.DataFrame) -> pd.DataFrame:
         dose=pd.NA,
         reason=pd.NA,
         ongoing=False,
-    ).astype({"drug": "string", "dose_level": "object", "dose": "string", "reason": "string"})
+        record_id=pd.NA,
+    ).astype({"drug": "string", "dose_level": "object", "dose": "string", "reason": "string", "record_id": "string"})
 
 
 def _markers(
@@ -196,6 +216,7 @@ def _markers(
     procedure: pd.DataFrame,
     ae: pd.DataFrame,
     death_day: pd.Series,
+    death_record: pd.Series,
     origin: pd.Series,
     ae_min_grade: int,
 ) -> pd.DataFrame:
@@ -213,6 +234,8 @@ def _markers(
                 "kind": rs["response"],
                 "label": rs["response"],
                 "detail": rs_detail,
+                "record": "assessment",
+                "record_id": _ids(rs),
             }
         )
     )
@@ -227,6 +250,8 @@ def _markers(
                 "kind": kind,
                 "label": de["kind"],
                 "detail": de["kind"].str.capitalize() + site,
+                "record": "disease_event",
+                "record_id": _ids(de),
             }
         )
     )
@@ -240,15 +265,18 @@ def _markers(
                 "kind": "surgery",
                 "label": pr["kind"],
                 "detail": pr["kind"].str.capitalize() + margin,
+                "record": "procedure",
+                "record_id": _ids(pr),
             }
         )
     )
     dead = death_day.dropna()
     parts.append(
         pd.DataFrame(
-            {"patient_id": dead.index, "day": dead.to_numpy(), "kind": "death", "label": "death", "detail": "Death"}
+            {"patient_id": dead.index, "day": dead.to_numpy(), "kind": "death", "label": "death", "detail": "Death",
+             "record": "followup", "record_id": death_record.reindex(dead.index).to_numpy()}
         )
-    )
+    )  # fmt: skip
     parts = [p.assign(grade=np.nan, end_day=np.nan) for p in parts]
     grade = pd.to_numeric(ae["grade"], errors="coerce").astype("float64")
     ae = ae.loc[grade >= ae_min_grade]
@@ -268,6 +296,8 @@ def _markers(
                 "grade": grade,
                 "label": ae["term"].astype(str),
                 "detail": ae["term"].astype(str) + ", grade " + grade.astype("Int64").astype(str) + attributed,
+                "record": "ae",
+                "record_id": _ids(ae),
             }
         )
     )
@@ -286,6 +316,8 @@ def _markers(
             "kind": "string",
             "label": "string",
             "detail": "string",
+            "record": "string",
+            "record_id": "string",
         }
     )
 
@@ -361,8 +393,10 @@ def derive_swimmer_data(
     death_date = _dates(fu, "death_date")
     if "vital_status" in fu.columns:
         death_date = death_date.fillna(_dates(fu, "date").where(fu["vital_status"].eq("dead")))
-    death_day = (death_date - fu["patient_id"].map(origin_date)).dt.days.groupby(fu["patient_id"]).min()
-    death_day = death_day.reindex(ids)
+    death_days = (death_date - fu["patient_id"].map(origin_date)).dt.days
+    death_day = death_days.groupby(fu["patient_id"]).min().reindex(ids)
+    first_death = death_days.dropna().sort_values(kind="stable")
+    death_record = _ids(fu).loc[first_death.index].groupby(fu["patient_id"].loc[first_death.index]).first()
 
     known = [
         _days(fu, "date", origin_date),
@@ -394,7 +428,8 @@ def derive_swimmer_data(
     lane_end = pd.concat([last_day, on.groupby("patient_id")["end_day"].max().reindex(ids)], axis=1).max(axis=1)
     alive = death_day.isna()
     has_followup = pd.Series(ids.isin(fu["patient_id"]), index=ids)
-    all_markers = _markers(assessment, disease_event, procedure, ae, death_day, origin_date, ae_min_grade)
+    all_markers = _markers(assessment, disease_event, procedure, ae, death_day, death_record, origin_date,
+                           ae_min_grade)  # fmt: skip
     markers = _first_responses(all_markers)
     lanes = pd.DataFrame(
         {

@@ -4,8 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import tkitrack.schemas.audit
-import tkitrack.schemas.models  # noqa: F401  (registers the record tables)
-import tkitrack.schemas.users
+import tkitrack.schemas.models
+import tkitrack.schemas.users  # noqa: F401  (registers the record, audit and account tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -10,6 +10,7 @@ from tkitrack.dashboards.swimmer import (
     LEGEND_GROUPS,
     compute_lane_positions,
     compute_line_arrays,
+    compute_record_keys,
     figure_swimmer,
 )
 from tkitrack.outcomes.swimmer import SwimmerData, derive_swimmer_data
@@ -268,3 +269,25 @@ def test_lane_height_adapts():
     assert few.layout.yaxis.showticklabels and few.layout.height < 800  # set by the legend at 10 lanes
     assert 2000 < thousand.layout.height <= 3200
     assert thousand.data[1].line.width < few.data[1].line.width
+
+
+def test_every_point_carries_the_record_it_comes_from():
+    """customdata is ``patient<TAB>record<TAB>id`` on each drawn point (empty at the NaN separators)."""
+    patients = pd.DataFrame({"patient_id": ["P1"], "diagnosis_date": [T("2018-01-01")]})
+    exposure = pd.DataFrame({"id": [7], "patient_id": ["P1"], "drug": ["crizotinib"], "dose": [200], "unit": "mg",
+                             "frequency": "QD", "start": [T("2018-01-11")], "end": [T("2018-02-19")],
+                             "reason": ["toxicity"]})  # fmt: skip
+    assessment = pd.DataFrame({"id": [3], "patient_id": ["P1"], "date": [T("2018-02-10")], "response": ["PR"]})
+    ae = pd.DataFrame({"id": [9], "patient_id": ["P1"], "term": ["Nausea"], "grade": [2], "start": [T("2018-01-15")],
+                       "end": [pd.NaT]})  # fmt: skip
+    followup = pd.DataFrame({"id": [4], "patient_id": ["P1"], "date": [T("2018-12-27")], "vital_status": ["alive"]})
+    fig = figure_swimmer(derive_swimmer_data(patients, exposure, assessment, None, None, followup, ae))
+    assert list(_trace(fig, "crizotinib, starting dose").customdata) == ["P1\texposure\t7"] * 3 + [""]
+    assert list(_trace(fig, "Off treatment").customdata) == ["P1\t\t", "P1\t\t", "P1\t\t", ""] * 2
+    assert list(_trace(fig, "Partial response (first)").customdata) == ["P1\tassessment\t3"]
+    assert list(_trace(fig, "AE onset, grade 2").customdata) == ["P1\tae\t9"]
+    assert list(_trace(fig, "Alive, in follow-up").customdata) == ["P1\t\t"]
+    assert compute_record_keys(pd.Series(["A", "B"]), np.array(["ae", ""]), pd.Series(["5", None])).tolist() == [
+        "A\tae\t5",
+        "B\t\t",
+    ]

@@ -168,3 +168,36 @@ def test_patient_without_records_and_bad_input(records):
         derive_swimmer_data(r["patients"], r["exposure"].drop(columns="start"), None, None, None, None, None)
     with pytest.raises(InputError, match="origin='randomisation'"):
         derive_swimmer_data(r["patients"], None, None, None, None, None, None, origin="randomisation")
+
+
+def test_segments_and_markers_name_the_record_they_come_from(records):
+    """Every marker and on-treatment segment carries its record type and id, so a figure point leads back to it.
+
+    Ids as the database gives them: exposure 11-14, assessment 21-24, disease_event 31, procedure 41-42 (the
+    biopsy is not drawn), followup 51-52 (P2's death is followup 52), ae 61-62.
+    """
+    r = {k: v.copy() for k, v in records.items()}
+    for name, first in (("exposure", 11), ("assessment", 21), ("disease_event", 31), ("procedure", 41),
+                        ("followup", 51), ("ae", 61)):  # fmt: skip
+        r[name]["id"] = range(first, first + len(r[name]))
+    d = _derive(r)
+    mk = d.markers[["patient_id", "kind", "record", "record_id"]].astype(object).values.tolist()
+    assert mk == [
+        ["P1", "AE", "ae", "62"],
+        ["P1", "PR", "assessment", "21"],
+        ["P1", "CR", "assessment", "22"],  # only the first CR is drawn
+        ["P1", "AE", "ae", "61"],
+        ["P1", "surgery", "procedure", "42"],
+        ["P2", "PD", "assessment", "24"],
+        ["P2", "metastasis", "disease_event", "31"],
+        ["P2", "death", "followup", "52"],
+    ]
+    on = d.segments[d.segments["on_treatment"]]
+    assert on["record_id"].tolist() == ["11", "12", "13", "14"]
+    assert d.segments.loc[~d.segments["on_treatment"], "record_id"].isna().all()
+
+
+def test_frames_without_ids_give_empty_record_ids(records):
+    d = _derive(records)
+    assert d.markers["record_id"].isna().all() and d.segments["record_id"].isna().all()
+    assert d.markers["record"].tolist()[:2] == ["ae", "assessment"]

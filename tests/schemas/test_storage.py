@@ -75,7 +75,9 @@ def test_init_on_an_empty_database_reaches_head(empty_engine, table_names, empty
     assert (before, after) == (None, HEAD)
     assert current_revision(empty_engine) == head_revision()
     require_current(empty_engine)  # does not raise
-    assert table_names(empty_db_url) == sorted(["alembic_version", "audit_head", "audit_log", *RECORD_TABLES, *WEB_TABLES])
+    assert table_names(empty_db_url) == sorted(
+        ["alembic_version", "audit_head", "audit_log", *RECORD_TABLES, *WEB_TABLES]
+    )
     assert upgrade(empty_engine) == (HEAD, HEAD)  # a second init changes nothing
 
 
