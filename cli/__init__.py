@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli import analysis, audit, db, demo, exposure, io, plots, sample, timeline, vocab
+from tkitrack.cli import analysis, audit, db, demo, exposure, io, plots, sample, serve, timeline, users, vocab
 from tkitrack.cli._common import command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
@@ -41,12 +41,13 @@ def _options(
 
 
 command(app, "init")(db.init)
-for _module in (demo, timeline, io, analysis, plots):
+for _module in (demo, timeline, io, analysis, plots, serve):
     app.registered_commands += _module.app.registered_commands
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(sample.app, name="sample")
 app.add_typer(vocab.app, name="vocab")
+app.add_typer(users.app, name="user")
 for _group in GROUPS:
     app.add_typer(exposure.app if _group == "exposure" else make_record_app(_group), name=_group)
 

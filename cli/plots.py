@@ -29,16 +29,9 @@ def _check_output(output: Path) -> None:
 
 
 def _swimmer_data(frames, origin: str, ae_min_grade: int):
-    from tkitrack.outcomes.cohort import derive_patient_attributes
-    from tkitrack.outcomes.swimmer import derive_swimmer_data
+    from tkitrack.outcomes.cohort import derive_swimmer_from_records
 
-    attrs = derive_patient_attributes(frames)
-    patients = frames["patient"].merge(attrs[["patient_id", "fusion_partner", "kinase_gene", "age_group"]],
-                                       on="patient_id", how="left")  # fmt: skip
-    return derive_swimmer_data(patients, frames["exposure"], frames["assessment"], frames["disease_event"],
-                               frames["procedure"], frames["followup"], frames["ae"], origin=origin,
-                               ae_min_grade=ae_min_grade,
-                               group_columns=["histology", "fusion_partner", "kinase_gene", "sex", "site", "age_group"])  # fmt: skip
+    return derive_swimmer_from_records(frames, origin=origin, ae_min_grade=ae_min_grade)
 
 
 @command(app, "swimmer")
@@ -134,13 +127,9 @@ def plot(
 
 def build_report(frames, output: Path, *, title: str, provenance: dict) -> Path:
     """Validate, derive and write the cohort report for these frames (shared by `report` and `demo`)."""
-    from tkitrack.dashboards.cohort_report import build_cohort_sections
-    from tkitrack.dashboards.report import write_report
-    from tkitrack.schemas.queries import validate_frames
+    from tkitrack.dashboards.cohort_report import write_cohort_report
 
-    listing = validate_frames(frames)
-    sections = build_cohort_sections(frames, listing=listing)
-    return write_report(sections, output, title=title, provenance=provenance)
+    return write_cohort_report(frames, output, title=title, provenance=provenance)
 
 
 def _data_version(engine) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tkitrack.dashboards.report import Section
+from tkitrack.dashboards.report import Section, write_report
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
 from tkitrack.dashboards.safety import figure_ae_summary
 from tkitrack.dashboards.survival import figure_cif, figure_km
@@ -25,7 +25,7 @@ from tkitrack.outcomes.swimmer import derive_swimmer_data
 from tkitrack.outcomes.tumour import derive_best_percent_change, derive_percent_change
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["build_cohort_sections", "cohort_description"]
+__all__ = ["build_cohort_sections", "cohort_description", "write_cohort_report"]
 
 
 def _counts(series: pd.Series, label: str, n: int) -> pd.DataFrame:
@@ -127,6 +127,14 @@ def build_cohort_sections(frames: dict[str, pd.DataFrame], *, listing: pd.DataFr
                                  figures=[figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=len(frames["patient"]))]))  # fmt: skip
     sections.append(_validation_section(listing))
     return sections
+
+
+def write_cohort_report(frames: dict[str, pd.DataFrame], output, *, title: str, provenance: dict):
+    """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download)."""
+    from tkitrack.schemas.queries import validate_frames
+
+    sections = build_cohort_sections(frames, listing=validate_frames(frames))
+    return write_report(sections, output, title=title, provenance=provenance)
 
 
 def _stopping_section(frames: dict[str, pd.DataFrame]) -> Section:

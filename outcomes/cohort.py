@@ -6,6 +6,7 @@ import pandas as pd
 
 from tkitrack.outcomes.exposure import derive_relapse_free_after_stop, derive_time_on_treatment
 from tkitrack.outcomes.stopping import derive_stopping_cohort
+from tkitrack.outcomes.swimmer import Origin, SwimmerData, derive_swimmer_data
 from tkitrack.outcomes.tte import derive_adam
 from tkitrack.schemas.errors import InputError
 
@@ -16,6 +17,7 @@ __all__ = [
     "derive_endpoint",
     "derive_patient_attributes",
     "derive_relapse_after_cr",
+    "derive_swimmer_from_records",
 ]
 
 #: Patient attributes a summary can be grouped by.
@@ -111,3 +113,15 @@ def derive_relapse_after_cr(cohort: pd.DataFrame) -> pd.DataFrame:
     status[c["relapse_date"].notna()] = 1
     return pd.DataFrame({"patient_id": c["patient_id"], "time": (end - c["cr_date"]).dt.days.astype(float),
                          "status": status}).reset_index(drop=True)  # fmt: skip
+
+
+def derive_swimmer_from_records(
+    frames: dict[str, pd.DataFrame], *, origin: Origin = "diagnosis", ae_min_grade: int = 1
+) -> SwimmerData:
+    """Swimmer data for typed record frames, lanes carrying every attribute of :data:`GROUPINGS` for grouping."""
+    attrs = derive_patient_attributes(frames)
+    extra = [c for c in GROUPINGS if c not in frames["patient"].columns]
+    patients = frames["patient"].merge(attrs[["patient_id", *extra]], on="patient_id", how="left")
+    return derive_swimmer_data(patients, frames["exposure"], frames["assessment"], frames["disease_event"],
+                               frames["procedure"], frames["followup"], frames["ae"], origin=origin,
+                               ae_min_grade=ae_min_grade, group_columns=list(GROUPINGS))  # fmt: skip

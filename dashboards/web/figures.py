@@ -1,0 +1,106 @@
+"""The web pages' figures and tables, from record frames: each figure's points carry the record they come from.
+
+A point's ``customdata`` is ``patient<TAB>record<TAB>id`` (:func:`~tkitrack.dashboards.swimmer.compute_record_keys`);
+the browser opens that patient's page at that record when the point is clicked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tkitrack.dashboards.safety import figure_patient_timeline
+from tkitrack.dashboards.survival import compute_step_value, figure_km
+from tkitrack.dashboards.swimmer import compute_record_keys, figure_swimmer
+from tkitrack.outcomes.cohort import (
+    ENDPOINTS,
+    GROUPINGS,
+    derive_adam_from_records,
+    derive_endpoint,
+    derive_patient_attributes,
+    derive_swimmer_from_records,
+)
+from tkitrack.outcomes.safety import summarise_ae_incidence
+from tkitrack.outcomes.summary import SurvivalSummary, summarise_endpoint, summarise_response
+from tkitrack.schemas.errors import InputError, NotFoundError
+
+__all__ = ["figure_cohort_km", "figure_cohort_swimmer", "figure_json", "figure_patient", "response_and_ae_tables"]
+
+
+def figure_json(fig: go.Figure) -> str:
+    """The figure as plotly JSON (data and layout) for ``Plotly.newPlot`` in the browser."""
+    return fig.to_json(validate=False)
+
+
+def figure_patient(frames: dict[str, pd.DataFrame], patient_id: str) -> go.Figure | None:
+    """The patient's timeline from diagnosis (or the first dose without a diagnosis date); None without either."""
+    for origin in ("diagnosis", "first_dose"):
+        data = derive_swimmer_from_records(frames, origin=origin)  # type: ignore[arg-type]
+        try:
+            fig = figure_patient_timeline(data, patient_id)
+        except NotFoundError:
+            continue
+        fig.update_layout(
+            width=None, autosize=True, title={"text": f"{patient_id}: days from {origin.replace('_', ' ')}"}
+        )
+        return fig
+    return None
+
+
+def figure_cohort_swimmer(frames: dict[str, pd.DataFrame], *, group_by: str | None) -> go.Figure:
+    """The cohort's swimmer plot (lanes from diagnosis, AEs of grade 3 or more) grouped by a patient attribute."""
+    data = derive_swimmer_from_records(frames, origin="diagnosis", ae_min_grade=3)
+    group = group_by if group_by in data.lanes.columns else None
+    fig = figure_swimmer(data, group_by=group, title=f"{len(data.lanes)} patients: click a lane to open the patient")
+    fig.update_layout(width=None, autosize=True)
+    return fig
+
+
+def figure_cohort_km(
+    frames: dict[str, pd.DataFrame], *, endpoint: str, group: str | None, adam: dict | None = None
+) -> tuple[go.Figure, SurvivalSummary]:
+    """Kaplan-Meier of an endpoint of :data:`ENDPOINTS`, by a grouping of :data:`GROUPINGS`, plus one marker per
+    patient at their event or censoring time on their group's curve (click: that patient)."""
+    if endpoint not in ENDPOINTS:
+        raise InputError(f"endpoint {endpoint!r} is not known; use one of {', '.join(ENDPOINTS)}")
+    if group is not None and group not in GROUPINGS:
+        raise InputError(f"group {group!r} is not known; use one of {', '.join(GROUPINGS)}")
+    data = derive_endpoint(frames, endpoint, adam=adam)
+    if data.empty:
+        raise InputError(f"no patient has a {endpoint} time in this selection")
+    if group is not None:
+        data = data.merge(derive_patient_attributes(frames)[["patient_id", group]], on="patient_id", how="left")
+        data[group] = data[group].astype(str)
+    summary = summarise_endpoint(data, group=group)
+    fig = figure_km(summary.curves, medians=True, title=f"{endpoint}: {ENDPOINTS[endpoint]}")
+    for name, curve in summary.curves.items():
+        part = data if group is None else data.loc[data[group] == name]
+        times = part["time"].to_numpy(dtype="float64")
+        what = np.where(part["event"].to_numpy(dtype=bool), "event", "censored")
+        fig.add_trace(go.Scatter(
+            x=times, y=compute_step_value(curve, "survival", times), mode="markers", name=f"{name}: patients",
+            legendgroup=str(name), showlegend=False, marker={"size": 5, "symbol": "line-ns-open", "color": "#555555"},
+            customdata=compute_record_keys(part["patient_id"], "", pd.Series(pd.NA, index=part.index, dtype="string")),
+            hovertext=(part["patient_id"].astype(str) + ": " + what + " at day " + part["time"].map("{:g}".format)).to_numpy(),
+            hoverinfo="text",
+        ))  # fmt: skip
+    fig.update_layout(width=None, autosize=True)
+    return fig, summary
+
+
+def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None) -> dict[str, pd.DataFrame]:
+    """The response table (k/n with exact 95% CI among treated patients) and AE incidence (worst grade per term)."""
+    out: dict[str, pd.DataFrame] = {}
+    if adam is not None:
+        treated = adam["adsl"].loc[adam["adsl"]["TRTSDT"].notna(), "USUBJID"]
+        resp = summarise_response(adam["adrs"], subjects=treated)
+        out["response"] = resp[["measure", "text"]].rename(columns={"text": "k/n (%, exact 95% CI)"})
+    if len(frames["ae"]):
+        out["ae"] = summarise_ae_incidence(frames["ae"], frames["patient"])
+    return out
+
+
+def cohort_adam(frames: dict[str, pd.DataFrame]) -> dict | None:
+    """ADSL/ADRS/ADTTE of the selection (None when nobody has a drug course)."""
+    return derive_adam_from_records(frames) if len(frames["exposure"]) else None

@@ -1,0 +1,121 @@
+"""Patient list and patient page: search and filters, every record with its values, audit history, findings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from tkitrack.dashboards.web.data import (
+    IDENTIFIERS,
+    MASK,
+    STATUSES,
+    filter_options,
+    find_patient,
+    list_patients,
+    mask_audit,
+    mask_frames,
+)
+from tkitrack.dashboards.web.deps import READ_PATIENTS, Viewer
+from tkitrack.dashboards.web.figures import figure_json, figure_patient
+from tkitrack.dashboards.web.render import page, table_rows
+from tkitrack.schemas.audit import read_audit_log
+from tkitrack.schemas.errors import NotFoundError
+from tkitrack.schemas.fields import field_info
+from tkitrack.schemas.frames import input_columns
+from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.store import read_frames
+from tkitrack.schemas.users import log_event
+
+__all__ = ["router"]
+
+router = APIRouter(dependencies=[Depends(READ_PATIENTS)])
+_AUDIT_COLUMNS = ["seq", "ts", "user", "action", "table_name", "record_id", "field", "old_value", "new_value", "reason"]
+_FINDING_COLUMNS = ["record", "record_id", "field", "rule_id", "severity", "value", "message"]
+
+
+def _not_found(patient_id: str) -> HTTPException:
+    """The one answer for a patient that does not exist, was deleted, or belongs to another site."""
+    return HTTPException(404, f"patient {patient_id} not found")
+
+
+@router.get("/patients")
+def patients(request: Request, q: str = "", site: str = "", histology: str = "", status: str = "", page_no: int = 1,
+             viewer: Viewer = Depends(READ_PATIENTS)) -> Response:  # fmt: skip
+    """The patients this user may see, searched by id and filtered by site, histology and status."""
+    web = request.app.state.web
+    with web.read() as session:
+        result = list_patients(session, viewer, q=q, site=site, histology=histology,
+                               status=status if status in STATUSES else "", page=page_no)  # fmt: skip
+        options = filter_options(session, viewer)
+    context = {"result": result, "options": options, "statuses": STATUSES,
+               "filters": {"q": q, "site": site, "histology": histology, "status": status}}  # fmt: skip
+    partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "patient-rows"
+    return page(request, "_patient_rows.html" if partial else "patients.html", context)
+
+
+def _record_tables(frames: dict, viewer: Viewer) -> list[dict]:
+    tables = []
+    for record, model in RECORD_MODELS.items():
+        frame = frames[record]
+        cols = [] if record == "patient" else ["id"]
+        for name in input_columns(record):
+            cols.append(f"{name}_dtc" if f"{name}_dtc" in frame.columns else name)
+        header, rows = table_rows(frame, cols)
+        labels = [field_info(model, c).label if c in model.model_fields else c for c in cols]
+        keys = [f"record-{record}-{r[0]}" if record != "patient" else "record-patient" for r in rows]
+        tables.append({"record": record, "header": [h.removesuffix("_dtc") for h in header], "labels": labels,
+                       "rows": list(zip(keys, rows, strict=True))})  # fmt: skip
+    return tables
+
+
+def _findings(frames: dict, viewer: Viewer) -> tuple[list[str], list[list[str]]]:
+    from tkitrack.schemas.queries import validate_frames
+
+    found = validate_frames(frames).reindex(columns=_FINDING_COLUMNS)
+    if not viewer.may("see_identifiers") and len(found):
+        hidden = found.apply(lambda r: r["field"] in IDENTIFIERS.get(r["record"], ()), axis=1)
+        found.loc[hidden, ["value", "message"]] = MASK
+    return table_rows(found, _FINDING_COLUMNS)
+
+
+@router.get("/patients/{patient_id}")
+def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PATIENTS)) -> Response:
+    """One patient: the timeline figure, every record with its values, the validation findings, the audit trail."""
+    web = request.app.state.web
+    with web.read() as session:
+        try:
+            row = find_patient(session, viewer, patient_id)
+        except NotFoundError:
+            raise _not_found(patient_id) from None
+        frames = read_frames(session, patients=[patient_id])
+        trail = mask_audit(read_audit_log(session, patient_id=patient_id), viewer)
+    with web.write() as session:
+        log_event(session, "view", user=viewer.name, detail=f"patient {patient_id}",
+                  client=request.client.host if request.client else None)  # fmt: skip
+    findings = _findings(frames, viewer)
+    trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z") if len(trail) else trail
+    context = {
+        "patient": mask_frames({"patient": frames["patient"]}, viewer)["patient"].iloc[0].to_dict(),
+        "site": row["site"],
+        "tables": _record_tables(mask_frames(frames, viewer), viewer),
+        "findings": findings,
+        "audit": table_rows(trail.reindex(columns=_AUDIT_COLUMNS), _AUDIT_COLUMNS),
+    }
+    return page(request, "patient.html", context)
+
+
+@router.get("/patients/{patient_id}/timeline.json")
+def patient_timeline(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PATIENTS)) -> Response:
+    """The patient's timeline figure (plotly JSON); each point names its record."""
+    web = request.app.state.web
+    with web.read() as session:
+        try:
+            find_patient(session, viewer, patient_id)
+        except NotFoundError:
+            raise _not_found(patient_id) from None
+        frames = read_frames(session, patients=[patient_id])
+    fig = figure_patient(frames, patient_id)
+    if fig is None:
+        return Response('{"message": "no diagnosis date and no drug course: nothing to place on a timeline"}',
+                        media_type="application/json")  # fmt: skip
+    return Response(figure_json(fig), media_type="application/json")
