@@ -167,7 +167,8 @@ MANAGE_ACCOUNTS = requires("manage_accounts")
 async def verify_csrf(request: Request) -> None:
     """Refuse (403) a state-changing request without the token of its session (or of its sign-in form).
 
-    The token comes in the ``X-CSRF-Token`` header (htmx sends it) or a ``csrf_token`` form field.
+    The token comes in the ``X-CSRF-Token`` header (htmx sends it) or a ``csrf_token`` form field; it is the
+    session's, or for the sign-in form the one bound to that form's signed cookie.
     """
     if request.method in _SAFE:
         return
@@ -178,7 +179,10 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         given = value if isinstance(value, str) else None
-    live = await run_in_threadpool(_live_session, request)
-    expected = live[1] if live is not None else _state(request).unsign(request.cookies.get(PRE_COOKIE))
+    if request.url.path == "/login":  # the sign-in form carries the token of its own signed cookie
+        expected = _state(request).unsign(request.cookies.get(PRE_COOKIE))
+    else:
+        live = await run_in_threadpool(_live_session, request)
+        expected = live[1] if live is not None else None
     if expected is None or not same_token(given, expected):
         raise HTTPException(403, "this form has expired or did not come from this site; reload the page and try again")

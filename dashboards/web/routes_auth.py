@@ -56,8 +56,11 @@ def login_form(request: Request, next: str = "/") -> Response:
 def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
     """Check the name and password; on success start a new session (a new token: no session fixation)."""
     web = request.app.state.web
+    previous = web.unsign(request.cookies.get(COOKIE))
     with web.write() as session:
         result = authenticate(session, name.strip(), password, client=_client(request))
+        if result.account is not None and previous is not None:
+            end_session(session, previous)  # signing in again replaces the session this browser had
         account = result.account
         outcome = None if account is None else start_session(session, account, client=_client(request))
     if outcome is None:
