@@ -76,6 +76,7 @@ def figure_cohort_km(
     fig = figure_km(summary.curves, medians=True, title=f"{endpoint}: {ENDPOINTS[endpoint]}")
     for name, curve in summary.curves.items():
         part = data if group is None else data.loc[data[group] == name]
+        part = part.loc[part["time"].notna()]  # no origin, no time: not on the curve
         times = part["time"].to_numpy(dtype="float64")
         what = np.where(part["event"].to_numpy(dtype=bool), "event", "censored")
         fig.add_trace(go.Scatter(

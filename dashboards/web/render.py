@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import jinja2
+import numpy as np
 import pandas as pd
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -21,6 +22,8 @@ def _cell(value: object) -> str:
             return ""
     except (TypeError, ValueError):
         pass
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"  # as typed on the command line and in templates
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d")  # type: ignore[union-attr]
     if isinstance(value, float):

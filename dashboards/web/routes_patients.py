@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
@@ -68,6 +70,17 @@ def _record_tables(frames: dict, viewer: Viewer) -> list[dict]:
     return tables
 
 
+def _readable(value: str | None) -> str | None:
+    """An inserted record's JSON as ``field: value; ...`` (empty fields left out), for reading on the page."""
+    try:
+        values = json.loads(value) if value else None
+    except ValueError:
+        return value
+    if not isinstance(values, dict):
+        return value
+    return "; ".join(f"{k}: {v}" for k, v in values.items() if v is not None and v != "")
+
+
 def _findings(frames: dict, viewer: Viewer) -> tuple[list[str], list[list[str]]]:
     from tkitrack.schemas.queries import validate_frames
 
@@ -93,7 +106,10 @@ def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PAT
         log_event(session, "view", user=viewer.name, detail=f"patient {patient_id}",
                   client=request.client.host if request.client else None)  # fmt: skip
     findings = _findings(frames, viewer)
-    trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z") if len(trail) else trail
+    if len(trail):
+        inserted = trail["field"].eq("*")
+        trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z",
+                             new_value=trail["new_value"].where(~inserted, trail["new_value"].map(_readable)))  # fmt: skip
     context = {
         "patient": mask_frames({"patient": frames["patient"]}, viewer)["patient"].iloc[0].to_dict(),
         "site": row["site"],

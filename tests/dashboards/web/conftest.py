@@ -1,7 +1,7 @@
 """Fixtures for the web application: a small two-site registry, one account per role, signed-in clients.
 
 Site A holds A-001 (treated: crizotinib, PR then CR, a grade 2 AE, a note with a script tag and an AE note with
-an onerror image) and A-002 (untreated); site B holds B-001 (treated, died). Accounts: ``site_a`` (site A),
+an onerror image) and A-002 (untreated); site B holds B-001 (treated, CR then PR, a finding AS003, then PD; died). Accounts: ``site_a`` (site A),
 ``site_b`` (site B), ``dm`` (data_manager), ``inv`` (investigator), ``admin`` (admin); every password is
 :data:`PASSWORD`.
 """
@@ -48,9 +48,10 @@ def registry() -> dict[str, pd.DataFrame]:
             "end": [None, "2018-12-31"], "reason": [None, "progression"], "discontinued": ["false", "true"],
         }),
         "assessment": pd.DataFrame({
-            "patient_id": ["A-001", "A-001", "A-001", "B-001"], "date": ["2019-01-20", "2019-03-20", "2019-06-01", "2018-12-01"],
-            "baseline": ["true", "false", "false", "false"], "modality": ["MRI", "MRI", "MRI", "CT"],
-            "response": [None, "PR", "CR", "PD"],
+            "patient_id": ["A-001", "A-001", "A-001", "B-001", "B-001", "B-001"],
+            "date": ["2019-01-20", "2019-03-20", "2019-06-01", "2018-09-01", "2018-10-01", "2018-12-01"],
+            "baseline": ["true", "false", "false", "false", "false", "false"],
+            "modality": ["MRI", "MRI", "MRI", "CT", "CT", "CT"], "response": [None, "PR", "CR", "CR", "PR", "PD"],
         }),
         "ae": pd.DataFrame({"patient_id": ["A-001"], "term": ["Gait disturbance"], "grade": ["2"],
                             "start": ["2019-07"], "attributed_drug": ["crizotinib"], "note": [IMG_NOTE]}),
