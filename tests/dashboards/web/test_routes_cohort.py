@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 
 import numpy as np
 import pytest
@@ -47,7 +46,7 @@ def test_swimmer_points_name_their_records(shared_clients):
     fig = shared_clients["dm"].get("/cohort/swimmer.json").json()
     keys = {k for t in fig["data"] for k in (t.get("customdata") or []) if k}
     assert {k.split("\t")[1] for k in keys} >= {"exposure", "assessment", "followup", ""}
-    death = [t for t in fig["data"] if t["name"] == "Death"][0]
+    death = next(t for t in fig["data"] if t["name"] == "Death")
     assert death["customdata"][0].startswith("B-001\tfollowup\t")
 
 
