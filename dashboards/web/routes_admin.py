@@ -23,10 +23,14 @@ def _accounts_page(request: Request, *, error: str = "", done: str = "", status:
                 status=status)  # fmt: skip
 
 
+_DONE = {"added": "account added", "disabled": "account disabled", "enabled": "account enabled",
+         "password": "password set; the account's sessions were ended"}  # fmt: skip
+
+
 @router.get("/users")
-def accounts(request: Request, viewer: Viewer = Depends(MANAGE_ACCOUNTS)) -> Response:
+def accounts(request: Request, done: str = "", viewer: Viewer = Depends(MANAGE_ACCOUNTS)) -> Response:
     """Every account with its role, site, state and last sign-in."""
-    return _accounts_page(request)
+    return _accounts_page(request, done=_DONE.get(done, ""))
 
 
 def _apply(request: Request, change, done: str) -> Response:

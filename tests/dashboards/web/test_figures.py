@@ -1,0 +1,63 @@
+"""Tests for tkitrack.dashboards.web.figures: the page figures from record frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tkitrack.dashboards.web.figures import figure_cohort_km, figure_cohort_swimmer, figure_patient
+from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.storage import make_engine, transaction
+from tkitrack.schemas.store import read_frames
+
+from .conftest import registry_template  # noqa: F401  (fixture)
+
+
+@pytest.fixture(scope="module")
+def frames(registry_template):  # noqa: F811
+    engine = make_engine(f"sqlite:///{registry_template}")
+    try:
+        with transaction(engine) as s:
+            return read_frames(s)
+    finally:
+        engine.dispose()
+
+
+def test_patient_timeline_from_diagnosis(frames):
+    fig = figure_patient(frames, "A-001")
+    assert fig.layout.title.text == "A-001: days from diagnosis"
+    ae = next(t for t in fig.data if t.name == "AE grade 2")
+    assert ae.customdata[0].startswith("A-001\tae\t")
+
+
+def test_patient_without_diagnosis_uses_the_first_dose(frames):
+    f = {k: v.copy() for k, v in frames.items()}
+    f["patient"]["diagnosis_date"] = pd.NaT
+    assert figure_patient(f, "A-001").layout.title.text == "A-001: days from first dose"
+    assert figure_patient(f, "A-002") is None  # no diagnosis date, no drug: nothing to place
+
+
+def test_swimmer_is_grouped_and_fills_the_page(frames):
+    fig = figure_cohort_swimmer(frames, group_by="histology")
+    assert fig.layout.width is None and fig.layout.autosize
+    assert {a.text for a in fig.layout.annotations} == {
+        "<b>histology: IMT</b> (n=2)",
+        "<b>histology: NTRK_SCN</b> (n=1)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "group", "says"),
+    [pytest.param("EFS", None, "endpoint 'EFS' is not known", id="endpoint"),
+     pytest.param("OS", "blood_group", "group 'blood_group' is not known", id="group")],
+)  # fmt: skip
+def test_km_refuses_unknown_endpoint_or_group(frames, endpoint, group, says):
+    with pytest.raises(InputError, match=says):
+        figure_cohort_km(frames, endpoint=endpoint, group=group)
+
+
+def test_km_without_grouping(frames):
+    fig, summary = figure_cohort_km(frames, endpoint="OS", group=None)
+    marks = [t for t in fig.data if (t.name or "").endswith(": patients")]
+    assert len(marks) == 1 and sorted(k.split("\t")[0] for k in marks[0].customdata) == ["A-001", "B-001"]
+    assert int(summary.table["events"].iloc[0]) == 1
