@@ -98,7 +98,7 @@ def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None
         resp = summarise_response(adam["adrs"], subjects=treated)
         out["response"] = resp[["measure", "text"]].rename(columns={"text": "k/n (%, exact 95% CI)"})
     if len(frames["ae"]):
-        out["ae"] = summarise_ae_incidence(frames["ae"], frames["patient"])
+        out["ae"] = summarise_ae_incidence(frames["ae"], frames["patient"]).round(1)
     return out
 
 

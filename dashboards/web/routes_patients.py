@@ -61,6 +61,8 @@ def _record_tables(frames: dict, viewer: Viewer) -> list[dict]:
         frame = frames[record]
         cols = [] if record == "patient" else ["id"]
         for name in input_columns(record):
+            if name == "patient_id" and record != "patient":
+                continue  # the page is the patient's
             cols.append(f"{name}_dtc" if f"{name}_dtc" in frame.columns else name)
         header, rows = table_rows(frame, cols)
         labels = [field_info(model, c).label if c in model.model_fields else c for c in cols]
