@@ -6,13 +6,15 @@ the browser opens that patient's page at that record when the point is clicked.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from tkitrack.dashboards.safety import figure_patient_timeline
 from tkitrack.dashboards.survival import compute_step_value, figure_km
-from tkitrack.dashboards.swimmer import compute_record_keys, figure_swimmer
+from tkitrack.dashboards.swimmer import compute_lane_positions, compute_record_keys, figure_swimmer
 from tkitrack.outcomes.cohort import (
     ENDPOINTS,
     GROUPINGS,
@@ -23,9 +25,17 @@ from tkitrack.outcomes.cohort import (
 )
 from tkitrack.outcomes.safety import summarise_ae_incidence
 from tkitrack.outcomes.summary import SurvivalSummary, summarise_endpoint, summarise_response
+from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.errors import InputError, NotFoundError
 
-__all__ = ["figure_cohort_km", "figure_cohort_swimmer", "figure_json", "figure_patient", "response_and_ae_tables"]
+__all__ = [
+    "SWIMMER_CHUNK",
+    "figure_cohort_km",
+    "figure_cohort_swimmer",
+    "figure_json",
+    "figure_patient",
+    "response_and_ae_tables",
+]
 
 
 def figure_json(fig: go.Figure) -> str:
@@ -48,13 +58,56 @@ def figure_patient(frames: dict[str, pd.DataFrame], patient_id: str) -> go.Figur
     return None
 
 
-def figure_cohort_swimmer(frames: dict[str, pd.DataFrame], *, group_by: str | None) -> go.Figure:
-    """The cohort's swimmer plot (lanes from diagnosis, AEs of grade 3 or more) grouped by a patient attribute."""
+#: Lanes per swimmer figure in the browser: each is drawn in its own task, so no single step blocks the page long.
+SWIMMER_CHUNK = 500
+
+
+def figure_cohort_swimmer(
+    frames: dict[str, pd.DataFrame], *, group_by: str | None, chunk: int = SWIMMER_CHUNK
+) -> list[go.Figure]:
+    """The cohort's swimmer plot (lanes from diagnosis, AEs of grade 3 or more), grouped by a patient attribute,
+    as consecutive figures of ``chunk`` lanes each (one for a small cohort).
+
+    The lanes are ordered once for the whole cohort (group, then longest first); every part shares the x range, a
+    part that continues a group says so, and group sizes are the whole group's. Only the first part has the legend
+    (horizontal, above the lanes, so that every part's plotting area lines up) and the title.
+    """
     data = derive_swimmer_from_records(frames, origin="diagnosis", ae_min_grade=3)
-    group = group_by if group_by in data.lanes.columns else None
-    fig = figure_swimmer(data, group_by=group, title=f"{len(data.lanes)} patients: click a lane to open the patient")
-    fig.update_layout(width=None, autosize=True)
-    return fig
+    lanes, segments, markers = data.lanes, data.segments, data.markers
+    group = group_by if group_by in lanes.columns else None
+    order, _ = compute_lane_positions(lanes, segments, sort="duration", group_by=group)
+    ids = order.sort_values(kind="stable").index.to_numpy()
+    n = len(ids)
+    x_min = min(float(lanes["lane_start_day"].min()) if n else 0.0, 0.0)
+    x_max = float(lanes["lane_end_day"].max()) if n else 1.0
+    pad = 0.015 * max(x_max - x_min, 1.0)
+    totals = lanes[group].astype("string").fillna("(missing)").value_counts() if group else pd.Series(dtype=int)
+    seen: set[str] = set()
+    figures = []
+    for k, start in enumerate(range(0, max(n, 1), chunk)):
+        part = set(ids[start : start + chunk])
+        sub = SwimmerData(lanes=lanes.loc[lanes["patient_id"].isin(part)],
+                          segments=segments.loc[segments["patient_id"].isin(part)],
+                          markers=markers.loc[markers["patient_id"].isin(part)], origin=data.origin)  # fmt: skip
+        span = f" (lanes {start + 1}-{min(start + chunk, n)} of {n})" if n > chunk else ""
+        title = (
+            f"{n} patients: click a lane to open the patient{span}"
+            if k == 0
+            else f"Lanes {start + 1}-{min(start + chunk, n)} of {n}"
+        )
+        fig = figure_swimmer(sub, sort="duration", group_by=group, title=title, max_plot_height=1500)
+        for note in fig.layout.annotations:
+            found = re.match(r"<b>(.*): (.*)</b> \(n=\d+\)$", note.text or "")
+            if found:
+                value = found.group(2)
+                note.text = f"<b>{found.group(1)}: {value}</b> (n={int(totals.get(value, 0))}{', continued' if value in seen else ''})"
+                seen.add(value)
+        fig.update_layout(width=None, autosize=True, showlegend=k == 0, margin={"r": 30},
+                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0,
+                                  "itemclick": False, "itemdoubleclick": False})  # fmt: skip
+        fig.update_xaxes(range=[x_min - pad, x_max + 3.5 * pad])
+        figures.append(fig)
+    return figures
 
 
 def figure_cohort_km(

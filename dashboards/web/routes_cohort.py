@@ -59,13 +59,14 @@ def cohort(request: Request, endpoint: str = "PFS", group: str = "", filters: Co
 @router.get("/cohort/swimmer.json")
 def swimmer(request: Request, group: str = "", filters: CohortFilters = Depends(_filters),
             viewer: Viewer = Depends(READ_PATIENTS)) -> Response:  # fmt: skip
-    """The swimmer plot of the selection (plotly JSON)."""
+    """The swimmer plot of the selection: ``{"figures": [plotly JSON, ...]}``, consecutive parts of the lanes."""
     with request.app.state.web.read() as session:
         frames = cohort_frames(session, viewer, filters)
     if frames["patient"].empty:
         return Response('{"message": "no patient matches these filters"}', media_type="application/json")
-    fig = figure_cohort_swimmer(frames, group_by=group or "histology")
-    return Response(figure_json(fig), media_type="application/json")
+    figures = figure_cohort_swimmer(frames, group_by=group or "histology")
+    body = '{"figures": [' + ",".join(figure_json(f) for f in figures) + "]}"
+    return Response(body, media_type="application/json")
 
 
 @router.get("/cohort/km.json")

@@ -95,7 +95,8 @@ def _findings(frames: dict, viewer: Viewer) -> tuple[list[str], list[list[str]]]
 
 @router.get("/patients/{patient_id}")
 def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PATIENTS)) -> Response:
-    """One patient: the timeline figure, every record with its values, the validation findings, the audit trail."""
+    """One patient: every record with its values and the audit trail; the timeline figure and the validation
+    findings load from their own URLs (they take longer than the page)."""
     web = request.app.state.web
     with web.read() as session:
         try:
@@ -107,7 +108,6 @@ def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PAT
     with web.write() as session:
         log_event(session, "view", user=viewer.name, detail=f"patient {patient_id}",
                   client=request.client.host if request.client else None)  # fmt: skip
-    findings = _findings(frames, viewer)
     if len(trail):
         inserted = trail["field"].eq("*")
         trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z",
@@ -116,10 +116,21 @@ def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PAT
         "patient": mask_frames({"patient": frames["patient"]}, viewer)["patient"].iloc[0].to_dict(),
         "site": row["site"],
         "tables": _record_tables(mask_frames(frames, viewer), viewer),
-        "findings": findings,
         "audit": table_rows(trail.reindex(columns=_AUDIT_COLUMNS), _AUDIT_COLUMNS),
     }
     return page(request, "patient.html", context)
+
+
+@router.get("/patients/{patient_id}/findings")
+def patient_findings(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PATIENTS)) -> Response:
+    """The validation findings of one patient's records (an htmx fragment: the checks take a while)."""
+    with request.app.state.web.read() as session:
+        try:
+            find_patient(session, viewer, patient_id)
+        except NotFoundError:
+            raise _not_found(patient_id) from None
+        frames = read_frames(session, patients=[patient_id])
+    return page(request, "_findings.html", {"findings": _findings(frames, viewer)})
 
 
 @router.get("/patients/{patient_id}/timeline.json")

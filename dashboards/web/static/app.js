@@ -34,6 +34,36 @@
     window.location.assign("/patients/" + encodeURIComponent(patient) + anchor);
   }
 
+  function nextTask() {
+    return new Promise(function (resolve) { setTimeout(resolve, 0); });
+  }
+
+  // One figure, or {"figures": [...]}: consecutive parts drawn one per task, so the page never blocks for long.
+  function draw(el, body) {
+    var figures = body.figures || [body];
+    var config = { responsive: true, displaylogo: false };
+    var times = [];
+    var chain = Promise.resolve();
+    el.textContent = "";
+    figures.forEach(function (figure, i) {
+      var target = el;
+      if (body.figures) {
+        target = document.createElement("div");
+        target.id = el.id + "-" + i;
+        target.className = "tk-part";
+        el.appendChild(target);
+      }
+      chain = chain.then(nextTask).then(function () {
+        var started = performance.now();
+        return Plotly.newPlot(target, figure.data, figure.layout, config).then(function () {
+          target.on("plotly_click", openPoint);
+          times.push(Math.round(performance.now() - started));
+        });
+      });
+    });
+    return chain.then(function () { return times; });
+  }
+
   function render(el) {
     el.dataset.state = "loading";
     var started = performance.now();
@@ -47,17 +77,16 @@
       })
       .then(function (result) {
         if (!result) return null;
-        if (!result.ok || !result.body.data) {
+        if (!result.ok || !(result.body.data || result.body.figures)) {
           el.textContent = result.body.message || "this figure could not be made";
           el.dataset.state = "empty";
           return null;
         }
         var fetched = performance.now();
-        var config = { responsive: true, displaylogo: false };
-        return Plotly.newPlot(el, result.body.data, result.body.layout, config).then(function () {
-          el.on("plotly_click", openPoint);
+        return draw(el, result.body).then(function (times) {
           el.dataset.fetchMs = String(Math.round(fetched - started));
           el.dataset.renderMs = String(Math.round(performance.now() - fetched));
+          el.dataset.partMs = times.join(",");
           el.dataset.state = "ready";
         });
       })

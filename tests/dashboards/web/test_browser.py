@@ -113,7 +113,7 @@ def _sign_in(page, server: str, name: str) -> None:
 def _lane_point(page) -> dict:
     """Page coordinates and record of the middle point of the first on-treatment lane segment in the swimmer."""
     return page.evaluate("""() => {
-        const gd = document.getElementById('swimmer');
+        const gd = document.getElementById('swimmer-0');  // the first part of the lanes
         const full = gd._fullLayout, box = gd.getBoundingClientRect();
         for (const trace of gd._fullData) {
             if (!/dose$/.test(trace.name)) continue;

@@ -9,7 +9,7 @@ from tkitrack.dashboards.web.deps import PERMISSIONS, requires
 from .conftest import ROLES, csrf_of
 
 #: GET routes and the roles that get 200 (others: 403, anonymous: sign-in). ``A`` / ``B``: the site's patient.
-PATIENT_ROUTES = ["/patients/{p}", "/patients/{p}/timeline.json"]
+PATIENT_ROUTES = ["/patients/{p}", "/patients/{p}/timeline.json", "/patients/{p}/findings"]
 READERS = {"site_a", "site_b", "dm", "inv"}
 ROUTES = {
     "/patients": READERS,

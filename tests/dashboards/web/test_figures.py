@@ -38,12 +38,29 @@ def test_patient_without_diagnosis_uses_the_first_dose(frames):
 
 
 def test_swimmer_is_grouped_and_fills_the_page(frames):
-    fig = figure_cohort_swimmer(frames, group_by="histology")
+    [fig] = figure_cohort_swimmer(frames, group_by="histology")
     assert fig.layout.width is None and fig.layout.autosize
     assert {a.text for a in fig.layout.annotations} == {
         "<b>histology: IMT</b> (n=2)",
         "<b>histology: NTRK_SCN</b> (n=1)",
     }
+
+
+def _lanes(fig) -> list[str]:
+    return list(fig.layout.yaxis.ticktext)
+
+
+def test_swimmer_in_parts_keeps_one_order_one_x_range_and_whole_group_sizes(frames):
+    """Two lanes per part: IMT (A-001 longest, then A-002) in part 1, NTRK_SCN (B-001) in part 2."""
+    first, second = figure_cohort_swimmer(frames, group_by="histology", chunk=2)
+    assert _lanes(first) == ["A-001", "A-002"] and _lanes(second) == ["B-001"]
+    assert first.layout.xaxis.range == second.layout.xaxis.range
+    assert first.layout.showlegend and not second.layout.showlegend
+    assert first.layout.title.text == "3 patients: click a lane to open the patient (lanes 1-2 of 3)"
+    assert second.layout.title.text == "Lanes 3-3 of 3"
+    assert [a.text for a in second.layout.annotations] == ["<b>histology: NTRK_SCN</b> (n=1)"]
+    _, two, _ = figure_cohort_swimmer(frames, group_by="histology", chunk=1)
+    assert [a.text for a in two.layout.annotations] == ["<b>histology: IMT</b> (n=2, continued)"]
 
 
 @pytest.mark.parametrize(

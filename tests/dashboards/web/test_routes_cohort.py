@@ -15,8 +15,12 @@ def _array(value) -> list:
     return list(value)
 
 
-def _lane_patients(fig: dict) -> set[str]:
-    return {k.split("\t")[0] for t in fig["data"] for k in (t.get("customdata") or []) if k}
+def _traces(body: dict) -> list[dict]:
+    return [t for fig in body["figures"] for t in fig["data"]]
+
+
+def _lane_patients(body: dict) -> set[str]:
+    return {k.split("\t")[0] for t in _traces(body) for k in (t.get("customdata") or []) if k}
 
 
 @pytest.mark.parametrize(
@@ -43,16 +47,17 @@ def test_swimmer_lanes_follow_scope_and_filters(shared_clients, role, query, exp
 
 
 def test_swimmer_points_name_their_records(shared_clients):
-    fig = shared_clients["dm"].get("/cohort/swimmer.json").json()
-    keys = {k for t in fig["data"] for k in (t.get("customdata") or []) if k}
+    body = shared_clients["dm"].get("/cohort/swimmer.json").json()
+    assert len(body["figures"]) == 1  # three lanes: one part
+    keys = {k for t in _traces(body) for k in (t.get("customdata") or []) if k}
     assert {k.split("\t")[1] for k in keys} >= {"exposure", "assessment", "followup", ""}
-    death = next(t for t in fig["data"] if t["name"] == "Death")
+    death = next(t for t in _traces(body) if t["name"] == "Death")
     assert death["customdata"][0].startswith("B-001\tfollowup\t")
 
 
 def test_cutoff_hides_what_happened_after_it(shared_clients):
-    fig = shared_clients["dm"].get("/cohort/swimmer.json?cutoff=2018-11-30").json()
-    names = {t["name"] for t in fig["data"]}
+    body = shared_clients["dm"].get("/cohort/swimmer.json?cutoff=2018-11-30").json()
+    names = {t["name"] for t in _traces(body)}
     assert "Death" not in names and "Progression (first)" not in names  # B-001 died 2019-02, PD 2018-12
 
 

@@ -49,9 +49,11 @@ def test_audit_history_lists_who_changed_what(shared_clients):
 
 
 def test_findings_of_the_patient_are_shown(shared_clients):
-    html = shared_clients["dm"].get("/patients/A-002").text
+    page = shared_clients["dm"].get("/patients/B-001").text
+    assert 'hx-get="/patients/B-001/findings" hx-trigger="load"' in page  # the page loads them after itself
+    html = shared_clients["dm"].get("/patients/A-002/findings").text
     assert 'id="no-findings"' in html  # untreated, followed up: nothing to query
-    html = shared_clients["dm"].get("/patients/B-001").text
+    html = shared_clients["dm"].get("/patients/B-001/findings").text
     rows = _rows(html, "findings-table")
     assert [r[:6] for r in rows] == [["assessment", rows[0][1], "response", "AS003", "warning", "PR"]]
     assert rows[0][6].startswith("PR on 2018-10-01 follows CR on 2018-09-01 with no PD between")
