@@ -29,6 +29,7 @@ __all__ = [
     "STATUSES",
     "CohortFilters",
     "PatientPage",
+    "cache_key",
     "cohort_frames",
     "cohort_options",
     "data_version",
@@ -39,6 +40,7 @@ __all__ = [
     "mask_frames",
     "patient_records",
     "patient_status",
+    "remember",
     "scope_clause",
     "scoped_cohort",
 ]
@@ -198,9 +200,31 @@ class CohortFilters:
     cutoff: str = ""
 
 
-_CACHE: OrderedDict[tuple, dict[str, pd.DataFrame]] = OrderedDict()
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 4
+_CACHE_SIZE = 8
+
+
+def remember(key: tuple, compute):
+    """``compute()``, kept for the next request with the same key (a few entries, least recently used dropped).
+
+    Keys carry the data version (:func:`data_version`), so any write makes earlier entries unreachable.
+    """
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = compute()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def cache_key(session: Session, viewer: Viewer, *parts: object) -> tuple:
+    """Database, the user's scope, the data version, then ``parts``: what a cached answer depends on."""
+    return (str(session.get_bind().url), viewer.site_scope, data_version(session), *parts)
 
 
 def _scoped_frames(session: Session, viewer: Viewer) -> dict[str, pd.DataFrame]:
@@ -209,22 +233,15 @@ def _scoped_frames(session: Session, viewer: Viewer) -> dict[str, pd.DataFrame]:
     For analyses, not for display: identifiers stay (ages are computed from birth dates); pages that show records
     mask them with :func:`mask_frames`.
     """
-    key = (str(session.get_bind().url), viewer.site_scope, data_version(session))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    if viewer.site_scope is None:
-        frames = read_frames(session)
-    else:
+
+    def read() -> dict[str, pd.DataFrame]:
+        if viewer.site_scope is None:
+            return read_frames(session)
         p = Patient.__table__
         ids = list(session.execute(select(p.c.patient_id).where(scope_clause(viewer))).scalars())
-        frames = read_frames(session, patients=ids)
-    with _CACHE_LOCK:
-        _CACHE[key] = frames
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return frames
+        return read_frames(session, patients=ids)
+
+    return remember(cache_key(session, viewer, "frames"), read)
 
 
 def cohort_frames(session: Session, viewer: Viewer, filters: CohortFilters) -> dict[str, pd.DataFrame]:

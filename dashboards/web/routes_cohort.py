@@ -8,7 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from tkitrack.dashboards.web.data import CohortFilters, cohort_frames, cohort_options, scoped_cohort
+from tkitrack.dashboards.web.data import (
+    CohortFilters,
+    cache_key,
+    cohort_frames,
+    cohort_options,
+    remember,
+    scoped_cohort,
+)
 from tkitrack.dashboards.web.deps import READ_PATIENTS, Viewer
 from tkitrack.dashboards.web.figures import (
     cohort_adam,
@@ -57,15 +64,28 @@ def cohort(request: Request, endpoint: str = "PFS", group: str = "", filters: Co
 
 
 @router.get("/cohort/swimmer.json")
-def swimmer(request: Request, group: str = "", filters: CohortFilters = Depends(_filters),
+def swimmer(request: Request, group: str = "", part: int = 0, filters: CohortFilters = Depends(_filters),
             viewer: Viewer = Depends(READ_PATIENTS)) -> Response:  # fmt: skip
-    """The swimmer plot of the selection: ``{"figures": [plotly JSON, ...]}``, consecutive parts of the lanes."""
+    """One part of the swimmer plot of the selection: ``{"part": k, "parts": n, "figure": plotly JSON}``.
+
+    The lanes come in consecutive parts (:data:`~tkitrack.dashboards.web.figures.SWIMMER_CHUNK` lanes each) that
+    the browser fetches and draws one after another; the parts are computed once per selection and data version.
+    """
     with request.app.state.web.read() as session:
-        frames = cohort_frames(session, viewer, filters)
-    if frames["patient"].empty:
+        key = cache_key(session, viewer, "swimmer", filters, group)
+
+        def compute() -> list[str]:
+            frames = cohort_frames(session, viewer, filters)
+            if frames["patient"].empty:
+                return []
+            return [figure_json(f) for f in figure_cohort_swimmer(frames, group_by=group or "histology")]
+
+        parts = remember(key, compute)
+    if not parts:
         return Response('{"message": "no patient matches these filters"}', media_type="application/json")
-    figures = figure_cohort_swimmer(frames, group_by=group or "histology")
-    body = '{"figures": [' + ",".join(figure_json(f) for f in figures) + "]}"
+    if not 0 <= part < len(parts):
+        raise HTTPException(400, f"part must be 0 to {len(parts) - 1}")
+    body = f'{{"part": {part}, "parts": {len(parts)}, "figure": {parts[part]}}}'
     return Response(body, media_type="application/json")
 
 

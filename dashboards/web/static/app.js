@@ -38,52 +38,72 @@
     return new Promise(function (resolve) { setTimeout(resolve, 0); });
   }
 
-  // One figure, or {"figures": [...]}: consecutive parts drawn one per task, so the page never blocks for long.
-  function draw(el, body) {
-    var figures = body.figures || [body];
-    var config = { responsive: true, displaylogo: false };
-    var times = [];
-    var chain = Promise.resolve();
-    el.textContent = "";
-    figures.forEach(function (figure, i) {
-      var target = el;
-      if (body.figures) {
-        target = document.createElement("div");
-        target.id = el.id + "-" + i;
-        target.className = "tk-part";
-        el.appendChild(target);
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      if (response.status === 401) {
+        window.location.assign("/login");
+        return null;
       }
-      chain = chain.then(nextTask).then(function () {
-        var started = performance.now();
-        return Plotly.newPlot(target, figure.data, figure.layout, config).then(function () {
-          target.on("plotly_click", openPoint);
-          times.push(Math.round(performance.now() - started));
-        });
-      });
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     });
+  }
+
+  function partUrl(src, k) {
+    return src + (src.indexOf("?") >= 0 ? "&" : "?") + "part=" + k;
+  }
+
+  function plot(target, figure, times) {
+    var started = performance.now();
+    return Plotly.newPlot(target, figure.data, figure.layout, { responsive: true, displaylogo: false }).then(function () {
+      target.on("plotly_click", openPoint);
+      times.push(Math.round(performance.now() - started));
+    });
+  }
+
+  // A figure, or {"part": 0, "parts": n, "figure": ...}: the other parts are fetched and drawn one per task,
+  // each in its own element, so that the page never blocks for long on a large cohort.
+  function draw(el, body) {
+    var times = [];
+    if (body.parts === undefined) {
+      el.textContent = "";
+      return plot(el, body, times).then(function () { return times; });
+    }
+    el.textContent = "";
+    function part(k, figure) {
+      var target = document.createElement("div");
+      target.id = el.id + "-" + k;
+      target.className = "tk-part";
+      el.appendChild(target);
+      return nextTask().then(function () { return plot(target, figure, times); });
+    }
+    var chain = part(0, body.figure);
+    for (var k = 1; k < body.parts; k++) {
+      chain = chain.then(function (k) {
+        return function () {
+          return getJSON(partUrl(el.dataset.src, k)).then(function (result) {
+            if (result && result.ok) return part(k, result.body.figure);
+            throw new Error("part " + k + " could not be loaded");
+          });
+        };
+      }(k));
+    }
     return chain.then(function () { return times; });
   }
 
   function render(el) {
     el.dataset.state = "loading";
     var started = performance.now();
-    fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (response.status === 401) {
-          window.location.assign("/login");
-          return null;
-        }
-        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-      })
+    getJSON(el.dataset.src)
       .then(function (result) {
         if (!result) return null;
-        if (!result.ok || !(result.body.data || result.body.figures)) {
-          el.textContent = result.body.message || "this figure could not be made";
+        var body = result.body;
+        if (!result.ok || !(body.data || body.figure)) {
+          el.textContent = body.message || "this figure could not be made";
           el.dataset.state = "empty";
           return null;
         }
         var fetched = performance.now();
-        return draw(el, result.body).then(function (times) {
+        return draw(el, body).then(function (times) {
           el.dataset.fetchMs = String(Math.round(fetched - started));
           el.dataset.renderMs = String(Math.round(performance.now() - fetched));
           el.dataset.partMs = times.join(",");

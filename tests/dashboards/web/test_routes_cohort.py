@@ -16,7 +16,7 @@ def _array(value) -> list:
 
 
 def _traces(body: dict) -> list[dict]:
-    return [t for fig in body["figures"] for t in fig["data"]]
+    return list(body["figure"]["data"])
 
 
 def _lane_patients(body: dict) -> set[str]:
@@ -48,7 +48,7 @@ def test_swimmer_lanes_follow_scope_and_filters(shared_clients, role, query, exp
 
 def test_swimmer_points_name_their_records(shared_clients):
     body = shared_clients["dm"].get("/cohort/swimmer.json").json()
-    assert len(body["figures"]) == 1  # three lanes: one part
+    assert (body["part"], body["parts"]) == (0, 1)  # three lanes: one part
     keys = {k for t in _traces(body) for k in (t.get("customdata") or []) if k}
     assert {k.split("\t")[1] for k in keys} >= {"exposure", "assessment", "followup", ""}
     death = next(t for t in _traces(body) if t["name"] == "Death")
@@ -102,3 +102,24 @@ def test_cohort_page_offers_filters_from_the_scope(shared_clients):
     assert "<option selected>NTRK_SCN</option>" in html
     assert "<option>IMT</option>" not in html  # site B has no IMT patient: site A's values are not offered
     assert 'data-src="/cohort/swimmer.json?histology=NTRK_SCN"' in html
+
+
+def test_swimmer_parts_are_fetched_one_by_one(client_factory, monkeypatch):
+    from tkitrack.dashboards.web import figures
+
+    original = figures.figure_cohort_swimmer
+    monkeypatch.setattr(figures, "figure_cohort_swimmer", lambda frames, group_by: original(frames, group_by=group_by,
+                                                                                             chunk=2))  # fmt: skip
+    from tkitrack.dashboards.web import routes_cohort
+
+    monkeypatch.setattr(routes_cohort, "figure_cohort_swimmer", figures.figure_cohort_swimmer)
+    client = client_factory("inv")  # a database of its own: nothing cached yet
+    first = client.get("/cohort/swimmer.json?site=A&histology=IMT&drug=&part=0").json()
+    assert (first["part"], first["parts"]) == (0, 1)
+    body = client.get("/cohort/swimmer.json?fusion_partner=&part=0").json()
+    assert (body["part"], body["parts"]) == (0, 2)
+    second = client.get("/cohort/swimmer.json?fusion_partner=&part=1").json()
+    assert second["part"] == 1 and _lane_patients(second) == {"B-001"}
+    assert _lane_patients(body) == {"A-001", "A-002"}
+    response = client.get("/cohort/swimmer.json?fusion_partner=&part=2")
+    assert response.status_code == 400 and response.json() == {"message": "part must be 0 to 1"}
