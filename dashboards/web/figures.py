@@ -30,6 +30,7 @@ from tkitrack.schemas.errors import InputError, NotFoundError
 
 __all__ = [
     "SWIMMER_CHUNK",
+    "SwimmerParts",
     "figure_cohort_km",
     "figure_cohort_swimmer",
     "figure_json",
@@ -62,52 +63,67 @@ def figure_patient(frames: dict[str, pd.DataFrame], patient_id: str) -> go.Figur
 SWIMMER_CHUNK = 500
 
 
-def figure_cohort_swimmer(
-    frames: dict[str, pd.DataFrame], *, group_by: str | None, chunk: int = SWIMMER_CHUNK
-) -> list[go.Figure]:
-    """The cohort's swimmer plot (lanes from diagnosis, AEs of grade 3 or more), grouped by a patient attribute,
-    as consecutive figures of ``chunk`` lanes each (one for a small cohort).
+class SwimmerParts:
+    """The cohort's swimmer plot (lanes from diagnosis, AEs of grade 3 or more) grouped by a patient attribute, as
+    consecutive parts of ``chunk`` lanes, each drawn on demand (:meth:`figure`).
 
     The lanes are ordered once for the whole cohort (group, then longest first); every part shares the x range, a
     part that continues a group says so, and group sizes are the whole group's. Only the first part has the legend
     (horizontal, above the lanes, so that every part's plotting area lines up) and the title.
     """
-    data = derive_swimmer_from_records(frames, origin="diagnosis", ae_min_grade=3)
-    lanes, segments, markers = data.lanes, data.segments, data.markers
-    group = group_by if group_by in lanes.columns else None
-    order, _ = compute_lane_positions(lanes, segments, sort="duration", group_by=group)
-    ids = order.sort_values(kind="stable").index.to_numpy()
-    n = len(ids)
-    x_min = min(float(lanes["lane_start_day"].min()) if n else 0.0, 0.0)
-    x_max = float(lanes["lane_end_day"].max()) if n else 1.0
-    pad = 0.015 * max(x_max - x_min, 1.0)
-    totals = lanes[group].astype("string").fillna("(missing)").value_counts() if group else pd.Series(dtype=int)
-    seen: set[str] = set()
-    figures = []
-    for k, start in enumerate(range(0, max(n, 1), chunk)):
-        part = set(ids[start : start + chunk])
-        sub = SwimmerData(lanes=lanes.loc[lanes["patient_id"].isin(part)],
-                          segments=segments.loc[segments["patient_id"].isin(part)],
-                          markers=markers.loc[markers["patient_id"].isin(part)], origin=data.origin)  # fmt: skip
-        span = f" (lanes {start + 1}-{min(start + chunk, n)} of {n})" if n > chunk else ""
-        title = (
-            f"{n} patients: click a lane to open the patient{span}"
-            if k == 0
-            else f"Lanes {start + 1}-{min(start + chunk, n)} of {n}"
-        )
-        fig = figure_swimmer(sub, sort="duration", group_by=group, title=title, max_plot_height=1500)
+
+    def __init__(self, frames: dict[str, pd.DataFrame], *, group_by: str | None, chunk: int = SWIMMER_CHUNK):
+        self.data = derive_swimmer_from_records(frames, origin="diagnosis", ae_min_grade=3)
+        lanes = self.data.lanes
+        self.group = group_by if group_by in lanes.columns else None
+        order, _ = compute_lane_positions(lanes, self.data.segments, sort="duration", group_by=self.group)
+        self.ids = order.sort_values(kind="stable").index.to_numpy()
+        self.chunk = chunk
+        n = len(self.ids)
+        x_min = min(float(lanes["lane_start_day"].min()) if n else 0.0, 0.0)
+        x_max = float(lanes["lane_end_day"].max()) if n else 1.0
+        pad = 0.015 * max(x_max - x_min, 1.0)
+        self.x_range = [x_min - pad, x_max + 3.5 * pad]
+        groups = lanes.set_index("patient_id")[self.group].astype("string").fillna("(missing)") if self.group else None
+        self.totals = groups.value_counts() if groups is not None else pd.Series(dtype=int)
+        #: the group of each part's first lane, and whether that group began in an earlier part
+        self.groups = groups.reindex(self.ids) if groups is not None else None
+
+    def __len__(self) -> int:
+        return max(1, -(-len(self.ids) // self.chunk))
+
+    def figure(self, k: int) -> go.Figure:
+        """Part ``k`` (0-based) as a plotly figure."""
+        n, start = len(self.ids), k * self.chunk
+        part = set(self.ids[start : start + self.chunk])
+        d = self.data
+        sub = SwimmerData(lanes=d.lanes.loc[d.lanes["patient_id"].isin(part)],
+                          segments=d.segments.loc[d.segments["patient_id"].isin(part)],
+                          markers=d.markers.loc[d.markers["patient_id"].isin(part)], origin=d.origin)  # fmt: skip
+        end = min(start + self.chunk, n)
+        span = f" (lanes {start + 1}-{end} of {n})" if n > self.chunk else ""
+        title = f"{n} patients: click a lane to open the patient{span}" if k == 0 else f"Lanes {start + 1}-{end} of {n}"
+        fig = figure_swimmer(sub, sort="duration", group_by=self.group, title=title, max_plot_height=1500)
+        earlier = set(self.groups.iloc[:start]) if self.groups is not None else set()
         for note in fig.layout.annotations:
             found = re.match(r"<b>(.*): (.*)</b> \(n=\d+\)$", note.text or "")
             if found:
                 value = found.group(2)
-                note.text = f"<b>{found.group(1)}: {value}</b> (n={int(totals.get(value, 0))}{', continued' if value in seen else ''})"
-                seen.add(value)
+                more = ", continued" if value in earlier else ""
+                note.text = f"<b>{found.group(1)}: {value}</b> (n={int(self.totals.get(value, 0))}{more})"
         fig.update_layout(width=None, autosize=True, showlegend=k == 0, margin={"r": 30},
                           legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0,
                                   "itemclick": False, "itemdoubleclick": False})  # fmt: skip
-        fig.update_xaxes(range=[x_min - pad, x_max + 3.5 * pad])
-        figures.append(fig)
-    return figures
+        fig.update_xaxes(range=self.x_range)
+        return fig
+
+
+def figure_cohort_swimmer(
+    frames: dict[str, pd.DataFrame], *, group_by: str | None, chunk: int = SWIMMER_CHUNK
+) -> list[go.Figure]:
+    """Every part of :class:`SwimmerParts` at once (the browser fetches them one by one instead)."""
+    parts = SwimmerParts(frames, group_by=group_by, chunk=chunk)
+    return [parts.figure(k) for k in range(len(parts))]
 
 
 def figure_cohort_km(

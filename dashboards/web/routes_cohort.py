@@ -18,9 +18,9 @@ from tkitrack.dashboards.web.data import (
 )
 from tkitrack.dashboards.web.deps import READ_PATIENTS, Viewer
 from tkitrack.dashboards.web.figures import (
+    SwimmerParts,
     cohort_adam,
     figure_cohort_km,
-    figure_cohort_swimmer,
     figure_json,
     response_and_ae_tables,
 )
@@ -41,6 +41,11 @@ def _filters(histology: str = "", fusion_partner: str = "", drug: str = "", site
         except ValueError:
             raise HTTPException(400, f"data cut-off {cutoff!r} is not a date; use YYYY-MM-DD") from None
     return CohortFilters(histology, fusion_partner, drug, site, cutoff)
+
+
+def _adam(session, viewer: Viewer, filters: CohortFilters, frames: dict) -> dict | None:
+    """ADaM of the selection, derived once per selection and data version (the KM and the tables share it)."""
+    return remember(cache_key(session, viewer, "adam", filters), lambda: cohort_adam(frames))
 
 
 def _query(filters: CohortFilters, **extra: str) -> str:
@@ -73,19 +78,14 @@ def swimmer(request: Request, group: str = "", part: int = 0, filters: CohortFil
     """
     with request.app.state.web.read() as session:
         key = cache_key(session, viewer, "swimmer", filters, group)
-
-        def compute() -> list[str]:
-            frames = cohort_frames(session, viewer, filters)
-            if frames["patient"].empty:
-                return []
-            return [figure_json(f) for f in figure_cohort_swimmer(frames, group_by=group or "histology")]
-
-        parts = remember(key, compute)
-    if not parts:
-        return Response('{"message": "no patient matches these filters"}', media_type="application/json")
+        frames = cohort_frames(session, viewer, filters)
+        if frames["patient"].empty:
+            return Response('{"message": "no patient matches these filters"}', media_type="application/json")
+        parts = remember(key, lambda: SwimmerParts(frames, group_by=group or "histology"))
     if not 0 <= part < len(parts):
         raise HTTPException(400, f"part must be 0 to {len(parts) - 1}")
-    body = f'{{"part": {part}, "parts": {len(parts)}, "figure": {parts[part]}}}'
+    figure = remember((*key, part), lambda: figure_json(parts.figure(part)))
+    body = f'{{"part": {part}, "parts": {len(parts)}, "figure": {figure}}}'
     return Response(body, media_type="application/json")
 
 
@@ -97,8 +97,9 @@ def km(request: Request, endpoint: str = "PFS", group: str = "", filters: Cohort
         raise HTTPException(400, f"endpoint must be one of {', '.join(ENDPOINTS)}; group one of {', '.join(GROUPINGS)}")
     with request.app.state.web.read() as session:
         frames = cohort_frames(session, viewer, filters)
+        adam = _adam(session, viewer, filters, frames)
     try:
-        fig, _ = figure_cohort_km(frames, endpoint=endpoint, group=group or None)
+        fig, _ = figure_cohort_km(frames, endpoint=endpoint, group=group or None, adam=adam)
     except InputError as err:
         import json
 
@@ -112,8 +113,9 @@ def tables(request: Request, filters: CohortFilters = Depends(_filters),
     """Response (k/n, exact 95% CI) and AE (worst grade per term) tables of the selection (an htmx fragment)."""
     with request.app.state.web.read() as session:
         frames = cohort_frames(session, viewer, filters)
+        adam = _adam(session, viewer, filters, frames)
     n = len(frames["patient"])
-    found = response_and_ae_tables(frames, adam=cohort_adam(frames)) if n else {}
+    found = response_and_ae_tables(frames, adam=adam) if n else {}
     context = {
         "n": n,
         "response": table_rows(found["response"]) if "response" in found else None,

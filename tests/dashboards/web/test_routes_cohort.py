@@ -105,14 +105,13 @@ def test_cohort_page_offers_filters_from_the_scope(shared_clients):
 
 
 def test_swimmer_parts_are_fetched_one_by_one(client_factory, monkeypatch):
-    from tkitrack.dashboards.web import figures
+    from tkitrack.dashboards.web import figures, routes_cohort
 
-    original = figures.figure_cohort_swimmer
-    monkeypatch.setattr(figures, "figure_cohort_swimmer", lambda frames, group_by: original(frames, group_by=group_by,
-                                                                                             chunk=2))  # fmt: skip
-    from tkitrack.dashboards.web import routes_cohort
+    class TwoLanes(figures.SwimmerParts):
+        def __init__(self, frames, *, group_by):
+            super().__init__(frames, group_by=group_by, chunk=2)
 
-    monkeypatch.setattr(routes_cohort, "figure_cohort_swimmer", figures.figure_cohort_swimmer)
+    monkeypatch.setattr(routes_cohort, "SwimmerParts", TwoLanes)
     client = client_factory("inv")  # a database of its own: nothing cached yet
     first = client.get("/cohort/swimmer.json?site=A&histology=IMT&drug=&part=0").json()
     assert (first["part"], first["parts"]) == (0, 1)
