@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from tkitrack.dashboards.web.data import (
@@ -93,8 +93,14 @@ def _findings(frames: dict, viewer: Viewer) -> tuple[list[str], list[list[str]]]
     return table_rows(found, _FINDING_COLUMNS)
 
 
+def _log_view(web, viewer: Viewer, patient_id: str, client: str | None) -> None:
+    with web.write() as session:
+        log_event(session, "view", user=viewer.name, detail=f"patient {patient_id}", client=client)
+
+
 @router.get("/patients/{patient_id}")
-def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PATIENTS)) -> Response:
+def patient(request: Request, patient_id: str, background: BackgroundTasks,
+            viewer: Viewer = Depends(READ_PATIENTS)) -> Response:  # fmt: skip
     """One patient: every record with its values and the audit trail; the timeline figure and the validation
     findings load from their own URLs (they take longer than the page)."""
     web = request.app.state.web
@@ -105,9 +111,6 @@ def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PAT
             raise _not_found(patient_id) from None
         frames = read_frames(session, patients=[patient_id])
         trail = mask_audit(read_audit_log(session, patient_id=patient_id), viewer)
-    with web.write() as session:
-        log_event(session, "view", user=viewer.name, detail=f"patient {patient_id}",
-                  client=request.client.host if request.client else None)  # fmt: skip
     if len(trail):
         inserted = trail["field"].eq("*")
         trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z",
@@ -118,6 +121,8 @@ def patient(request: Request, patient_id: str, viewer: Viewer = Depends(READ_PAT
         "tables": _record_tables(mask_frames(frames, viewer), viewer),
         "audit": table_rows(trail.reindex(columns=_AUDIT_COLUMNS), _AUDIT_COLUMNS),
     }
+    # the access log line is written once the page is on its way (it needs the write lock, not the reader)
+    background.add_task(_log_view, web, viewer, patient_id, request.client.host if request.client else None)
     return page(request, "patient.html", context)
 
 
