@@ -67,6 +67,14 @@ def test_wheel_top_level_is_only_tkitrack_and_its_dist_info(wheel):
         pytest.param("tkitrack/dashboards/", id="dashboards"),
         pytest.param("tkitrack/sample_data/", id="sample-data"),
         pytest.param("tkitrack/sample_data/published/patient.csv", id="published-cases"),
+        pytest.param("tkitrack/schemas/migrations/versions/0004_web_accounts.py", id="migration-web"),
+        pytest.param("tkitrack/dashboards/web/app.py", id="web-app"),
+        pytest.param("tkitrack/dashboards/web/templates/base.html", id="web-templates"),
+        pytest.param("tkitrack/dashboards/web/static/htmx.min.js", id="web-htmx"),
+        pytest.param("tkitrack/dashboards/web/static/app.js", id="web-script"),
+        pytest.param("tkitrack/dashboards/web/static/app.css", id="web-css"),
+        pytest.param("tkitrack/dashboards/web/static/favicon.svg", id="web-icon"),
+        pytest.param("tkitrack/dashboards/web/static/THIRD-PARTY.md", id="web-licences"),
     ],
 )
 def test_wheel_contains(wheel, path):
