@@ -70,9 +70,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, tkitrack_exe: str) -> Itera
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """The folder the screenshots are kept in; its path is printed in the test run's output."""
     folder = tmp_path_factory.mktemp("browser-screenshots")
-    sys.stderr.write(f"\nbrowser screenshots: {folder}\n")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"browser screenshots: {folder}")
+    else:  # pragma: no cover - pytest without its terminal (xdist workers)
+        sys.stderr.write(f"browser screenshots: {folder}\n")
     return folder
 
 
