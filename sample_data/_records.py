@@ -214,6 +214,7 @@ def ae_rows(ctx: dict, c: Course) -> pd.DataFrame:
         "start": date_text(onset),
         "end": date_text(np.where(open_end, NODAY, end)),
         "serious": np.where(serious, "true", "false"),
+        "serious_hospitalisation": np.where(serious, "true", ""),  # the usual criterion of a grade 3-4 SAE
         "attributed_drug": drug[pi],
         "attribution": np.asarray(["possible", "probable", "definite"], dtype=object)[
             rng.choice(3, size=m, p=[0.4, 0.45, 0.15])

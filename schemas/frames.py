@@ -19,6 +19,7 @@ from tkitrack.schemas.vocabulary import ctcae_grades, response_allowed, response
 __all__ = [
     "FRAME_RULES",
     "LISTING_COLUMNS",
+    "SERIOUS_CRITERIA",
     "FrameRule",
     "check_frame",
     "column_dtypes",
@@ -238,6 +239,21 @@ def _constructed_message(record: str) -> typing.Callable[[pd.DataFrame], pd.Seri
     )
 
 
+#: The AE seriousness criteria (ICH E2A; SDTM AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE).
+SERIOUS_CRITERIA = ("serious_death", "serious_life_threatening", "serious_hospitalisation", "serious_disability",
+                    "serious_congenital_anomaly", "serious_medically_important")  # fmt: skip
+
+
+def _criterion_not_serious(df: pd.DataFrame) -> pd.Series:
+    met = df[list(SERIOUS_CRITERIA)].astype("boolean").fillna(False).any(axis=1)
+    return (met & ~df["serious"].astype("boolean").fillna(False)).astype(bool)
+
+
+def _serious_without_criterion(df: pd.DataFrame) -> pd.Series:
+    met = df[list(SERIOUS_CRITERIA)].astype("boolean").fillna(False).any(axis=1)
+    return (df["serious"].astype("boolean").fillna(False) & ~met).astype(bool)
+
+
 def _candidates_conflict(df: pd.DataFrame) -> pd.Series:
     cand = df["gene_5p_candidates"].astype("string").str.split("|")
     too_few = cand.str.len().lt(2).fillna(False)
@@ -290,6 +306,32 @@ FRAME_RULES: tuple[FrameRule, ...] = (
     ),
     FrameRule(
         "AE003", "ae", "grade", ("term", "grade"), "grade exists for the CTCAE term", _grade_missing, _grade_message
+    ),
+    FrameRule(
+        "AE007",
+        "ae",
+        "serious",
+        ("serious", *SERIOUS_CRITERIA),
+        "a seriousness criterion is met only by a serious adverse event",
+        _criterion_not_serious,
+        lambda df: (
+            "serious is false but a seriousness criterion is true; set serious=true, or clear the criterion "
+            "(serious_death, serious_life_threatening, serious_hospitalisation, ...) if it was typed in error"
+        ),
+    ),
+    FrameRule(
+        "AE008",
+        "ae",
+        "serious",
+        ("serious", *SERIOUS_CRITERIA),
+        "a serious adverse event names the criterion that makes it serious",
+        _serious_without_criterion,
+        lambda df: (
+            "serious is true but no seriousness criterion is recorded (SDTM AESER=Y expects one of AESDTH, "
+            "AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE); set the criterion that applies, e.g. "
+            "serious_hospitalisation=true"
+        ),
+        severity="warning",
     ),
     *(
         FrameRule(

@@ -33,6 +33,19 @@ class Patient(SQLModel, table=True):
     mrn: str | None = field(label="Hospital record number (direct identifier)", max_length=64, identifier=True)
     initials: str | None = field(label="Patient initials (direct identifier)", max_length=8, identifier=True)
     sex: str | None = field(label="Sex (M, F, U)", vocab="sex", max_length=1)
+    race: str | None = field(
+        label="Race (CDISC RACE terms, e.g. WHITE, ASIAN, NOT REPORTED)", vocab="race", max_length=48
+    )
+    ethnicity: str | None = field(
+        label="Ethnicity (CDISC ETHNIC: HISPANIC OR LATINO, NOT HISPANIC OR LATINO, NOT REPORTED, UNKNOWN)",
+        vocab="ethnicity", max_length=32,
+    )  # fmt: skip
+    country: str | None = field(label="Country of the site (ISO 3166-1 alpha-3, e.g. FRA)", vocab="country",
+                                max_length=3)  # fmt: skip
+    arm: str | None = field(
+        label="Planned arm (treatment assignment, e.g. CRIZOTINIB); empty when none was planned (case series)",
+        max_length=64,
+    )
     birth_date_dtc: str | None = given_date("Birth date", identifier=True)
     birth_date: dt.date | None = imputed_date("Birth date", "first")
     birth_date_dtf: str | None = date_flag("Birth date")
@@ -151,6 +164,12 @@ class AdverseEvent(Record, table=True):
     end: dt.date | None = imputed_date("Resolution", "last")
     end_dtf: str | None = date_flag("Resolution")
     serious: bool = field(False, label="Serious adverse event")
+    serious_death: bool | None = field(label="Serious because it results in death")
+    serious_life_threatening: bool | None = field(label="Serious because it is life-threatening")
+    serious_hospitalisation: bool | None = field(label="Serious because it requires or prolongs hospitalisation")
+    serious_disability: bool | None = field(label="Serious because of persistent or significant disability")
+    serious_congenital_anomaly: bool | None = field(label="Serious because it is a congenital anomaly or birth defect")
+    serious_medically_important: bool | None = field(label="Serious because it is another medically important event")
     attributed_drug: str | None = field(label="Drug the event is attributed to", vocab="drug", max_length=64)
     attribution: str | None = field(label="Attribution (unrelated ... definite)", vocab="attribution")
     action: str | None = field(label="Action taken with the drug", vocab="action", max_length=16)

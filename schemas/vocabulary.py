@@ -15,6 +15,7 @@ __all__ = [
     "CONFIRMED_BY",
     "CRITERIA",
     "DISEASE_STATUSES",
+    "ETHNICITIES",
     "EVALUATORS",
     "EVENT_KINDS",
     "FNCLCC_GRADES",
@@ -26,12 +27,14 @@ __all__ = [
     "PROCEDURE_KINDS",
     "REASONS",
     "ROUTES",
+    "RACES",
     "SEXES",
     "UNITS",
     "VITAL_STATUSES",
     "VOCABULARIES",
     "Vocabulary",
     "ctcae",
+    "countries",
     "ctcae_grades",
     "drugs",
     "genes",
@@ -44,6 +47,19 @@ __all__ = [
 ]
 
 SEXES = ("M", "F", "U")
+#: CDISC controlled terminology RACE (C74457) and ETHNIC (C66790) submission values.
+RACES = (
+    "AMERICAN INDIAN OR ALASKA NATIVE",
+    "ASIAN",
+    "BLACK OR AFRICAN AMERICAN",
+    "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER",
+    "WHITE",
+    "MULTIPLE",
+    "OTHER",
+    "NOT REPORTED",
+    "UNKNOWN",
+)
+ETHNICITIES = ("HISPANIC OR LATINO", "NOT HISPANIC OR LATINO", "NOT REPORTED", "UNKNOWN")
 UNITS = ("mg", "mg/m2", "mg/kg")
 FREQUENCIES = ("QD", "BID", "TID", "QID", "QOD", "QW", "Q2W", "Q3W", "Q4W", "ONCE")
 ROUTES = ("ORAL", "IV", "SC", "IM", "TOPICAL", "TRANSDERMAL")
@@ -122,6 +138,12 @@ def drugs() -> pd.DataFrame:
 
 
 @cache
+def countries() -> pd.DataFrame:
+    """ISO 3166-1 countries: alpha-3 code (what SDTM DM.COUNTRY holds), alpha-2 code and name."""
+    return read_vocab("countries")
+
+
+@cache
 def histologies() -> pd.DataFrame:
     return read_vocab("histologies")
 
@@ -171,6 +193,8 @@ def response_allowed(criteria: pd.Series, response: pd.Series) -> pd.Series:
 
 _CONSTANTS = {
     "sex": SEXES,
+    "race": RACES,
+    "ethnicity": ETHNICITIES,
     "unit": UNITS,
     "frequency": FREQUENCIES,
     "route": ROUTES,
@@ -202,6 +226,8 @@ def vocabulary(name: str) -> Vocabulary:
         return Vocabulary(name, tuple(drugs()["drug"]), "vocab/drugs.csv")
     if name == "ctcae_term":
         return Vocabulary(name, tuple(ctcae()["term"]), "vocab/ctcae_v5.csv (CTCAE v5.0)")
+    if name == "country":
+        return Vocabulary(name, tuple(countries()["code"]), "vocab/countries.csv (ISO 3166-1 alpha-3)")
     if name == "histology":
         return Vocabulary(name, tuple(histologies()["code"]), "vocab/histologies.csv")
     if name == "gene":
@@ -215,4 +241,13 @@ def vocabulary(name: str) -> Vocabulary:
 
 
 #: Every vocabulary name :func:`vocabulary` knows.
-VOCABULARIES: tuple[str, ...] = (*_CONSTANTS, "drug", "ctcae_term", "histology", "gene", "kinase_gene", "response")
+VOCABULARIES: tuple[str, ...] = (
+    *_CONSTANTS,
+    "drug",
+    "ctcae_term",
+    "country",
+    "histology",
+    "gene",
+    "kinase_gene",
+    "response",
+)

@@ -51,7 +51,8 @@ def test_init_on_a_current_database_changes_nothing(cli):
 def test_patient_add_list_and_delete(patient):
     [row] = _json(patient("patient", "list", "--format", "json"))
     assert row == {
-        "patient_id": "P1", "site": "LYON", "mrn": None, "initials": None, "sex": "F", "birth_date": "2013-05",
+        "patient_id": "P1", "site": "LYON", "mrn": None, "initials": None, "sex": "F", "race": None, "ethnicity": None,
+        "country": None, "arm": None, "birth_date": "2013-05",
         "age_at_diagnosis": None, "diagnosis_date": "2019-06-14", "reference_date": None, "histology": "IMT",
         "primary_site": None, "fnclcc_grade": None, "height_cm": 120.0, "height_date": None, "weight_kg": 22.0,
         "weight_date": None, "note": None, "constructed_dates": None,
@@ -102,7 +103,9 @@ def test_ae_add_edit_delete_list(patient):
     assert row == {
         "id": 1, "patient_id": "P1", "note": None, "constructed_dates": None, "term": "Gait disturbance",
         "verbatim": False, "grade": 2,
-        "start": "2019-12", "end": None, "serious": False, "attributed_drug": "crizotinib",
+        "start": "2019-12", "end": None, "serious": False, "serious_death": None, "serious_life_threatening": None,
+        "serious_hospitalisation": None, "serious_disability": None, "serious_congenital_anomaly": None,
+        "serious_medically_important": None, "attributed_drug": "crizotinib",
         "attribution": "probable", "action": None, "outcome": None,
     }  # fmt: skip
     out = _ok(patient("ae", "edit", "1", "--grade", "1", "--end", "2020-02-15", "--reason", "SDV: grade 1 in notes"))

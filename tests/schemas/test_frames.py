@@ -37,6 +37,9 @@ VALID = {
 #: Every field that carries a vocabulary or a range in the models: (record, field, failing, passing, rule).
 FIELD_CASES = [
     ("patient", "sex", "female", "U", "FLD002"),
+    ("patient", "race", "Caucasian", "WHITE", "FLD002"),  # CDISC RACE terms only
+    ("patient", "ethnicity", "Hispanic", "HISPANIC OR LATINO", "FLD002"),
+    ("patient", "country", "FR", "FRA", "FLD002"),  # ISO 3166-1 alpha-3, not alpha-2
     ("patient", "histology", "IMT-like", "EIMS", "FLD002"),
     ("patient", "fnclcc_grade", "4", "NA", "FLD002"),
     ("patient", "age_at_diagnosis", "-1", "0", "FLD003"),
@@ -221,6 +224,11 @@ FRAME_CASES = [
     ("AE001", "ae", {"end": "2019-11-30"}, {"end": "2019-12-01"}, "end", "2019-11-30"),
     ("AE002", "ae", {"term": "Leg ache"}, {"term": "Leg ache", "verbatim": "true"}, "term", "Leg ache"),
     ("AE003", "ae", {"grade": "4"}, {"grade": "3"}, "grade", "4"),
+    # a criterion without serious; serious with only a criterion recorded as false (not met)
+    ("AE007", "ae", {"serious_hospitalisation": "true"}, {"serious": "true", "serious_hospitalisation": "true"},
+     "serious", "False"),
+    ("AE008", "ae", {"serious": "true", "serious_death": "false"},
+     {"serious": "true", "serious_death": "false", "serious_life_threatening": "true"}, "serious", "True"),
     # a PERCIST category under RECIST, a RECIST one under PERCIST, an iRECIST one under the investigator's
     ("AS005", "assessment", {"response": "CMR"}, {"response": "CMR", "criteria": "PERCIST"}, "response", "CMR"),
     ("AS005", "assessment", {"target_response": "CR", "criteria": "PERCIST", "response": "PMR"},
@@ -275,7 +283,8 @@ def test_constructed_dates_may_list_several_dates_with_spaces():
 )
 def test_frame_rule_fails_and_passes(rule_id, record, bad, good, field, value):
     found = check_frame(record, _typed(record, {**VALID[record], **bad}))
-    assert _rows(found) == [("P1", 1, field, rule_id, "error", value)]
+    severity = next(r.severity for r in FRAME_RULES if r.rule_id == rule_id)
+    assert _rows(found) == [("P1", 1, field, rule_id, severity, value)]
     assert check_frame(record, _typed(record, {**VALID[record], **good})).empty
 
 

@@ -58,7 +58,9 @@ def test_add_and_read_round_trip(engine):
         "id": 1, "patient_id": "P1", "note": None, "constructed_dates": None, "deleted": False, "term": "Gait disturbance",
         "term_code": "10017577", "verbatim": False, "grade": 2, "start_dtc": "2019-12",
         "start": dt.date(2019, 12, 1), "start_dtf": "D", "end_dtc": None, "end": None, "end_dtf": None,
-        "serious": False, "attributed_drug": "crizotinib", "attribution": None, "action": None, "outcome": None,
+        "serious": False, "serious_death": None, "serious_life_threatening": None, "serious_hospitalisation": None,
+        "serious_disability": None, "serious_congenital_anomaly": None, "serious_medically_important": None,
+        "attributed_drug": "crizotinib", "attribution": None, "action": None, "outcome": None,
     }  # fmt: skip
     ex = frames["exposure"]
     assert ex[["id", "patient_id", "drug", "dose", "unit", "frequency", "route"]].to_dict("records") == [

@@ -139,7 +139,7 @@ def test_every_vocabulary_named_by_a_model_field_exists():
         if field_info(model, name).vocab
     }
     assert names == {
-        "sex", "histology", "fnclcc", "kinase_gene", "method", "ihc_result", "drug", "unit", "frequency", "route",
+        "sex", "race", "ethnicity", "country", "histology", "fnclcc", "kinase_gene", "method", "ihc_result", "drug", "unit", "frequency", "route",
         "reason", "attribution", "action", "ae_outcome", "modality", "criteria", "response", "evaluator",
         "procedure_kind", "margin", "event_kind", "confirmed_by", "vital_status", "disease_status",
     }  # fmt: skip
