@@ -8,6 +8,7 @@ import pandas as pd
 
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import input_columns
+from tkitrack.schemas.sdtm_qualifiers import followups_from_ss, sizes_from_vs, supp_values
 from tkitrack.schemas.sdtm_tumour import assessments_from_sdtm, impute_text, text
 from tkitrack.schemas.vocabulary import ctcae, ctcae_grades
 
@@ -114,7 +115,7 @@ def _require(sdtm: Mapping[str, pd.DataFrame], domain: str, columns: Iterable[st
     return frame
 
 
-def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None) -> pd.DataFrame:
+def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
     study = _column(dm, "STUDYID").replace("", "an unnamed study")
     ref = pd.Series(dtype=object)
     if ds is not None:
@@ -123,22 +124,38 @@ def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None) -> pd.DataFrame:
     ids = text(dm["USUBJID"])
     age = _column(dm, "AGE")
     sex = _column(dm, "SEX").str.upper().replace({"UNDIFFERENTIATED": "U", "UNKNOWN": "U"})
+    supp = supp_values(sdtm, "DM", dm, ["AGEDIAG", "DIAGDTC", "HISTOL", "PRIMSITE", "FNCLCCGR", "ARMFRTRT", "NOTE",
+                                        "CONSTDT"])  # fmt: skip
     note = "imported from SDTM study " + study + " (DM); histology is not in SDTM, so it is OTHER"
     note = note.mask(age != "", note + "; DM.AGE " + age + " " + _column(dm, "AGEU").str.lower()
                      + " is the age at the reference start, not at diagnosis, so age_at_diagnosis is empty")  # fmt: skip
+    note = note.mask(supp["HISTOL"] != "", "imported from SDTM study " + study + " (DM, SUPPDM)")
+    histology = supp["HISTOL"] if exact else supp["HISTOL"].mask(supp["HISTOL"] == "", "OTHER")
     cols = {
         "patient_id": ids,
         "site": _column(dm, "SITEID"),
         "sex": sex,
+        "race": _column(dm, "RACE").str.upper(),
+        "ethnicity": _column(dm, "ETHNIC").str.upper(),
+        "country": _column(dm, "COUNTRY").str.upper(),
+        "arm": _column(dm, "ARM").where(supp["ARMFRTRT"] != "Y", ""),
         "birth_date": _column(dm, "BRTHDTC").str.split("T").str[0],
+        "age_at_diagnosis": supp["AGEDIAG"],
+        "diagnosis_date": supp["DIAGDTC"],
         "reference_date": ids.map(ref),
-        "histology": "OTHER",
-        "note": note,
+        "histology": histology,
+        "primary_site": supp["PRIMSITE"],
+        "fnclcc_grade": supp["FNCLCCGR"],
+        **sizes_from_vs(sdtm.get("VS"), ids),
+        "note": supp["NOTE"] if exact else _join_notes(note, supp["NOTE"]),
+        "constructed_dates": supp["CONSTDT"],
     }
     return _frame("patient", cols, dm.index)
 
 
-def _exposures(ex: pd.DataFrame) -> pd.DataFrame:
+def _exposures(ex: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
+    from tkitrack.schemas.sdtm_out import EXPOSURE_REASONS
+
     route, route_note = _mapped(_column(ex, "EXROUTE"), {**ROUTES_SDTM, **{r: r for r in ("TOPICAL", "TRANSDERMAL")}},
                                 "EXROUTE")  # fmt: skip
     cols = {
@@ -153,7 +170,13 @@ def _exposures(ex: pd.DataFrame) -> pd.DataFrame:
         "end": _column(ex, "EXENDTC").str.split("T").str[0],
         "note": route_note,
     }
-    cols["discontinued"] = _discontinued(cols["patient_id"], cols["drug"], cols["start"], cols["end"])
+    supp = supp_values(sdtm, "EX", ex, ["DISCFL", "ENDRSN", "NOTE", "CONSTDT"], idvar="EXSEQ")
+    inferred = _discontinued(cols["patient_id"], cols["drug"], cols["start"], cols["end"])
+    flagged = supp["DISCFL"].str.upper().map({"Y": "true", "N": "false"})
+    cols["discontinued"] = flagged.fillna(inferred)  # SUPPEX DISCFL where given, else the last ended record
+    cols["reason"] = supp["ENDRSN"].str.upper().map({v: k for k, v in EXPOSURE_REASONS.items()}).fillna("")
+    cols["note"] = supp["NOTE"] if exact else _join_notes(route_note, supp["NOTE"])
+    cols["constructed_dates"] = supp["CONSTDT"]
     return _frame("exposure", cols, ex.index)
 
 
@@ -167,7 +190,17 @@ def _discontinued(patient: pd.Series, drug: pd.Series, start: pd.Series, end: pd
     return (is_last & (end.fillna("") != "")).map({True: "true", False: "false"})
 
 
-def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping[str, int]) -> pd.DataFrame:
+def _adverse_events(
+    ae: pd.DataFrame,
+    ex: pd.DataFrame | None,
+    severity: Mapping[str, int],
+    sdtm: Mapping[str, pd.DataFrame],
+    exact: bool,
+) -> pd.DataFrame:
+    from tkitrack.schemas.sdtm_out import SERIOUS_SDTM
+
+    supp = supp_values(sdtm, "AE", ae, ["AETERM1", "AETRTREL", "NOTE", "CONSTDT"], idvar="AESEQ")
+    uncoded = (_column(ae, "AEDECOD") == "") & exact  # tkitrack leaves AEDECOD empty for a verbatim term
     decod = _column(ae, "AEDECOD").mask(lambda s: s == "", _column(ae, "AETERM"))
     table = ctcae()
     ctcae_term = ctcae_key(decod).map(dict(zip(ctcae_key(table["term"]), table["term"], strict=True)))
@@ -181,8 +214,8 @@ def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping
     exists = pd.Series(
         pd.MultiIndex.from_arrays([ctcae_term.fillna(""), grade.fillna(0).astype(int)]).isin(pairs), index=ae.index
     )
-    use_ctcae = ctcae_term.notna() & (exists | ~from_sev)
-    term = ctcae_term.where(use_ctcae, decod)
+    use_ctcae = ctcae_term.notna() & (exists | ~from_sev) & ~uncoded
+    term = ctcae_term.where(use_ctcae, decod.where(~uncoded, _column(ae, "AETERM") + supp["AETERM1"]))
     whole = grade.notna() & (grade % 1 == 0)
     grade_text = grade.astype("string").where(~whole, grade.where(whole).astype("Int64").astype("string")).fillna("")
     grade_note = pd.Series("", index=ae.index)
@@ -205,7 +238,12 @@ def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping
         per_subject = text(ex["EXTRT"]).str.lower().groupby(text(ex["USUBJID"])).agg(["nunique", "first"])
         single = per_subject.loc[per_subject["nunique"] == 1, "first"]
         drug = text(ae["USUBJID"]).map(single).fillna("").where(attribution != "", "")
+    named = supp["AETRTREL"].str.lower()
+    drug = named if exact else named.mask(named == "", drug)
     serious = _column(ae, "AESER").str.upper().map({"Y": "true", "N": "false"}).fillna("")
+    criteria = {
+        f: _column(ae, v).str.upper().map({"Y": "true", "N": "false"}).fillna("") for f, v in SERIOUS_SDTM.items()
+    }
     cols = {
         "patient_id": text(ae["USUBJID"]),
         "term": term,
@@ -214,11 +252,15 @@ def _adverse_events(ae: pd.DataFrame, ex: pd.DataFrame | None, severity: Mapping
         "start": _column(ae, "AESTDTC").str.split("T").str[0],
         "end": _column(ae, "AEENDTC").str.split("T").str[0],
         "serious": serious,
+        **criteria,
         "attributed_drug": drug,
         "attribution": attribution,
         "action": action,
         "outcome": outcome,
-        "note": _join_notes(grade_note, verbatim_note, outcome_note, action_note, rel_note),
+        "note": supp["NOTE"]
+        if exact
+        else _join_notes(grade_note, verbatim_note, outcome_note, action_note, rel_note, supp["NOTE"]),
+        "constructed_dates": supp["CONSTDT"],
     }
     return _frame("ae", cols, ae.index)
 
@@ -278,6 +320,7 @@ def sdtm_to_records(
     *,
     evaluators: Iterable[str] = ("INVESTIGATOR",),
     severity_grades: Mapping[str, int] = SEVERITY_GRADES,
+    exact: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Map SDTM domains to tkitrack template text frames (the input of :func:`~tkitrack.schemas.store.add_records`).
 
@@ -291,6 +334,11 @@ def sdtm_to_records(
         read counts only where RSACPTFL = Y marks it as the accepted one, when RSACPTFL is given).
     severity_grades : mapping
         AESEV -> grade, used when AETOXGR is blank (``MILD`` 1, ``MODERATE`` 2, ``SEVERE`` 3).
+    exact : bool
+        The domains were written by tkitrack (:func:`~tkitrack.schemas.sdtm_out.records_to_sdtm`): the
+        SUPP-- qualifiers are taken as they are and nothing is inferred or noted (no OTHER histology, no
+        attributed drug guessed, no import notes, a blank AEDECOD is a verbatim term, the baseline flag is
+        RSBLFL / TRBLFL alone). Without it (any other SDTM), the rules below apply.
 
     Returns
     -------
@@ -319,11 +367,17 @@ def sdtm_to_records(
     ae = _require(sdtm, "AE", ["USUBJID", "AESTDTC"])
     rs = _require(sdtm, "RS", ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"])
     tr = _require(sdtm, "TR", ["USUBJID", "TRTESTCD", "TRDTC"])
-    out: dict[str, pd.DataFrame] = {"patient": _patients(dm, ds)}
-    out["exposure"] = _exposures(ex) if ex is not None else _frame("exposure", {}, pd.RangeIndex(0))
-    out["ae"] = _adverse_events(ae, ex, severity_grades) if ae is not None else _frame("ae", {}, pd.RangeIndex(0))
+    out: dict[str, pd.DataFrame] = {"patient": _patients(dm, ds, sdtm, exact)}
+    out["exposure"] = _exposures(ex, sdtm, exact) if ex is not None else _frame("exposure", {}, pd.RangeIndex(0))
+    out["ae"] = (_adverse_events(ae, ex, severity_grades, sdtm, exact) if ae is not None
+                 else _frame("ae", {}, pd.RangeIndex(0)))  # fmt: skip
     reference = out["patient"].set_index("patient_id")["reference_date"]
-    cols = assessments_from_sdtm(rs, tr, sdtm.get("TU"), reference, tuple(e.upper() for e in evaluators))
+    cols = assessments_from_sdtm(rs, tr, sdtm.get("TU"), reference, tuple(e.upper() for e in evaluators),
+                                 supp=sdtm, exact=exact)  # fmt: skip
     out["assessment"] = _frame("assessment", cols, cols["patient_id"].index)
-    out["followup"] = _followups(dm, ds, out, ae)
+    if "SS" in sdtm and "USUBJID" in sdtm["SS"].columns:
+        rows = followups_from_ss(sdtm, dm, exact)
+        out["followup"] = _frame("followup", {c: rows[c] for c in rows.columns}, rows.index)
+    else:
+        out["followup"] = _followups(dm, ds, out, ae)
     return out

@@ -18,7 +18,13 @@ MODALITIES_SDTM = {
     "PHYSICAL EXAMINATION": "CLINICAL", "CLINICAL": "CLINICAL",
 }  # fmt: skip
 #: RSCAT -> tkitrack criteria.
-CRITERIA_SDTM = {"RECIST 1.1": "RECIST1.1", "RECIST1.1": "RECIST1.1", "IRECIST": "iRECIST", "PERCIST": "PERCIST"}
+CRITERIA_SDTM = {
+    "RECIST 1.1": "RECIST1.1",
+    "RECIST1.1": "RECIST1.1",
+    "IRECIST": "iRECIST",
+    "PERCIST": "PERCIST",
+    "INVESTIGATOR": "INVESTIGATOR",
+}
 _NEW_LESION = {"Y": "true", "UNEQUIVOCAL": "true", "N": "false"}
 _KEY = ["patient_id", "evaluator", "date"]
 
@@ -60,11 +66,12 @@ def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...]) -> pd.
     return out
 
 
-def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...]) -> pd.DataFrame:
-    """One row per (subject, evaluator, date, n): OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG side by side."""
+def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...], linked: bool) -> pd.DataFrame:
+    """One row per (subject, evaluator, date, n): OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG side by side; ``n`` is
+    the link group (RSLNKGRP) when ``linked``, else the rank of the test on that date."""
     r = _reads(rs, "RS", evaluators)
     r["_value"] = _col(r, "RSSTRESC").mask(lambda s: s == "", _col(r, "RSORRES")).str.upper()
-    r["n"] = r.groupby([*_KEY, "_testcd"], sort=False).cumcount()
+    r["n"] = _col(r, "RSLNKGRP") if linked else r.groupby([*_KEY, "_testcd"], sort=False).cumcount()
     wide = r.set_index([*_KEY, "n", "_testcd"])["_value"].unstack("_testcd")
     info = r.assign(VISIT=_col(r, "VISIT"), VISITNUM=_col(r, "VISITNUM"), RSCAT=_col(r, "RSCAT"),
                     RSBLFL=_col(r, "RSBLFL")).groupby([*_KEY, "n"])[["VISIT", "VISITNUM", "RSCAT", "RSBLFL"]].first()  # fmt: skip
@@ -74,7 +81,7 @@ def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...]) -> pd.DataFrame:
     return wide[["OVRLRESP", "TRGRESP", "NTRGRESP", "NEWLPROG"]].join(info).reset_index()
 
 
-def _sums(tr: pd.DataFrame, tu: pd.DataFrame | None, evaluators: tuple[str, ...]) -> pd.DataFrame:
+def _sums(tr: pd.DataFrame, tu: pd.DataFrame | None, evaluators: tuple[str, ...], linked: bool) -> pd.DataFrame:
     """Sum of target-lesion diameters per (subject, evaluator, date): TR SUMDIAM when given, else the sum of
     DIAMETER, else of LDIAM for non-nodal and LPERP (short axis) for nodal lesions (TU.TULOC LYMPH NODE)."""
     t = _reads(tr, "TR", evaluators)
@@ -88,17 +95,29 @@ def _sums(tr: pd.DataFrame, tu: pd.DataFrame | None, evaluators: tuple[str, ...]
         nodal = pd.Series(pd.MultiIndex.from_arrays([t["patient_id"], _col(t, "TRLNKID")]).isin(nodes), index=t.index)
         first = _col(tu, "TUMETHOD").groupby(text(tu["USUBJID"])).first()
         method = t["patient_id"].map(first).fillna("")
-    method = _col(t, "TRMETHOD").mask(lambda s: s == "", method)
+    method = _col(t, "TRMETHOD") if linked else _col(t, "TRMETHOD").mask(lambda s: s == "", method)
     code = t["_testcd"]
-    groups = [t[k] for k in _KEY]
+    groups = [t[k] for k in _KEY] + ([_col(t, "TRLNKGRP").rename("n")] if linked else [])
     sumdiam = value.where(code == "SUMDIAM").groupby(groups).first()
     diameter = value.where(code == "DIAMETER").groupby(groups).sum(min_count=1)
     longest = value.where(((code == "LDIAM") & ~nodal) | ((code == "LPERP") & nodal)).groupby(groups).sum(min_count=1)
     out = pd.DataFrame({"sum_diameters": sumdiam.fillna(diameter).fillna(longest)})
     info = pd.DataFrame({"tr_visit": _col(t, "VISIT"), "tr_visitnum": _col(t, "VISITNUM"), "method": method,
-                         "tr_blfl": _col(t, "TRBLFL")}).groupby(groups).first()  # fmt: skip
+                         "tr_blfl": _col(t, "TRBLFL"), "tr_cat": _col(t, "TRCAT")}).groupby(groups).first()  # fmt: skip
     out = out.join(info).reset_index()
-    return out[out["sum_diameters"].notna()].assign(n=0)
+    out = out[out["sum_diameters"].notna()]
+    return out if linked else out.assign(n=0)
+
+
+def _qualifiers(sdtm: dict, merged: pd.DataFrame) -> pd.DataFrame:
+    """SUPPRS (by RSLNKGRP) and SUPPTR (by TRLNKGRP) MODALITY, NOTE, CONSTDT of each merged assessment."""
+    from tkitrack.schemas.sdtm_qualifiers import supp_values
+
+    names = ["MODALITY", "NOTE", "CONSTDT"]
+    parent = pd.DataFrame({"USUBJID": merged["patient_id"], "LNKGRP": merged["n"].astype(str)})
+    by_rs = supp_values(sdtm, "RS", parent.rename(columns={"LNKGRP": "RSLNKGRP"}), names, idvar="RSLNKGRP")
+    by_tr = supp_values(sdtm, "TR", parent.rename(columns={"LNKGRP": "TRLNKGRP"}), names, idvar="TRLNKGRP")
+    return by_rs.mask(by_rs == "", by_tr)
 
 
 def _attach_by_visit(merged: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +143,9 @@ def assessments_from_sdtm(
     tu: pd.DataFrame | None,
     reference: pd.Series,
     evaluators: tuple[str, ...] = ("INVESTIGATOR",),
+    *,
+    supp: dict | None = None,
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Tumour assessments (template text columns) from RS responses and TR measurements.
 
@@ -136,6 +158,11 @@ def assessments_from_sdtm(
         Reference date text per patient_id (randomisation); an assessment dated before it is a baseline.
     evaluators : tuple of str
         Evaluators kept (``INVESTIGATOR``, ``INDEPENDENT``).
+    supp : mapping, optional
+        The SDTM domains, for SUPPRS / SUPPTR (MODALITY, NOTE, CONSTDT by RSLNKGRP / TRLNKGRP).
+    exact : bool
+        tkitrack's own export: RS and TR rows of one assessment share --LNKGRP, the baseline flag is
+        RSBLFL / TRBLFL alone, the modality TRMETHOD (else SUPPRS MODALITY), and no note is added.
 
     Returns
     -------
@@ -146,38 +173,48 @@ def assessments_from_sdtm(
         partial) before the reference date. An EQUIVOCAL new lesion leaves new_lesion empty, with a note.
     """
     columns = ["patient_id", "date", "modality", "criteria", "baseline", "sum_diameters", "target_response",
-               "nontarget_response", "new_lesion", "response", "response_given", "evaluator", "note"]  # fmt: skip
+               "nontarget_response", "new_lesion", "response", "response_given", "evaluator", "note",
+               "constructed_dates"]  # fmt: skip
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    resp = _responses(rs, evaluators) if rs is not None else None
-    sums = _sums(tr, tu, evaluators) if tr is not None else None
+    linked = exact and (rs is None or "RSLNKGRP" in rs.columns) and (tr is None or "TRLNKGRP" in tr.columns)
+    resp = _responses(rs, evaluators, linked) if rs is not None else None
+    sums = _sums(tr, tu, evaluators, linked) if tr is not None else None
     if resp is None and sums is None:
         return empty
     if resp is None:
         resp = pd.DataFrame(columns=[*_KEY, "n", "OVRLRESP", "TRGRESP", "NTRGRESP", "NEWLPROG", "VISIT", "VISITNUM",
                                      "RSCAT", "RSBLFL"])  # fmt: skip
     if sums is None:
-        sums = pd.DataFrame(columns=[*_KEY, "n", "sum_diameters", "tr_visit", "tr_visitnum", "method", "tr_blfl"])
+        sums = pd.DataFrame(columns=[*_KEY, "n", "sum_diameters", "tr_visit", "tr_visitnum", "method", "tr_blfl",
+                                     "tr_cat"])  # fmt: skip
     merged = resp.merge(sums, on=[*_KEY, "n"], how="outer", indicator=True)
-    merged = _attach_by_visit(merged.reset_index(drop=True))
+    merged = merged.reset_index(drop=True) if linked else _attach_by_visit(merged.reset_index(drop=True))
     merged = merged.fillna({c: "" for c in merged.columns if merged[c].dtype == object})
     visit = merged["VISIT"].where(merged["VISIT"] != "", merged["tr_visit"]).astype(str).str.upper()
     when = impute_text(merged["date"], "last")
     before = (when < impute_text(merged["patient_id"].map(reference).fillna(""), "first")).fillna(False)
-    baseline = (visit.str.contains("BASELINE|SCREEN", regex=True) | (merged["RSBLFL"].astype(str).str.upper() == "Y")
-                | (merged["tr_blfl"].astype(str).str.upper() == "Y") | before)  # fmt: skip
+    flagged = (merged["RSBLFL"].astype(str).str.upper() == "Y") | (merged["tr_blfl"].astype(str).str.upper() == "Y")
+    baseline = flagged if exact else flagged | visit.str.contains("BASELINE|SCREEN", regex=True) | before
     newl = merged["NEWLPROG"].astype(str)
     note = ("SDTM visit " + visit.str.title()).where(visit != "", "")
     note = note.mask(newl == "EQUIVOCAL", note.where(note == "", note + "; ") + "new lesion equivocal (NEWLPROG)")
     total = pd.to_numeric(merged["sum_diameters"], errors="coerce").round(4)
     # a response outside RECIST (pharmaverse has "CHECK") is kept as given, never guessed: AS004 queries it
     overall = merged["OVRLRESP"].astype(str)
-    criteria = merged["RSCAT"].astype(str).str.upper().map(CRITERIA_SDTM).fillna("")
+    category = merged["RSCAT"].astype(str).mask(merged["RSCAT"].astype(str) == "", merged["tr_cat"].astype(str))
+    criteria = category.str.upper().map(CRITERIA_SDTM).fillna("")
     known = response_allowed(criteria.where(criteria != ""), overall) | (overall == "")
     note = note.mask(~known, note.where(note == "", note + "; ") + "overall response as given: " + overall)
+    quals = _qualifiers(supp or {}, merged)
+    note = (
+        quals["NOTE"] if exact else note.mask(quals["NOTE"] != "", note.where(note == "", note + "; ") + quals["NOTE"])
+    )
+    modality = merged["method"].astype(str).str.upper().map(MODALITIES_SDTM).fillna("")
+    modality = modality.mask(modality == "", quals["MODALITY"])
     out = pd.DataFrame({
         "patient_id": merged["patient_id"],
         "date": merged["date"],
-        "modality": merged["method"].astype(str).str.upper().map(MODALITIES_SDTM).fillna(""),
+        "modality": modality,
         "criteria": criteria,
         "baseline": baseline.map({True: "true", False: "false"}),
         "sum_diameters": total.astype("string").fillna(""),
@@ -188,6 +225,7 @@ def assessments_from_sdtm(
         "response_given": overall.where(~known, ""),
         "evaluator": merged["evaluator"],
         "note": note,
+        "constructed_dates": quals["CONSTDT"],
     })  # fmt: skip
     order = pd.DataFrame({"p": out["patient_id"], "d": when, "e": out["evaluator"]}).sort_values(["p", "d", "e"],
                                                                                               kind="stable")  # fmt: skip

@@ -39,6 +39,7 @@ __all__ = [
     "drugs",
     "genes",
     "histologies",
+    "kinase_inhibitors",
     "read_vocab",
     "response_allowed",
     "response_categories",
@@ -141,6 +142,16 @@ def drugs() -> pd.DataFrame:
 def countries() -> pd.DataFrame:
     """ISO 3166-1 countries: alpha-3 code (what SDTM DM.COUNTRY holds), alpha-2 code and name."""
     return read_vocab("countries")
+
+
+@cache
+def kinase_inhibitors() -> tuple[str, ...]:
+    """Catalogue drugs with a kinase target (ALK, ROS1, NTRK, ...): the drugs an index therapy is chosen from."""
+    table = drugs()
+    genes_ = genes().loc[genes()["role"] == "kinase", "gene"]
+    kinases = set(genes_) | set(genes_.str.replace(r"\d+$", "", regex=True))  # NTRK stands for NTRK1-3
+    targets = table["target"].str.split("/")
+    return tuple(table.loc[targets.map(lambda t: bool(set(t) & kinases)), "drug"])
 
 
 @cache

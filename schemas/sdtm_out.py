@@ -1,0 +1,418 @@
+"""Records out as SDTMIG 3.4 domains: DM, DS, EX, AE, SS, VS with their SUPP-- (RS, TU, TR: sdtm_out_tumour).
+
+Mapping rules, variable by variable, are in docs/cdisc.md; the labels, types and origins in
+``schemas/cdisc/variables.csv``. What SDTM has no variable for goes to SUPP-- (one row per value, IDVAR the
+parent's --SEQ), so that :func:`~tkitrack.schemas.sdtm.sdtm_to_records` gives the same records back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.frames import column_dtypes
+from tkitrack.schemas.sdtm_records import AE_ACTIONS, AE_OUTCOMES_SDTM, AE_RELATIONS, ROUTES_SDTM
+from tkitrack.schemas.vocabulary import ctcae, kinase_inhibitors
+
+__all__ = [
+    "DISCONTINUATION_DECOD",
+    "EXPOSURE_REASONS",
+    "SERIOUS_SDTM",
+    "add_seq",
+    "derive_study_day",
+    "epoch",
+    "head",
+    "num_text",
+    "records_to_sdtm",
+    "supp_rows",
+    "txt",
+    "yn",
+]
+
+#: tkitrack AE seriousness criterion -> SDTM variable.
+SERIOUS_SDTM = {
+    "serious_death": "AESDTH",
+    "serious_life_threatening": "AESLIFE",
+    "serious_hospitalisation": "AESHOSP",
+    "serious_disability": "AESDISAB",
+    "serious_congenital_anomaly": "AESCONG",
+    "serious_medically_important": "AESMIE",
+}
+#: exposure.reason -> the text of SUPPEX ENDRSN (and back).
+EXPOSURE_REASONS = {
+    "toxicity": "TOXICITY",
+    "progression": "PROGRESSION",
+    "complete_response": "COMPLETE RESPONSE",
+    "surgery": "SURGERY",
+    "patient_choice": "PATIENT OR FAMILY CHOICE",
+    "completed": "COMPLETED",
+    "dose_change": "DOSE CHANGE",
+    "other": "OTHER",
+}
+#: exposure.reason of a discontinuation -> DS.DSDECOD (CDISC CT NCOMPLT) of its treatment disposition record.
+DISCONTINUATION_DECOD = {
+    "toxicity": "ADVERSE EVENT",
+    "progression": "PROGRESSIVE DISEASE",
+    "complete_response": "PHYSICIAN DECISION",
+    "surgery": "PHYSICIAN DECISION",
+    "patient_choice": "WITHDRAWAL BY SUBJECT",
+    "completed": "COMPLETED",
+}
+_TEXT_MAX = 200  # bytes of a SAS transport character value
+_EPOCHS = ("SCREENING", "TREATMENT", "FOLLOW-UP")
+
+
+def txt(values: pd.Series | np.ndarray | list) -> np.ndarray:
+    """Cells as text (booleans Y/N is the caller's job), missing as ""."""
+    series = pd.Series(values)
+    return series.astype("object").where(series.notna(), "").astype(str).to_numpy()
+
+
+def num_text(values: pd.Series) -> np.ndarray:
+    """Numbers as their shortest exact text (6 not 6.0, 0.016), missing as ""."""
+    return txt(pd.Series(values).map(lambda v: repr(float(v)).removesuffix(".0"), na_action="ignore"))
+
+
+def yn(values: pd.Series) -> np.ndarray:
+    """Booleans as Y / N; missing as ""."""
+    return txt(values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore"))
+
+
+def head(frame: pd.DataFrame, study: str, domain: str) -> dict:
+    """The identifier columns every domain starts with."""
+    return {"STUDYID": study, "DOMAIN": domain, "USUBJID": txt(frame["patient_id"])}
+
+
+def add_seq(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Insert --SEQ (1.. per subject, in row order) after USUBJID."""
+    frame.insert(3, f"{prefix}SEQ", (frame.groupby("USUBJID", sort=False).cumcount() + 1).astype("int64"))
+    return frame
+
+
+def derive_study_day(dates: pd.Series, patients: pd.Series, rfstdt: pd.Series) -> pd.Series:
+    """--DY of complete dates: ``date - RFSTDTC + 1`` on or after the reference start, ``date - RFSTDTC`` before it
+    (there is no day 0). A partial date, or a subject without a complete RFSTDTC, gives no study day.
+
+    ``dates`` are ISO 8601 text; ``rfstdt`` is the reference start (datetime64) per patient id.
+    """
+    text = pd.Series(txt(dates), index=dates.index).str.slice(0, 10)
+    day = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    ref = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(rfstdt))
+    diff = (day - ref).dt.days
+    return (diff + (diff >= 0).astype("int64")).astype("Int64")
+
+
+def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarray:
+    """EPOCH of an imputed date: SCREENING before RFSTDTC, TREATMENT up to the last dose (open while ongoing),
+    FOLLOW-UP after it; empty for a subject never treated or a missing date."""
+    start = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfst"]))
+    end = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfxen"]))
+    when = pd.to_datetime(dates)
+    out = np.select([when < start, end.isna() | (when <= end), when > end], _EPOCHS, default="")
+    return np.where(when.isna() | start.isna(), "", out)
+
+
+def _split(text: pd.Series) -> list[list[str]]:
+    """Each value in pieces of at most 200 UTF-8 bytes (SDTMIG 4.5.3.2 for long text), cut inside a word so that
+    no piece starts or ends with a blank, never inside a character: joined, the pieces give the value back."""
+    out = []
+    for value in text:  # only the few long free-text values reach the loop body's slow path
+        raw = value.encode("utf-8")
+        if len(raw) <= _TEXT_MAX:
+            out.append([value])
+            continue
+        parts, rest = [], raw
+        while rest:
+            cut = min(_TEXT_MAX, len(rest))
+            # between two characters that are not blanks (readers strip the ends of transport values) ...
+            while 0 < cut < len(rest) and (chr(rest[cut]).isspace() or chr(rest[cut - 1]).isspace()):
+                cut -= 1
+            if cut == 0:  # ... unless the piece is blank throughout
+                cut = min(_TEXT_MAX, len(rest))
+            while cut < len(rest) and (rest[cut] & 0xC0) == 0x80:  # and never inside a UTF-8 character
+                cut -= 1
+            parts.append(rest[:cut].decode("utf-8"))
+            rest = rest[cut:]
+        out.append(parts)
+    return out
+
+
+def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str, pd.Series]], *,
+              idvar: str | None = None, origin: str = "Collected") -> pd.DataFrame:  # fmt: skip
+    """SUPP-- rows of one parent domain: one per non-empty value (QNAM, QLABEL, QVAL), text over 200 bytes
+    split into QNAM, QNAM1, QNAM2, ... in order.
+
+    ``parent`` holds USUBJID and, with ``idvar``, the identifying variable (``AESEQ``, ``RSLNKGRP``, ...);
+    each value Series is aligned with ``parent``.
+    """
+    parts = []
+    for qnam, (qlabel, series) in values.items():
+        cells = pd.Series(txt(series), index=parent.index)
+        keep = cells != ""
+        if not keep.any():
+            continue
+        pieces = _split(cells[keep])
+        sub = parent.loc[keep]
+        reps = np.array([len(p) for p in pieces])
+        order = np.concatenate([np.arange(n) for n in reps])
+        parts.append(pd.DataFrame({
+            "STUDYID": np.repeat(txt(sub["STUDYID"]), reps), "RDOMAIN": domain,
+            "USUBJID": np.repeat(txt(sub["USUBJID"]), reps), "IDVAR": idvar or "",
+            "IDVARVAL": np.repeat(txt(sub[idvar]) if idvar else np.full(len(sub), ""), reps),
+            "QNAM": [qnam if k == 0 else f"{qnam}{k}" for k in order],
+            "QLABEL": [qlabel if k == 0 else f"{qlabel[:36]} ({k + 1})" for k in order],
+            "QVAL": [piece for p in pieces for piece in p], "QORIG": origin, "QEVAL": "",
+        }))  # fmt: skip
+    if not parts:
+        return pd.DataFrame(columns=["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL",
+                                     "QORIG", "QEVAL"])  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def _first(frame: pd.DataFrame, column: str, by: str, last: bool = False) -> pd.Series:
+    """Per patient, ``column`` of the row with the first (or last) ``by`` date."""
+    order = frame.dropna(subset=[by]).sort_values(by, kind="stable")
+    picked = order.groupby("patient_id")[column]
+    return picked.last() if last else picked.first()
+
+
+def _reference(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: RFSTDTC (first dose of the index therapy: the first kinase inhibitor, else the first drug;
+    else the reference date), RFXSTDTC / RFXENDTC (first and last dose of any drug; RFXENDTC empty while an
+    interval is open), RFPENDTC (last contact or death), and their imputed dates."""
+    ids = pt["patient_id"]
+    index = ex[ex["drug"].isin(kinase_inhibitors())]
+    ref = pd.DataFrame(index=pd.Index(ids, name="patient_id"))
+    rfstdtc = ids.map(_first(index, "start_dtc", "start")).fillna(ids.map(_first(ex, "start_dtc", "start")))
+    ref["rfstdtc"] = rfstdtc.fillna(pt["reference_date_dtc"]).to_numpy()
+    first = index.groupby("patient_id")["start"].min().combine_first(ex.groupby("patient_id")["start"].min())
+    ref["rfst"] = ids.map(first).fillna(pt["reference_date"]).to_numpy()
+    ref["rfxstdtc"] = ids.map(_first(ex, "start_dtc", "start")).to_numpy()
+    ongoing = ex.loc[ex["end"].isna() & ex["start"].notna(), "patient_id"]
+    ref["rfxendtc"] = ids.map(_first(ex, "end_dtc", "end", last=True)).where(~ids.isin(ongoing)).to_numpy()
+    ref["rfxen"] = ids.map(ex.groupby("patient_id")["end"].max()).where(~ids.isin(ongoing)).to_numpy()
+    deaths = fu[["patient_id", "death_date_dtc", "death_date"]].set_axis(["patient_id", "date_dtc", "date"], axis=1)
+    contacts = pd.concat([fu[["patient_id", "date_dtc", "date"]], deaths])
+    ref["rfpendtc"] = ids.map(_first(contacts, "date_dtc", "date", last=True)).to_numpy()
+    complete = pd.Series(ref["rfstdtc"].to_numpy()).astype("string").str.len().eq(10).fillna(False).to_numpy()
+    ref["rfst_complete"] = pd.to_datetime(ref["rfst"]).where(complete)
+    return ref
+
+
+def _age(pt: pd.DataFrame, ref: pd.DataFrame) -> pd.Series:
+    """Age in whole years at RFSTDTC; from a partial birth date only where both imputations give the same age."""
+    from tkitrack.schemas.dates import read_partial_dates
+
+    _, early, _ = read_partial_dates(pt["birth_date_dtc"].astype("string"), "first")
+    _, late, _ = read_partial_dates(pt["birth_date_dtc"].astype("string"), "last")
+    at = pd.to_datetime(pt["patient_id"].map(ref["rfst"]))
+
+    def years(born: pd.Series) -> pd.Series:
+        before = (at.dt.month < born.dt.month) | ((at.dt.month == born.dt.month) & (at.dt.day < born.dt.day))
+        return (at.dt.year - born.dt.year - before.astype("int64")).astype("Int64")
+
+    young, old = years(late), years(early)
+    return young.where(young == old)
+
+
+def _arm_code(arm: pd.Series) -> pd.Series:
+    return arm.astype("string").str.upper().str.replace(r"[^A-Z0-9]+", "_", regex=True).str.strip("_").str.slice(0, 20)
+
+
+def _dm(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
+    ids = pt["patient_id"]
+    index = ex[ex["drug"].isin(kinase_inhibitors())]
+    actual = ids.map(_first(index, "drug", "start")).fillna(ids.map(_first(ex, "drug", "start"))).str.upper()
+    arm = pt["arm"].astype("string").fillna(actual)  # no planned arm (a case series): the index therapy received
+    deaths = _first(fu, "death_date_dtc", "death_date")
+    dead = ids.map(deaths).notna() | ids.isin(fu.loc[fu["vital_status"] == "dead", "patient_id"])
+    nrs = np.where(arm.isna(), "NOT ASSIGNED", np.where(actual.isna(), "ASSIGNED, NOT TREATED", ""))
+    age = _age(pt, ref)
+    return pd.DataFrame({
+        **head(pt, study, "DM"), "SUBJID": txt(ids), "RFSTDTC": txt(ref["rfstdtc"]), "RFENDTC": txt(ref["rfpendtc"]),
+        "RFXSTDTC": txt(ref["rfxstdtc"]), "RFXENDTC": txt(ref["rfxendtc"]), "RFICDTC": "",
+        "RFPENDTC": txt(ref["rfpendtc"]), "DTHDTC": txt(ids.map(deaths)), "DTHFL": np.where(dead, "Y", ""),
+        "SITEID": txt(pt["site"]), "BRTHDTC": txt(pt["birth_date_dtc"]), "AGE": age.array,
+        "AGEU": np.where(age.notna(), "YEARS", ""), "SEX": txt(pt["sex"]), "RACE": txt(pt["race"]),
+        "ETHNIC": txt(pt["ethnicity"]), "ARMCD": txt(_arm_code(arm)), "ARM": txt(arm), "ACTARMCD": txt(_arm_code(actual)),
+        "ACTARM": txt(actual), "ARMNRS": nrs, "ACTARMUD": "", "COUNTRY": txt(pt["country"]),
+    })  # fmt: skip
+
+
+def _ds(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
+    rand = pt[pt["reference_date_dtc"].notna()]
+    died = fu[fu["death_date_dtc"].notna()].drop_duplicates("patient_id")
+    stops = ex[ex["discontinued"].fillna(False).astype(bool)]
+    stop_term = (stops["drug"].str.upper() + " DISCONTINUED" +
+                 stops["reason"].map(EXPOSURE_REASONS).map(lambda r: f": {r}", na_action="ignore").fillna(""))  # fmt: skip
+    parts = [
+        (rand, pd.DataFrame({**head(rand, study, "DS"), "DSTERM": "RANDOMIZED", "DSDECOD": "RANDOMIZED",
+                             "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": "", "DSSTDTC": txt(rand["reference_date_dtc"])}),
+         rand["reference_date"]),
+        (stops, pd.DataFrame({**head(stops, study, "DS"), "DSTERM": txt(stop_term),
+                              "DSDECOD": txt(stops["reason"].map(DISCONTINUATION_DECOD).fillna("OTHER")),
+                              "DSCAT": "DISPOSITION EVENT", "DSSCAT": "STUDY TREATMENT", "DSSTDTC": txt(stops["end_dtc"])}),
+         stops["end"]),
+        (died, pd.DataFrame({**head(died, study, "DS"), "DSTERM": np.where(txt(died["death_cause"]) != "",
+                                                                           txt(died["death_cause"]), "DEATH"),
+                             "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT", "DSSCAT": "",
+                             "DSSTDTC": txt(died["death_date_dtc"])}), died["death_date"]),
+    ]  # fmt: skip
+    frames = [f.assign(_when=d.to_numpy()) for _, f, d in parts]
+    ds = pd.concat(frames, ignore_index=True).sort_values(["USUBJID", "_when"], kind="stable").reset_index(drop=True)
+    ds["DSTERM"] = [p[0] for p in _split(ds["DSTERM"])]  # a long cause of death: whole in SUPPSS DTHCAUS
+    ds["EPOCH"] = epoch(ds["_when"], ds["USUBJID"], ref)
+    ds["DSSTDY"] = derive_study_day(ds["DSSTDTC"], ds["USUBJID"], ref["rfst_complete"]).array
+    return add_seq(ds.drop(columns="_when"), "DS")
+
+
+def _ex(ex: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ex = ex.sort_values(["patient_id", "start", "id"], kind="stable")
+    out = pd.DataFrame({
+        **head(ex, study, "EX"), "EXTRT": np.char.upper(txt(ex["drug"]).astype(str)), "EXDOSE": ex["dose"].to_numpy(),
+        "EXDOSU": txt(ex["unit"]), "EXDOSFRM": np.char.upper(txt(ex["formulation"]).astype(str)),
+        "EXDOSFRQ": txt(ex["frequency"]), "EXROUTE": txt(ex["route"].map(_invert(ROUTES_SDTM)).fillna(ex["route"])),
+        "EPOCH": epoch(ex["start"], ex["patient_id"], ref), "EXSTDTC": txt(ex["start_dtc"]),
+        "EXENDTC": txt(ex["end_dtc"]),
+    })  # fmt: skip
+    out["EXSTDY"] = derive_study_day(out["EXSTDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    out["EXENDY"] = derive_study_day(out["EXENDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    out = add_seq(out, "EX")
+    supp = supp_rows(out, "EX", {
+        "DISCFL": ("Discontinued at End of Interval", pd.Series(yn(ex["discontinued"].fillna(False)), index=out.index)),
+        "ENDRSN": ("Reason the Interval Ended", pd.Series(txt(ex["reason"].map(EXPOSURE_REASONS)), index=out.index)),
+        **_record_supp(ex, out.index),
+    }, idvar="EXSEQ")  # fmt: skip
+    return out, supp
+
+
+def _record_supp(frame: pd.DataFrame, index: pd.Index) -> dict[str, tuple[str, pd.Series]]:
+    """The free-text note and the constructed-date list every record has."""
+    return {
+        "CONSTDT": ("Dates Built from Intervals", pd.Series(txt(frame["constructed_dates"]), index=index)),
+        "NOTE": ("Free-Text Note", pd.Series(txt(frame["note"]), index=index)),
+    }
+
+
+def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
+    soc = ae["term"].map(ctcae().drop_duplicates("term").set_index("term")["meddra_soc"])
+    coded = ~ae["verbatim"].fillna(False).astype(bool)
+    out = pd.DataFrame({
+        **head(ae, study, "AE"), "AETERM": txt(ae["term"]), "AELLT": txt(ae["term"].where(coded)),
+        "AELLTCD": txt(ae["term_code"].where(coded)), "AEDECOD": txt(ae["term"].where(coded)),
+        "AEBODSYS": txt(soc.where(coded)), "AESOC": txt(soc.where(coded)), "AESER": yn(ae["serious"].fillna(False)),
+        "AEACN": txt(ae["action"].map(_invert(AE_ACTIONS))), "AEREL": txt(ae["attribution"].map(_invert(AE_RELATIONS))),
+        "AEOUT": txt(ae["outcome"].map(_invert(AE_OUTCOMES_SDTM))),
+        **{sdtm: yn(ae[field]) for field, sdtm in SERIOUS_SDTM.items()},
+        "AETOXGR": txt(ae["grade"].astype("Int64").astype("string")), "EPOCH": epoch(ae["start"], ae["patient_id"], ref),
+        "AESTDTC": txt(ae["start_dtc"]), "AEENDTC": txt(ae["end_dtc"]),
+    })  # fmt: skip
+    out["AESTDY"] = derive_study_day(out["AESTDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    out["AEENDY"] = derive_study_day(out["AEENDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    out = add_seq(out, "AE")
+    pieces = _split(pd.Series(out["AETERM"]))
+    out["AETERM"] = [p[0] for p in pieces]
+    supp = supp_rows(out, "AE", {
+        "AETERM1": ("Reported Term (continued)", pd.Series(["".join(p[1:]) for p in pieces], index=out.index)),
+        "AETRTREL": ("Drug the Event is Attributed to", pd.Series(txt(ae["attributed_drug"].str.upper()), index=out.index)),
+        **_record_supp(ae, out.index),
+    }, idvar="AESEQ")  # fmt: skip
+    return out, supp
+
+
+def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    fu = fu.sort_values(["patient_id", "date", "id"], kind="stable")
+    status = fu["vital_status"].str.upper()
+    out = pd.DataFrame({
+        **head(fu, study, "SS"), "SSTESTCD": "SURVSTAT", "SSTEST": "Survival Status", "SSORRES": txt(status),
+        "SSSTRESC": txt(status), "EPOCH": epoch(fu["date"], fu["patient_id"], ref), "SSDTC": txt(fu["date_dtc"]),
+    })  # fmt: skip
+    out["SSDY"] = derive_study_day(out["SSDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    out = add_seq(out, "SS")
+    supp = supp_rows(out, "SS", {
+        "DISSTAT": ("Disease Status at Contact", pd.Series(txt(fu["disease_status"]), index=out.index)),
+        "DTHCAUS": ("Cause of Death", pd.Series(txt(fu["death_cause"]), index=out.index)),
+        **_record_supp(fu, out.index),
+    }, idvar="SSSEQ")  # fmt: skip
+    return out, supp
+
+
+def _vs(pt: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
+    parts = []
+    for test, label, unit, value, date in (("HEIGHT", "Height", "cm", "height_cm", "height_date"),
+                                           ("WEIGHT", "Weight", "kg", "weight_kg", "weight_date")):  # fmt: skip
+        sub = pt[pt[value].notna()]
+        shown = num_text(sub[value])
+        parts.append(pd.DataFrame({
+            **head(sub, study, "VS"), "VSTESTCD": test, "VSTEST": label, "VSORRES": shown, "VSORRESU": unit,
+            "VSSTRESC": shown, "VSSTRESN": sub[value].to_numpy(), "VSSTRESU": unit,
+            "EPOCH": epoch(sub[date], sub["patient_id"], ref), "VSDTC": txt(sub[f"{date}_dtc"]),
+        }))  # fmt: skip
+    vs = pd.concat(parts, ignore_index=True).sort_values("USUBJID", kind="stable").reset_index(drop=True)
+    vs["VSDY"] = derive_study_day(vs["VSDTC"], vs["USUBJID"], ref["rfst_complete"]).array
+    return add_seq(vs, "VS")
+
+
+def _invert(table: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        out.setdefault(value, key)
+    return out
+
+
+def _typed(frames: Mapping[str, pd.DataFrame], record: str) -> pd.DataFrame:
+    """The record's typed frame, or an empty one with its columns when it was not given."""
+    if record in frames:
+        return frames[record]
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in column_dtypes(record).items()})
+
+
+def records_to_sdtm(frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRACK") -> dict[str, pd.DataFrame]:
+    """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
+
+    Parameters
+    ----------
+    frames : mapping of str to DataFrame
+        Typed frames: ``patient`` required; ``exposure``, ``ae``, ``assessment``, ``followup`` used when given.
+    study : str
+        STUDYID of every row.
+
+    Returns
+    -------
+    dict
+        ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty) and ``SUPPDM, SUPPEX, SUPPAE, SUPPRS,
+        SUPPTR, SUPPSS`` where they have rows. Dates are the partial ISO 8601 text as given; --DY from complete
+        dates and RFSTDTC; EPOCH from the imputed dates. Direct identifiers (MRN, initials) are never exported.
+    """
+    from tkitrack.schemas.sdtm_out_tumour import rs_tu_tr
+
+    if "patient" not in frames:
+        raise InputError("records_to_sdtm needs the patient frame; read it with read_frames(session)")
+    if not str(study).strip():
+        raise InputError("the study identifier (STUDYID) is empty; give one, e.g. --study-id IMT-REGISTRY")
+    pt, ex, ae, a, fu = (_typed(frames, r) for r in ("patient", "exposure", "ae", "assessment", "followup"))
+    ref = _reference(pt, ex, fu)
+    dm = _dm(pt, ex, fu, ref, study)
+    supp_dm = supp_rows(dm, "DM", {
+        "AGEDIAG": ("Age at Diagnosis (Years)", pd.Series(num_text(pt["age_at_diagnosis"]), index=dm.index)),
+        "DIAGDTC": ("Date of Diagnosis", pd.Series(txt(pt["diagnosis_date_dtc"]), index=dm.index)),
+        "HISTOL": ("Histology", pd.Series(txt(pt["histology"]), index=dm.index)),
+        "PRIMSITE": ("Primary Tumour Site", pd.Series(txt(pt["primary_site"]), index=dm.index)),
+        "FNCLCCGR": ("FNCLCC Grade", pd.Series(txt(pt["fnclcc_grade"]), index=dm.index)),
+        "ARMFRTRT": ("Arm Taken from the Treatment Received",
+                     pd.Series(np.where(pt["arm"].isna() & (dm["ARM"] != "").to_numpy(), "Y", ""), index=dm.index)),
+        **_record_supp(pt, dm.index),
+    })  # fmt: skip
+    ex_out, supp_ex = _ex(ex, ref, study)
+    ae_out, supp_ae = _ae(ae, ref, study)
+    ss, supp_ss = _ss(fu, ref, study)
+    rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study)
+    out = {"DM": dm, "DS": _ds(pt, ex, fu, ref, study), "EX": ex_out, "AE": ae_out, "RS": rs, "TU": tu, "TR": tr,
+           "SS": ss, "VS": _vs(pt, ref, study)}  # fmt: skip
+    supps = {"SUPPDM": supp_dm, "SUPPEX": supp_ex, "SUPPAE": supp_ae, "SUPPRS": supp_rs, "SUPPTR": supp_tr,
+             "SUPPSS": supp_ss}  # fmt: skip
+    return out | {name: frame for name, frame in supps.items() if len(frame)}

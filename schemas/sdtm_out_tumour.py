@@ -1,0 +1,101 @@
+"""Tumour assessments out as SDTMIG 3.4 RS (responses), TU (the target disease) and TR (sum of diameters).
+
+One tkitrack assessment is one link group: its RS rows and its TR row share RSLNKGRP / TRLNKGRP (``A1``,
+``A2``, ... per subject), which is how the import puts them back together. tkitrack records the sum of the
+target-lesion diameters, not the lesions one by one, so TU identifies one target disease per subject and
+evaluator (``T01``, at the patient's primary site) and the SUMDIAM rows point to it with TRLNKID.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tkitrack.schemas.sdtm_out import add_seq, derive_study_day, epoch, head, num_text, supp_rows, txt
+from tkitrack.schemas.sdtm_tumour import CRITERIA_SDTM, EVALUATORS_SDTM
+
+__all__ = ["MODALITY_SDTM", "rs_tu_tr"]
+
+#: assessment.modality -> TRMETHOD / TUMETHOD (CDISC CT METHOD).
+MODALITY_SDTM = {"MRI": "MRI", "CT": "CT SCAN", "PET-CT": "PET-CT SCAN", "US": "ULTRASOUND", "XRAY": "X-RAY",
+                 "CLINICAL": "PHYSICAL EXAMINATION"}  # fmt: skip
+_RS_TESTS = {"OVRLRESP": ("response", "Overall Response"), "TRGRESP": ("target_response", "Target Response"),
+             "NTRGRESP": ("nontarget_response", "Non-target Response"),
+             "NEWLPROG": ("new_lesion", "New Lesion Progression")}  # fmt: skip
+
+
+def _invert(table: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        out.setdefault(value, key)
+    return out
+
+
+def rs_tu_tr(
+    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates)."""
+    a = a.sort_values(["patient_id", "date", "id"], kind="stable").reset_index(drop=True)
+    a["_grp"] = "A" + (a.groupby("patient_id").cumcount() + 1).astype(str)
+    evaluator = a["evaluator"].map(_invert(EVALUATORS_SDTM)).fillna(a["evaluator"])
+    criteria = a["criteria"].map(_invert(CRITERIA_SDTM)).fillna(a["criteria"])
+    blfl = np.where(a["baseline"].fillna(False).astype(bool), "Y", "")
+    given = a["response"].isna() & a["response_given"].notna()
+    parts = []
+    for code, (column, label) in _RS_TESTS.items():
+        values = a[column]
+        if code == "NEWLPROG":
+            values = values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore")
+        orres = values.where(~given, a["response_given"]) if code == "OVRLRESP" else values
+        sub = orres.notna()
+        parts.append(pd.DataFrame({
+            **head(a[sub], study, "RS"), "RSLNKGRP": txt(a.loc[sub, "_grp"]), "RSTESTCD": code, "RSTEST": label,
+            "RSCAT": txt(criteria[sub]), "RSORRES": txt(orres[sub]), "RSSTRESC": txt(values[sub]),
+            "RSEVAL": txt(evaluator[sub]), "RSBLFL": blfl[sub.to_numpy()], "_when": a.loc[sub, "date"].to_numpy(),
+            "RSDTC": txt(a.loc[sub, "date_dtc"]), "_order": np.flatnonzero(sub),
+        }))  # fmt: skip
+    rs = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable").reset_index(drop=True)
+    rs.insert(rs.columns.get_loc("RSDTC"), "EPOCH", epoch(rs["_when"], rs["USUBJID"], ref))
+    rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
+    rs = add_seq(rs.drop(columns=["_order", "_when"]), "RS")
+
+    m = a[a["sum_diameters"].notna()]
+    shown = num_text(m["sum_diameters"])
+    tr = pd.DataFrame({
+        **head(m, study, "TR"), "TRGRPID": "TARGET", "TRLNKGRP": txt(m["_grp"]), "TRLNKID": "T01",
+        "TRTESTCD": "SUMDIAM", "TRTEST": "Sum of Diameter", "TRCAT": txt(criteria[m.index]), "TRORRES": shown,
+        "TRORRESU": "mm", "TRSTRESC": shown, "TRSTRESN": m["sum_diameters"].to_numpy(), "TRSTRESU": "mm",
+        "TRMETHOD": txt(m["modality"].map(MODALITY_SDTM)), "TREVAL": txt(evaluator[m.index]),
+        "TRBLFL": blfl[m.index.to_numpy()], "EPOCH": epoch(m["date"], m["patient_id"], ref), "TRDTC": txt(m["date_dtc"]),
+    })  # fmt: skip
+    tr["TRDY"] = derive_study_day(tr["TRDTC"], tr["USUBJID"], ref["rfst_complete"]).array
+    tr = add_seq(tr, "TR")
+
+    first = m.assign(_ev=evaluator[m.index]).drop_duplicates(["patient_id", "_ev"])
+    site = first["patient_id"].map(pt.set_index("patient_id")["primary_site"])
+    tu = pd.DataFrame({
+        **head(first, study, "TU"), "TULNKID": "T01", "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
+        "TUORRES": "TARGET", "TUSTRESC": "TARGET", "TULOC": txt(site), "TUMETHOD": txt(first["modality"].map(MODALITY_SDTM)),
+        "TUEVAL": txt(first["_ev"]), "EPOCH": epoch(first["date"], first["patient_id"], ref),
+        "TUDTC": txt(first["date_dtc"]),
+    })  # fmt: skip
+    tu["TUDY"] = derive_study_day(tu["TUDTC"], tu["USUBJID"], ref["rfst_complete"]).array
+    tu = add_seq(tu, "TU")
+
+    # assessment-level qualifiers go with the RS rows of the assessment, or with its TR row when it has none
+    keys = pd.MultiIndex.from_arrays([rs["USUBJID"], rs["RSLNKGRP"]])
+    in_rs = pd.Series(pd.MultiIndex.from_arrays([a["patient_id"], a["_grp"]]).isin(keys), index=a.index)
+    measured = a["sum_diameters"].notna()
+    qualifiers = {
+        "MODALITY": ("Modality of the Assessment", pd.Series(txt(a["modality"].where(~measured)), index=a.index)),
+        "CONSTDT": ("Dates Built from Intervals", pd.Series(txt(a["constructed_dates"]), index=a.index)),
+        "NOTE": ("Free-Text Note", pd.Series(txt(a["note"]), index=a.index)),
+    }
+    parent = pd.DataFrame({"STUDYID": study, "USUBJID": txt(a["patient_id"]), "RSLNKGRP": txt(a["_grp"]),
+                           "TRLNKGRP": txt(a["_grp"])}, index=a.index)  # fmt: skip
+    supp_rs = supp_rows(parent[in_rs], "RS", {k: (lab, v[in_rs]) for k, (lab, v) in qualifiers.items()},
+                        idvar="RSLNKGRP")  # fmt: skip
+    only_tr = ~in_rs & measured
+    supp_tr = supp_rows(parent[only_tr], "TR", {k: (lab, v[only_tr]) for k, (lab, v) in qualifiers.items()},
+                        idvar="TRLNKGRP")  # fmt: skip
+    return rs, tu, tr, supp_rs, supp_tr
