@@ -43,23 +43,40 @@ def _floats(text: str, option: str) -> list[float]:
         raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None
 
 
+_DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
+
+
 @command(app, "derive")
 def derive(
-    adam: Path = typer.Option(..., "--adam", help="Folder to write ADSL, ADRS, ADTTE as CSV"),
+    adam: Path | None = typer.Option(None, "--adam", help="Folder to write the ADaM datasets into (the same as -o)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the ADaM datasets into"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Derive from this SDTM folder instead of the database"),
     last_alive: Path | None = typer.Option(
         None, "--last-alive", help="(--sdtm) CSV with USUBJID, LSTALVDT, e.g. an ADSL"
     ),
     reference: str = typer.Option("auto", "--reference", help="Time origin: RANDDT, TRTSDT or auto"),
-) -> None:
-    """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR) and write them as CSV."""
+    fmt: str = typer.Option("csv", "--format", "-f", help="File format: xpt, json, csv or parquet"),
+    study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
+                                 help="STUDYID when deriving from the database (an SDTM folder has its own)"),
+) -> None:  # fmt: skip
+    """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR, ADAE, ADEX) and write
+    them with define.xml and a manifest."""
+    from tkitrack.outcomes.adam import derive_adam_datasets
     from tkitrack.outcomes.cohort import derive_adam_from_records
     from tkitrack.outcomes.tte import derive_adam
+    from tkitrack.schemas.cdisc_files import write_datasets
     from tkitrack.schemas.errors import InputError
 
     ref = reference.upper()
     if ref not in ("AUTO", "RANDDT", "TRTSDT"):
         raise fail(f"--reference must be RANDDT, TRTSDT or auto, got {reference!r}", 2)
+    if fmt not in _DATASET_FORMATS:
+        raise fail(f"--format must be one of {', '.join(_DATASET_FORMATS)}, got {fmt!r}", 2)
+    if adam is not None and output is not None and adam != output:
+        raise fail(f"two folders given (--adam {adam} and -o {output}); give one", 2)
+    folder = output or adam
+    if folder is None:
+        raise fail("give the folder to write into: tkitrack derive -o DIR", 2)
     if sdtm is not None:
         from tkitrack.schemas.sdtm import read_sdtm
 
@@ -74,11 +91,17 @@ def derive(
                 raise InputError(f"--last-alive {last_alive}: needs columns USUBJID and LSTALVDT ({err})") from None
         out = derive_adam(domains, lstalvdt=lstalv, reference="RANDDT" if ref == "AUTO" else ref)
     else:
-        out = derive_adam_from_records(_frames(), reference="TRTSDT" if ref == "AUTO" else ref)
-    adam.mkdir(parents=True, exist_ok=True)
-    for name, frame in out.items():
-        frame.to_csv(adam / f"{name}.csv", index=False, date_format="%Y-%m-%d")
-    typer.echo(f"wrote {', '.join(f'{k}.csv ({len(v)} rows)' for k, v in out.items())} to {adam}")
+        from tkitrack.schemas.sdtm import records_to_sdtm
+
+        frames = _frames()
+        domains = records_to_sdtm(frames, study=study_id)
+        out = derive_adam_from_records(frames, reference="TRTSDT" if ref == "AUTO" else ref)
+    datasets = derive_adam_datasets(domains, out)
+    study = str(datasets["ADSL"]["STUDYID"].iloc[0]) if len(datasets["ADSL"]) else study_id
+    write_datasets(datasets, folder, fmt=fmt, study=study or study_id, standard="ADaM")
+    suffix = {"xpt": "xpt", "json": "json", "csv": "csv", "parquet": "parquet"}[fmt]
+    typer.echo(f"wrote {', '.join(f'{k.lower()}.{suffix} ({len(v)} rows)' for k, v in datasets.items())}, "
+               f"define.xml and manifest.json to {folder}")  # fmt: skip
 
 
 @command(app, "survival")

@@ -17,8 +17,9 @@ _LISTING_FORMATS = ("table", "csv", "json")
 def _is_sdtm(path: Path) -> bool:
     if path.is_file():
         return path.suffix.lower() == ".xpt"
-    names = {p.stem.lower().split("_")[0] for p in path.iterdir() if p.suffix.lower() in (".csv", ".xpt")}
-    return "dm" in names and not (path / "patient.csv").exists()
+    suffixes = (".csv", ".xpt", ".json", ".parquet")
+    names = {p.stem.lower().split("_")[0] for p in path.iterdir() if p.suffix.lower() in suffixes}
+    return "dm" in names and not (path / "patient.csv").exists() and not (path / "patient.parquet").exists()
 
 
 def _read_input(path: Path):
@@ -28,9 +29,9 @@ def _read_input(path: Path):
     if not path.exists():
         raise InputError(f"{path} does not exist; give a folder of template files, an SDTM folder or one file")
     if _is_sdtm(path):
-        from tkitrack.schemas.sdtm import read_sdtm, sdtm_to_records
+        from tkitrack.schemas.sdtm import read_sdtm_records
 
-        raws = sdtm_to_records(read_sdtm(path))
+        raws = read_sdtm_records(path)
         return raws, {r: f"{path} (SDTM, mapped to {r})" for r in raws}, "SDTM"
     if path.is_dir() and (path / "manifest.json").exists():
         from tkitrack.schemas.export import read_export
@@ -141,29 +142,65 @@ def validate(
         raise typer.Exit(1)
 
 
+_RECORD_FORMATS = ("csv", "parquet")
+_DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
+
+
 @command(app, "export")
 def export(
-    folder: Path = typer.Argument(..., help="Folder to write into"),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv or parquet"),
+    folder: Path | None = typer.Argument(None, help="Folder to write the records into (the same as -o)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the records into"),
+    sdtm: Path | None = typer.Option(None, "--sdtm", help="Write SDTM datasets, define.xml and a manifest here instead"),
+    fmt: str | None = typer.Option(None, "--format", "-f",
+                                   help="records: csv or parquet [csv]; --sdtm: xpt, json, csv or parquet [xpt]"),
+    study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
+                                 help="STUDYID of the SDTM datasets (or set TKITRACK_STUDY_ID)"),
     deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),
     date_mode: str = typer.Option("days", "--dates", help="With --deidentify: days (from anchor) or shift"),
     secret: str | None = typer.Option(None, "--secret", envvar="TKITRACK_SECRET",
                                       help="Secret for pseudonyms and date shifts (--deidentify; prefer --secret-file)"),
     secret_file: Path | None = typer.Option(None, "--secret-file", help="File whose first line is the secret"),
 ) -> None:  # fmt: skip
-    """Export every record type (CSV or Parquet) with a data dictionary; optionally de-identified."""
-    from tkitrack.schemas.export import write_export
+    """Export every record type (CSV or Parquet) with a data dictionary, optionally de-identified; or, with
+    --sdtm, SDTMIG 3.4 datasets (SAS transport v5, Dataset-JSON v1.1, CSV or Parquet) with define.xml."""
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import read_frames
 
-    if fmt not in ("csv", "parquet"):
-        raise fail(f"--format must be csv or parquet, got {fmt!r}", 2)
+    if sdtm is not None:
+        if folder is not None or output is not None:
+            raise fail("give either --sdtm DIR (SDTM datasets) or a folder / -o DIR (records), not both", 2)
+        if deidentify:
+            raise fail("--deidentify applies to the records export; SDTM is written identified (no MRN, initials)", 2)
+        chosen = fmt or "xpt"
+        if chosen not in _DATASET_FORMATS:
+            raise fail(f"--format must be one of {', '.join(_DATASET_FORMATS)} with --sdtm, got {chosen!r}", 2)
+        from tkitrack.schemas.cdisc_files import write_datasets
+        from tkitrack.schemas.sdtm import records_to_sdtm
+
+        with transaction(open_db()) as session:
+            frames = read_frames(session)
+        datasets = records_to_sdtm(frames, study=study_id)
+        paths = write_datasets(datasets, sdtm, fmt=chosen, study=study_id, standard="SDTM")
+        typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {sdtm}: "
+                   + ", ".join(f"{k} {len(v)}" for k, v in datasets.items()))  # fmt: skip
+        return
+    target = output or folder
+    if target is None:
+        raise fail("give the folder to write into: tkitrack export -o DIR (or --sdtm DIR for SDTM datasets)", 2)
+    if folder is not None and output is not None and folder != output:
+        raise fail(f"two folders given ({folder} and -o {output}); give one", 2)
+    chosen = fmt or "csv"
+    if chosen not in _RECORD_FORMATS:
+        raise fail(f"--format must be csv or parquet for the records export, got {chosen!r} "
+                   "(xpt and json are SDTM/ADaM formats: use --sdtm DIR)", 2)  # fmt: skip
     if secret_file is not None:
         try:
             secret = secret_file.read_text(encoding="utf-8").splitlines()[0].strip()
         except (OSError, IndexError, UnicodeDecodeError) as err:
             raise fail(f"--secret-file {secret_file}: cannot read a secret from it ({err})", 2) from None
+    from tkitrack.schemas.export import write_export
+
     with transaction(open_db()) as session:
         frames = read_frames(session)
-    paths = write_export(frames, folder, fmt=fmt, deidentify=deidentify, secret=secret, date_mode=date_mode)
-    typer.echo(f"wrote {len(paths)} files to {folder}" + (" (de-identified)" if deidentify else ""))
+    paths = write_export(frames, target, fmt=chosen, deidentify=deidentify, secret=secret, date_mode=date_mode)
+    typer.echo(f"wrote {len(paths)} files to {target}" + (" (de-identified)" if deidentify else ""))

@@ -318,6 +318,7 @@ FRAME_RULES: tuple[FrameRule, ...] = (
             "serious is false but a seriousness criterion is true; set serious=true, or clear the criterion "
             "(serious_death, serious_life_threatening, serious_hospitalisation, ...) if it was typed in error"
         ),
+        severity="warning",  # imported SDTM has such rows (the CDISC pilot AE): kept as given and queried
     ),
     FrameRule(
         "AE008",

@@ -181,8 +181,9 @@ def _first(frame: pd.DataFrame, column: str, by: str, last: bool = False) -> pd.
 
 def _reference(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame) -> pd.DataFrame:
     """Per patient: RFSTDTC (first dose of the index therapy: the first kinase inhibitor, else the first drug;
-    else the reference date), RFXSTDTC / RFXENDTC (first and last dose of any drug; RFXENDTC empty while an
-    interval is open), RFPENDTC (last contact or death), and their imputed dates."""
+    else the reference date), RFXSTDTC / RFXENDTC (first dose and latest recorded end of any drug),
+    RFPENDTC (last contact or death), and their imputed dates; ``rfxen`` (the end of the treatment epoch) is
+    empty while an interval is open."""
     ids = pt["patient_id"]
     index = ex[ex["drug"].isin(kinase_inhibitors())]
     ref = pd.DataFrame(index=pd.Index(ids, name="patient_id"))
@@ -192,7 +193,7 @@ def _reference(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame) -> pd.DataF
     ref["rfst"] = ids.map(first).fillna(pt["reference_date"]).to_numpy()
     ref["rfxstdtc"] = ids.map(_first(ex, "start_dtc", "start")).to_numpy()
     ongoing = ex.loc[ex["end"].isna() & ex["start"].notna(), "patient_id"]
-    ref["rfxendtc"] = ids.map(_first(ex, "end_dtc", "end", last=True)).where(~ids.isin(ongoing)).to_numpy()
+    ref["rfxendtc"] = ids.map(_first(ex, "end_dtc", "end", last=True)).to_numpy()
     ref["rfxen"] = ids.map(ex.groupby("patient_id")["end"].max()).where(~ids.isin(ongoing)).to_numpy()
     deaths = fu[["patient_id", "death_date_dtc", "death_date"]].set_axis(["patient_id", "date_dtc", "date"], axis=1)
     contacts = pd.concat([fu[["patient_id", "date_dtc", "date"]], deaths])
