@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN
-from tkitrack.schemas.vocabulary import response_allowed
+from tkitrack.schemas.vocabulary import response_allowed, vocabulary
 
 __all__ = ["CRITERIA_SDTM", "EVALUATORS_SDTM", "MODALITIES_SDTM", "assessments_from_sdtm", "impute_text", "text"]
 
@@ -71,6 +71,8 @@ def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...], linked: bool) -> p
     the link group (RSLNKGRP) when ``linked``, else the rank of the test on that date."""
     r = _reads(rs, "RS", evaluators)
     r["_value"] = _col(r, "RSSTRESC").mask(lambda s: s == "", _col(r, "RSORRES")).str.upper()
+    canonical = {v.upper(): v for v in vocabulary("response").values}  # iUPD, not IUPD
+    r["_value"] = r["_value"].map(canonical).fillna(r["_value"])
     r["n"] = _col(r, "RSLNKGRP") if linked else r.groupby([*_KEY, "_testcd"], sort=False).cumcount()
     wide = r.set_index([*_KEY, "n", "_testcd"])["_value"].unstack("_testcd")
     info = r.assign(VISIT=_col(r, "VISIT"), VISITNUM=_col(r, "VISITNUM"), RSCAT=_col(r, "RSCAT"),
