@@ -226,7 +226,8 @@ def _arm_code(arm: pd.Series) -> pd.Series:
 def _dm(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
     ids = pt["patient_id"]
     index = ex[ex["drug"].isin(kinase_inhibitors())]
-    actual = ids.map(_first(index, "drug", "start")).fillna(ids.map(_first(ex, "drug", "start"))).str.upper()
+    actual = ids.map(_first(index, "drug", "start")).fillna(ids.map(_first(ex, "drug", "start")))
+    actual = actual.astype("string").str.upper()  # all missing when nobody was treated
     arm = pt["arm"].astype("string").fillna(actual)  # no planned arm (a case series): the index therapy received
     deaths = _first(fu, "death_date_dtc", "death_date")
     dead = ids.map(deaths).notna() | ids.isin(fu.loc[fu["vital_status"] == "dead", "patient_id"])

@@ -238,7 +238,7 @@ def test_rfstdtc_is_the_index_therapy_and_arm_comes_from_it_when_none_was_planne
         "2019-07-01", "2019-05-01", "CRIZOTINIB", "CRIZOTINIB", "CRIZOTINIB", ""]  # fmt: skip
     planned = _one({"arm": "Crizotinib 280 mg/m2 BID"}, [])["DM"].iloc[0]
     assert planned[["ARM", "ARMCD", "ACTARM", "ARMNRS"]].tolist() == [
-        "Crizotinib 280 mg/m2 BID", "CRIZOTINIB_280_MG_M2_B", "", "ASSIGNED, NOT TREATED"]  # fmt: skip
+        "Crizotinib 280 mg/m2 BID", "CRIZOTINIB_280_MG_M2", "", "ASSIGNED, NOT TREATED"]  # 20 characters  # fmt: skip
     assert _one({}, [])["DM"].iloc[0]["ARMNRS"] == "NOT ASSIGNED"
 
 
