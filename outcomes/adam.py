@@ -102,6 +102,16 @@ def _dates(values: pd.Series, rule: str) -> tuple[pd.Series, pd.Series]:
     return imputed.astype("datetime64[ns]"), flag
 
 
+def _onset(values: pd.Series, trtsdt: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Start dates imputed to the first day, or to TRTSDT when the partial period holds it (admiral's
+    ``derive_vars_dt(highest_imputation = "M", min_dates = TRTSDT)``): an onset in the month treatment began
+    is not placed before it."""
+    first, flag = _dates(values, "first")
+    last, _ = _dates(values, "last")
+    holds = flag.notna() & (first < trtsdt) & (trtsdt <= last)
+    return first.mask(holds.fillna(False), trtsdt), flag
+
+
 def _study_day(dates: pd.Series, start: pd.Series) -> pd.Series:
     diff = (dates - start).dt.days
     return (diff + (diff >= 0).astype("int64")).astype("Int64")
@@ -122,7 +132,8 @@ def derive_adae(ae: pd.DataFrame, adsl: pd.DataFrame, *, end_window: int = 30) -
     Returns
     -------
     DataFrame
-        ASTDT / AENDT imputed (first / last day of a partial month or year; ASTDTF / AENDTF say so), ASTDY /
+        ASTDT / AENDT imputed (first / last day of a partial month or year, a start not before TRTSDT when the
+        partial period holds it; ASTDTF / AENDTF say so), ASTDY /
         AENDY from TRTSDT, ATOXGR / ATOXGRN, TRTEMFL = Y when TRTSDT <= ASTDT <= TRTEDT + ``end_window`` (no
         TRTEDT while treatment is ongoing), AOCCIFL = Y on the subject's first treatment-emergent AE of the
         highest grade, AOCCPIFL = Y on the first of the highest grade within each AEDECOD (AETERM when not coded).
@@ -136,7 +147,7 @@ def derive_adae(ae: pd.DataFrame, adsl: pd.DataFrame, *, end_window: int = 30) -
     out["TRTA"] = out["USUBJID"].map(_col(base, "TRT01A")).fillna("")
     trtsdt = out["USUBJID"].map(base["TRTSDT"]).astype("datetime64[ns]")
     trtedt = out["USUBJID"].map(base["TRTEDT"]).astype("datetime64[ns]")
-    out["ASTDT"], out["ASTDTF"] = _dates(out["AESTDTC"], "first")
+    out["ASTDT"], out["ASTDTF"] = _onset(out["AESTDTC"], trtsdt)
     out["AENDT"], out["AENDTF"] = _dates(out["AEENDTC"], "last")
     out["ASTDY"] = _study_day(out["ASTDT"], trtsdt)
     out["AENDY"] = _study_day(out["AENDT"], trtsdt)

@@ -39,9 +39,11 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 
 def _codelist_terms(name: str, values: pd.Series) -> tuple[str, ...]:
-    if name == "COUNTRY":
-        used = set(values[values != ""])
+    used = set(values[values != ""])
+    if name == "COUNTRY":  # the countries of the data, not all 249
         return tuple(c for c in country_codes() if c in used) or country_codes()[:1]
+    if name.startswith("PARAMCD"):  # parameters are the sponsor's: the known ones and any other derived
+        return CODELISTS[name] + tuple(sorted(used - set(CODELISTS[name])))
     return CODELISTS[name]
 
 

@@ -31,6 +31,26 @@ def test_derive_from_pharmaverse_sdtm_reproduces_the_adam_oracle(run_cli, tmp_pa
     assert (tte["AVAL"] == tte["AVAL_o"]).all() and (tte["CNSR"] == tte["CNSR_o"]).all()
 
 
+@pytest.mark.parametrize("fmt", ["xpt", "json", "parquet"])
+def test_derive_writes_the_five_adam_datasets_in_the_chosen_format(run_cli, tmp_path, fmt):
+    result = run_cli("sqlite:///unused.db", "derive", "-o", str(tmp_path), "--sdtm", str(DATA / "pharmaverse" / "sdtm"),
+                     "--format", fmt)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = ["adsl", "adrs", "adtte", "adae", "adex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{n}.{fmt}" for n in names] + ["define.xml", "manifest.json"]
+    )
+    assert result.stdout.startswith(f"wrote adsl.{fmt} (306 rows), adrs.{fmt} (")
+
+
+def test_derive_format_is_a_validated_choice(run_cli, tmp_path):
+    result = run_cli("sqlite:///unused.db", "derive", "-o", str(tmp_path / "x"), "--format", "banana")
+    assert result.exit_code == 2 and "--format must be one of xpt, json, csv, parquet, got 'banana'" in result.output
+    result = run_cli("sqlite:///unused.db", "derive", "--adam", str(tmp_path / "a"), "-o", str(tmp_path / "b"))
+    assert result.exit_code == 2 and "two folders given" in result.output
+    assert not any(tmp_path.iterdir())
+
+
 def test_survival_on_a_csv_reproduces_r(run_cli):
     # R: survfit(Surv(time, status) ~ sex, data = lung); survdiff(...): chisq 10.3; coxph: HR 0.588 (0.424-0.816)
     result = run_cli("sqlite:///unused.db", "survival", "--csv", str(DATA / "lung" / "lung.csv"), "--time", "time",

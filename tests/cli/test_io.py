@@ -203,3 +203,47 @@ def test_bad_file_in_a_real_subprocess_gives_no_traceback(tmp_path, tkitrack_exe
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "patient.csv" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["xpt", "parquet"])
+def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, sqlite_template, fmt):
+    """`export --sdtm` then `import` of that folder into an empty database: the same records, field by field."""
+    sqlite_url = f"sqlite:///{shutil.copyfile(sqlite_template, tmp_path / 'second.db')}"
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    result = cli("export", "--sdtm", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote 15 SDTM datasets ({fmt}), define.xml and manifest.json to ")
+    assert "DM 7, DS 0, EX 1, AE 2, RS 4, TU 1, TR 1, SS 3, VS 0" in result.stdout
+    result = run_cli(sqlite_url, "import", str(tmp_path / "sdtm"))
+    assert result.exit_code == 0, result.output
+    for record in ("patient", "exposure", "ae", "assessment", "followup"):
+        a = json.loads(cli(_group(record), "list", "--format", "json").stdout)
+        b = json.loads(run_cli(sqlite_url, _group(record), "list", "--format", "json").stdout)
+        key = lambda r: json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True)  # noqa: E731
+        assert sorted(map(key, a)) == sorted(map(key, b)), record
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--sdtm", "out", "--format", "banana"], "--format must be one of xpt, json, csv, parquet",
+                     id="sdtm-banana"),
+        pytest.param(["-o", "out", "--format", "xpt"], "--format must be csv or parquet for the records export",
+                     id="records-xpt"),
+        pytest.param(["--sdtm", "a", "-o", "b"], "give either --sdtm DIR", id="two-targets"),
+        pytest.param([], "give the folder to write into", id="no-target"),
+        pytest.param(["--sdtm", "a", "--deidentify"], "--deidentify applies to the records export", id="sdtm-deid"),
+    ],
+)  # fmt: skip
+def test_export_options_are_checked_before_anything_is_written(cli, tmp_path, args, message):
+    result = cli("export", *[str(tmp_path / a) if a in ("out", "a", "b") else a for a in args])
+    assert result.exit_code == 2 and message in result.output
+    assert not any((tmp_path / name).exists() for name in ("out", "a", "b"))
+
+
+def test_export_dash_o_is_the_old_positional_folder(cli, tmp_path):
+    cli("import", str(SAMPLE / "published"))
+    assert cli("export", "-o", str(tmp_path / "new")).exit_code == 0
+    assert cli("export", str(tmp_path / "old")).exit_code == 0
+    new = sorted(p.name for p in (tmp_path / "new").iterdir())
+    assert new == sorted(p.name for p in (tmp_path / "old").iterdir()) and "patient.csv" in new

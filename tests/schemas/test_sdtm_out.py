@@ -25,8 +25,6 @@ from tkitrack.schemas.store import add_records, read_frames
 
 SDTM = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
 RECORDS = ("patient", "exposure", "ae", "assessment", "followup")
-LONG_NOTE = ("Parents report the gait change at home; école notes: « boite légèrement » " * 6).strip()
-LONG_TERM = "Gonflement indolore des deux chevilles, noté par la kinésithérapeute; " * 3  # 210 characters, 216 bytes
 
 
 def _typed(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -36,63 +34,6 @@ def _typed(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         assert problems.empty, problems.to_string()
         out[record] = frame
     return out
-
-
-def _rich() -> dict[str, pd.DataFrame]:
-    """Every field of the five SDTM-mapped records, with the hard cases: long UTF-8 text, a verbatim term over
-    200 bytes, an independent read, a response kept as given, two assessments on one date, a death."""
-    return {
-        "patient": pd.DataFrame({
-            "patient_id": ["P1", "P2", "P3"], "site": ["LYON", "ROMA", ""], "mrn": ["123", "", ""],
-            "initials": ["AB", "", ""], "sex": ["F", "M", ""], "race": ["WHITE", "ASIAN", ""],
-            "ethnicity": ["NOT HISPANIC OR LATINO", "UNKNOWN", ""], "country": ["FRA", "ITA", ""],
-            "arm": ["Crizotinib 280 mg/m2 BID", "", ""], "birth_date": ["2013-05", "2010-03-10", ""],
-            "age_at_diagnosis": ["", "8.75", "2"], "diagnosis_date": ["2019-05-20", "2018-12", ""],
-            "reference_date": ["2019-06-25", "", ""], "histology": ["IMT", "NTRK_SCN", "OTHER"],
-            "primary_site": ["mesentery", "left thigh", ""], "fnclcc_grade": ["", "2", ""],
-            "height_cm": ["120.5", "", ""], "height_date": ["2019-06-20", "", ""], "weight_kg": ["22", "31.2", ""],
-            "weight_date": ["2019-06-20", "2018-12-02", ""], "note": [LONG_NOTE, "", ""],
-            "constructed_dates": ["diagnosis_date", "", ""],
-        }),
-        "exposure": pd.DataFrame({
-            "patient_id": ["P1", "P1", "P1", "P2"], "drug": ["vincristine", "crizotinib", "crizotinib", "larotrectinib"],
-            "dose": ["1.5", "280", "200", "100"], "unit": ["mg/m2", "mg/m2", "mg/m2", "mg/m2"],
-            "frequency": ["QW", "BID", "BID", "BID"], "route": ["IV", "ORAL", "ORAL", "ORAL"],
-            "formulation": ["", "oral solution", "capsule", ""], "start": ["2019-06", "2019-07-01", "2019-09-01", "2019-01-10"],
-            "end": ["2019-06-28", "2019-08-31", "2020-01-10", "2020-03-05"],
-            "reason": ["", "dose_change", "complete_response", "toxicity"], "discontinued": ["true", "false", "true", "true"], "note": ["", "", "stopped in CR", ""],
-            "constructed_dates": ["start", "", "", ""],
-        }),
-        "ae": pd.DataFrame({
-            "patient_id": ["P1", "P1", "P2"], "term": ["Gait disturbance", LONG_TERM.strip(), "Sepsis"],
-            "verbatim": ["false", "true", "false"], "grade": ["2", "1", "5"], "start": ["2019-12", "2019-08-02", "2020-03-01"],
-            "end": ["2020-01-15", "", "2020-03-09"], "serious": ["false", "false", "true"],
-            "serious_death": ["", "", "true"], "serious_hospitalisation": ["", "", "true"],
-            "serious_life_threatening": ["", "", "false"], "attributed_drug": ["crizotinib", "", "larotrectinib"],
-            "attribution": ["probable", "", "unlikely"], "action": ["withdrawn", "none", "not_applicable"],
-            "outcome": ["recovered", "recovering", "fatal"], "note": ["", LONG_NOTE, ""], "constructed_dates": ["start", "", ""],
-        }),
-        "assessment": pd.DataFrame({
-            "patient_id": ["P1", "P1", "P1", "P1", "P1", "P2", "P2"],
-            "date": ["2019-06-20", "2019-10", "2019-10", "2020-01-05", "2020-03-02", "2019-03-01", "2019-06-01"],
-            "modality": ["MRI", "CT", "US", "PET-CT", "", "MRI", "CLINICAL"],
-            "criteria": ["RECIST1.1", "RECIST1.1", "INVESTIGATOR", "PERCIST", "RECIST1.1", "iRECIST", ""],
-            "baseline": ["true", "false", "false", "false", "false", "false", "false"],
-            "sum_diameters": ["41.5", "20", "", "", "0", "", ""], "target_response": ["", "PR", "", "", "CR", "", ""],
-            "nontarget_response": ["", "NON-CR/NON-PD", "", "", "", "", ""], "new_lesion": ["", "false", "", "", "", "true", ""],
-            "response": ["", "PR", "SD", "CMR", "CR", "iUPD", ""], "evaluator": ["INVESTIGATOR", "INVESTIGATOR",
-                                                                       "INDEPENDENT", "INVESTIGATOR", "INVESTIGATOR",
-                                                                       "INVESTIGATOR", "INVESTIGATOR"],
-            "response_given": ["", "", "", "", "", "", "CHECK"], "note": ["", "", "central read", LONG_NOTE, "", "", ""],
-            "constructed_dates": ["", "date", "", "", "", "", ""],
-        }),
-        "followup": pd.DataFrame({
-            "patient_id": ["P1", "P1", "P2", "P3"], "date": ["2020-06-01", "2021-06", "2020-03-09", "2022"],
-            "vital_status": ["alive", "alive", "dead", "unknown"], "disease_status": ["NED", "NED", "AWD", ""],
-            "death_date": ["", "", "2020-03-09", ""], "death_cause": ["", "", "sepsis " + "x" * 240, ""],
-            "note": ["phone call", "", "", ""], "constructed_dates": ["", "date", "", ""],
-        }),
-    }  # fmt: skip
 
 
 def _store(engine: Engine, raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -120,13 +61,13 @@ def _round_trip(engine: Engine, raws: dict, folder: Path, fmt: str, fresh: Engin
 
 
 @pytest.mark.parametrize("fmt", ["xpt", "json", "csv", "parquet"])
-def test_every_record_comes_back_from_every_format(engine: Engine, tmp_path: Path, fmt: str):
+def test_every_record_comes_back_from_every_format(engine: Engine, tmp_path: Path, fmt: str, rich_records):
     from tkitrack.schemas.migrate import upgrade
     from tkitrack.schemas.storage import make_engine
 
     target = make_engine(f"sqlite:///{tmp_path / 'back.db'}")
     upgrade(target)
-    _round_trip(engine, _rich(), tmp_path / fmt, fmt, target)
+    _round_trip(engine, rich_records, tmp_path / fmt, fmt, target)
     target.dispose()
 
 
@@ -143,14 +84,14 @@ def test_published_cases_and_a_synthetic_cohort_come_back(engine: Engine, tmp_pa
     target.dispose()
 
 
-def test_the_import_into_postgresql_gives_the_same_records(engine: Engine, empty_db_url: str, tmp_path: Path):
+def test_the_import_into_postgresql_gives_the_same_records(engine: Engine, tmp_path: Path, rich_records):
     """The same round trip with the import landing in the other back end's database (the fixture's engine)."""
     from tkitrack.schemas.migrate import upgrade
     from tkitrack.schemas.storage import make_engine
 
     source = make_engine(f"sqlite:///{tmp_path / 'source.db'}")
     upgrade(source)
-    _round_trip(source, _rich(), tmp_path / "json", "json", engine)
+    _round_trip(source, rich_records, tmp_path / "json", "json", engine)
     source.dispose()
 
 

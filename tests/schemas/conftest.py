@@ -1,0 +1,67 @@
+"""Shared fixtures of the schemas tests: a record set that uses every field the SDTM export maps."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+LONG_NOTE = ("Parents report the gait change at home; école notes: « boite légèrement » " * 6).strip()
+LONG_TERM = "Gonflement indolore des deux chevilles, noté par la kinésithérapeute; " * 3  # 210 characters, 216 bytes
+
+
+@pytest.fixture
+def rich_records() -> dict[str, pd.DataFrame]:
+    """Every field of the five SDTM-mapped records, with the hard cases: long UTF-8 text, a verbatim term over
+    200 bytes, an independent read, a response kept as given, two assessments on one date, a death."""
+    return {
+        "patient": pd.DataFrame({
+            "patient_id": ["P1", "P2", "P3"], "site": ["LYON", "ROMA", ""], "mrn": ["123", "", ""],
+            "initials": ["AB", "", ""], "sex": ["F", "M", ""], "race": ["WHITE", "ASIAN", ""],
+            "ethnicity": ["NOT HISPANIC OR LATINO", "UNKNOWN", ""], "country": ["FRA", "ITA", ""],
+            "arm": ["Crizotinib 280 mg/m2 BID", "", ""], "birth_date": ["2013-05", "2010-03-10", ""],
+            "age_at_diagnosis": ["", "8.75", "2"], "diagnosis_date": ["2019-05-20", "2018-12", ""],
+            "reference_date": ["2019-06-25", "", ""], "histology": ["IMT", "NTRK_SCN", "OTHER"],
+            "primary_site": ["mesentery", "left thigh", ""], "fnclcc_grade": ["", "2", ""],
+            "height_cm": ["120.5", "", ""], "height_date": ["2019-06-20", "", ""], "weight_kg": ["22", "31.2", ""],
+            "weight_date": ["2019-06-20", "2018-12-02", ""], "note": [LONG_NOTE, "", ""],
+            "constructed_dates": ["diagnosis_date", "", ""],
+        }),
+        "exposure": pd.DataFrame({
+            "patient_id": ["P1", "P1", "P1", "P2"], "drug": ["vincristine", "crizotinib", "crizotinib", "larotrectinib"],
+            "dose": ["1.5", "280", "200", "100"], "unit": ["mg/m2", "mg/m2", "mg/m2", "mg/m2"],
+            "frequency": ["QW", "BID", "BID", "BID"], "route": ["IV", "ORAL", "ORAL", "ORAL"],
+            "formulation": ["", "oral solution", "capsule", ""], "start": ["2019-06", "2019-07-01", "2019-09-01", "2019-01-10"],
+            "end": ["2019-06-28", "2019-08-31", "2020-01-10", "2020-03-05"],
+            "reason": ["", "dose_change", "complete_response", "toxicity"], "discontinued": ["true", "false", "true", "true"], "note": ["", "", "stopped in CR", ""],
+            "constructed_dates": ["start", "", "", ""],
+        }),
+        "ae": pd.DataFrame({
+            "patient_id": ["P1", "P1", "P2"], "term": ["Gait disturbance", LONG_TERM.strip(), "Sepsis"],
+            "verbatim": ["false", "true", "false"], "grade": ["2", "1", "5"], "start": ["2019-12", "2019-08-02", "2020-03-01"],
+            "end": ["2020-01-15", "", "2020-03-09"], "serious": ["false", "false", "true"],
+            "serious_death": ["", "", "true"], "serious_hospitalisation": ["", "", "true"],
+            "serious_life_threatening": ["", "", "false"], "attributed_drug": ["crizotinib", "", "larotrectinib"],
+            "attribution": ["probable", "", "unlikely"], "action": ["withdrawn", "none", "not_applicable"],
+            "outcome": ["recovered", "recovering", "fatal"], "note": ["", LONG_NOTE, ""], "constructed_dates": ["start", "", ""],
+        }),
+        "assessment": pd.DataFrame({
+            "patient_id": ["P1", "P1", "P1", "P1", "P1", "P2", "P2"],
+            "date": ["2019-06-20", "2019-10", "2019-10", "2020-01-05", "2020-03-02", "2019-03-01", "2019-06-01"],
+            "modality": ["MRI", "CT", "US", "PET-CT", "", "MRI", "CLINICAL"],
+            "criteria": ["RECIST1.1", "RECIST1.1", "INVESTIGATOR", "PERCIST", "RECIST1.1", "iRECIST", ""],
+            "baseline": ["true", "false", "false", "false", "false", "false", "false"],
+            "sum_diameters": ["41.5", "20", "", "", "0", "", ""], "target_response": ["", "PR", "", "", "CR", "", ""],
+            "nontarget_response": ["", "NON-CR/NON-PD", "", "", "", "", ""], "new_lesion": ["", "false", "", "", "", "true", ""],
+            "response": ["", "PR", "SD", "CMR", "CR", "iUPD", ""], "evaluator": ["INVESTIGATOR", "INVESTIGATOR",
+                                                                       "INDEPENDENT", "INVESTIGATOR", "INVESTIGATOR",
+                                                                       "INVESTIGATOR", "INVESTIGATOR"],
+            "response_given": ["", "", "", "", "", "", "CHECK"], "note": ["", "", "central read", LONG_NOTE, "", "", ""],
+            "constructed_dates": ["", "date", "", "", "", "", ""],
+        }),
+        "followup": pd.DataFrame({
+            "patient_id": ["P1", "P1", "P2", "P3"], "date": ["2020-06-01", "2021-06", "2020-03-09", "2022"],
+            "vital_status": ["alive", "alive", "dead", "unknown"], "disease_status": ["NED", "NED", "AWD", ""],
+            "death_date": ["", "", "2020-03-09", ""], "death_cause": ["", "", "sepsis " + "x" * 240, ""],
+            "note": ["phone call", "", "", ""], "constructed_dates": ["", "date", "", ""],
+        }),
+    }  # fmt: skip
