@@ -62,6 +62,8 @@ DISCONTINUATION_DECOD = {
     "completed": "COMPLETED",
 }
 _TEXT_MAX = 200  # bytes of a SAS transport character value
+#: AE variables of the MedDRA hierarchy that SDTMIG expects but tkitrack cannot fill (MedDRA is licensed): present, empty.
+_MEDDRA_NOT_SHIPPED = ("AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBDSYCD", "AESOCCD")
 _EPOCHS = ("SCREENING", "TREATMENT", "FOLLOW-UP")
 
 
@@ -306,7 +308,8 @@ def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     out = pd.DataFrame({
         **head(ae, study, "AE"), "AETERM": txt(ae["term"]), "AELLT": txt(ae["term"].where(coded)),
         "AELLTCD": txt(ae["term_code"].where(coded)), "AEDECOD": txt(ae["term"].where(coded)),
-        "AEBODSYS": txt(soc.where(coded)), "AESOC": txt(soc.where(coded)), "AESER": yn(ae["serious"].fillna(False)),
+        "AEBODSYS": txt(soc.where(coded)), "AESOC": txt(soc.where(coded)),
+        **dict.fromkeys(_MEDDRA_NOT_SHIPPED, ""), "AESER": yn(ae["serious"].fillna(False)),
         "AEACN": txt(ae["action"].map(_invert(AE_ACTIONS))), "AEREL": txt(ae["attribution"].map(_invert(AE_RELATIONS))),
         "AEOUT": txt(ae["outcome"].map(_invert(AE_OUTCOMES_SDTM))),
         **{sdtm: yn(ae[field]) for field, sdtm in SERIOUS_SDTM.items()},
@@ -331,7 +334,8 @@ def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     status = fu["vital_status"].str.upper()
     out = pd.DataFrame({
         **head(fu, study, "SS"), "SSTESTCD": "SURVSTAT", "SSTEST": "Survival Status", "SSORRES": txt(status),
-        "SSSTRESC": txt(status), "EPOCH": epoch(fu["date"], fu["patient_id"], ref), "SSDTC": txt(fu["date_dtc"]),
+        "SSSTRESC": txt(status), "VISITNUM": np.nan, "EPOCH": epoch(fu["date"], fu["patient_id"], ref),
+        "SSDTC": txt(fu["date_dtc"]),
     })  # fmt: skip
     out["SSDY"] = derive_study_day(out["SSDTC"], out["USUBJID"], ref["rfst_complete"]).array
     out = add_seq(out, "SS")
@@ -351,7 +355,7 @@ def _vs(pt: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
         shown = num_text(sub[value])
         parts.append(pd.DataFrame({
             **head(sub, study, "VS"), "VSTESTCD": test, "VSTEST": label, "VSORRES": shown, "VSORRESU": unit,
-            "VSSTRESC": shown, "VSSTRESN": sub[value].to_numpy(), "VSSTRESU": unit,
+            "VSSTRESC": shown, "VSSTRESN": sub[value].to_numpy(), "VSSTRESU": unit, "VISITNUM": np.nan,
             "EPOCH": epoch(sub[date], sub["patient_id"], ref), "VSDTC": txt(sub[f"{date}_dtc"]),
         }))  # fmt: skip
     vs = pd.concat(parts, ignore_index=True).sort_values("USUBJID", kind="stable").reset_index(drop=True)

@@ -51,7 +51,8 @@ def rs_tu_tr(
         parts.append(pd.DataFrame({
             **head(a[sub], study, "RS"), "RSLNKGRP": txt(a.loc[sub, "_grp"]), "RSTESTCD": code, "RSTEST": label,
             "RSCAT": txt(criteria[sub]), "RSORRES": txt(orres[sub]), "RSSTRESC": txt(values[sub]),
-            "RSEVAL": txt(evaluator[sub]), "RSBLFL": blfl[sub.to_numpy()], "_when": a.loc[sub, "date"].to_numpy(),
+            "RSEVAL": txt(evaluator[sub]), "RSBLFL": blfl[sub.to_numpy()], "VISITNUM": np.nan,
+            "_when": a.loc[sub, "date"].to_numpy(),
             "RSDTC": txt(a.loc[sub, "date_dtc"]), "_order": np.flatnonzero(sub),
         }))  # fmt: skip
     rs = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable").reset_index(drop=True)
@@ -66,7 +67,7 @@ def rs_tu_tr(
         "TRTESTCD": "SUMDIAM", "TRTEST": "Sum of Diameter", "TRCAT": txt(criteria[m.index]), "TRORRES": shown,
         "TRORRESU": "mm", "TRSTRESC": shown, "TRSTRESN": m["sum_diameters"].to_numpy(), "TRSTRESU": "mm",
         "TRMETHOD": txt(m["modality"].map(MODALITY_SDTM)), "TREVAL": txt(evaluator[m.index]),
-        "TRBLFL": blfl[m.index.to_numpy()], "EPOCH": epoch(m["date"], m["patient_id"], ref), "TRDTC": txt(m["date_dtc"]),
+        "TRBLFL": blfl[m.index.to_numpy()], "VISITNUM": np.nan, "EPOCH": epoch(m["date"], m["patient_id"], ref), "TRDTC": txt(m["date_dtc"]),
     })  # fmt: skip
     tr["TRDY"] = derive_study_day(tr["TRDTC"], tr["USUBJID"], ref["rfst_complete"]).array
     tr = add_seq(tr, "TR")
@@ -76,7 +77,7 @@ def rs_tu_tr(
     tu = pd.DataFrame({
         **head(first, study, "TU"), "TULNKID": "T01", "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
         "TUORRES": "TARGET", "TUSTRESC": "TARGET", "TULOC": txt(site), "TUMETHOD": txt(first["modality"].map(MODALITY_SDTM)),
-        "TUEVAL": txt(first["_ev"]), "EPOCH": epoch(first["date"], first["patient_id"], ref),
+        "TUEVAL": txt(first["_ev"]), "VISITNUM": np.nan, "EPOCH": epoch(first["date"], first["patient_id"], ref),
         "TUDTC": txt(first["date_dtc"]),
     })  # fmt: skip
     tu["TUDY"] = derive_study_day(tu["TUDTC"], tu["USUBJID"], ref["rfst_complete"]).array
