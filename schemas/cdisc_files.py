@@ -108,8 +108,8 @@ def _xpt(name: str, frame: pd.DataFrame, meta: pd.DataFrame, path: Path) -> None
     out = frame.copy()
     formats = {}
     for column, kind in zip(meta["variable"], meta["type"], strict=True):
-        if kind == "date":
-            out[column] = [d.date() if not pd.isna(d) else None for d in out[column]]
+        if kind == "date":  # a SAS date: days since 1960-01-01, a double with format DATE9.
+            out[column] = ((out[column] - pd.Timestamp("1960-01-01")).dt.days).astype("float64")
             formats[column] = "DATE9."
         elif kind in ("integer", "float"):
             out[column] = out[column].astype("float64")

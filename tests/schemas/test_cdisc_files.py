@@ -139,3 +139,15 @@ def test_csv_holds_the_declared_columns_in_order(sdtm, tmp_path):
 def test_an_unknown_format_is_refused(sdtm, tmp_path):
     with pytest.raises(InputError, match="format 'sas7bdat' is not known; use one of xpt, json, csv, parquet"):
         write_datasets(sdtm, tmp_path, fmt="sas7bdat", study="S", standard="SDTM")
+
+
+def test_a_date_column_without_any_date_is_still_a_numeric_sas_date(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    adsl = pd.DataFrame({"STUDYID": "S", "USUBJID": ["A", "B"], "RANDDT": pd.to_datetime([None, None]),
+                         "TRTSDT": pd.to_datetime(["1960-01-02", None])})  # fmt: skip
+    write_datasets({"ADSL": adsl}, tmp_path, fmt="xpt", study="S", standard="ADaM")
+    data, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"))
+    assert meta.readstat_variable_types["RANDDT"] == "double" and meta.original_variable_types["RANDDT"] == "DATE9."
+    assert data["RANDDT"].isna().all() and data["TRTSDT"].iloc[0] == dt.date(1960, 1, 2)
+    raw = pd.read_sas(tmp_path / "adsl.xpt", format="xport", encoding="utf-8")
+    assert raw["TRTSDT"].iloc[0] == 1.0 and raw["RANDDT"].isna().all()  # SAS day 1 is 1960-01-02
