@@ -1,4 +1,4 @@
-"""SDTM domains (DM, DS, EX, AE, RS, TR, TU) mapped to tkitrack template text frames, ready for ``add_records``."""
+"""SDTM domains (DM, DS, EX, AE, RS, TR, TU, SS, VS and SUPP--) mapped to tkitrack template text frames for ``add_records``."""
 
 from __future__ import annotations
 
