@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.cdisc_meta import column_metadata, dataset_info, order_columns
+from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "check_xpt",
     "read_dataset_json",
     "typed_columns",
-    "write_csv",
     "write_dataset",
     "write_datasets",
 ]
@@ -29,11 +29,6 @@ __all__ = [
 FORMATS = ("xpt", "json", "csv", "parquet")
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 _SUFFIX = {"xpt": ".xpt", "json": ".json", "csv": ".csv", "parquet": ".parquet"}
-
-
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """The one CSV writer of exports: UTF-8, ``\\n`` line ends, no index, dates as YYYY-MM-DD."""
-    frame.to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
 
 
 def typed_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

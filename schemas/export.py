@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.deidentify import date_columns, deidentify_text
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.fields import field_info
@@ -159,15 +160,13 @@ def write_export(
     for record, frame in text.items():
         path = out_dir / f"{record}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False, lineterminator="\n")
+            write_csv(frame, path)
         else:
             _parquet_frame(record, frame).to_parquet(path, index=False)
         written.append(path)
         files[path.name] = {"record": record, "rows": len(frame), "sha256": _sha256(path)}
     dictionary = out_dir / "data_dictionary.csv"
-    data_dictionary({r: list(f.columns) for r, f in text.items()}, deidentified=deidentify).to_csv(
-        dictionary, index=False, lineterminator="\n"
-    )
+    write_csv(data_dictionary({r: list(f.columns) for r, f in text.items()}, deidentified=deidentify), dictionary)
     written.append(dictionary)
     manifest = {
         "tkitrack_version": _version(),
