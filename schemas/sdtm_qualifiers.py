@@ -35,8 +35,12 @@ def supp_values(
         hit = rows[piece.notna()].assign(_k=pd.to_numeric(piece[piece.notna()].replace("", "0")))
         if hit.empty:
             continue
-        key = [text(hit["USUBJID"])] + ([text(hit["IDVARVAL"]).str.replace(r"\.0$", "", regex=True)] if idvar else [])
-        joined = hit.sort_values("_k", kind="stable").groupby(key, sort=False)["QVAL"].agg(lambda v: "".join(text(v)))
+        hit = hit.assign(_s=text(hit["USUBJID"]), _v=text(hit["QVAL"]),
+                         _i=text(hit["IDVARVAL"]).str.replace(r"\.0$", "", regex=True) if idvar else "")  # fmt: skip
+        key = ["_s", "_i"] if idvar else ["_s"]
+        split = hit.duplicated(key, keep=False)  # only text over 200 bytes comes in several pieces: join those
+        pieces = hit[split].sort_values("_k", kind="stable").groupby(key, sort=False)["_v"].agg("".join)
+        joined = pd.concat([hit[~split].set_index(key)["_v"], pieces])
         mine = [text(parent["USUBJID"])] + ([text(parent[idvar]).str.replace(r"\.0$", "", regex=True)] if idvar else [])
         index = pd.MultiIndex.from_arrays(mine) if idvar else mine[0]
         found = joined.reindex(index) if idvar else joined.reindex(index.to_numpy())
