@@ -7,6 +7,7 @@ PostgreSQL) and compare every field of every record.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ from tkitrack.schemas.export import record_text
 from tkitrack.schemas.parse import parse_records
 from tkitrack.schemas.sdtm import read_sdtm, read_sdtm_records, records_to_sdtm, sdtm_to_records
 from tkitrack.schemas.sdtm_out import _split, derive_study_day
-from tkitrack.schemas.storage import transaction
+from tkitrack.schemas.storage import make_engine, transaction
 from tkitrack.schemas.store import add_records, read_frames
 
 SDTM = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
@@ -52,6 +53,11 @@ def _comparable(frames: dict[str, pd.DataFrame]) -> dict[str, list[tuple]]:
     return out
 
 
+def _copy(template: Path, path: Path) -> Engine:
+    """An engine on a copy of the session's migrated SQLite file."""
+    return make_engine(f"sqlite:///{shutil.copyfile(template, path)}")
+
+
 def _round_trip(engine: Engine, raws: dict, folder: Path, fmt: str, fresh: Engine) -> None:
     original = _store(engine, raws)
     datasets = records_to_sdtm(original, study="RT-01")
@@ -61,50 +67,38 @@ def _round_trip(engine: Engine, raws: dict, folder: Path, fmt: str, fresh: Engin
 
 
 @pytest.mark.parametrize("fmt", ["xpt", "json", "csv", "parquet"])
-def test_every_record_comes_back_from_every_format(engine: Engine, tmp_path: Path, fmt: str, rich_records):
-    from tkitrack.schemas.migrate import upgrade
-    from tkitrack.schemas.storage import make_engine
-
-    target = make_engine(f"sqlite:///{tmp_path / 'back.db'}")
-    upgrade(target)
+def test_every_record_comes_back_from_every_format(
+    engine: Engine, tmp_path: Path, fmt: str, rich_records, sqlite_template
+):
+    target = _copy(sqlite_template, tmp_path / "back.db")
     _round_trip(engine, rich_records, tmp_path / fmt, fmt, target)
     target.dispose()
 
 
-def test_published_cases_and_a_synthetic_cohort_come_back(engine: Engine, tmp_path: Path):
-    from tkitrack.schemas.migrate import upgrade
-    from tkitrack.schemas.storage import make_engine
-
+def test_published_cases_and_a_synthetic_cohort_come_back(engine: Engine, tmp_path: Path, sqlite_template):
     raws = {r: f for r, f in read_published().items() if r in RECORDS}
     cohort = generate_cohort(40, seed=3)
     raws = {r: pd.concat([raws[r], cohort[r]], ignore_index=True).fillna("") for r in RECORDS}
-    target = make_engine(f"sqlite:///{tmp_path / 'back.db'}")
-    upgrade(target)
+    target = _copy(sqlite_template, tmp_path / "back.db")
     _round_trip(engine, raws, tmp_path / "xpt", "xpt", target)
     target.dispose()
 
 
-def test_the_import_into_postgresql_gives_the_same_records(engine: Engine, tmp_path: Path, rich_records):
+def test_the_import_into_postgresql_gives_the_same_records(
+    engine: Engine, tmp_path: Path, rich_records, sqlite_template
+):
     """The same round trip with the import landing in the other back end's database (the fixture's engine)."""
-    from tkitrack.schemas.migrate import upgrade
-    from tkitrack.schemas.storage import make_engine
-
-    source = make_engine(f"sqlite:///{tmp_path / 'source.db'}")
-    upgrade(source)
+    source = _copy(sqlite_template, tmp_path / "source.db")
     _round_trip(source, rich_records, tmp_path / "json", "json", engine)
     source.dispose()
 
 
-def test_pharmaverse_imported_then_exported_keeps_every_value(engine: Engine, tmp_path: Path):
+def test_pharmaverse_imported_then_exported_keeps_every_value(engine: Engine, tmp_path: Path, sqlite_template):
     """pharmaverse SDTM -> records -> SDTM (XPT) -> records: every field the data model holds is unchanged."""
-    from tkitrack.schemas.migrate import upgrade
-    from tkitrack.schemas.storage import make_engine
-
     first = _store(engine, sdtm_to_records(read_sdtm(SDTM)))
     write_datasets(records_to_sdtm(first, study="CDISCPILOT01"), tmp_path / "xpt", fmt="xpt", study="CDISCPILOT01",
                    standard="SDTM")  # fmt: skip
-    target = make_engine(f"sqlite:///{tmp_path / 'back.db'}")
-    upgrade(target)
+    target = _copy(sqlite_template, tmp_path / "back.db")
     back = _store(target, read_sdtm_records(tmp_path / "xpt"))
     target.dispose()
     assert _comparable(back) == _comparable(first)
