@@ -152,7 +152,7 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the records into"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Write SDTM datasets, define.xml and a manifest here instead"),
     fmt: str | None = typer.Option(None, "--format", "-f",
-                                   help="records: csv or parquet [csv]; --sdtm: xpt, json, csv or parquet [xpt]"),
+                                   help="records: csv (default) or parquet; --sdtm: xpt (default), json, csv or parquet"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID of the SDTM datasets (or set TKITRACK_STUDY_ID)"),
     deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),

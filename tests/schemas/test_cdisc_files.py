@@ -151,3 +151,22 @@ def test_a_date_column_without_any_date_is_still_a_numeric_sas_date(tmp_path):
     assert data["RANDDT"].isna().all() and data["TRTSDT"].iloc[0] == dt.date(1960, 1, 2)
     raw = pd.read_sas(tmp_path / "adsl.xpt", format="xport", encoding="utf-8")
     assert raw["TRTSDT"].iloc[0] == 1.0 and raw["RANDDT"].isna().all()  # SAS day 1 is 1960-01-02
+
+
+@pytest.mark.parametrize("standard", ["SDTM", "ADaM"])
+def test_every_xpt_reads_back_in_pyreadstat_and_pandas_with_its_labels_and_types(adam, sdtm, tmp_path, standard):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    datasets = sdtm if standard == "SDTM" else adam
+    write_datasets(datasets, tmp_path, fmt="xpt", study="S", standard=standard)
+    for name, frame in datasets.items():
+        path = tmp_path / f"{name.lower()}.xpt"
+        typed, meta = typed_columns(name, frame)
+        _, info = pyreadstat.read_xport(str(path))
+        assert [info.column_names_to_labels[c] for c in info.column_names] == meta["label"].tolist(), name
+        data = pd.read_sas(path, format="xport", encoding="utf-8")
+        assert list(data.columns) == meta["variable"].tolist() and len(data) == len(frame), name
+        for column, kind in zip(meta["variable"], meta["type"], strict=True):
+            numeric = pd.api.types.is_float_dtype(data[column])
+            assert numeric == (kind in ("integer", "float", "date")) or data[column].isna().all(), (name, column)
+            if kind in ("text", "iso8601") and len(data):  # the text as written, trailing blanks aside
+                assert data[column].fillna("").tolist() == typed[column].str.rstrip().tolist(), (name, column)
