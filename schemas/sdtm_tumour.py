@@ -53,9 +53,14 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return text(frame[name]) if name in frame.columns else pd.Series("", index=frame.index)
 
 
-def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...]) -> pd.DataFrame:
-    """The rows read by a kept evaluator, with patient_id / evaluator / date; independent: the accepted read."""
-    evaluator = _col(frame, f"{prefix}EVAL").str.upper().replace("", "INVESTIGATOR").map(EVALUATORS_SDTM)
+def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...], keep_blank: bool = False) -> pd.DataFrame:
+    """The rows read by a kept evaluator, with patient_id / evaluator / date; independent: the accepted read.
+    A blank evaluator is the investigator, unless ``keep_blank`` (tkitrack's own export: it was not recorded)."""
+    given = _col(frame, f"{prefix}EVAL").str.upper()
+    evaluator = given.replace("", "INVESTIGATOR").map(EVALUATORS_SDTM)
+    if keep_blank:
+        evaluator = evaluator.mask(given == "", "")
+        evaluators = (*evaluators, "")
     accepted = _col(frame, f"{prefix}ACPTFL").str.upper() == "Y"
     keep = evaluator.isin(evaluators) & ((evaluator == "INVESTIGATOR") | accepted | (not accepted.any()))
     out = frame[keep].copy()
@@ -69,7 +74,7 @@ def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...]) -> pd.
 def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...], linked: bool) -> pd.DataFrame:
     """One row per (subject, evaluator, date, n): OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG side by side; ``n`` is
     the link group (RSLNKGRP) when ``linked``, else the rank of the test on that date."""
-    r = _reads(rs, "RS", evaluators)
+    r = _reads(rs, "RS", evaluators, keep_blank=linked)
     r["_value"] = _col(r, "RSSTRESC").mask(lambda s: s == "", _col(r, "RSORRES")).str.upper()
     canonical = {v.upper(): v for v in vocabulary("response").values}  # iUPD, not IUPD
     r["_value"] = r["_value"].map(canonical).fillna(r["_value"])
@@ -86,7 +91,7 @@ def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...], linked: bool) -> p
 def _sums(tr: pd.DataFrame, tu: pd.DataFrame | None, evaluators: tuple[str, ...], linked: bool) -> pd.DataFrame:
     """Sum of target-lesion diameters per (subject, evaluator, date): TR SUMDIAM when given, else the sum of
     DIAMETER, else of LDIAM for non-nodal and LPERP (short axis) for nodal lesions (TU.TULOC LYMPH NODE)."""
-    t = _reads(tr, "TR", evaluators)
+    t = _reads(tr, "TR", evaluators, keep_blank=linked)
     t = t[_col(t, "TRGRPID").str.upper().isin(["TARGET", ""])]
     value = pd.to_numeric(_col(t, "TRSTRESN").mask(lambda s: s == "", _col(t, "TRSTRESC")), errors="coerce")
     nodal = pd.Series(False, index=t.index)

@@ -54,7 +54,7 @@ def rich_records() -> dict[str, pd.DataFrame]:
             "nontarget_response": ["", "NON-CR/NON-PD", "", "", "", "", ""], "new_lesion": ["", "false", "", "", "", "true", ""],
             "response": ["", "PR", "SD", "CMR", "CR", "iUPD", ""], "evaluator": ["INVESTIGATOR", "INVESTIGATOR",
                                                                        "INDEPENDENT", "INVESTIGATOR", "INVESTIGATOR",
-                                                                       "INVESTIGATOR", "INVESTIGATOR"],
+                                                                       "INVESTIGATOR", ""],  # not recorded
             "response_given": ["", "", "", "", "", "", "CHECK"], "note": ["", "", "central read", LONG_NOTE, "", "", ""],
             "constructed_dates": ["", "date", "", "", "", "", ""],
         }),
