@@ -1,7 +1,7 @@
 """CDISC exports: patient race, ethnicity, country and planned arm; the six AE seriousness criteria
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 10:00:00
 
 Existing rows are kept and the new columns are empty (not recorded): SDTM DM gets RACE, ETHNIC, COUNTRY and
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
