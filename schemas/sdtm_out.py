@@ -370,6 +370,16 @@ def _invert(table: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def _without_free_text(record: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its free-text fields (FieldInfo.free_text: notes, cause of death) emptied."""
+    from tkitrack.schemas.fields import field_info
+    from tkitrack.schemas.models import RECORD_MODELS
+
+    model = RECORD_MODELS[record]
+    free = [c for c in frame.columns if c in model.model_fields and field_info(model, c).free_text]
+    return frame.assign(**{c: pd.Series(pd.NA, index=frame.index, dtype=frame[c].dtype) for c in free})
+
+
 def _typed(frames: Mapping[str, pd.DataFrame], record: str) -> pd.DataFrame:
     """The record's typed frame, or an empty one with its columns when it was not given."""
     if record in frames:
@@ -377,7 +387,9 @@ def _typed(frames: Mapping[str, pd.DataFrame], record: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in column_dtypes(record).items()})
 
 
-def records_to_sdtm(frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRACK") -> dict[str, pd.DataFrame]:
+def records_to_sdtm(
+    frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRACK", free_text: bool = True
+) -> dict[str, pd.DataFrame]:
     """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
 
     Parameters
@@ -386,6 +398,10 @@ def records_to_sdtm(frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRAC
         Typed frames: ``patient`` required; ``exposure``, ``ae``, ``assessment``, ``followup`` used when given.
     study : str
         STUDYID of every row.
+    free_text : bool
+        False leaves out every free-text field (the notes in SUPP-- NOTE, the cause of death in SUPPSS DTHCAUS
+        and DSTERM, which becomes DEATH): free text may name people, so a download for users who may not see
+        identifiers should not carry it.
 
     Returns
     -------
@@ -401,6 +417,9 @@ def records_to_sdtm(frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRAC
     if not str(study).strip():
         raise InputError("the study identifier (STUDYID) is empty; give one, e.g. --study-id IMT-REGISTRY")
     pt, ex, ae, a, fu = (_typed(frames, r) for r in ("patient", "exposure", "ae", "assessment", "followup"))
+    if not free_text:
+        pt, ex, ae, a, fu = (_without_free_text(r, f) for r, f in zip(("patient", "exposure", "ae", "assessment",
+                                                                       "followup"), (pt, ex, ae, a, fu), strict=True))  # fmt: skip
     ref = _reference(pt, ex, fu)
     dm = _dm(pt, ex, fu, ref, study)
     supp_dm = supp_rows(dm, "DM", {

@@ -210,3 +210,15 @@ def test_every_domain_is_written_even_when_empty():
     out = _one({}, [])
     assert [k for k in out if not k.startswith("SUPP")] == ["DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS"]
     assert len(out["DM"]) == 1 and out["AE"].empty
+
+
+def test_free_text_can_be_left_out(rich_records):
+    typed = _typed(rich_records)
+    full = records_to_sdtm(typed, study="S")
+    bare = records_to_sdtm(typed, study="S", free_text=False)
+    assert "NOTE" in set(full["SUPPDM"]["QNAM"]) and "DTHCAUS" in set(full["SUPPSS"]["QNAM"])
+    supp = pd.concat([f for n, f in bare.items() if n.startswith("SUPP")])
+    assert not supp["QNAM"].str.match(r"^(NOTE|DTHCAUS)\d*$").any()
+    assert bare["DS"].loc[bare["DS"]["DSDECOD"] == "DEATH", "DSTERM"].tolist() == ["DEATH"]
+    assert full["DS"].loc[full["DS"]["DSDECOD"] == "DEATH", "DSTERM"].str.startswith("sepsis").all()
+    assert bare["AE"].equals(full["AE"]) and bare["DM"].equals(full["DM"])  # nothing else changes
