@@ -104,9 +104,10 @@ def cdisc(request: Request, viewer: Viewer = Depends(DOWNLOAD)) -> Response:
     from tkitrack.schemas.sdtm import records_to_sdtm
 
     frames, _ = _frames_and_log(request, viewer, "cdisc.zip")
-    sdtm = records_to_sdtm(frames)
+    identifiers = viewer.may("see_identifiers")
+    sdtm = records_to_sdtm(frames, free_text=identifiers)  # notes and causes of death only for those who may
     adam = derive_adam_from_records(frames) if len(frames["exposure"]) else {}
-    if not viewer.may("see_identifiers"):
+    if not identifiers:
         sdtm = {k: v.drop(columns=[c for c in ("BRTHDTC",) if c in v.columns]) for k, v in sdtm.items()}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -50,6 +50,13 @@ def test_cdisc_export_sdtm_and_adam(shared_clients):
     inv = _zip(shared_clients["inv"].get("/downloads/cdisc.zip"))
     assert "BRTHDTC" not in _csv(inv, "sdtm/dm.csv").columns
 
+    # free text may hold identifiers: the notes planted at site A reach a data manager, never an investigator
+    def text(archive):
+        return b"".join(archive.read(n) for n in archive.namelist()).decode()
+
+    assert "alert('note')" in text(_zip(shared_clients["dm"].get("/downloads/cdisc.zip")))
+    assert "alert('note')" not in text(inv)
+
 
 def test_report_is_the_scope_only_and_says_who_downloaded_it(shared_clients):
     response = shared_clients["site_a"].get("/downloads/report.html")
