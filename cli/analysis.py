@@ -1,4 +1,4 @@
-"""Investigator commands: `derive`, `survival`, `stopping`, `safety`."""
+"""Investigator commands: `derive`, `survival`, `cuminc`, `stopping`, `safety`."""
 
 from __future__ import annotations
 
@@ -104,6 +104,27 @@ def derive(
                f"define.xml and manifest.json to {folder}")  # fmt: skip
 
 
+def _read_csv(csv: Path, time: str, columns: tuple[str | None, ...]):
+    """A CSV for `survival --csv` / `cuminc --csv`, with the named columns checked (errors name the option)."""
+    import pandas as pd
+
+    from tkitrack.schemas.errors import InputError
+
+    try:
+        data = pd.read_csv(csv)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"{csv}: cannot read it as CSV ({err})") from None
+    for option, col in (("--time", time), *zip(("--group", "--status"), columns, strict=False)):
+        if col is not None and col not in data.columns:
+            raise InputError(f"{option} {col!r}: column not in {csv}; it has {', '.join(data.columns)}")
+    return data
+
+
+def _check_conf(conf_level: float) -> None:
+    if not 0 < conf_level < 1:
+        raise fail(f"--conf-level must lie between 0 and 1 (e.g. 0.95), got {conf_level}", 2)
+
+
 @command(app, "survival")
 def survival(
     endpoint: str = typer.Option("PFS", "--endpoint", "-e", help="OS, PFS, DOR, TOT or RFS_STOP (database)"),
@@ -113,16 +134,20 @@ def survival(
     event: str | None = typer.Option(None, "--event", help="(--csv) event: COL==VALUE, e.g. 'status==2'"),
     group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
     conf_type: str = typer.Option("log", "--conf-type", help="CI transform: log, log-log or plain"),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
     median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
     landmarks: str = typer.Option("", "--landmarks", help="Days for survival estimates, e.g. 365,730"),
-    cox: bool = typer.Option(False, "--cox", help="Also the Cox hazard ratio (two groups; exploratory)"),
+    quartiles: bool = typer.Option(False, "--quartiles", help="Also the 25th and 75th percentiles with CIs"),
+    rmst: float | None = typer.Option(None, "--rmst", help="Restricted mean survival time to this many days"),
+    cox: bool = typer.Option(False, "--cox", help="Also Cox hazard ratios of each group (exploratory)"),
+    cox_reference: str | None = typer.Option(None, "--cox-reference", help="Reference group (default: first)"),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
-    """Kaplan-Meier summary: n, events, median with CI or 'not reached', landmarks, numbers at risk, follow-up."""
+    """Kaplan-Meier summary: n, events, median (quartiles) with CI or 'not reached', landmarks, RMST, numbers at
+    risk, median follow-up, log-rank and Cox (exploratory)."""
     import json
 
-    import pandas as pd
-
+    from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_endpoint
     from tkitrack.schemas.errors import InputError
 
@@ -130,19 +155,17 @@ def survival(
         raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
     if median_rule not in ("first", "midpoint"):
         raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
+    if fmt not in ("table", "json"):
+        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    _check_conf(conf_level)
     marks = _floats(landmarks, "--landmarks")
     if csv is not None:
+        import pandas as pd
+
         if not (time and event):
             raise fail("--csv needs --time COL and --event 'COL==VALUE'", 2)
-        try:
-            data = pd.read_csv(csv)
-        except (OSError, ValueError, pd.errors.ParserError) as err:
-            raise InputError(f"{csv}: cannot read it as CSV ({err})") from None
+        data = _read_csv(csv, time, (group,))
         col, op, value = parse_event(event, list(data.columns))
-        if time not in data.columns:
-            raise InputError(f"--time {time!r}: column not in {csv}; it has {', '.join(data.columns)}")
-        if group is not None and group not in data.columns:
-            raise InputError(f"--group {group!r}: column not in {csv}; it has {', '.join(data.columns)}")
         hit = data[col].astype(str) == value
         if pd.api.types.is_numeric_dtype(data[col]):
             try:
@@ -161,31 +184,99 @@ def survival(
             if by not in GROUPINGS:
                 raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
             data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
-        title = f"{endpoint.upper()} (days from the first dose)" + (f" by {by}" if by else "")
-    s = summarise_endpoint(data, time=time, event="_event", group=grp, conf_type=conf_type,
-                           median_rule=median_rule, landmarks=marks, cox=cox)  # fmt: skip
+        info = endpoint_info(endpoint)
+        title = f"{info.title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
+    s = summarise_endpoint(data, time=time, event="_event", group=grp, conf_type=conf_type, median_rule=median_rule,
+                           landmarks=marks, cox=cox, conf=conf_level, rmst_horizon=rmst, cox_reference=cox_reference)  # fmt: skip
     if fmt == "json":
         out = {"title": title, "summary": json.loads(s.table.to_json(orient="records")),
                "numbers_at_risk": json.loads(s.risk.to_json(orient="records")),
                "median_followup_reverse_km": s.followup, "notes": s.notes}  # fmt: skip
         if s.logrank is not None:
-            out["logrank"] = {"chisq": s.logrank.chisq, "df": s.logrank.df, "p": s.logrank.p,
+            out["logrank"] = {"chisq": s.logrank.chisq, "df": s.logrank.df, "p": s.logrank.p, "text": s.logrank.text,
                               "label": s.logrank.label, "groups": json.loads(s.logrank.table.to_json(orient="records"))}  # fmt: skip
         if s.cox is not None:
-            out["cox"] = json.loads(s.cox.to_json(orient="records"))
+            out["cox"] = {"comparisons": json.loads(s.cox.table.to_json(orient="records")), "n": s.cox.n,
+                          "events": s.cox.events, "conf": s.cox.conf, "likelihood_ratio": {"chisq": s.cox.lr_chisq,
+                          "df": s.cox.lr_df, "p": s.cox.lr_p}, "text": s.cox.text()}  # fmt: skip
+        typer.echo(json.dumps(out, indent=2))
+        return
+    render(s.text_table(quartiles=quartiles), "table", title=title)
+    render(s.risk.astype({"time": int}), "table", title="Numbers at risk (days)")
+    typer.echo(f"median follow-up (reverse Kaplan-Meier), days: {s.followup}")
+    if s.logrank is not None:
+        typer.echo(f"log-rank (exploratory): {s.logrank.text}")
+    if s.cox is not None:
+        typer.echo(f"Cox (exploratory; {s.cox.events} events in {s.cox.n} patients):")
+        for line in s.cox.text():
+            typer.echo(f"  {line}")
+        if s.cox.lr_df:
+            from tkitrack.outcomes.reporting import format_p_clause
+
+            typer.echo(
+                f"  likelihood-ratio test {s.cox.lr_chisq:.2f} on {s.cox.lr_df} df, {format_p_clause(s.cox.lr_p)}"
+            )
+    for note in s.notes:
+        typer.echo(f"note: {note}")
+
+
+@command(app, "cuminc")
+def cuminc(
+    endpoint: str = typer.Option(
+        "RELAPSE_AFTER_CR", "--endpoint", "-e", help="RELAPSE_AFTER_CR or RELAPSE_AFTER_STOP (database; death competes)"
+    ),
+    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
+    time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
+    status: str | None = typer.Option(None, "--status", help="(--csv) status column: 0 censored, then codes"),
+    event_code: int = typer.Option(1, "--event-code", help="(--csv) status code of the event of interest"),
+    competing_code: str = typer.Option("2", "--competing-code", help="(--csv) competing status codes, e.g. 2,3"),
+    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
+    conf_type: str = typer.Option("log-log", "--conf-type", help="CI transform: log-log or log"),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
+    landmarks: str = typer.Option("365,730", "--landmarks", help="Days for the estimates, e.g. 365,730"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Cumulative incidence with competing events (Aalen-Johansen, cmprsk's variance) by group, and Gray's test."""
+    import json
+
+    from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
+    from tkitrack.outcomes.summary import summarise_competing
+
+    if conf_type not in ("log-log", "log"):
+        raise fail(f"--conf-type must be log-log or log, got {conf_type!r}", 2)
+    if fmt not in ("table", "json"):
+        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    _check_conf(conf_level)
+    marks = _floats(landmarks, "--landmarks")
+    competing = [int(x) for x in _floats(competing_code, "--competing-code")]
+    if csv is not None:
+        if not (time and status):
+            raise fail("--csv needs --time COL and --status COL", 2)
+        data, grp, st = _read_csv(csv, time, (group, status)), group, status
+        title = f"{csv.name}: cumulative incidence of {status} == {event_code}, {time}"
+    else:
+        from tkitrack.outcomes.cohort import GROUPINGS, derive_patient_attributes
+
+        frames = _frames()
+        data = derive_competing_endpoint(frames, endpoint)
+        time, st, grp, event_code, competing = "time", "status", by, 1, [2]
+        if by is not None:
+            if by not in GROUPINGS:
+                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+        title = f"{endpoint_info(endpoint).title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
+    s = summarise_competing(data, time=time, status=st, group=grp, event=event_code, competing=competing,
+                            conf=conf_level, conf_type=conf_type, landmarks=marks)  # fmt: skip
+    if fmt == "json":
+        out = {"title": title, "summary": json.loads(s.table.to_json(orient="records")), "notes": s.notes}
+        if s.gray is not None:
+            out["gray_test"] = {"stat": s.gray.stat, "df": s.gray.df, "p": s.gray.p, "text": s.gray.text}
         typer.echo(json.dumps(out, indent=2))
         return
     render(s.text_table(), "table", title=title)
-    render(s.risk.astype({"time": int}), "table", title="Numbers at risk (days)")
-    typer.echo(f"median follow-up (reverse Kaplan-Meier): {s.followup}")
-    if s.logrank is not None:
-        typer.echo(
-            f"log-rank (exploratory): chi-square {s.logrank.chisq:.2f} on {s.logrank.df} df, p = {s.logrank.p:.3g}"
-        )
-    if s.cox is not None:
-        r = s.cox.iloc[0]
-        typer.echo(f"Cox HR ({r['comparison']}, exploratory): {r['hazard_ratio']:.3f} "
-                   f"(95% CI {r['lower']:.3f}-{r['upper']:.3f}), {int(r['events'])} events in {int(r['n'])} patients")  # fmt: skip
+    if s.gray is not None:
+        typer.echo(f"{s.gray.text} (exploratory)")
     for note in s.notes:
         typer.echo(f"note: {note}")
 
@@ -193,6 +284,9 @@ def survival(
 @command(app, "stopping")
 def stopping(
     landmarks: str = typer.Option("90,180,365", "--landmarks", help="Days after CR at which status is fixed"),
+    conf_type: str = typer.Option("log", "--conf-type", help="CI transform of the medians: log, log-log or plain"),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
+    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
 ) -> None:
     """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
@@ -205,12 +299,18 @@ def stopping(
         list_stopped_patients,
     )
 
+    if conf_type not in ("log", "log-log", "plain"):
+        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
+    if median_rule not in ("first", "midpoint"):
+        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
+    _check_conf(conf_level)
     frames = _frames()
     cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
                                     frames["followup"])  # fmt: skip
     in_cr = cohort[cohort["cr_date"].notna()]
-    marks = landmark_analysis(in_cr, tuple(int(x) for x in _floats(landmarks, "--landmarks")))
-    tv = fit_time_varying_cox(in_cr)
+    marks = landmark_analysis(in_cr, tuple(int(x) for x in _floats(landmarks, "--landmarks")), median_rule=median_rule,
+                              conf_type=conf_type, conf=conf_level)  # fmt: skip
+    tv = fit_time_varying_cox(in_cr, conf=conf_level)
     stopped = list_stopped_patients(in_cr)
     header = (f"{len(in_cr)} patients reached CR on an inhibitor; {len(stopped)} stopped it "
               f"(relapse counted from the CR date; stopped vs continued is never compared from baseline)")  # fmt: skip
@@ -230,8 +330,8 @@ def stopping(
         typer.echo(f"time-varying Cox (stopping as a time-varying covariate): {tv.n_patients} patients, "
                    f"{tv.n_events} events; not shown: {tv.warning_text}")  # fmt: skip
     else:
-        typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} (95% CI {tv.lower:.2f}-"
-                   f"{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
+        typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} ({conf_level * 100:g}% CI "
+                   f"{tv.lower:.2f}-{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
     listing = stopped.rename(columns=_STOPPED_HEADERS)[[v for k, v in _STOPPED_HEADERS.items() if k in stopped]]
     render(listing, "table", title="Everyone who stopped after CR (days)")
 

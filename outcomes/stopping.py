@@ -12,7 +12,6 @@ Days here are ``date - origin_date`` (day 0 is the CR date, or the first dose wi
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tkitrack.outcomes.comparisons import fit_cox
 from tkitrack.outcomes.exposure import _OPEN, _last_contact, _merge_blocks, _select_drugs, check_frame
 from tkitrack.outcomes.survival import summarise_km
 from tkitrack.schemas.errors import InputError
@@ -189,8 +189,13 @@ def landmark_analysis(
     death: DeathRule = "event",
     min_n: int = 10,
     min_events: int = 5,
+    median_rule: str = "first",
+    conf_type: str = "log",
+    conf: float = 0.95,
 ) -> pd.DataFrame:
     """Relapse-free survival from each landmark by status at the landmark (stopped vs on drug).
+
+    Medians and their CIs follow ``median_rule``, ``conf_type`` and ``conf`` (as :func:`summarise_km`).
 
     Returns
     -------
@@ -206,7 +211,11 @@ def landmark_analysis(
         for status in ("stopped", "on_drug"):
             grp = lm[lm["status"] == status]
             n, events = len(grp), int(grp["event"].sum())
-            km = summarise_km(grp["time"], grp["event"]) if n else None
+            km = (
+                summarise_km(grp["time"], grp["event"], median_rule=median_rule, conf_type=conf_type, conf=conf)
+                if n
+                else None
+            )
             text = _warning(n, events, min_n, min_events)
             rows.append(
                 {
@@ -244,13 +253,19 @@ class TimeVaryingCoxResult:
 
 
 def fit_time_varying_cox(
-    cohort: pd.DataFrame, *, origin: Origin = "cr", death: DeathRule = "event", min_events: int = 5
+    cohort: pd.DataFrame,
+    *,
+    origin: Origin = "cr",
+    death: DeathRule = "event",
+    min_events: int = 5,
+    conf: float = 0.95,
 ) -> TimeVaryingCoxResult:
-    """Cox model with ``stopped`` switching from 0 to 1 at the stop date (lifelines CoxTimeVaryingFitter).
+    """Cox model with ``stopped`` switching from 0 to 1 at the stop date (counting-process data, Efron ties).
 
-    Follow-up is split at the stop: (0, stop] on drug, (stop, end] off drug. The model is fitted only when
-    both on- and off-drug time hold events; otherwise, or with fewer than ``min_events`` events, or when
-    lifelines warns, the result carries ``warning`` and says why (the estimate, if any, is exploratory).
+    Follow-up is split at the stop: (0, stop] on drug, (stop, end] off drug. The hazard ratio is estimated
+    (R ``coxph(Surv(start, stop, event) ~ stopped)``, see :func:`tkitrack.outcomes.comparisons.fit_cox`) only when
+    the data carry information on it: events both on and off drug, each while someone in the other state was
+    at risk; otherwise, or with fewer than ``min_events`` events, the result carries ``warning`` and says why.
     ``long`` is the split data: ``patient_id, start, stop, stopped, event``.
     """
     tl = _timeline(cohort, origin, death)
@@ -280,27 +295,23 @@ def fit_time_varying_cox(
     n_stopped = int(long.groupby("patient_id")["stopped"].max().sum())
     base = dict(n_patients=len(tl), n_events=n_events, n_events_off_drug=n_off, n_stopped=n_stopped, long=long)
     nan = dict(hazard_ratio=np.nan, lower=np.nan, upper=np.nan, p=np.nan)
-    if n_off == 0 or n_off == n_events:
-        why = f"{n_events} events, {n_off} of them off drug: the hazard ratio cannot be estimated"
+    if n_events == 0 or long["stopped"].nunique() < 2:
+        why = f"{n_events} events, {n_stopped} patients stopped: the hazard ratio cannot be estimated"
         return TimeVaryingCoxResult(**nan, warning=True, warning_text=why, **base)
-    from lifelines import CoxTimeVaryingFitter  # heavy import kept local
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = CoxTimeVaryingFitter().fit(
-                long, id_col="patient_id", event_col="event", start_col="start", stop_col="stop", formula="stopped"
-            )
-        except Exception as exc:  # lifelines raises ConvergenceError and numpy errors on degenerate data
-            return TimeVaryingCoxResult(**nan, warning=True, warning_text=f"model not fitted: {exc}", **base)
-    row = fit.summary.loc["stopped"]
+    try:
+        fit = fit_cox(long, time="stop", entry="start", event="event", group="stopped", reference="0", conf=conf)
+    except InputError as exc:
+        return TimeVaryingCoxResult(**nan, warning=True, warning_text=f"model not fitted: {exc}", **base)
+    row = fit.table.iloc[0]
+    if not row["estimable"]:
+        why = f"{n_events} events, {n_off} of them off drug: the hazard ratio is not estimable ({row['note']})"
+        return TimeVaryingCoxResult(**nan, warning=True, warning_text=why, **base)
     notes = [f"only {n_events} events (< {min_events})"] if n_events < min_events else []
-    notes += [f"lifelines: {w.message}" for w in caught]
     text = "; ".join(notes) + (": exploratory only" if notes else "")
     return TimeVaryingCoxResult(
-        hazard_ratio=float(row["exp(coef)"]),
-        lower=float(row["exp(coef) lower 95%"]),
-        upper=float(row["exp(coef) upper 95%"]),
+        hazard_ratio=float(row["hazard_ratio"]),
+        lower=float(row["lower"]),
+        upper=float(row["upper"]),
         p=float(row["p"]),
         warning=bool(notes),
         warning_text=text,

@@ -1,8 +1,7 @@
-"""Kaplan-Meier curves, medians with R's confidence intervals, landmarks, risk tables, log-rank and Cox."""
+"""Kaplan-Meier curves, quartiles with R's confidence intervals, landmarks, risk tables, median follow-up."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -11,17 +10,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tkitrack.outcomes.reporting import BEYOND_FOLLOW_UP, NOT_ESTIMABLE, NOT_REACHED, format_with_interval
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
+    "KM_COLUMNS",
+    "LANDMARK_COLUMNS",
+    "QUANTILE_COLUMNS",
     "KMSummary",
-    "LogRankResult",
-    "compare_groups",
     "compute_km",
+    "compute_km_quantiles",
+    "compute_landmarks",
     "compute_median_followup",
     "compute_risk_table",
     "compute_time_ticks",
-    "fit_cox",
     "summarise_km",
     "summarise_survival",
 ]
@@ -30,6 +32,8 @@ ConfType = Literal["log", "log-log", "plain"]
 MedianRule = Literal["first", "midpoint"]
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R survival's tolerance for a flat stretch at the quantile
 KM_COLUMNS = ["time", "n_risk", "n_event", "n_censor", "survival", "lower", "upper"]
+QUANTILE_COLUMNS = ["p", "time", "lower", "upper", "time_note", "lower_note", "upper_note"]
+LANDMARK_COLUMNS = ["time", "n_risk", "survival", "lower", "upper", "note"]
 
 
 def _check_survival_input(time, event, conf=0.95, conf_type="log") -> tuple[np.ndarray, np.ndarray]:
@@ -124,53 +128,117 @@ def compute_km(time, event, *, conf_type: ConfType = "log", conf: float = 0.95) 
     return table
 
 
-def _quantile_time(time: np.ndarray, surv: np.ndarray, p: float, rule: MedianRule) -> float:
-    """First time the curve reaches ``1 - p`` (R ``quantile.survfit``; "midpoint" averages a flat stretch)."""
-    keep = ~np.isnan(surv)
-    x, y = np.r_[0.0, time[keep]], np.r_[0.0, 1.0 - surv[keep]]
+def _quantile_time(time: np.ndarray, surv: np.ndarray, p: float, rule: MedianRule) -> tuple[float, str]:
+    """First time the curve reaches ``1 - p`` (R ``quantile.survfit``; "midpoint" averages a flat stretch).
+
+    Returns the time and a note: "" when reached; "not reached" when the curve is defined to the end of
+    follow-up and stays above ``1 - p``; "not estimable" when it becomes undefined (a confidence curve once
+    the estimate reaches 0) before reaching ``1 - p``.
+    """
+    defined = ~np.isnan(surv)
+    x, y = np.r_[0.0, time[defined]], np.r_[0.0, 1.0 - surv[defined]]
     if x.size == 1:
-        return float("nan")
+        return float("nan"), NOT_ESTIMABLE
     xmax = x[-1]
     reached = np.flatnonzero(y >= p - _TOL)
     if reached.size == 0:
-        return float("nan")
+        return float("nan"), NOT_REACHED if defined.all() else NOT_ESTIMABLE
     first = reached[0]
     if rule == "first" or abs(y[first] - p) >= _TOL:
-        return float(x[first])
+        return float(x[first]), ""
     beyond = np.flatnonzero(y > p + _TOL)
-    return float((x[first] + (x[beyond[0]] if beyond.size else xmax)) / 2)
+    return float((x[first] + (x[beyond[0]] if beyond.size else xmax)) / 2), ""
+
+
+def compute_km_quantiles(
+    km: pd.DataFrame, probs: Sequence[float] = (0.25, 0.5, 0.75), *, median_rule: MedianRule = "first"
+) -> pd.DataFrame:
+    """Times by which ``p`` of patients had the event, with their CI, from a :func:`compute_km` table.
+
+    The CI of a quantile is where the lower and upper confidence curves reach ``1 - p`` (Brookmeyer-Crowley
+    as R ``quantile.survfit`` computes it). Without any event the interval is not estimable (the band has no
+    width), and a zero-width interval is not estimable either.
+
+    Returns
+    -------
+    DataFrame
+        ``p, time, lower, upper, time_note, lower_note, upper_note`` (notes "", "not reached" or "not
+        estimable"; the value is NaN whenever its note is not "").
+    """
+    x = km["time"].to_numpy(dtype="float64")
+    no_events = int(km["n_event"].sum()) == 0
+    rows = []
+    for p in probs:  # a handful of quantiles
+        est, est_note = _quantile_time(x, km["survival"].to_numpy(dtype="float64"), p, median_rule)
+        lo, lo_note = _quantile_time(x, km["lower"].to_numpy(dtype="float64"), p, median_rule)
+        hi, hi_note = _quantile_time(x, km["upper"].to_numpy(dtype="float64"), p, median_rule)
+        if no_events or (lo_note == hi_note == "" and lo == hi):
+            lo, hi, lo_note, hi_note = np.nan, np.nan, NOT_ESTIMABLE, NOT_ESTIMABLE
+        rows.append((p, est, lo, hi, est_note, lo_note, hi_note))
+    return pd.DataFrame(rows, columns=QUANTILE_COLUMNS)
 
 
 @dataclass(frozen=True)
 class KMSummary:
-    """What a Kaplan-Meier curve says: n, events, median with CI, and estimates at landmark times.
+    """What a Kaplan-Meier curve says: n, events, quartiles with CIs, and estimates at landmark times.
 
-    ``landmarks`` has columns ``time, n_risk, survival, lower, upper`` (NaN beyond the last follow-up).
+    ``quantiles`` is :func:`compute_km_quantiles` (rows for 0.25, 0.5, 0.75); ``landmarks`` has columns
+    ``time, n_risk, survival, lower, upper, note`` (note "beyond follow-up" after the last follow-up, "not
+    estimable" when the interval has no width, as at 100% before any event).
     """
 
     n: int
     events: int
-    median: float
-    median_lower: float
-    median_upper: float
+    quantiles: pd.DataFrame
     conf: float = 0.95
     conf_type: str = "log"
-    landmarks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["time", "survival"]))
+    median_rule: str = "first"
+    landmarks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LANDMARK_COLUMNS))
+
+    def quantile(self, p: float) -> pd.Series:
+        hit = self.quantiles[np.isclose(self.quantiles["p"], p)]
+        if hit.empty:
+            raise InputError(f"quantile {p} was not computed; pass probs=(..., {p}) to summarise_km")
+        return hit.iloc[0]
+
+    @property
+    def median(self) -> float:
+        """Median time (NaN when not reached or not estimable)."""
+        return float(self.quantile(0.5)["time"])
+
+    @property
+    def median_lower(self) -> float:
+        return float(self.quantile(0.5)["lower"])
+
+    @property
+    def median_upper(self) -> float:
+        return float(self.quantile(0.5)["upper"])
 
     @property
     def median_reached(self) -> bool:
         """True when the curve drops to 0.5 or below."""
         return not np.isnan(self.median)
 
+    def quantile_text(self, p: float = 0.5, *, decimals: int = 0) -> str:
+        """``310 (95% CI 285-363)``; "not reached" / "not estimable" for any part the data do not give."""
+        q = self.quantile(p)
+        return format_with_interval(q["time"], q["lower"], q["upper"], note=q["time_note"],
+                                    lower_note=q["lower_note"], upper_note=q["upper_note"], conf=self.conf,
+                                    decimals=decimals)  # fmt: skip
+
     @property
     def median_text(self) -> str:
-        """``310 (95% CI 285-363)``; ``not reached`` for any part that the data do not reach."""
+        """``310 (95% CI 285-363)``; "not reached" / "not estimable" for any part the data do not give."""
+        return self.quantile_text(0.5)
 
-        def fmt(value: float) -> str:
-            return "not reached" if np.isnan(value) else f"{value:g}"
-
-        level = f"{self.conf * 100:g}%"
-        return f"{fmt(self.median)} ({level} CI {fmt(self.median_lower)}-{fmt(self.median_upper)})"
+    def landmark_text(self, *, decimals: int = 0) -> list[str]:
+        """Each landmark as ``41% (95% CI 35-49%)``, ``100% (95% CI not estimable)`` or "beyond follow-up"."""
+        return [
+            format_with_interval(
+                r.survival, r.lower, r.upper, note=r.note, conf=self.conf, decimals=decimals, percent=True
+            )
+            for r in self.landmarks.itertuples()
+        ]
 
 
 def summarise_km(
@@ -181,8 +249,9 @@ def summarise_km(
     median_rule: MedianRule = "first",
     landmarks: Sequence[float] = (),
     conf: float = 0.95,
+    probs: Sequence[float] = (0.25, 0.5, 0.75),
 ) -> KMSummary:
-    """Median survival with its CI (R's convention) and survival at landmark times.
+    """Quartiles (median first among them) with their CIs (R's convention) and survival at landmark times.
 
     The CI of the median is where the lower and upper confidence curves reach 0.5 (Brookmeyer-Crowley as
     R ``survfit`` prints it). ``median_rule="first"`` takes the first time survival is <= 0.5;
@@ -198,23 +267,28 @@ def summarise_km(
     if median_rule not in ("first", "midpoint"):
         raise InputError(f"median_rule must be 'first' or 'midpoint'; found {median_rule!r}")
     km = compute_km(time, event, conf_type=conf_type, conf=conf)
-    x = km["time"].to_numpy()
-    med = _quantile_time(x, km["survival"].to_numpy(), 0.5, median_rule)
-    med_lower = _quantile_time(x, km["lower"].to_numpy(), 0.5, median_rule)  # lower curve reaches 0.5 first
-    med_upper = _quantile_time(x, km["upper"].to_numpy(), 0.5, median_rule)
+    quantiles = compute_km_quantiles(km, tuple(probs) if 0.5 in probs else (*probs, 0.5), median_rule=median_rule)
     t = np.asarray(time, dtype="float64").ravel()
+    marks = compute_landmarks(km, t, landmarks)
+    return KMSummary(int(t.size), int(km["n_event"].sum()), quantiles, conf, conf_type, median_rule, marks)
+
+
+def compute_landmarks(km: pd.DataFrame, time, landmarks: Sequence[float]) -> pd.DataFrame:
+    """Survival with its CI and the number at risk at each landmark time, from a :func:`compute_km` table.
+
+    A landmark after the last follow-up time has no estimate (note "beyond follow-up"); an interval without
+    width (100% before the first event, 0% after the last patient's event) is "not estimable".
+    """
+    t = np.asarray(time, dtype="float64").ravel()
+    x = km["time"].to_numpy()
     at = np.asarray(landmarks, dtype="float64")
     row = np.searchsorted(x, at, side="right") - 1
     beyond = at > (t.max() if t.size else -np.inf)
     pick = km.iloc[np.clip(row, 0, None)]
-    marks = pd.DataFrame(
-        {
-            "time": at,
-            "n_risk": compute_risk_table(t, at),
-            **{c: np.where(beyond, np.nan, pick[c].to_numpy()) for c in ("survival", "lower", "upper")},
-        }
-    )
-    return KMSummary(int(t.size), int(km["n_event"].sum()), med, med_lower, med_upper, conf, conf_type, marks)
+    values = {c: np.where(beyond, np.nan, pick[c].to_numpy(dtype="float64")) for c in ("survival", "lower", "upper")}
+    flat = ~beyond & ~(values["upper"] > values["lower"])  # zero width, or undefined once survival is 0
+    note = np.where(beyond, BEYOND_FOLLOW_UP, np.where(flat, NOT_ESTIMABLE, ""))
+    return pd.DataFrame({"time": at, "n_risk": compute_risk_table(t, at), **values, "note": note})
 
 
 def compute_risk_table(time, times) -> np.ndarray:
@@ -241,122 +315,19 @@ def compute_time_ticks(max_time: float, target: int = 6) -> np.ndarray:
     return np.arange(0.0, max_time + step * 1e-9, step)
 
 
-def compute_median_followup(time, event, *, conf: float = 0.95) -> KMSummary:
+def compute_median_followup(
+    time, event, *, conf: float = 0.95, conf_type: ConfType = "log", median_rule: MedianRule = "first"
+) -> KMSummary:
     """Median follow-up by reverse Kaplan-Meier: censorings are the events and events are censored.
 
-    Returns the :class:`KMSummary` of the reverse curve; its ``median`` is the median potential follow-up.
+    Returns the :class:`KMSummary` of the reverse curve; its ``median`` is the median potential follow-up,
+    with the same CI transform and median rule as the survival estimates it accompanies.
 
     >>> compute_median_followup([2, 4, 6, 8], [1, 0, 0, 1]).median
     6.0
     """
-    t, e = _check_survival_input(time, event, conf)
-    return summarise_km(t, 1 - e, conf=conf)
-
-
-@dataclass(frozen=True)
-class LogRankResult:
-    """Log-rank test (R ``survdiff``): exploratory, read with the event counts in ``table``."""
-
-    chisq: float
-    df: int
-    p: float
-    table: pd.DataFrame
-    label: str = "exploratory"
-
-
-def compare_groups(time, event, group) -> LogRankResult:
-    """Log-rank test of equal survival across groups, with n, observed and expected events per group.
-
-    Returns
-    -------
-    LogRankResult
-        ``chisq``, ``df`` (groups - 1), ``p`` and ``table`` with columns ``group, n, events, expected``.
-
-    Examples
-    --------
-    >>> res = compare_groups([1, 2, 3, 4], [1, 1, 1, 1], ["a", "b", "a", "b"])
-    >>> res.df, res.table["events"].tolist()
-    (1, [2, 2])
-    """
-    t, e = _check_survival_input(time, event)
-    g = pd.Series(np.asarray(group, dtype=object).ravel())
-    if g.size != t.size or g.isna().any():
-        raise InputError(f"group must give one non-missing label per patient; found {g.isna().sum()} missing")
-    labels, codes = np.unique(g.astype(str).to_numpy(), return_inverse=True)
-    if labels.size < 2:
-        raise InputError(f"log-rank needs at least two groups; found only {labels.tolist()}")
-    times = np.unique(t[e == 1])
-    k = labels.size
-    # at risk and events per (event time, group), built with sorted searches: linear in patients
-    n_risk = np.empty((times.size, k))
-    d = np.empty((times.size, k))
-    for j in range(k):  # loop over groups, not patients
-        tj, ej = np.sort(t[codes == j]), t[(codes == j) & (e == 1)]
-        n_risk[:, j] = tj.size - np.searchsorted(tj, times, side="left")
-        d[:, j] = np.bincount(np.searchsorted(times, ej), minlength=times.size)[: times.size]
-    n_tot, d_tot = n_risk.sum(1), d.sum(1)
-    expected = n_risk * (d_tot / n_tot)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(n_tot > 1, d_tot * (n_tot - d_tot) / (n_tot**2 * (n_tot - 1)), 0.0)
-    cov = np.einsum("t,tg,gh->gh", w * n_tot, n_risk, np.eye(k)) - np.einsum("t,tg,th->gh", w, n_risk, n_risk)
-    diff = d.sum(0) - expected.sum(0)
-    chisq = float(diff[:-1] @ np.linalg.pinv(cov[:-1, :-1]) @ diff[:-1])
-    table = pd.DataFrame(
-        {
-            "group": labels,
-            "n": np.bincount(codes, minlength=k),
-            "events": d.sum(0).astype("int64"),
-            "expected": expected.sum(0),
-        }
-    )
-    return LogRankResult(chisq, k - 1, float(stats.chi2.sf(chisq, k - 1)), table)
-
-
-def fit_cox(df: pd.DataFrame, duration_col: str, event_col: str, covariates: Sequence[str]) -> pd.DataFrame:
-    """Cox proportional-hazards fit (lifelines, Efron ties as R ``coxph``); exploratory, events shown.
-
-    Returns
-    -------
-    DataFrame
-        One row per covariate: ``covariate, coef, se, hazard_ratio, lower, upper, z, p, n, events`` with
-        Wald 95% bounds. Rows with a missing value in any used column are dropped (as R does) and not
-        counted in ``n``. Convergence warnings from lifelines are raised as InputError naming the cause.
-    """
-    from lifelines import CoxPHFitter  # heavy import kept local
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
-    cols = [duration_col, event_col, *covariates]
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise InputError(f"fit_cox: column(s) {missing} not in the frame; it has {list(df.columns)}")
-    data = df[cols].dropna()
-    _check_survival_input(data[duration_col], data[event_col])
-    bad = [c for c in covariates if not pd.api.types.is_numeric_dtype(data[c])]
-    if bad:
-        raise InputError(f"fit_cox: covariate(s) {bad} are not numeric; encode them as 0/1 indicator columns")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        try:
-            cph = CoxPHFitter().fit(data, duration_col=duration_col, event_col=event_col)
-        except (ConvergenceWarning, ConvergenceError) as exc:
-            raise InputError(
-                f"fit_cox: the model did not converge ({exc}); too few events for the covariates?"
-            ) from exc
-    s = cph.summary
-    return pd.DataFrame(
-        {
-            "covariate": list(s.index),
-            "coef": s["coef"].to_numpy(),
-            "se": s["se(coef)"].to_numpy(),
-            "hazard_ratio": s["exp(coef)"].to_numpy(),
-            "lower": s["exp(coef) lower 95%"].to_numpy(),
-            "upper": s["exp(coef) upper 95%"].to_numpy(),
-            "z": s["z"].to_numpy(),
-            "p": s["p"].to_numpy(),
-            "n": len(data),
-            "events": int(data[event_col].sum()),
-        }
-    )
+    t, e = _check_survival_input(time, event, conf, conf_type)
+    return summarise_km(t, 1 - e, conf=conf, conf_type=conf_type, median_rule=median_rule, probs=(0.5,))
 
 
 def summarise_survival(
@@ -368,16 +339,17 @@ def summarise_survival(
     event_codes: Sequence | None = None,
     **kw,
 ) -> pd.DataFrame:
-    """One tidy row per group (or one overall row): n, events, median with CI, text, landmark estimates.
+    """One tidy row per group (or one overall row): n, events, quartiles with CIs and notes, landmark estimates.
 
     ``event_codes`` turns a coded status into events (``event_codes=(2,)`` for R's lung data); other keyword
-    arguments go to :func:`summarise_km`. Landmark columns are ``survival_<t>``, ``survival_<t>_lower``,
-    ``survival_<t>_upper``.
+    arguments go to :func:`summarise_km`. Quartile columns: ``median, lower, upper`` (and their
+    ``*_note``), ``q25``/``q75`` with ``_lower``/``_upper``/``_note``; landmark columns are ``survival_<t>``,
+    ``survival_<t>_lower``, ``survival_<t>_upper``, ``survival_<t>_note``.
 
     Returns
     -------
     DataFrame
-        ``group, n, events, median, lower, upper, median_text`` then the landmark columns.
+        ``group, n, events, median, lower, upper, median_text``, the notes, quartiles, then the landmark columns.
     """
     needed = [time_col, event_col] + ([group_col] if group_col else [])
     missing = [c for c in needed if c not in df.columns]
@@ -388,20 +360,30 @@ def summarise_survival(
     rows = []
     for label, idx in groups.groupby(groups, sort=True).groups.items():  # loop over groups only
         s = summarise_km(df.loc[idx, time_col], event.loc[idx], **kw)
+        med = s.quantile(0.5)
         row = {
             "group": label,
             "n": s.n,
             "events": s.events,
-            "median": s.median,
-            "lower": s.median_lower,
-            "upper": s.median_upper,
+            "median": med["time"],
+            "lower": med["lower"],
+            "upper": med["upper"],
             "median_text": s.median_text,
+            "median_note": med["time_note"],
+            "lower_note": med["lower_note"],
+            "upper_note": med["upper_note"],
         }
+        for q in s.quantiles.itertuples():
+            if q.p in (0.25, 0.75):
+                key = f"q{round(q.p * 100)}"
+                row |= {key: q.time, f"{key}_lower": q.lower, f"{key}_upper": q.upper, f"{key}_note": q.time_note,
+                        f"{key}_text": s.quantile_text(q.p)}  # fmt: skip
         for m in s.landmarks.itertuples():
             row |= {
                 f"survival_{m.time:g}": m.survival,
                 f"survival_{m.time:g}_lower": m.lower,
                 f"survival_{m.time:g}_upper": m.upper,
+                f"survival_{m.time:g}_note": m.note,
             }
         rows.append(row)
     return pd.DataFrame(rows)

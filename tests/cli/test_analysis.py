@@ -61,7 +61,10 @@ def test_survival_on_a_csv_reproduces_r(run_cli):
     assert (rows["1"]["median"], rows["1"]["lower"], rows["1"]["upper"]) == (270, 212, 310)
     assert (rows["2"]["median"], rows["2"]["lower"], rows["2"]["upper"]) == (426, 348, 550)
     assert out["logrank"]["chisq"] == pytest.approx(10.33, abs=0.01) and out["logrank"]["label"] == "exploratory"
-    assert out["cox"][0]["hazard_ratio"] == pytest.approx(0.588, abs=0.001) and out["cox"][0]["events"] == 165
+    (hr,) = out["cox"]["comparisons"]
+    assert hr["hazard_ratio"] == pytest.approx(0.588002818563589, rel=1e-6) and out["cox"]["events"] == 165
+    assert (hr["group"], hr["reference"], hr["estimable"]) == ("2", "1", True)
+    assert out["cox"]["text"] == ["2 vs 1: HR 0.59 (95% CI 0.42-0.82), p = 0.001"]
 
 
 def test_survival_table_says_not_reached_and_bad_options_exit_2(run_cli):
@@ -73,6 +76,89 @@ def test_survival_table_says_not_reached_and_bad_options_exit_2(run_cli):
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     missing = run_cli("sqlite:///unused.db", "survival", "--csv", lung, "--time", "days", "--event", "status==2")
     assert missing.exit_code == 2 and "--time 'days'" in missing.stderr
+
+
+def test_survival_cox_more_than_two_groups_matches_r(run_cli, tmp_path):
+    # R 4.2.2, survival 3.5-3: summary(coxph(Surv(time, status == 2) ~ factor(ph.ecog), data = lung))
+    #   HR 1.446056 (0.979688-2.134434), 2.500241, 9.097324; LR 18.44455 on 3 df (cox_lung_r.csv). The one
+    #   patient without ph.ecog is left out of R's model; here it is its own group "missing", so give --group
+    #   a column without it.
+    lung = pd.read_csv(DATA / "lung" / "lung.csv").dropna(subset=["ph.ecog"])
+    ref = pd.read_csv(DATA / "r_reference" / "cox_lung_r.csv").query("model == 'ecog' and conf == 0.95")
+    path = tmp_path / "lung_ecog.csv"
+    lung.to_csv(path, index=False)
+    result = run_cli("sqlite:///unused.db", "survival", "--csv", str(path), "--time", "time", "--event",
+                         "status==2", "--group", "ph.ecog", "--cox", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    cox = json.loads(result.stdout)["cox"]
+    assert [c["group"] for c in cox["comparisons"]] == ["1", "2", "3"]
+    assert [c["hazard_ratio"] for c in cox["comparisons"]] == pytest.approx(ref["hazard_ratio"].tolist(), rel=1e-6)
+    assert cox["likelihood_ratio"]["chisq"] == pytest.approx(ref["lr_chisq"].iloc[0], rel=1e-6)
+
+
+def test_survival_cox_without_information_prints_the_summary(run_cli, tmp_path):
+    # group b has no events: before, `survival --cox` exited 2 with nothing; now the HR says why it is missing
+    path = tmp_path / "arms.csv"
+    pd.DataFrame({"days": [5, 8, 12, 20, 7, 9, 30], "dead": [1, 1, 0, 1, 0, 0, 0], "arm": list("aaaabbb")}).to_csv(
+        path, index=False
+    )
+    result = run_cli("sqlite:///unused.db", "survival", "--csv", str(path), "--time", "days", "--event", "dead==1",
+                     "--group", "arm", "--cox")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "b vs a: HR not estimable (no events in b)" in out
+    assert "Median, days (95% CI)" in out and "log-rank (exploratory): chi-square" in out
+    assert "not every hazard ratio is estimable" in out
+
+
+def test_survival_quartiles_rmst_and_confidence_level(run_cli):
+    # R 4.2.2, survival 3.5-3 (km.R -> km_lung_r.csv): quantile(survfit(Surv(time, dead) ~ 1, lung,
+    # conf.int = 0.9), c(0.25, 0.5, 0.75)); summary(..., rmean = 365): rmean 263.2
+    ref = pd.read_csv(DATA / "r_reference" / "km_lung_r.csv")
+    q = ref.query("what == 'quantile' and sex == 0 and conf_type == 'log' and conf == 0.9").set_index("p")
+    result = run_cli("sqlite:///unused.db", "survival", "--csv", str(DATA / "lung" / "lung.csv"), "--time", "time",
+                     "--event", "status==2", "--quartiles", "--rmst", "365", "--conf-level", "0.9",
+                     "--median-rule", "midpoint")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for p in (0.25, 0.5, 0.75):
+        assert f"{q.loc[p, 'value']:g} (90% CI {q.loc[p, 'lower']:g}-{q.loc[p, 'upper']:g})" in result.stdout
+    assert "Restricted mean to 365 days (90% CI)" in result.stdout and "263 (90% CI" in result.stdout
+    assert "median follow-up (reverse Kaplan-Meier), days: 588 (90% CI 529-840)" in result.stdout
+    bad = run_cli("sqlite:///unused.db", "survival", "--csv", str(DATA / "lung" / "lung.csv"), "--time", "time",
+                  "--event", "status==2", "--conf-level", "95")  # fmt: skip
+    assert bad.exit_code == 2 and "--conf-level must lie between 0 and 1" in bad.stderr
+
+
+def test_cuminc_on_a_csv_matches_cmprsk(run_cli, tmp_path):
+    # R 4.2.2, cmprsk 2.2-11 (cuminc.R): series 4 by group, cause 1: Tests stat 3.183655, df 2
+    data = pd.read_csv(DATA / "r_reference" / "cuminc_input.csv").query("series == 4")
+    path = tmp_path / "cr.csv"
+    data.to_csv(path, index=False)
+    est = pd.read_csv(DATA / "r_reference" / "cuminc_est_r.csv").query("series == 4 and cause == 1 and time == 60")
+    result = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
+                     "--group", "group", "--landmarks", "60", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["gray_test"]["stat"] == pytest.approx(3.18365504379877, rel=1e-9) and out["gray_test"]["df"] == 2
+    got = {r["group"]: r["cif_60"] for r in out["summary"]}
+    assert got == pytest.approx(dict(zip(est["group"], est["est"], strict=True)), abs=1e-9)  # JSON: 10 digits
+    table = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
+                    "--group", "group", "--conf-type", "log")  # fmt: skip
+    assert table.exit_code == 0 and "Gray's test 3.18 on 2 df, p = 0.20 (exploratory)" in table.stdout
+    bad = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
+                  "--conf-type", "plain")  # fmt: skip
+    assert bad.exit_code == 2 and "--conf-type must be log-log or log" in bad.stderr
+
+
+def test_cuminc_on_the_database(cli):
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    result = cli("cuminc", "--endpoint", "RELAPSE_AFTER_STOP", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["title"] == "Cumulative incidence of relapse from stopping the inhibitor, days"
+    (row,) = out["summary"]
+    assert (row["n"], row["events"], row["competing"]) == (1, 0, 0)  # the letter's patient: no relapse in 4 years
+    assert cli("cuminc", "--endpoint", "OS").exit_code == 2
 
 
 def test_stopping_on_the_published_letter_case(cli):
@@ -94,7 +180,7 @@ def test_survival_and_safety_on_the_database(cli):
     surv = cli("survival", "--endpoint", "OS", "--format", "json")
     assert surv.exit_code == 0, surv.output
     row = json.loads(surv.stdout)["summary"][0]
-    assert (row["n"], row["events"], row["median_text"]) == (1, 0, "not reached (95% CI not reached-not reached)")
+    assert (row["n"], row["events"], row["median_text"]) == (1, 0, "not reached (95% CI not estimable)")
     safety = cli("safety", "--format", "json")
     assert safety.exit_code == 0
     out = json.loads(safety.stdout)

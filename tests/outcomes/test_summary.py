@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tkitrack.outcomes.summary import summarise_endpoint, summarise_response
+from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint, summarise_response
 
 LUNG = Path(__file__).resolve().parents[1] / "data" / "lung" / "lung.csv"
 
@@ -33,10 +33,10 @@ def test_lung_by_sex_reports_logrank_and_cox_with_event_counts(lung):
     s = summarise_endpoint(lung, time="time", event="dead", group="sex", cox=True)
     assert s.logrank.chisq == pytest.approx(10.33, abs=0.01)
     assert s.logrank.table["events"].tolist() == [112, 53]
-    cox = s.cox.iloc[0]
-    assert cox["hazard_ratio"] == pytest.approx(0.588, abs=0.001)
-    assert (cox["lower"], cox["upper"]) == pytest.approx((0.424, 0.816), abs=0.001)
-    assert cox["events"] == 165 and cox["comparison"] == "2 vs 1"
+    cox = s.cox.table.iloc[0]
+    assert cox["hazard_ratio"] == pytest.approx(0.588002818563589, rel=1e-6)
+    assert (cox["lower"], cox["upper"]) == pytest.approx((0.423717830353915, 0.815984813171386), rel=1e-6)
+    assert s.cox.events == 165 and (cox["group"], cox["reference"]) == ("2", "1")
     assert any("exploratory" in n for n in s.notes)
 
 
@@ -94,6 +94,60 @@ def test_text_table_formats_landmarks_and_says_beyond_follow_up(lung):
     # R: summary(survfit(Surv(time, status) ~ 1, lung), times = 365.25): 0.409 (0.345, 0.486)
     s = summarise_endpoint(lung, time="time", event="dead", landmarks=[365.25, 5000])
     row = s.text_table().iloc[0]
-    assert row["median days (95% CI)"] == "310 (95% CI 285-363)"
-    assert row["at 365.25 days (95% CI)"] == "40.9% (34.5%-48.6%)"
-    assert row["at 5000 days (95% CI)"] == "beyond follow-up"
+    assert row["Median, days (95% CI)"] == "310 (95% CI 285-363)"
+    assert row["At 365.25 days, % (95% CI)"] == "41% (95% CI 34-49%)"  # 0.3447 rounds to 34
+    assert row["At 5000 days, % (95% CI)"] == "beyond follow-up"
+    assert s.text_table(decimals=1).iloc[0]["At 365.25 days, % (95% CI)"] == "40.9% (95% CI 34.5-48.6%)"
+
+
+def test_cox_without_information_still_gives_the_summary():
+    # group b has no events: its hazard ratio is not estimable; everything else is still reported
+    data = pd.DataFrame({"time": [5, 8, 12, 20, 7, 9, 30], "event": [1, 1, 0, 1, 0, 0, 0], "arm": list("aaaabbb")})
+    s = summarise_endpoint(data, group="arm", cox=True)
+    assert s.table["events"].tolist() == [3, 0]
+    assert s.cox.text() == ["b vs a: HR not estimable (no events in b)"]
+    assert s.logrank.df == 1
+    assert "the likelihood-ratio test is not available: not every hazard ratio is estimable" in s.notes
+
+
+def test_cox_more_than_two_groups_and_reference(lung):
+    s = summarise_endpoint(
+        lung.assign(ecog=lung["ph.ecog"]), time="time", event="dead", group="ecog", cox=True, cox_reference="1"
+    )
+    # labels of a float column with a gap read as whole numbers; the missing one is its own group
+    assert s.table["group"].tolist() == ["0", "1", "2", "3", "missing"]
+    assert s.cox.table["group"].tolist() == ["0", "2", "3", "missing"] and set(s.cox.table["reference"]) == {"1"}
+
+
+def test_followup_quartiles_rmst_and_confidence_level(lung):
+    # R: quantile(survfit(Surv(time, dead) ~ 1, lung, conf.int = 0.9), 0.25) and summary(..., rmean = 365): the values
+    # written by tests/data/r_reference/km.R into km_lung_r.csv (R 4.2.2, survival 3.5-3)
+    ref = pd.read_csv(LUNG.parents[1] / "r_reference" / "km_lung_r.csv")
+    q25 = ref.query("what == 'quantile' and sex == 0 and conf_type == 'log' and conf == 0.9 and p == 0.25").iloc[0]
+    rmst = ref.query("what == 'rmst' and sex == 0 and p == 365").iloc[0]
+    s = summarise_endpoint(lung, time="time", event="dead", conf=0.9, median_rule="midpoint", rmst_horizon=365)
+    row = s.table.iloc[0]
+    assert (row["q25"], row["q25_lower"], row["q25_upper"]) == (q25["value"], q25["lower"], q25["upper"])
+    assert row["rmst"] == pytest.approx(rmst["value"]) and row["rmst_se"] == pytest.approx(rmst["lower"])
+    # the reverse-KM follow-up uses the same rule and level: R quantile(survfit(Surv(time, 1 - dead) ~ 1, lung,
+    # conf.int = 0.9), 0.5) -> 588 (90% CI 529-840)
+    assert s.followup == "588 (90% CI 529-840)"
+    table = s.text_table(quartiles=True)
+    assert list(table.columns) == ["Group", "Patients", "Events", "Median, days (90% CI)",
+                                   "25th percentile, days (90% CI)", "75th percentile, days (90% CI)",
+                                   "Restricted mean to 365 days (90% CI)"]  # fmt: skip
+
+
+def test_competing_summary_by_group_with_gray_test():
+    # R 4.2.2, cmprsk 2.2-11 (cuminc.R): series 2 of cuminc_input.csv, cause 1 by group: Tests stat 0.910975
+    data = pd.read_csv(LUNG.parents[1] / "r_reference" / "cuminc_input.csv").query("series == 2")
+    est = pd.read_csv(LUNG.parents[1] / "r_reference" / "cuminc_est_r.csv").query("series == 2 and cause == 1")
+    s = summarise_competing(data, group="group", landmarks=(30, 60, 9999))
+    assert s.gray.df == 2 and s.gray.stat == pytest.approx(0.910975251679898, rel=1e-9)
+    a = s.table.set_index("group").loc["a"]
+    want = est.query("group == 'a'").set_index("time")["est"]
+    assert (a["cif_30"], a["cif_60"]) == pytest.approx((want[30], want[60]), abs=1e-12)
+    assert a["cif_9999_note"] == "beyond follow-up"
+    text = s.text_table()
+    assert list(text.columns)[:4] == ["Group", "Patients", "Events", "Competing events"]
+    assert text["At 9999 days, % (95% CI)"].tolist() == ["beyond follow-up"] * 3

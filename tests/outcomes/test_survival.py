@@ -10,17 +10,16 @@ import pandas as pd
 import pytest
 
 from tkitrack.outcomes.survival import (
-    compare_groups,
     compute_km,
     compute_median_followup,
     compute_risk_table,
-    fit_cox,
     summarise_km,
     summarise_survival,
 )
 from tkitrack.schemas.errors import InputError
 
 LUNG = Path(__file__).parents[1] / "data" / "lung" / "lung.csv"
+R_REF = Path(__file__).parents[1] / "data" / "r_reference"
 Z = 1.959963984540054  # qnorm(0.975)
 
 # Six patients, worked by hand:
@@ -86,11 +85,48 @@ def test_km_bounds_undefined_once_survival_is_zero():
 
 def test_km_hand_worked_median():
     # S first <= 0.5 at t = 5; the lower curve drops below 0.5 at t = 3 (0.6667 * exp(-z * 0.2887) = 0.379);
-    # the upper curve never does (1 up to t = 7, undefined at 9): upper limit not reached
+    # the upper curve stays at 1 up to t = 7 and is undefined at 9, where the last patient dies (R: NA):
+    # the data cannot place the upper limit, so it is not estimable (it would be "not reached" only if the
+    # curve were still defined at the end of follow-up)
     s = summarise_km(SIX_TIME, SIX_EVENT)
     assert (s.n, s.events, s.median, s.median_lower) == (6, 4, 5.0, 3.0)
     assert np.isnan(s.median_upper) and s.median_reached
-    assert s.median_text == "5 (95% CI 3-not reached)"
+    assert s.median_text == "5 (95% CI 3-not estimable)"
+
+
+def test_one_patient_with_an_event_has_a_median_and_no_interval():
+    # R 4.2.2, survival 3.5-3: survfit(Surv(5, 1) ~ 1) -> median 5, 0.95LCL NA, 0.95UCL NA
+    s = summarise_km([5], [1])
+    assert s.median == 5 and np.isnan(s.median_lower) and np.isnan(s.median_upper)
+    assert s.median_text == "5 (95% CI not estimable)"
+
+
+def test_no_events_median_not_reached_interval_not_estimable():
+    # every patient censored: the curve stays at 1 and its band has no width
+    s = summarise_km([10, 20, 30], [0, 0, 0])
+    assert s.median_text == "not reached (95% CI not estimable)"
+
+
+def test_curve_defined_to_the_end_says_not_reached():
+    # the last patient is censored, so the upper curve is defined to the end and stays above 0.5
+    s = summarise_km([1, 2, 3, 4], [1, 0, 0, 0])
+    assert s.median_text == "not reached (95% CI 1-not reached)"
+
+
+def test_zero_width_landmark_interval_is_not_estimable():
+    # R: summary(survfit(Surv(t, e) ~ 1, data.frame(t = c(10, 20, 30, 400, 500), e = c(0, 0, 0, 1, 0))),
+    #    times = 365) -> survival 1, std.err 0, lower 1, upper 1: a zero-width interval, which we do not print
+    s = summarise_km([10, 20, 30, 400, 500], [0, 0, 0, 1, 0], landmarks=(365, 400, 9999))
+    lm = s.landmarks
+    assert lm["note"].tolist() == ["not estimable", "", "beyond follow-up"]
+    assert s.landmark_text() == ["100% (95% CI not estimable)", "50% (95% CI 13-100%)", "beyond follow-up"]
+
+
+def test_landmark_on_an_event_day_includes_the_event():
+    # the survival at a landmark is the right-continuous step value: an event on the landmark day counts
+    s = summarise_km([2, 3, 3, 5, 7, 9], [1, 1, 0, 1, 0, 1], landmarks=(2, 4.999, 5))
+    assert s.landmarks["survival"].tolist() == pytest.approx([5 / 6, 4 / 6, 4 / 9])
+    assert s.landmarks["n_risk"].tolist() == [6, 3, 3]
 
 
 @pytest.mark.parametrize(
@@ -163,39 +199,6 @@ def test_lung_by_sex(lung):
     assert "survival_365.25_lower" in out.columns
 
 
-def test_lung_logrank_by_sex(lung):
-    # R: survdiff(Surv(time, status) ~ sex, data = lung)
-    #    Chisq = 10.3 on 1 degrees of freedom, p = 0.001; observed 112 / 53, expected 91.6 / 73.4
-    res = compare_groups(lung["time"], lung["dead"], lung["sex"])
-    assert res.chisq == pytest.approx(10.33, abs=0.005)
-    assert res.df == 1
-    assert res.p == pytest.approx(0.0013, abs=5e-5)
-    assert res.table["events"].tolist() == [112, 53]
-    assert res.table["expected"].tolist() == pytest.approx([91.6, 73.4], abs=0.05)
-    assert res.label == "exploratory"
-
-
-def test_lung_cox_sex(lung):
-    # R: coxph(Surv(time, status) ~ sex, data = lung)   (ties = "efron", R's default)
-    #    coef -0.5310, exp(coef) 0.588, se 0.1672, lower .95 0.4237, upper .95 0.8160, p 0.00149
-    row = fit_cox(lung, "time", "dead", ["sex"]).iloc[0]
-    assert row["covariate"] == "sex"
-    assert row["coef"] == pytest.approx(-0.5310, abs=5e-4)
-    assert row["hazard_ratio"] == pytest.approx(0.588, abs=5e-4)
-    assert (row["lower"], row["upper"]) == pytest.approx((0.424, 0.816), abs=5e-4)
-    assert row["p"] == pytest.approx(0.00149, abs=1e-5)
-    assert (row["n"], row["events"]) == (228, 165)
-
-
-def test_logrank_hand_worked():
-    # A dies at 1 and 3, B at 2 and 4. Per death time: E_A = n_A d / n, V = d (n - d) n_A n_B / (n^2 (n - 1))
-    # t1: E 2/4, V 1/4; t2: E 1/3, V 2/9; t3: E 1/2, V 1/4; t4: E 0, V 0
-    # O - E = 2 - 4/3 = 2/3; V = 13/18; chisq = (4/9) / (13/18) = 8/13
-    res = compare_groups([1, 3, 2, 4], [1, 1, 1, 1], ["A", "A", "B", "B"])
-    assert res.chisq == pytest.approx(8 / 13, abs=1e-12)
-    assert res.table["expected"].tolist() == pytest.approx([4 / 3, 8 / 3])
-
-
 def test_risk_table_hand():
     assert compute_risk_table(SIX_TIME, [0, 3, 3.5, 9, 10]).tolist() == [6, 5, 3, 1, 0]
 
@@ -204,6 +207,62 @@ def test_median_followup_reverse_km():
     # Reverse KM of the six: censorings at 3 (n 5) and 7 (n 2) are its events.
     # S_rev = 1 - 1/5 = 0.8 after 3, 0.8 * (1 - 1/2) = 0.4 after 7 -> median follow-up 7
     assert compute_median_followup(SIX_TIME, SIX_EVENT).median == 7.0
+
+
+@pytest.mark.parametrize(
+    ("rule", "median"), [pytest.param("first", 3.0, id="first"), pytest.param("midpoint", 4.5, id="midpoint")]
+)
+def test_median_followup_honours_the_median_rule(rule, median):
+    # censorings at 1, 2, 3 are the events of the reverse curve: S_rev = 5/6, 4/6, 3/6 (exactly 0.5 from 3 to
+    # the end, 6). First time <= 0.5: 3; R's midpoint of the flat stretch: (3 + 6) / 2 = 4.5
+    # (R: quantile(survfit(Surv(1:6, c(1, 1, 1, 0, 0, 0)) ~ 1), 0.5) -> 4.5)
+    assert compute_median_followup([1, 2, 3, 4, 5, 6], [0, 0, 0, 1, 1, 1], median_rule=rule).median == median
+
+
+def test_median_followup_matches_r_on_lung(lung):
+    # R 4.2.2, survival 3.5-3 (tests/data/r_reference/km.R):
+    #   quantile(survfit(Surv(time, 1 - dead) ~ 1, data = lung), 0.5) -> 588 (511, 1010) with R's midpoint rule
+    fu = compute_median_followup(lung["time"], lung["dead"], median_rule="midpoint")
+    assert (fu.median, fu.median_lower, fu.median_upper) == (588, 511, 1010)
+
+
+def _r_rows(what: str) -> pd.DataFrame:
+    return pd.read_csv(R_REF / "km_lung_r.csv").query("what == @what")
+
+
+@pytest.mark.parametrize(
+    "row",
+    [pytest.param(r, id=f"sex{r.sex}-{r.conf_type}-{r.conf:g}-p{r.p:g}") for r in _r_rows("quantile").itertuples()],
+)
+def test_lung_quartiles_match_r(lung, row):
+    # R 4.2.2, survival 3.5-3 (tests/data/r_reference/km.R, values in km_lung_r.csv):
+    #   quantile(survfit(Surv(time, dead) ~ 1, data = d, conf.type = ct, conf.int = cl), c(0.25, 0.5, 0.75))
+    #   for d = lung and each sex, ct in log / log-log / plain, cl in 0.95 / 0.90 (R's midpoint rule): exact days
+    d = lung if row.sex == 0 else lung[lung["sex"] == row.sex]
+    q = summarise_km(d["time"], d["dead"], conf_type=row.conf_type, conf=row.conf, median_rule="midpoint").quantile(
+        row.p
+    )
+    got = np.array([q["time"], q["lower"], q["upper"]], dtype=float)
+    assert np.array_equal(got, [row.value, row.lower, row.upper], equal_nan=True)
+
+
+def test_small_series_quartiles_match_r_including_undefined_bounds():
+    # R 4.2.2, survival 3.5-3 (tests/data/r_reference/km.R): quantile(survfit(Surv(time, event) ~ 1, d),
+    # c(0.25, 0.5, 0.75)) on 12 small series (5-25 patients, ties, some ending in an event): every value and
+    # every NA in the same place (NA is our "not reached" / "not estimable")
+    data = pd.read_csv(R_REF / "km_small_input.csv")
+    ref = pd.read_csv(R_REF / "km_small_r.csv").set_index("series")
+    for series, d in data.groupby("series"):
+        s = summarise_km(d["time"], d["event"], median_rule="midpoint")
+        for p, key in ((0.25, "q25"), (0.5, "q50"), (0.75, "q75")):
+            q = s.quantile(p)
+            expected = ref.loc[series, [key, f"{key}_lower", f"{key}_upper"]].to_numpy(dtype=float)
+            got = np.array([q["time"], q["lower"], q["upper"]], dtype=float)
+            assert np.array_equal(got, expected, equal_nan=True), (series, p)
+            assert all(
+                (note != "") == np.isnan(v)
+                for note, v in zip(q[["time_note", "lower_note", "upper_note"]], got, strict=True)
+            )
 
 
 def test_landmark_beyond_follow_up_is_nan():
@@ -225,15 +284,3 @@ def test_landmark_beyond_follow_up_is_nan():
 def test_bad_input(time, event, kwargs, match):
     with pytest.raises(InputError, match=match):
         summarise_km(time, event, **kwargs)
-
-
-def test_cox_rejects_text_covariate(lung):
-    with pytest.raises(InputError, match="not numeric"):
-        fit_cox(lung.assign(sex=lung["sex"].map({1: "M", 2: "F"})), "time", "dead", ["sex"])
-
-
-def test_cox_complete_separation_is_reported():
-    # every death has sex = 1 and no censored patient does: lifelines cannot estimate the hazard ratio
-    df = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6], "dead": [1, 1, 1, 0, 0, 0], "sex": [1, 1, 1, 0, 0, 0]})
-    with pytest.raises(InputError, match="did not converge"):
-        fit_cox(df, "time", "dead", ["sex"])
