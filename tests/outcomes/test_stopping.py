@@ -206,13 +206,24 @@ def test_landmark_median_stopped_d90():
     assert out.loc["stopped", "median"] == 30
 
 
+def test_landmark_median_honours_the_median_rule():
+    # the stopped curve at d90 is flat at exactly 0.5 from day 30 to the end of follow-up (A censored at 310):
+    # R's midpoint rule gives (30 + 310) / 2 = 170
+    out = landmark_analysis(_small_cohort(), (90,), median_rule="midpoint").set_index("status")
+    assert out.loc["stopped", "median"] == 170
+    assert out.loc["stopped", "median_text"].startswith("170 (95% CI")
+
+
 def test_time_varying_cox_hand_worked():
     # Risk sets at each relapse/death (x = 1 once stopped):
     #   d50 B(x0): A0 B0 C0 D1 F0 -> 1 / (4 + u);  d120 D(x1): A1 C0 D1 F1 -> u / (1 + 3u)
     #   d250 F(x1): A1 C1 F1 -> 1/3;  d300 C(x1): A1 C1 -> 1/2   (u = hazard ratio; no tied times)
     # d/du log L = 0  ->  4 (1 + 3u) = 3u (4 + u)  ->  u^2 = 4/3  ->  HR = 2 / sqrt(3) = 1.1547
+    # R 4.2.2, survival 3.5-3: summary(coxph(Surv(start, stop, event) ~ stopped, data = res.long))
+    #   exp(coef) 1.15470053838, lower .95 0.0415755959707, upper .95 32.070095502, Pr(>|z|) 0.932410583778
     res = fit_time_varying_cox(_small_cohort())
-    assert res.hazard_ratio == pytest.approx(2 / math.sqrt(3), abs=1e-4)
+    assert res.hazard_ratio == pytest.approx(2 / math.sqrt(3), rel=1e-9)
+    assert (res.lower, res.upper, res.p) == pytest.approx((0.0415755959707, 32.070095502, 0.932410583778), rel=1e-6)
     assert (res.n_patients, res.n_events, res.n_events_off_drug, res.n_stopped) == (5, 4, 3, 4)
     assert res.warning and "only 4 events" in res.warning_text
     assert res.lower < res.hazard_ratio < res.upper
