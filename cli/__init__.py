@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli import analysis, audit, db, demo, exposure, io, plots, sample, serve, timeline, users, vocab
+from tkitrack.cli import analysis, audit, db, demo, exposure, io, plots, sample, serve, tables, timeline, users, vocab
 from tkitrack.cli._common import command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
@@ -41,7 +41,7 @@ def _options(
 
 
 command(app, "init")(db.init)
-for _module in (demo, timeline, io, analysis, plots, serve):
+for _module in (demo, timeline, io, analysis, plots, serve, tables):
     app.registered_commands += _module.app.registered_commands
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")

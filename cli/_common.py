@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["State", "command", "fail", "open_db", "render", "render_listing", "state"]
+__all__ = ["State", "command", "fail", "open_db", "parse_numbers", "render", "render_listing", "state"]
 
 
 @dataclass
@@ -162,3 +162,13 @@ def render_listing(listing, *, err: bool = False, fmt: str = "table") -> None:
         empty = [c for c in shown.columns if shown[c].map(lambda v: _missing(v) or str(v) == "").all()]
         shown = shown.drop(columns=empty)
     render(shown, fmt, title="Queries", err=err, max_width=24)
+
+
+def parse_numbers(text: str, option: str) -> list[float]:
+    """``"365,730"`` -> ``[365.0, 730.0]`` for options that take days; a bad list is a usage error naming it."""
+    from tkitrack.schemas.errors import InputError
+
+    try:
+        return [float(x) for x in text.split(",") if x.strip()] if text else []
+    except ValueError:
+        raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, render
+from tkitrack.cli._common import command, fail, open_db, parse_numbers, render
 
 __all__ = ["app", "parse_event"]
 
@@ -32,15 +32,6 @@ def _frames():
 
     with transaction(open_db()) as session:
         return read_frames(session)
-
-
-def _floats(text: str, option: str) -> list[float]:
-    from tkitrack.schemas.errors import InputError
-
-    try:
-        return [float(x) for x in text.split(",") if x.strip()] if text else []
-    except ValueError:
-        raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None
 
 
 _DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
@@ -158,7 +149,7 @@ def survival(
     if fmt not in ("table", "json"):
         raise fail(f"--format must be table or json, got {fmt!r}", 2)
     _check_conf(conf_level)
-    marks = _floats(landmarks, "--landmarks")
+    marks = parse_numbers(landmarks, "--landmarks")
     if csv is not None:
         import pandas as pd
 
@@ -248,8 +239,8 @@ def cuminc(
     if fmt not in ("table", "json"):
         raise fail(f"--format must be table or json, got {fmt!r}", 2)
     _check_conf(conf_level)
-    marks = _floats(landmarks, "--landmarks")
-    competing = [int(x) for x in _floats(competing_code, "--competing-code")]
+    marks = parse_numbers(landmarks, "--landmarks")
+    competing = [int(x) for x in parse_numbers(competing_code, "--competing-code")]
     if csv is not None:
         if not (time and status):
             raise fail("--csv needs --time COL and --status COL", 2)
@@ -308,7 +299,7 @@ def stopping(
     cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
                                     frames["followup"])  # fmt: skip
     in_cr = cohort[cohort["cr_date"].notna()]
-    marks = landmark_analysis(in_cr, tuple(int(x) for x in _floats(landmarks, "--landmarks")), median_rule=median_rule,
+    marks = landmark_analysis(in_cr, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
                               conf_type=conf_type, conf=conf_level)  # fmt: skip
     tv = fit_time_varying_cox(in_cr, conf=conf_level)
     stopped = list_stopped_patients(in_cr)
@@ -351,24 +342,28 @@ _STOPPED_HEADERS = {
 def safety(fmt: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
     """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients as denominator), AEs on
     vs off treatment."""
+    if fmt not in ("table", "json"):
+        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    frames = _frames()
+    if fmt == "table":
+        from tkitrack.dashboards.tables_safety import safety_listings
+
+        for pub in safety_listings(frames):
+            render(pub.to_frame(), "table", title=pub.title, wide=("Reasons for dose changes",))
+            for note in pub.footnotes:
+                typer.echo(f"note: {note}")
+        return
     import json
 
     from tkitrack.outcomes.exposure import derive_exposure_summary
     from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment
 
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
-    frames = _frames()
     exposure = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
     cols = ["patient_id", "drug", "days_on_drug", "n_interruptions", "n_dose_changes", "dose_change_reasons",
             "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
     tables = {
-        "exposure": ("Exposure per patient and drug (days on drug, dose changes and why)", exposure[cols].round(1)),
-        "ae_incidence": ("AE incidence (patients, worst grade)", summarise_ae_incidence(frames["ae"], frames["patient"])),
-        "ae_on_off_treatment": ("AEs on vs off treatment", summarise_ae_on_off_treatment(frames["ae"], frames["exposure"])),
-    }  # fmt: skip
-    if fmt == "json":
-        typer.echo(json.dumps({k: json.loads(t.to_json(orient="records")) for k, (_, t) in tables.items()}, indent=2))
-        return
-    for title, table in tables.values():
-        render(table, "table", title=title)
+        "exposure": exposure[cols].round(1),
+        "ae_incidence": summarise_ae_incidence(frames["ae"], frames["patient"]),
+        "ae_on_off_treatment": summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]),
+    }
+    typer.echo(json.dumps({k: json.loads(t.to_json(orient="records")) for k, t in tables.items()}, indent=2))

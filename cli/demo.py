@@ -24,7 +24,9 @@ def demo(
 
     from tkitrack.cli.plots import build_report
     from tkitrack.outcomes.cohort import derive_adam_from_records, derive_patient_attributes
+    from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_endpoint, summarise_response
+    from tkitrack.outcomes.tabulate import derive_data_source
     from tkitrack.sample_data.generate import generate_cohort
     from tkitrack.sample_data.published import read_published
     from tkitrack.schemas.frames import concat_frames
@@ -59,16 +61,23 @@ def demo(
     attrs = derive_patient_attributes(frames)
     treated = adam["adsl"].loc[adam["adsl"]["TRTSDT"].notna(), "USUBJID"]
     imt = attrs.loc[attrs["histology"] == "IMT", "patient_id"]
+    source = derive_data_source(frames["patient"])
     for label, subjects in (("all treated patients", treated), ("treated IMT", treated[treated.isin(imt)])):
         resp = summarise_response(adam["adrs"], subjects=subjects).set_index("measure")
-        typer.echo(f"objective response, {label}: {resp.loc['objective response (CR+PR)', 'text']}; "
-                   f"complete response {resp.loc['complete response', 'text']}")  # fmt: skip
+        synthetic = int((source.reindex(subjects) == "synthetic").sum())
+        typer.echo(f"objective response (confirmed), {label} ({synthetic} of them synthetic): "
+                   f"{resp.loc['confirmed objective response', 'text']}; unconfirmed "
+                   f"{resp.loc['objective response (CR+PR)', 'text']}; complete response (unconfirmed) "
+                   f"{resp.loc['complete response', 'text']}")  # fmt: skip
     for paramcd in ("PFS", "OS"):
         t = adam["adtte"][adam["adtte"]["PARAMCD"] == paramcd]
         s = summarise_endpoint(pd.DataFrame({"time": t["AVAL"].astype(float), "event": t["CNSR"].eq(0)}))
         row = s.table.iloc[0]
-        typer.echo(f"median {paramcd} from the first dose, days: {row['median_text']}; "
-                   f"{row['events']} events in {row['n']} patients")  # fmt: skip
+        synthetic = int((source.reindex(t["USUBJID"]) == "synthetic").sum())
+        events = f"{row['events']} event{'' if row['events'] == 1 else 's'}"
+        typer.echo(f"median {endpoint_info(paramcd).title.lower()}, days: {row['median_text']}; "
+                   f"{events} in {row['n']} patients ({synthetic} of them synthetic)")  # fmt: skip
+
     adam_dir = folder / "adam"
     adam_dir.mkdir(exist_ok=True)
     for name, frame in adam.items():

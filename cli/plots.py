@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db
+from tkitrack.cli._common import command, fail, open_db, parse_numbers
 
 __all__ = ["KINDS", "app", "build_report"]
 
@@ -34,6 +34,27 @@ def _swimmer_data(frames, origin: str, ae_min_grade: int):
     return derive_swimmer_from_records(frames, origin=origin, ae_min_grade=ae_min_grade)
 
 
+def _size_options(width: int | None, height: int | None, scale: float) -> None:
+    if (width is not None and not 100 <= width <= 10000) or (height is not None and not 100 <= height <= 10000):
+        raise fail(f"--width and --height are pixels between 100 and 10000, got {width} x {height}", 2)
+    if not 0.1 <= scale <= 10:
+        raise fail(f"--scale multiplies the pixels of a PNG (e.g. 2 for print), between 0.1 and 10; got {scale}", 2)
+
+
+def _write(fig, output: Path, width: int | None, height: int | None, scale: float) -> None:
+    """Write the figure at the chosen size: HTML takes the layout size, images are rendered at it."""
+    from tkitrack.dashboards.report import write_figure
+
+    if width is not None or height is not None:
+        fig.update_layout(**{k: v for k, v in (("width", width), ("height", height)) if v is not None})
+    write_figure(fig, output, width=width, height=height, scale=scale)
+
+
+_WIDTH = typer.Option(None, "--width", help="Figure width in pixels (PNG/SVG/PDF export and HTML layout)")
+_HEIGHT = typer.Option(None, "--height", help="Figure height in pixels")
+_SCALE = typer.Option(1.0, "--scale", help="PNG resolution multiplier, e.g. 3 for print at 300 dpi")
+
+
 @command(app, "swimmer")
 def swimmer(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
@@ -43,85 +64,112 @@ def swimmer(
     sort: str = typer.Option("duration", "--sort", help="duration, start or ID"),
     group_by: str | None = typer.Option(None, "--group-by", help="histology, fusion_partner, kinase_gene, sex, site"),
     ae_min_grade: int = typer.Option(1, "--ae-min-grade", min=1, max=5, help="Mark AEs of this grade or more"),
+    width: int | None = _WIDTH,
+    height: int | None = _HEIGHT,
+    scale: float = _SCALE,
 ) -> None:
     """Swimmer plot: a lane per patient, drug and dose segments, responses, events and AEs, ongoing arrows."""
-    from tkitrack.dashboards.report import write_figure
     from tkitrack.dashboards.swimmer import figure_swimmer
+    from tkitrack.dashboards.tables import synthetic_note
 
     _check_output(output)
+    _size_options(width, height, scale)
     sort = sort.lower()
     origin = {"randomisation": "reference", "randomization": "reference"}.get(origin, origin)
     if origin not in ("diagnosis", "first_dose", "reference"):
         raise fail(f"--origin must be diagnosis, first_dose or reference, got {origin!r}", 2)
     if sort not in ("duration", "start", "id"):
         raise fail(f"--sort must be duration, start or id, got {sort!r}", 2)
-    data = _swimmer_data(_frames(), origin, ae_min_grade)
+    frames = _frames()
+    data = _swimmer_data(frames, origin, ae_min_grade)
     if group_by is not None and group_by not in data.lanes.columns:
         raise fail(f"--group-by {group_by!r} is not a patient attribute; use histology, fusion_partner, "
                    "kinase_gene, sex, site or age_group", 2)  # fmt: skip
-    fig = figure_swimmer(data, sort=sort, group_by=group_by)
-    write_figure(fig, output)
+    notes = [n for n in [synthetic_note(frames["patient"], data.lanes["patient_id"])] if n]
+    title = f"Treatment and follow-up from {_ORIGINS[origin]}"
+    fig = figure_swimmer(data, sort=sort, group_by=group_by, title=title, footnotes=notes,
+                         **({"width": width} if width else {}))  # fmt: skip
+    _write(fig, output, width, height, scale)
     typer.echo(f"wrote {output} ({len(data.lanes)} patients, {len(fig.data)} traces)")
+
+
+_ORIGINS = {"diagnosis": "diagnosis", "first_dose": "the first dose", "reference": "the reference date"}
 
 
 @command(app, "plot")
 def plot(
     kind: str = typer.Argument(..., help="km, cif, waterfall, spider, ae or timeline"),
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
-    endpoint: str = typer.Option("PFS", "--endpoint", help="(km) OS, PFS, DOR, TOT or RFS_STOP"),
-    by: str | None = typer.Option(None, "--by", help="(km) group by a patient attribute"),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="(km) OS, PFS, DOR, TOT, RFS_STOP; (cif) RELAPSE_AFTER_CR or RELAPSE_AFTER_STOP"
+    ),
+    by: str | None = typer.Option(None, "--by", help="(km, cif) group by a patient attribute"),
+    landmarks: str = typer.Option("", "--landmarks", help="(km, cif) days marked with their estimate, e.g. 365"),
     patient: str | None = typer.Option(None, "--patient", help="(timeline) the patient"),
+    width: int | None = _WIDTH,
+    height: int | None = _HEIGHT,
+    scale: float = _SCALE,
 ) -> None:
-    """Draw one figure: Kaplan-Meier (km), relapse after CR (cif), waterfall, spider, AE summary, or timeline."""
-    from tkitrack.dashboards.report import write_figure
+    """Draw one figure: Kaplan-Meier (km), cumulative incidence (cif), waterfall, spider, AE summary, or timeline."""
+    from tkitrack.dashboards.tables import synthetic_note
 
     _check_output(output)
+    _size_options(width, height, scale)
     if kind not in KINDS:
         raise fail(f"unknown plot {kind!r}; choose one of {', '.join(KINDS)}", 2)
     frames = _frames()
-    if kind == "km":
-        from tkitrack.dashboards.survival import figure_km
-        from tkitrack.outcomes.cohort import GROUPINGS, derive_endpoint, derive_patient_attributes
-        from tkitrack.outcomes.summary import summarise_endpoint
+    if kind in ("km", "cif"):
+        from tkitrack.dashboards.cohort_report import figure_endpoint
+        from tkitrack.outcomes.cohort import ENDPOINTS, GROUPINGS
+        from tkitrack.outcomes.endpoints import COMPETING_ENDPOINTS
 
-        data = derive_endpoint(frames, endpoint)
-        if by is not None:
-            if by not in GROUPINGS:
-                raise fail(f"--by must be one of {', '.join(GROUPINGS)}", 2)
-            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id")
-        s = summarise_endpoint(data, group=by)
-        fig = figure_km(s.curves, medians=True, title=f"{endpoint.upper()} (days from the first dose)")
-    elif kind == "cif":
-        from tkitrack.dashboards.survival import figure_cif
-        from tkitrack.outcomes.cohort import derive_relapse_after_cr
-        from tkitrack.outcomes.competing import compute_cif
-        from tkitrack.outcomes.stopping import derive_stopping_cohort
-
-        cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                        frames["followup"])  # fmt: skip
-        comp = derive_relapse_after_cr(cohort)
-        fig = figure_cif({"relapse after CR": compute_cif(comp["time"], comp["status"])},
-                         title="Cumulative incidence of relapse after CR (death competing)")  # fmt: skip
+        code = (endpoint or ("PFS" if kind == "km" else "RELAPSE_AFTER_CR")).upper()
+        allowed = tuple(ENDPOINTS) if kind == "km" else COMPETING_ENDPOINTS
+        if code not in allowed:
+            raise fail(f"plot {kind} --endpoint must be one of {', '.join(allowed)}, got {endpoint!r}", 2)
+        if by is not None and by not in GROUPINGS:
+            raise fail(f"--by must be one of {', '.join(GROUPINGS)}", 2)
+        fig = figure_endpoint(frames, code, by=by, landmarks=parse_numbers(landmarks, "--landmarks"))
     elif kind in ("waterfall", "spider"):
+        from tkitrack.dashboards.notes import excluded_note
         from tkitrack.dashboards.response import figure_spider, figure_waterfall
-        from tkitrack.outcomes.tumour import derive_best_percent_change, derive_percent_change
+        from tkitrack.outcomes.cohort import derive_adam_from_records
+        from tkitrack.outcomes.tabulate import derive_index_therapy
+        from tkitrack.outcomes.tumour import (
+            derive_best_percent_change,
+            derive_best_response_from_adrs,
+            derive_percent_change,
+            derive_unmeasured,
+        )
 
+        treated = derive_index_therapy(frames["exposure"])["patient_id"]
+        adrs = derive_adam_from_records(frames)["adrs"]
+        notes = excluded_note(derive_unmeasured(frames["assessment"], treated))
+        notes += [n for n in [synthetic_note(frames["patient"], treated)] if n]
+        legend = "Best overall response (confirmed)"
         if kind == "waterfall":
-            fig = figure_waterfall(derive_best_percent_change(frames["assessment"]))
+            best = derive_best_percent_change(frames["assessment"])
+            best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adrs)
+            fig = figure_waterfall(best, legend_title=legend, footnotes=notes)
         else:
-            fig = figure_spider(derive_percent_change(frames["assessment"]))
+            change = derive_percent_change(frames["assessment"])
+            change = derive_best_response_from_adrs(change[change["patient_id"].isin(treated)], adrs)
+            fig = figure_spider(change, legend_title=legend, footnotes=notes)
     elif kind == "ae":
         from tkitrack.dashboards.safety import figure_ae_summary
         from tkitrack.outcomes.safety import summarise_worst_grade
 
-        fig = figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=len(frames["patient"]))
+        n = len(frames["patient"])
+        notes = [f"Each patient counted once per term at the worst grade; bars are of all {n} patients."]
+        notes += [x for x in [synthetic_note(frames["patient"])] if x]
+        fig = figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=n, footnotes=notes)
     else:
         from tkitrack.dashboards.safety import figure_patient_timeline
 
         if patient is None:
             raise fail("plot timeline needs --patient ID", 2)
         fig = figure_patient_timeline(_swimmer_data(frames, "diagnosis", 1), patient)
-    write_figure(fig, output)
+    _write(fig, output, width, height, scale)
     typer.echo(f"wrote {output}")
 
 

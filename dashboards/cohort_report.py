@@ -1,135 +1,184 @@
-"""The cohort report's content: tables and figures for every section, from record frames (no file writing)."""
+"""The cohort report's content: the publication tables and the figures of every section (no file writing).
+
+Every table is a :class:`~tkitrack.dashboards.pubtable.PubTable` (the same ones `tkitrack table` writes); every
+figure names its endpoint and time origin, says in a footnote whom it leaves out and why, and says when synthetic
+patients are pooled in it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
+from tkitrack.dashboards.labels import abbreviation_note, present_frame, value_labels
+from tkitrack.dashboards.notes import excluded_note
+from tkitrack.dashboards.pubtable import PubTable
 from tkitrack.dashboards.report import Section, write_report
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
 from tkitrack.dashboards.safety import figure_ae_summary
 from tkitrack.dashboards.survival import figure_cif, figure_km
 from tkitrack.dashboards.swimmer import figure_swimmer
-from tkitrack.outcomes.cohort import derive_adam_from_records, derive_patient_attributes, derive_relapse_after_cr
-from tkitrack.outcomes.competing import compute_cif
-from tkitrack.outcomes.exposure import derive_exposure_summary
-from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment, summarise_worst_grade
+from tkitrack.dashboards.tables import (
+    synthetic_note,
+    table_characteristics,
+    table_response,
+    table_time_to_event,
+)
+from tkitrack.dashboards.tables_safety import safety_listings, table_adverse_events, table_exposure
+from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint, derive_patient_attributes
+from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
+from tkitrack.outcomes.safety import summarise_worst_grade
 from tkitrack.outcomes.stopping import (
     derive_stopping_cohort,
     fit_time_varying_cox,
     landmark_analysis,
     list_stopped_patients,
 )
-from tkitrack.outcomes.summary import summarise_endpoint, summarise_response
+from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
 from tkitrack.outcomes.swimmer import derive_swimmer_data
-from tkitrack.outcomes.tumour import derive_best_percent_change, derive_percent_change
+from tkitrack.outcomes.tabulate import derive_index_therapy
+from tkitrack.outcomes.tumour import (
+    derive_best_percent_change,
+    derive_best_response_from_adrs,
+    derive_percent_change,
+    derive_unmeasured,
+)
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["build_cohort_sections", "cohort_description", "write_cohort_report"]
+__all__ = ["KM_ENDPOINTS", "build_cohort_sections", "cohort_description", "figure_endpoint", "write_cohort_report"]
+
+#: Endpoints drawn as Kaplan-Meier figures in the report, in reading order.
+KM_ENDPOINTS: tuple[str, ...] = ("PFS", "OS", "DOR", "TOT")
 
 
-def _counts(series: pd.Series, label: str, n: int) -> pd.DataFrame:
-    counts = series.value_counts(dropna=False)
-    return pd.DataFrame({label: counts.index.astype(str), "patients": counts.to_numpy(),
-                         "%": np.round(100 * counts.to_numpy() / max(n, 1), 1)})  # fmt: skip
+def cohort_description(frames: Mapping[str, pd.DataFrame]) -> str:
+    """A paragraph on who is in the cohort: patients, treated, synthetic."""
+    n = len(frames["patient"])
+    treated = derive_index_therapy(frames["exposure"])["patient_id"].nunique()
+    text = (f"{n} patients; {treated} received a kinase inhibitor (the index therapy, day 1 of their time-to-event "
+            "endpoints). Counts are patients; percentages are whole numbers of the stated denominator.")  # fmt: skip
+    note = synthetic_note(frames["patient"])
+    return text + (f"\n\n{note}" if note else "")
 
 
-def cohort_description(frames: dict[str, pd.DataFrame]) -> tuple[str, list[tuple[str, pd.DataFrame]]]:
-    """A paragraph and tables describing who is in the cohort (sex, age, histology, fusion, treatment)."""
-    attrs = derive_patient_attributes(frames)
-    p = frames["patient"]
-    n = len(p)
-    age = p["age_at_diagnosis"].where(
-        p["age_at_diagnosis"].notna(), (p["diagnosis_date"] - p["birth_date"]).dt.days / 365.25
-    )
-    treated = frames["exposure"]["patient_id"].nunique()
-    age_text = (f"median age at diagnosis {age.median():.1f} years (range {age.min():.1f}-{age.max():.1f}; "
-                f"known for {int(age.notna().sum())})") if age.notna().any() else "age not recorded"  # fmt: skip
-    text = (f"{n} patients; {age_text}; {treated} received a recorded drug course. Counts are patients; "
-            "percentages are of all patients.")  # fmt: skip
-    drugs = frames["exposure"].groupby("drug")["patient_id"].nunique().rename("patients").reset_index()
-    tables = [
-        ("Sex", _counts(attrs["sex"], "sex", n)),
-        ("Histology", _counts(attrs["histology"], "histology", n)),
-        (
-            "Kinase fusion (5' partner :: 3' kinase)",
-            _counts(attrs["fusion_partner"] + " :: " + attrs["kinase_gene"], "fusion", n),
-        ),
-        ("Drugs received", drugs),
-    ]
-    return text, tables
+def _left_out(all_ids: Sequence[str], shown: Sequence[str], reason: str) -> pd.DataFrame:
+    missing = pd.Index(pd.Series(all_ids, dtype="object").unique()).difference(pd.Index(shown))
+    return pd.DataFrame({"patient_id": missing.astype(str), "reason": reason})
 
 
-def _km_section(heading: str, data: pd.DataFrame, group: str | None, landmarks=(365, 730)) -> Section:
-    s = summarise_endpoint(data, group=group, landmarks=landmarks)
-    shown = s.text_table(decimals=0)
-    medians = {g: float(m) for g, m in zip(s.table["group"], s.table["median"], strict=True) if not pd.isna(m)}
-    text = (f"Kaplan-Meier estimates with 95% log-transformed confidence intervals; median follow-up by reverse "
-            f"Kaplan-Meier {s.followup} days. " + " ".join(s.notes))  # fmt: skip
-    fig = figure_km(s.curves, medians=medians, landmarks=list(landmarks), title=heading)
-    return Section(heading, text, tables=[("Summary", shown), ("Numbers at risk", s.risk.astype({"time": int}))],
-                   figures=[fig])  # fmt: skip
+def figure_endpoint(
+    frames: Mapping[str, pd.DataFrame],
+    code: str,
+    *,
+    by: str | None = None,
+    adam: Mapping[str, pd.DataFrame] | None = None,
+    landmarks: Sequence[float] = (),
+    conf: float = 0.95,
+    conf_type: str = "log",
+    median_rule: str = "first",
+) -> go.Figure:
+    """The curve of an endpoint: Kaplan-Meier (with medians) or cumulative incidence for a competing-risks one.
+
+    Title, axis titles and footnotes come from the endpoint's declaration: its name and time origin, who is left
+    out (patients without its starting point, listed) and whether synthetic patients are pooled.
+    """
+    info = endpoint_info(code)
+    ids = frames["patient"]["patient_id"]
+    if info.kind == "incidence":
+        data = derive_competing_endpoint(frames, code)
+    else:
+        data = derive_endpoint(frames, code, adam=adam)
+    abbreviations = ""
+    if by is not None:
+        data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+    if by is not None:
+        abbreviations = abbreviation_note(by, data[by])
+        data[by] = value_labels(by, data[by], short=True)
+    notes = excluded_note(_left_out(ids, data["patient_id"], f"without {info.requires}"))
+    notes += [n for n in [abbreviations, synthetic_note(frames["patient"], data["patient_id"])] if n]
+    title = info.title
+    if data.empty:
+        fig = go.Figure().update_layout(title={"text": title}, template="simple_white", width=900, height=300)
+        from tkitrack.dashboards.notes import add_footnotes
+
+        return add_footnotes(fig, [f"No patient has {info.requires}: nothing to draw.", *notes])
+    if info.kind == "incidence":
+        s = summarise_competing(data, group=by, conf=conf, landmarks=landmarks)
+        return figure_cif(s.curves, title=title, time_label=info.x_label, y_title=info.y_label, footnotes=notes,
+                          landmarks=list(landmarks) or None)  # fmt: skip
+    s = summarise_endpoint(data, group=by, conf=conf, conf_type=conf_type, median_rule=median_rule,
+                           landmarks=landmarks)  # fmt: skip
+    medians = {str(g): float(m) for g, m in zip(s.table["group"], s.table["median"], strict=True) if not pd.isna(m)}
+    return figure_km(s.curves, medians=medians, landmarks=list(landmarks) or None, title=title,
+                     time_label=info.x_label, y_title=info.y_label, footnotes=notes)  # fmt: skip
 
 
-def build_cohort_sections(frames: dict[str, pd.DataFrame], *, listing: pd.DataFrame | None = None,
+def build_cohort_sections(frames: Mapping[str, pd.DataFrame], *, listing: pd.DataFrame | None = None,
                           group_by: str = "histology") -> list[Section]:  # fmt: skip
     """Every section of the cohort report, in reading order, computed from typed record frames."""
-    sections = []
-    text, tables = cohort_description(frames)
-    sections.append(Section("Cohort", text, tables=tables))
-    adam = derive_adam_from_records(frames) if len(frames["exposure"]) else None
+    sections = [Section("Cohort", cohort_description(frames), tables=[table_characteristics(frames)])]
+    treated = len(frames["exposure"]) > 0
+    adam = derive_adam_from_records(frames) if treated else None
     if adam is not None:
-        resp = summarise_response(adam["adrs"], subjects=adam["adsl"].loc[adam["adsl"]["TRTSDT"].notna(), "USUBJID"])
-        table = resp[["measure", "text"]].rename(columns={"text": "k/n (%, exact 95% CI)"})
-        figs = []
-        best = derive_best_percent_change(frames["assessment"])
-        if len(best):
-            figs.append(figure_waterfall(best))
-            figs.append(figure_spider(derive_percent_change(frames["assessment"])))
+        sections.append(_response_section(frames, adam))
+    sections.append(_swimmer_section(frames, group_by))
+    if adam is not None:
+        figures = [figure_endpoint(frames, code, adam=adam, landmarks=(365.25, 730.5)) for code in KM_ENDPOINTS]
         sections.append(Section(
-            "Response", "Best overall response (RECIST 1.1 rules as admiralonco: response on or after day 42 of "
-            "the first dose, confirmation after 28 days) among patients who received a drug; intervals are exact "
-            "(Clopper-Pearson).", tables=[("Response", table)], figures=figs))  # fmt: skip
+            "Time-to-event endpoints", "Kaplan-Meier estimates with 95% pointwise confidence bands (log transform); "
+            "numbers at risk under each plot at the x-axis ticks; each curve's legend entry gives its patients and "
+            "events. Each endpoint starts where its title says.", tables=[table_time_to_event(frames)],
+            figures=figures))  # fmt: skip
+    sections.append(_stopping_section(frames))
+    if treated:
+        listings = [t for t in safety_listings(frames) if t.name == "exposure_listing"]
+        sections.append(Section(
+            "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
+            "their reasons, and dose intensity against the catalogue dose.",
+            tables=[table_exposure(frames), *listings]))  # fmt: skip
+    if len(frames["ae"]):
+        sections.append(_ae_section(frames))
+    sections.append(_validation_section(listing))
+    return sections
+
+
+def _response_section(frames: Mapping[str, pd.DataFrame], adam: Mapping[str, pd.DataFrame]) -> Section:
+    treated = derive_index_therapy(frames["exposure"])["patient_id"]
+    best = derive_best_percent_change(frames["assessment"])
+    best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adam["adrs"])
+    figures = []
+    synthetic = [n for n in [synthetic_note(frames["patient"], treated)] if n]
+    if len(best):
+        unmeasured = excluded_note(derive_unmeasured(frames["assessment"], treated))
+        legend = "Best overall response (confirmed)"
+        figures.append(figure_waterfall(best, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
+        changes = derive_percent_change(frames["assessment"])
+        changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adam["adrs"])
+        figures.append(figure_spider(changes, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
+    text = ("Best overall response among patients who received a kinase inhibitor, confirmed (the headline) and "
+            "unconfirmed; the waterfall and spider plots show the target-lesion measurements, coloured by the "
+            "confirmed best overall response.")  # fmt: skip
+    return Section("Response", text, tables=[table_response(frames, adam=adam)], figures=figures)
+
+
+def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str) -> Section:
     attrs = derive_patient_attributes(frames)
     patients = frames["patient"].merge(attrs[["patient_id", "fusion_partner"]], on="patient_id", how="left")
     swim = derive_swimmer_data(patients, frames["exposure"], frames["assessment"], frames["disease_event"],
                                frames["procedure"], frames["followup"], frames["ae"], origin="diagnosis",
                                ae_min_grade=2)  # fmt: skip
-    sections.append(Section("Treatment and follow-up", f"One lane per patient ({len(swim.lanes)}), from diagnosis "
-                            "(day 0) to the last contact; AEs of grade 2 or more are marked.",
-                            figures=[figure_swimmer(swim, group_by=group_by if group_by in swim.lanes else None)]))  # fmt: skip
-    if adam is not None:
-        tte = adam["adtte"].merge(attrs, left_on="USUBJID", right_on="patient_id", how="left")
-        for paramcd, heading in (("PFS", "Progression-free survival"), ("OS", "Overall survival")):
-            t = tte[tte["PARAMCD"] == paramcd]
-            data = pd.DataFrame({"time": t["AVAL"].astype(float), "event": t["CNSR"].eq(0), group_by: t[group_by]})
-            sections.append(_km_section(f"{heading} from the first dose", data, None))
-    sections.append(_stopping_section(frames))
-    if len(frames["exposure"]):
-        summary = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
-        per_drug = summary.groupby("drug").agg(
-            patients=("patient_id", "nunique"), median_days=("days_on_drug", "median"),
-            dose_changes=("n_dose_changes", "sum"), interruptions=("n_interruptions", "sum"),
-            median_mg_m2_day=("dose_intensity_mg_m2_day", "median"),
-        ).round(1).reset_index()  # fmt: skip
-        sections.append(Section(
-            "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
-            "their reasons, cumulative dose and dose intensity (mg/m2/day from height and weight, Mosteller).",
-            tables=[("By drug", per_drug), ("Per patient and drug", summary.round(1))]))  # fmt: skip
-    if len(frames["ae"]):
-        incidence = summarise_ae_incidence(frames["ae"], frames["patient"])
-        onoff = summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]) if len(frames["exposure"]) else None
-        tables = [("Incidence by term and worst grade (patients)", incidence)]
-        if onoff is not None:
-            tables.append(("On vs off treatment (onset within an interval or 30 days after it)", onoff))
-        sections.append(Section("Adverse events", "CTCAE v5.0 terms; each patient counted once per term at the worst "
-                                 "grade; the denominator is every patient.", tables=tables,
-                                 figures=[figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=len(frames["patient"]))]))  # fmt: skip
-    sections.append(_validation_section(listing))
-    return sections
+    notes = [n for n in [synthetic_note(frames["patient"], swim.lanes["patient_id"])] if n]
+    fig = figure_swimmer(swim, group_by=group_by if group_by in swim.lanes else None,
+                         title="Treatment and follow-up from diagnosis", footnotes=notes)  # fmt: skip
+    text = (f"One lane per patient ({len(swim.lanes)}), from diagnosis (day 0) to the last contact; AEs of grade 2 "
+            "or more are marked. Markers on the same day are spread across the lane.")  # fmt: skip
+    return Section("Treatment and follow-up", text, figures=[fig])
 
 
-def write_cohort_report(frames: dict[str, pd.DataFrame], output, *, title: str, provenance: dict):
+def write_cohort_report(frames: Mapping[str, pd.DataFrame], output, *, title: str, provenance: dict):
     """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download)."""
     from tkitrack.schemas.queries import validate_frames
 
@@ -137,7 +186,25 @@ def write_cohort_report(frames: dict[str, pd.DataFrame], output, *, title: str, 
     return write_report(sections, output, title=title, provenance=provenance)
 
 
-def _stopping_section(frames: dict[str, pd.DataFrame]) -> Section:
+def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
+    n = len(frames["patient"])
+    notes = [f"Each patient counted once per term at the worst grade; bars are of all {n} patients."]
+    notes += [n for n in [synthetic_note(frames["patient"])] if n]
+    fig = figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=n, footnotes=notes)
+    listings = [t for t in safety_listings(frames) if t.name == "ae_on_off"]
+    return Section("Adverse events", "CTCAE v5.0 terms, worst grade per patient; the denominator of each drug's "
+                   "columns is the patients who received it.", tables=[table_adverse_events(frames), *listings],
+                   figures=[fig])  # fmt: skip
+
+
+_LANDMARK_COLUMNS = {
+    "landmark_day": "Days after CR", "status": "Status at the landmark", "n": "Patients", "events": "Relapses or deaths",
+    "n_not_at_risk": "Left out (relapsed, died or out of follow-up by then)", "median_text": "Median (95% CI)",
+    "warning_text": "Note",
+}  # fmt: skip
+
+
+def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
     heading = "Stopping the inhibitor after complete response"
     if not len(frames["exposure"]):
         return Section(heading, "No drug courses recorded.")
@@ -153,7 +220,6 @@ def _stopping_section(frames: dict[str, pd.DataFrame]) -> Section:
     marks = landmark_analysis(in_cr, (90, 180, 365))
     tv = fit_time_varying_cox(in_cr)
     stopped = list_stopped_patients(in_cr)
-    cols = ["landmark_day", "status", "n", "events", "n_not_at_risk", "median_text", "warning_text"]
     tv_text = (f"Cox model with stopping as a time-varying covariate: {tv.n_patients} patients, {tv.n_events} "
                + (f"relapses or deaths; not estimated: {tv.warning_text}." if tv.warning_text or np.isnan(tv.hazard_ratio)
                   else f"relapses or deaths; HR off vs on drug {tv.hazard_ratio:.2f} (95% CI {tv.lower:.2f}-"
@@ -162,11 +228,15 @@ def _stopping_section(frames: dict[str, pd.DataFrame]) -> Section:
             "Comparing those who stopped with those who continued from the start would credit the stoppers with "
             "the time they had to survive to stop (immortal-time bias), so status is fixed at landmarks after the "
             "CR and follow-up counted from there, and the Cox model lets stopping change over time. " + tv_text)  # fmt: skip
-    comp = derive_relapse_after_cr(cohort)
-    cif = compute_cif(comp["time"], comp["status"], event=1, competing=(2,))
-    fig = figure_cif({"relapse after CR": cif}, title="Cumulative incidence of relapse after CR (death competing)")
-    return Section(heading, text, tables=[("Landmark analysis (relapse or death after the landmark)", marks[cols]),
-                                          ("Everyone who stopped after CR", stopped)], figures=[fig])  # fmt: skip
+    shown = marks[list(_LANDMARK_COLUMNS)].assign(
+        status=marks["status"].map({"stopped": "Stopped", "on_drug": "On drug"})
+    )
+    landmark = PubTable.from_frame("landmarks", "Landmark analysis: relapse or death after the landmark",
+                                   present_frame(shown.rename(columns=_LANDMARK_COLUMNS)))  # fmt: skip
+    listing = PubTable.from_frame("stopped", "Everyone who stopped the inhibitor after complete response",
+                                  present_frame(stopped, kinds={"stop_reason": "reason"}))  # fmt: skip
+    fig = figure_endpoint(frames, "RELAPSE_AFTER_CR", landmarks=(365.25,))
+    return Section(heading, text, tables=[landmark, listing], figures=[fig])
 
 
 def _validation_section(listing: pd.DataFrame | None) -> Section:
@@ -175,7 +245,9 @@ def _validation_section(listing: pd.DataFrame | None) -> Section:
     if not len(listing):
         return Section("Data validation", "Every field, frame and edit check passed: no queries.")
     summary = listing.groupby(["rule_id", "severity"]).size().rename("queries").reset_index()
+    table = PubTable.from_frame("queries", "Queries by rule", present_frame(
+        summary.rename(columns={"rule_id": "Rule", "severity": "Severity", "queries": "Queries"})))  # fmt: skip
     errors = int((listing["severity"] == "error").sum())
     return Section("Data validation", f"{errors} error(s) and {int((listing['severity'] == 'warning').sum())} "
                    "warning(s) from `tkitrack validate`; errors must be resolved before analysis.",
-                   tables=[("Queries by rule", summary)])  # fmt: skip
+                   tables=[table])  # fmt: skip

@@ -11,6 +11,8 @@ __all__ = [
     "AE_GRADE_PATTERNS",
     "AE_GRADE_SIZES",
     "ARROW_STYLES",
+    "DOSE_LEVEL_DASHES",
+    "DOSE_LEVEL_LOOKS",
     "DOSE_LEVEL_WIDTHS",
     "DRUG_COLOURS",
     "EVENT_STYLES",
@@ -19,6 +21,7 @@ __all__ = [
     "RESPONSE_COLOURS",
     "SERIES_COLOURS",
     "TOL_LIGHT",
+    "compute_colour_difference",
     "darken",
     "drug_colour",
     "series_colour",
@@ -66,6 +69,17 @@ OFF_TREATMENT_COLOUR = "#BBBBBB"
 #: Line width of a dose level relative to the lane's full width: the width, not only the shade, tells them apart.
 DOSE_LEVEL_WIDTHS: dict[str, float] = {"starting": 1.0, "escalated": 1.0, "reduced": 0.55, "changed": 0.75}
 
+#: Line pattern of a dose level, drawn in the lane and in its legend sample (a reader sees it in the legend).
+DOSE_LEVEL_DASHES: dict[str, str] = {"starting": "solid", "escalated": "solid", "reduced": "dot", "changed": "dash"}
+
+#: How each dose level looks, said in its legend entry.
+DOSE_LEVEL_LOOKS: dict[str, str] = {
+    "starting": "solid",
+    "escalated": "solid, darker",
+    "reduced": "dotted, narrower",
+    "changed": "dashed",
+}
+
 #: Curves, series and best-response groups: Okabe-Ito without yellow (too light on white) and black last.
 SERIES_COLOURS: tuple[str, ...] = (
     OKABE_ITO["blue"],
@@ -110,13 +124,14 @@ EVENT_STYLES: dict[str, dict[str, object]] = {
     "AE": {"symbol": "circle", "color": "#DDAA33", "size": 7, "name": "Adverse event"},
 }
 
-#: CTCAE grade colours: Paul Tol's sequential "YlOrBr" steps, light (grade 1) to near black (grade 5).
+#: CTCAE grade colours, in order of severity and each clearly apart from the next (CIE76 distance over 30):
+#: Okabe-Ito yellow, orange and vermillion, Paul Tol's wine, and black. Marker size and bar pattern add a cue.
 AE_GRADE_COLOURS: dict[int, str] = {
-    1: "#FEE391",
-    2: "#FB9A29",
-    3: "#CC4C02",
-    4: "#8C2D04",
-    5: "#1A1A1A",
+    1: OKABE_ITO["yellow"],
+    2: OKABE_ITO["orange"],
+    3: OKABE_ITO["vermillion"],
+    4: "#882255",
+    5: OKABE_ITO["black"],
 }
 
 #: Marker size grows with grade, a second cue beside the colour.
@@ -160,6 +175,31 @@ def drug_colour(drug: str, known: list[str] | None = None) -> str:
     others = sorted(d for d in (known or [key]) if str(d).lower() not in DRUG_COLOURS)
     position = others.index(drug) if drug in others else len(others)
     return TOL_LIGHT[(position + len(DRUG_COLOURS)) % len(TOL_LIGHT)]
+
+
+def compute_colour_difference(first: str, second: str) -> float:
+    """CIE76 colour difference (Delta E*ab, D65 white) between two ``#RRGGBB`` colours; about 2.3 is "just
+    noticeable", above 20 two marks are told apart at a glance.
+
+    >>> round(compute_colour_difference("#000000", "#FFFFFF"))
+    100
+    """
+
+    def lab(colour: str) -> tuple[float, float, float]:
+        value = colour.lstrip("#")
+        rgb = [int(value[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
+        y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        z = (0.0193 * lin[0] + 0.1192 * lin[1] + 0.9505 * lin[2]) / 1.08883
+
+        def f(t: float) -> float:
+            return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+
+        return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+    a, b = lab(first), lab(second)
+    return float(sum((p - q) ** 2 for p, q in zip(a, b, strict=True)) ** 0.5)
 
 
 def darken(colour: str, factor: float = 0.7) -> str:

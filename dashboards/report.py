@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import importlib.metadata
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from tkitrack.dashboards.images import IMAGE_FORMATS, render_images
+from tkitrack.dashboards.pubtable import PubTable
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
 from tkitrack.dashboards.safety import figure_ae_summary
 from tkitrack.dashboards.survival import figure_cif, figure_km
@@ -29,7 +31,19 @@ from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["Section", "build_report_sections", "tool_versions", "write_figure", "write_figures", "write_report"]
+__all__ = [
+    "TABLE_FORMATS",
+    "Section",
+    "build_report_sections",
+    "tool_versions",
+    "write_figure",
+    "write_figures",
+    "write_report",
+    "write_table",
+]
+
+#: File formats of :func:`write_table`.
+TABLE_FORMATS: tuple[str, ...] = ("html", "csv", "docx")
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1180px;
@@ -37,9 +51,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { border-bottom: 2px solid #0072B2; padding-bottom: .3rem; }
 h2 { margin-top: 2.2rem; color: #0072B2; }
 nav ol { columns: 2; }
-table.tk { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
-table.tk th, table.tk td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
-table.tk th { background: #f1f4f8; }
+.tk-table { max-width: 100%; margin: 1rem 0; }
 figure { margin: 1rem 0; }
 figcaption, caption { font-size: .85rem; color: #555; text-align: left; caption-side: top; padding: .2rem 0; }
 footer { margin-top: 3rem; border-top: 1px solid #ccc; font-size: .8rem; color: #555; }
@@ -58,15 +70,15 @@ class Section:
         Section title (also listed in the table of contents).
     text : str
         Plain text; blank lines separate paragraphs. Escaped, never interpreted as HTML.
-    tables : list of pandas.DataFrame or (caption, DataFrame) pairs
-        Rendered as HTML tables without the index.
+    tables : list of PubTable, pandas.DataFrame or (caption, DataFrame) pairs
+        Publication tables (great-tables HTML); a frame is shown with reader labels and values.
     figures : list of plotly.graph_objects.Figure or (caption, Figure) pairs
         Rendered as interactive plotly figures.
     """
 
     heading: str
     text: str = ""
-    tables: list[pd.DataFrame | tuple[str, pd.DataFrame]] = field(default_factory=list)
+    tables: list[PubTable | pd.DataFrame | tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[go.Figure | tuple[str, go.Figure]] = field(default_factory=list)
 
 
@@ -93,11 +105,14 @@ def _paragraphs(text: str) -> str:
     return "\n".join(f"<p>{html.escape(b).replace(chr(10), '<br>')}</p>" for b in blocks)
 
 
-def _table(caption: str, frame: pd.DataFrame) -> str:
-    body = frame.to_html(index=False, border=0, classes="tk", na_rep="", escape=True)
-    if caption:
-        body = body.replace(">\n", f">\n<caption>{html.escape(caption)}</caption>\n", 1)
-    return body
+def _table(caption: str, table: PubTable | pd.DataFrame) -> str:
+    """A publication table's HTML; a plain frame is first put in reader form (labels, no NaN/True/``.0``)."""
+    if not isinstance(table, PubTable):
+        from tkitrack.dashboards.labels import present_frame
+
+        slug = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-") or "table"
+        table = PubTable.from_frame(slug[:40], caption, present_frame(table))
+    return f'<div class="tk-table">{table.to_html()}</div>'
 
 
 def _section_html(number: int, section: Section) -> str:
@@ -107,8 +122,9 @@ def _section_html(number: int, section: Section) -> str:
         _paragraphs(section.text),
     ]
     for item in section.tables:
-        caption, frame = _captioned(item)
+        caption, frame = _captioned(item) if not isinstance(item, PubTable) else ("", item)
         parts.append(_table(caption, frame))  # type: ignore[arg-type]
+
     for k, item in enumerate(section.figures, start=1):
         caption, fig = _captioned(item)
         div = fig.to_html(  # type: ignore[union-attr]
@@ -224,6 +240,35 @@ def write_figure(fig: go.Figure, path: str | Path, **options: object) -> Path:
     Options (``width``, ``height``, ``scale``, ``browser``) are those of :func:`write_figures`.
     """
     return write_figures([(fig, path)], **options)[0]  # type: ignore[arg-type]
+
+
+def write_table(table: PubTable, folder: str | Path, formats: Sequence[str] = TABLE_FORMATS) -> list[Path]:
+    """Write a publication table as ``<folder>/<name>.html`` (a page of its own), ``.csv`` and ``.docx``.
+
+    The CSV holds the title, one row per table row (columns under their full headings) and the footnotes as
+    trailing "Note" rows; the DOCX is a Word document with the table and its footnotes (landscape when wide).
+    """
+    unknown = [f for f in formats if f not in TABLE_FORMATS]
+    if unknown:
+        raise InputError(f"table format(s) {', '.join(unknown)} not known; use {', '.join(TABLE_FORMATS)}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = folder / f"{table.name}.{fmt}"
+        if fmt == "html":
+            page = (
+                '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                f"<title>{html.escape(table.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+                f"{table.to_html()}\n</body>\n</html>\n"
+            )
+            path.write_text(page, encoding="utf-8")
+        elif fmt == "csv":
+            table.to_csv_frame().to_csv(path, index=False, encoding="utf-8")
+        else:
+            table.to_docx().save(str(path))
+        written.append(path)
+    return written
 
 
 def _curve_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -6,12 +6,16 @@ response) and +20% (progression). Traces are one per best-response category, nev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.labels import RESPONSE_LABELS
+from tkitrack.dashboards.layout import compute_line_arrays
+from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
-from tkitrack.dashboards.swimmer import compute_line_arrays
 from tkitrack.schemas.errors import InputError
 
 __all__ = ["PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
@@ -63,7 +67,13 @@ def _threshold_labels() -> list[dict]:
     ]
 
 
-def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best change in target lesions") -> go.Figure:
+def figure_waterfall(
+    best_change: pd.DataFrame,
+    *,
+    title: str | None = "Best change in target lesions",
+    legend_title: str = "Best overall response",
+    footnotes: Sequence[str] = (),
+) -> go.Figure:
     """Waterfall plot: one bar per patient, largest growth on the left, bars coloured by best response.
 
     Parameters
@@ -71,14 +81,17 @@ def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best cha
     best_change : pandas.DataFrame
         ``patient_id, best_pct_change, best_response`` (for example from
         :func:`tkitrack.outcomes.tumour.derive_best_percent_change`); rows without a change are left out.
-    title : str, optional
-        Figure title.
+    title, legend_title : str, optional
+        Figure and legend titles.
+    footnotes : sequence of str
+        Notes under the plot: patients without a measurement (not drawn) and why, synthetic patients.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar trace per best response present (legend), x = rank (1 = largest increase), the -30% and +20%
-        lines as layout shapes named ``PR threshold -30%`` and ``PD threshold +20%``.
+        One bar trace per best response present (legend, named by :data:`RESPONSE_LABELS`), x = rank (1 =
+        largest increase), the -30% and +20% lines as layout shapes named ``PR threshold -30%`` and ``PD
+        threshold +20%``.
     """
     _require(best_change, ("patient_id", "best_pct_change", "best_response"), "best change")
     data = best_change.loc[best_change["best_pct_change"].notna()].copy()
@@ -95,7 +108,7 @@ def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best cha
             go.Bar(
                 x=part["rank"].to_numpy(),
                 y=part["best_pct_change"].to_numpy(dtype="float64"),
-                name=response,
+                name=RESPONSE_LABELS.get(response, response),
                 marker={
                     "color": colour,
                     "line": {"color": "#333333", "width": 0.8},
@@ -115,11 +128,12 @@ def figure_waterfall(best_change: pd.DataFrame, *, title: str | None = "Best cha
         height=500,
         shapes=_threshold_shapes(),
         annotations=_threshold_labels(),
-        legend={"title": {"text": "Best response"}, "x": 1.06},
+        showlegend=True,
+        legend={"title": {"text": legend_title}, "x": 1.06},
     )
     fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False, ticks="")
     fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top], zeroline=True)
-    return fig
+    return add_footnotes(fig, footnotes)
 
 
 def figure_spider(
@@ -127,6 +141,8 @@ def figure_spider(
     *,
     title: str | None = "Change in target lesions over time",
     time_label: str = "Days from baseline",
+    legend_title: str = "Best overall response",
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     """Spider plot: each patient's % change from baseline over time, as one polyline per response group.
 
@@ -135,8 +151,10 @@ def figure_spider(
     assessment_changes : pandas.DataFrame
         ``patient_id, day, pct_change`` (for example from :func:`tkitrack.outcomes.tumour.derive_percent_change`);
         an optional ``best_response`` column colours the lines, otherwise one neutral trace is drawn.
-    title, time_label : str
-        Figure title and x axis title.
+    title, time_label, legend_title : str
+        Figure title, x axis title and legend title.
+    footnotes : sequence of str
+        Notes under the plot.
 
     Returns
     -------
@@ -170,7 +188,7 @@ def figure_spider(
                 x=x,
                 y=y,
                 mode="lines+markers",
-                name="Patients" if response == "all" else response,
+                name="Patients" if response == "all" else RESPONSE_LABELS.get(response, response),
                 line={"color": colour, "width": 1.5},
                 marker={"size": 5, "color": colour},
                 customdata=t,
@@ -184,8 +202,9 @@ def figure_spider(
         height=500,
         shapes=_threshold_shapes(),
         annotations=_threshold_labels(),
-        legend={"title": {"text": "Best response"}, "x": 1.06},
+        showlegend=True,
+        legend={"title": {"text": legend_title}, "x": 1.06},
     )
     fig.update_xaxes(title_text=time_label)
     fig.update_yaxes(title_text="Change from baseline in sum of diameters (%)", zeroline=True)
-    return fig
+    return add_footnotes(fig, footnotes)

@@ -5,21 +5,26 @@ Grades are coloured on a colour-blind-safe sequential scale and carry a fill pat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.layout import compute_line_arrays, compute_record_keys
+from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import (
     AE_GRADE_COLOURS,
     AE_GRADE_PATTERNS,
     AE_GRADE_SIZES,
+    DOSE_LEVEL_DASHES,
+    DOSE_LEVEL_LOOKS,
     DOSE_LEVEL_WIDTHS,
     EVENT_STYLES,
     OFF_TREATMENT_COLOUR,
     darken,
     drug_colour,
 )
-from tkitrack.dashboards.swimmer import compute_line_arrays, compute_record_keys
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.errors import InputError, NotFoundError
 
@@ -32,6 +37,7 @@ def figure_ae_summary(
     n_total: int | None = None,
     title: str | None = "Adverse events by worst grade",
     max_terms: int | None = 30,
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     """Horizontal stacked bars: patients per AE term, split by their worst CTCAE grade for that term.
 
@@ -44,7 +50,9 @@ def figure_ae_summary(
     title : str, optional
         Figure title.
     max_terms : int, optional
-        Show the most frequent terms only; None shows all.
+        Show the most frequent terms only; None shows all (a footnote says how many terms are left out).
+    footnotes : sequence of str
+        Notes under the plot (denominator, synthetic patients).
 
     Returns
     -------
@@ -61,6 +69,9 @@ def figure_ae_summary(
     order = pd.DataFrame({"n": totals, "worst": worst.reindex(totals.index)})
     order = order.sort_values(["n", "worst"], ascending=[False, False], kind="stable")
     terms = order.index.tolist()[: max_terms or None]
+    left_out = len(order) - len(terms)
+    if left_out:
+        footnotes = [f"Not shown: the {left_out} least frequent terms (all terms are in the AE table).", *footnotes]
     data = data.loc[data["term"].isin(terms)]
     fig = go.Figure()
     for grade in sorted(int(g) for g in data["grade"].unique()):
@@ -96,7 +107,7 @@ def figure_ae_summary(
     fig.update_xaxes(
         title_text=f"Patients{denominator}", dtick=1 if (totals.max() if len(totals) else 0) <= 12 else None
     )
-    return fig
+    return add_footnotes(fig, footnotes)
 
 
 def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | None = None) -> go.Figure:
@@ -174,10 +185,16 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 hovertext=t,
                 customdata=k,
                 hoverinfo="text",
-                name=f"{drug}, {level} dose",
+                name=f"{drug}, {level} dose"
+                + (
+                    f" ({DOSE_LEVEL_LOOKS[str(level)]})"
+                    if str(level) in DOSE_LEVEL_LOOKS and level != "starting"
+                    else ""
+                ),
                 line={
-                    "color": darken(colour) if level == "escalated" else colour,
+                    "color": darken(colour, 0.6) if level == "escalated" else colour,
                     "width": 14 * DOSE_LEVEL_WIDTHS.get(str(level), 1.0),
+                    "dash": DOSE_LEVEL_DASHES.get(str(level), "solid"),
                 },
             )
         )

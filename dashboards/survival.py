@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import series_colour
 from tkitrack.outcomes.survival import compute_time_ticks  # one tick rule for tables and figures
 from tkitrack.schemas.errors import InputError
@@ -27,7 +28,9 @@ __all__ = [
     "compute_time_ticks",
     "figure_cif",
     "figure_km",
+    "legend_name",
 ]
+
 
 KM_COLUMNS: tuple[str, ...] = ("time", "n_risk", "n_event", "n_censor", "survival", "lower", "upper")
 CIF_COLUMNS: tuple[str, ...] = ("time", "cif", "lower", "upper")
@@ -189,6 +192,24 @@ def _median_from_curve(frame: pd.DataFrame, value: str, level: float, increasing
     return float(f.loc[hit, "time"].iloc[0]) if hit.any() else None
 
 
+def legend_name(name: str, frame: pd.DataFrame) -> str:
+    """A curve's legend entry with what it rests on: ``IMT (n=46, 8 events)``; ``all`` reads "All patients".
+
+    >>> legend_name("all", pd.DataFrame({"time": [0, 5], "n_risk": [3, 3], "n_event": [0, 1]}))
+    'All patients (n=3, 1 event)'
+    """
+    label = "All patients" if name == "all" else name
+    parts = []
+    if "n_risk" in frame.columns and len(frame):
+        parts.append(f"n={int(frame.sort_values('time', kind='stable')['n_risk'].iloc[0])}")
+    if "n_event" in frame.columns:
+        k = int(frame["n_event"].sum())
+        parts.append(f"{k} event{'' if k == 1 else 's'}")
+    if "n_competing" in frame.columns:
+        parts.append(f"{int(frame['n_competing'].sum())} competing")
+    return f"{label} ({', '.join(parts)})" if parts else label
+
+
 def _build(
     curves: Mapping[str, pd.DataFrame],
     *,
@@ -201,6 +222,7 @@ def _build(
     time_label: str,
     y_title: str,
     risk_table: bool,
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     names = list(curves)
     max_time = max(float(f["time"].max()) for f in curves.values())
@@ -218,6 +240,9 @@ def _build(
     for i, name in enumerate(names):
         frame, colour = curves[name], series_colour(i)
         for trace in _curve_traces(name, frame, value, colour, ci, time_label):
+            if trace.name == name:
+                trace.name = legend_name(name, frame)
+                trace.showlegend = True
             fig.add_trace(trace, row=1, col=1)
         if medians is True:
             median = _median_from_curve(frame, value, 0.5, increasing)
@@ -255,7 +280,7 @@ def _build(
         fig.update_yaxes(
             tickmode="array",
             tickvals=list(range(len(names))),
-            ticktext=names,
+            ticktext=["All" if n == "all" else n for n in names],
             range=[len(names) - 0.5, -0.5],
             showgrid=False,
             zeroline=False,
@@ -272,10 +297,11 @@ def _build(
         width=900,
         height=520 + (40 * len(names) if risk_table else 0),
         hovermode="closest",
+        showlegend=True,  # even for one curve: its entry carries n and events
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         margin={"l": 110, "r": 30, "t": 90 if title else 40, "b": 60},
     )
-    return fig
+    return add_footnotes(fig, footnotes)
 
 
 def figure_km(
@@ -287,8 +313,14 @@ def figure_km(
     landmarks: Sequence[float] | None = None,
     title: str | None = "Kaplan-Meier estimate",
     time_label: str = "Days",
+    y_title: str = "Probability of remaining event-free",
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     """Kaplan-Meier curves with censor marks, CI bands, median lines, landmark estimates and numbers at risk.
+
+    Each curve's legend entry says its n and events; ``y_title`` names the endpoint (from
+    :func:`tkitrack.outcomes.endpoints.endpoint_info`, as the title and ``time_label`` name its origin), and
+    ``footnotes`` go under the plot (patients left out and why, synthetic patients).
 
     Parameters
     ----------
@@ -302,8 +334,10 @@ def figure_km(
         Dashed lines from the y axis at 0.5 to the median and down to the x axis.
     landmarks : sequence of float, optional
         Times at which the estimate and its interval are marked.
-    title, time_label : str
-        Figure title and x axis title.
+    title, time_label, y_title : str
+        Figure title, x and y axis titles.
+    footnotes : sequence of str
+        Notes written under the plot (:func:`tkitrack.dashboards.notes.add_footnotes`).
 
     Returns
     -------
@@ -322,8 +356,9 @@ def figure_km(
         landmarks=landmarks,
         title=title,
         time_label=time_label,
-        y_title="Survival probability",
+        y_title=y_title,
         risk_table=True,
+        footnotes=footnotes,
     )
 
 
@@ -335,6 +370,8 @@ def figure_cif(
     landmarks: Sequence[float] | None = None,
     title: str | None = "Cumulative incidence",
     time_label: str = "Days",
+    y_title: str = "Cumulative incidence",
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     """Cumulative incidence curves (Aalen-Johansen estimates) with CI bands and optional landmarks.
 
@@ -352,6 +389,7 @@ def figure_cif(
         landmarks=landmarks,
         title=title,
         time_label=time_label,
-        y_title="Cumulative incidence",
+        y_title=y_title,
         risk_table=risk_table,
+        footnotes=footnotes,
     )

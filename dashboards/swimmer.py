@@ -8,16 +8,27 @@ event kinds present, not on the number of patients; 10,000 lanes build as fast a
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.labels import column_label, value_label
+from tkitrack.dashboards.layout import (
+    SortKey,
+    compute_lane_positions,
+    compute_line_arrays,
+    compute_marker_offsets,
+    compute_record_keys,
+)
+from tkitrack.dashboards.notes import add_footnotes, escape_text, excluded_note
 from tkitrack.dashboards.palette import (
     AE_GRADE_COLOURS,
     AE_GRADE_SIZES,
     ARROW_STYLES,
+    DOSE_LEVEL_DASHES,
+    DOSE_LEVEL_LOOKS,
     DOSE_LEVEL_WIDTHS,
     EVENT_STYLES,
     OFF_TREATMENT_COLOUR,
@@ -25,131 +36,18 @@ from tkitrack.dashboards.palette import (
     drug_colour,
 )
 from tkitrack.outcomes.swimmer import MARKER_KINDS, SwimmerData
-from tkitrack.schemas.errors import InputError
 
-__all__ = ["LEGEND_GROUPS", "compute_lane_positions", "compute_line_arrays", "compute_record_keys", "figure_swimmer"]
+__all__ = ["LEGEND_GROUPS", "figure_swimmer"]
 
-SortKey = Literal["duration", "start", "id"]
 
 #: Legend groups (legendgroup -> title) in legend order.
 LEGEND_GROUPS: dict[str, str] = {
-    "lanes": "Treatment (colour = drug, width = dose level)",
+    "lanes": "Treatment (colour = drug, pattern and width = dose level)",
     "responses": "Response",
     "events": "Events",
 }
 _DOSE_LEVEL_ORDER = ("starting", "reduced", "escalated", "changed")
 _ORIGIN_LABEL = {"diagnosis": "diagnosis", "first_dose": "first dose", "reference": "reference date"}
-
-
-def compute_line_arrays(
-    x0: np.ndarray,
-    x1: np.ndarray,
-    y0: np.ndarray,
-    y1: np.ndarray,
-    text: np.ndarray | None = None,
-    *,
-    midpoint: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Interleave segment ends into one NaN-separated polyline: ``x0, (mid), x1, NaN, x0, ...``.
-
-    Parameters
-    ----------
-    x0, x1, y0, y1 : numpy.ndarray
-        Segment starts and ends, one element per segment.
-    text : numpy.ndarray, optional
-        Hover text per segment, repeated on each drawn point (empty at the separators).
-    midpoint : bool
-        Add a point halfway along each segment so that hovering in the middle of a long segment finds it.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``x``, ``y`` (float, NaN separated) and the repeated text (object) or None.
-
-    Examples
-    --------
-    >>> x, y, _ = compute_line_arrays(np.array([0, 5]), np.array([2, 9]), np.zeros(2), np.zeros(2), midpoint=False)
-    >>> x.tolist()
-    [0.0, 2.0, nan, 5.0, 9.0, nan]
-    """
-    x0 = np.asarray(x0, dtype="float64")
-    x1 = np.asarray(x1, dtype="float64")
-    y0 = np.asarray(y0, dtype="float64")
-    y1 = np.asarray(y1, dtype="float64")
-    nan = np.full(x0.shape, np.nan)
-    if midpoint:
-        xs, ys = [x0, (x0 + x1) / 2.0, x1, nan], [y0, (y0 + y1) / 2.0, y1, nan]
-    else:
-        xs, ys = [x0, x1, nan], [y0, y1, nan]
-    x = np.column_stack(xs).ravel()
-    y = np.column_stack(ys).ravel()
-    if text is None:
-        return x, y, None
-    text = np.asarray(text, dtype=object)
-    blank = np.full(text.shape, "", dtype=object)
-    t = np.column_stack([text] * (len(xs) - 1) + [blank]).ravel()
-    return x, y, t
-
-
-def compute_record_keys(
-    patient_id: pd.Series, record: pd.Series | np.ndarray | str, record_id: pd.Series
-) -> np.ndarray:
-    """Each point's ``customdata``: ``"patient<TAB>record<TAB>record id"``, the record the point comes from.
-
-    A browser reads it back (split at the tabs) to open the patient and the record; ``record`` and the id are
-    empty where a point comes from no single record (an off-treatment stretch, an ongoing arrow).
-
-    >>> compute_record_keys(pd.Series(["P1"]), "ae", pd.Series(["7"])).tolist()
-    ['P1\tae\t7']
-    """
-    rec = record if isinstance(record, str) else pd.Series(record, index=patient_id.index).astype("string").fillna("")
-    rid = pd.Series(record_id, index=patient_id.index).astype("string").fillna("")
-    return (patient_id.astype(str) + "\t" + rec + "\t" + rid).to_numpy(dtype=object)
-
-
-def compute_lane_positions(
-    lanes: pd.DataFrame,
-    segments: pd.DataFrame,
-    *,
-    sort: SortKey = "duration",
-    group_by: str | None = None,
-    header_rows: int = 1,
-) -> tuple[pd.Series, list[tuple[float, str, int]]]:
-    """Vertical position of each patient's lane, and the group headers (position, group value, size).
-
-    Lanes are sorted within each group (groups in sorted order, missing values last); every group is preceded
-    by ``header_rows`` empty rows, the header sitting in their middle. ``sort="duration"`` puts the longest lane first, ``"start"`` the
-    earliest first dose first (lanes without treatment last), ``"id"`` sorts by patient id.
-    """
-    if sort not in ("duration", "start", "id"):
-        raise InputError(f"sort={sort!r} is not known; use 'duration', 'start' or 'id'.")
-    frame = lanes[["patient_id"]].copy()
-    frame["_duration"] = lanes["lane_end_day"] - lanes["lane_start_day"]
-    first_dose = segments.loc[segments["on_treatment"]].groupby("patient_id")["start_day"].min()
-    frame["_start"] = lanes["patient_id"].map(first_dose).astype("float64").fillna(np.inf)
-    keys = {
-        "duration": (["_duration", "patient_id"], [False, True]),
-        "start": (["_start", "patient_id"], [True, True]),
-        "id": (["patient_id"], [True]),
-    }[sort]
-    if group_by is None:
-        order = frame.sort_values(keys[0], ascending=keys[1], kind="stable")
-        return pd.Series(np.arange(len(order), dtype="float64"), index=order["patient_id"].to_numpy()), []
-    if group_by not in lanes.columns:
-        raise InputError(
-            f"group_by={group_by!r} is not a lane column; lanes have {', '.join(map(str, lanes.columns))}."
-        )
-    frame["_group"] = lanes[group_by].astype("string").fillna("(missing)")
-    frame["_missing"] = lanes[group_by].isna()
-    order = frame.sort_values(["_missing", "_group", *keys[0]], ascending=[True, True, *keys[1]], kind="stable")
-    group_index = pd.factorize(order["_group"])[0] + 1  # groups are contiguous after sorting; 1 for the first
-    position = np.arange(len(order)) + group_index * header_rows
-    starts = order.assign(_pos=position).groupby("_group", sort=False).agg(pos=("_pos", "min"), n=("_pos", "size"))
-    centre = (header_rows + 1) / 2.0
-    headers = [
-        (float(p - centre), str(g), int(n)) for g, p, n in zip(starts.index, starts["pos"], starts["n"], strict=True)
-    ]
-    return pd.Series(position.astype("float64"), index=order["patient_id"].to_numpy()), headers
 
 
 def _hover_segments(seg: pd.DataFrame) -> np.ndarray:
@@ -219,6 +117,7 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
         _, _, k = compute_line_arrays(seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask],
                                       ypos[mask], ypos[mask], keys[mask])  # fmt: skip
         colour = drug_colour(drug, drugs)
+        look = DOSE_LEVEL_LOOKS.get(level, "")
         traces.append(
             go.Scatter(
                 x=x,
@@ -227,10 +126,11 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
                 customdata=k,
                 hoverinfo="text",
                 mode="lines",
-                name=f"{drug}, {level} dose",
+                name=f"{drug}, {level} dose" + (f" ({look})" if look and level != "starting" else ""),
                 line={
-                    "color": darken(colour, 0.7) if level == "escalated" else colour,
+                    "color": darken(colour, 0.6) if level == "escalated" else colour,
                     "width": max(0.5, 0.7 * px * DOSE_LEVEL_WIDTHS.get(level, 1.0)),
+                    "dash": DOSE_LEVEL_DASHES.get(level, "solid"),
                 },
                 **_legend("lanes", first),
             )
@@ -267,7 +167,9 @@ def _marker_trace(
     )
 
 
-def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str]) -> list[go.Scatter]:
+def _event_traces(
+    markers: pd.DataFrame, y: pd.Series, px: float, first: set[str], tolerance: float = 0.0
+) -> list[go.Scatter]:
     traces = []
     mk = markers.loc[markers["patient_id"].isin(y.index)]
     scale = min(1.0, max(0.35, px / 14.0))
@@ -279,9 +181,11 @@ def _event_traces(markers: pd.DataFrame, y: pd.Series, px: float, first: set[str
         + "<br>"
         + mk["detail"].astype(str)
     ).to_numpy(dtype=object)
-    ypos = mk["patient_id"].map(y).to_numpy(dtype="float64")
     keys = compute_record_keys(mk["patient_id"], mk["record"], mk["record_id"])
     kind = mk["kind"].to_numpy(dtype=object)
+    kind_rank = pd.Series(kind).map({k: i for i, k in enumerate(MARKER_KINDS)}).fillna(len(MARKER_KINDS)).to_numpy()
+    offsets = compute_marker_offsets(mk["patient_id"].to_numpy(), mk["day"].to_numpy(), kind_rank, tolerance=tolerance)
+    ypos = mk["patient_id"].map(y).to_numpy(dtype="float64") + offsets
     grade = mk["grade"].astype("float64").fillna(0).to_numpy()
     for k in MARKER_KINDS:
         style = EVENT_STYLES[k]
@@ -379,8 +283,13 @@ def figure_swimmer(
     max_plot_height: int = 3000,
     max_lane_px: float = 22.0,
     width: int = 1100,
+    footnotes: Sequence[str] = (),
 ) -> go.Figure:
     """Draw a swimmer plot: a lane per patient, segments by drug and dose level, markers, ongoing arrows.
+
+    Markers of one patient within a marker's width of each other are spread across the lane
+    (:func:`compute_marker_offsets`) so that none hides another; patients without a lane (``data.excluded``)
+    are named in a footnote under the plot, with ``footnotes`` (synthetic patients, ...).
 
     Parameters
     ----------
@@ -400,6 +309,8 @@ def figure_swimmer(
         Lane height for small cohorts.
     width : int
         Figure width in pixels.
+    footnotes : sequence of str
+        More notes under the plot.
 
     Returns
     -------
@@ -422,8 +333,10 @@ def figure_swimmer(
     pad = 0.015 * max(x_max - x_min, 1.0)
 
     first: set[str] = set()
+    marker_days = 12.0 * (x_max - x_min + 4.5 * pad) / (0.62 * width)  # about one marker's width, in days
     traces = _lane_traces(segments, y, px, first)
-    traces += _event_traces(markers, y, px, first)
+    traces += _event_traces(markers, y, px, first, tolerance=marker_days)
+
     traces += _arrow_traces(lanes, y, pad, px, first)
     fig = go.Figure(data=traces)
     show_ids = px >= 9.0
@@ -444,7 +357,7 @@ def figure_swimmer(
                 "yref": "y",
                 "xanchor": "left",
                 "showarrow": False,
-                "text": f"<b>{group_by}: {value}</b> (n={n})",
+                "text": f"<b>{escape_text(column_label(group_by))}: {escape_text(value_label(group_by, value))}</b> (n={n})",
                 "font": {"size": max(9, min(13, px * 0.9 + 4))},
             }
             for pos, value, n in headers
@@ -468,4 +381,4 @@ def figure_swimmer(
         title_text="Patient" if show_ids else f"Patients (n={len(y)}, id on hover)",
         tickfont={"size": max(8, min(12, px * 0.6))},
     )
-    return fig
+    return add_footnotes(fig, [*excluded_note(data.excluded), *footnotes])

@@ -34,10 +34,11 @@ ENDPOINTS = {
 
 
 def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per patient: histology, 5' fusion partner, 3' kinase gene, sex, site, age group.
+    """One row per patient: histology, 5' fusion partner, 3' kinase gene, sex, site, age (years) and age group.
 
     The fusion is the first molecular finding recorded for the patient (by specimen date, then id); patients
-    without one get ``not tested``. Age groups: <2, 2-11, 12-17, 18+ years at diagnosis.
+    without one get ``not tested``. Age at diagnosis (``age_years``) is the recorded age, else diagnosis date minus
+    birth date in years of 365.25 days; age groups: <2, 2-11, 12-17, 18+ years at diagnosis.
     """
     p = frames["patient"]
     out = p[["patient_id", "histology", "sex", "site"]].copy()
@@ -52,6 +53,7 @@ def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     age = p["age_at_diagnosis"].where(
         p["age_at_diagnosis"].notna(), (p["diagnosis_date"] - p["birth_date"]).dt.days / 365.25
     )
+    out["age_years"] = age.to_numpy(dtype="float64")
     out["age_group"] = pd.cut(age, [-0.01, 2, 12, 18, 200], right=False, labels=["<2", "2-11", "12-17", "18+"])
     out["age_group"] = out["age_group"].astype("object").where(age.notna(), "unknown")
     for col in ("histology", "sex", "site"):

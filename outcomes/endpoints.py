@@ -36,6 +36,9 @@ class EndpointInfo:
         Y-axis title of its curve.
     kind : {"survival", "incidence"}
         Kaplan-Meier curve of being event-free, or cumulative incidence (competing events).
+    requires : str
+        What a patient needs to have a time for the endpoint, to follow "without" in a footnote about the
+        patients left out ("a dose of the index therapy").
     """
 
     code: str
@@ -44,6 +47,7 @@ class EndpointInfo:
     event: str
     y_label: str
     kind: Literal["survival", "incidence"] = "survival"
+    requires: str = "a dose of the index therapy"
 
     @property
     def title(self) -> str:
@@ -67,9 +71,9 @@ ENDPOINT_INFO: dict[str, EndpointInfo] = {
         EndpointInfo("PFS", "Progression-free survival", _FIRST_DOSE, "progression, relapse or death",
                      "Progression-free survival probability"),
         EndpointInfo("DOR", "Duration of response", "the first response (CR or PR)", "progression or death",
-                     "Probability of remaining in response"),
+                     "Probability of remaining in response", requires="a response (CR or PR)"),
         EndpointInfo("RSD", "Duration of response", "the first response (CR or PR)", "progression or death",
-                     "Probability of remaining in response"),
+                     "Probability of remaining in response", requires="a response (CR or PR)"),
         EndpointInfo("TTR", "Time to response", _FIRST_DOSE, "first response (CR or PR)",
                      "Probability of not yet responding"),
         EndpointInfo("TOT", "Time on treatment", _FIRST_DOSE, "last dose of the index course, or death on treatment",
@@ -77,16 +81,18 @@ ENDPOINT_INFO: dict[str, EndpointInfo] = {
         EndpointInfo("TTD", "Time to treatment discontinuation", _FIRST_DOSE,
                      "last dose of the index course, or death on treatment", "Probability of remaining on treatment"),
         EndpointInfo("TFI", "Treatment-free interval", "the last dose of the index course",
-                     "next systemic therapy or death", "Probability of remaining off treatment"),
+                     "next systemic therapy or death", "Probability of remaining off treatment",
+                     requires="a discontinued index course"),
         EndpointInfo("RFS_STOP", "Relapse-free survival", _STOP, "relapse or death",
-                     "Relapse-free survival probability"),
+                     "Relapse-free survival probability", requires="a stop of the inhibitor"),
         EndpointInfo("RFSSTP", "Relapse-free survival",
                      "stopping the index therapy in complete response", "relapse or death",
-                     "Relapse-free survival probability"),
+                     "Relapse-free survival probability", requires="a stop of the index therapy in complete response"),
         EndpointInfo("RELAPSE_AFTER_CR", "Cumulative incidence of relapse", "the first complete response",
-                     "relapse (death competing)", "Cumulative incidence of relapse", "incidence"),
+                     "relapse (death competing)", "Cumulative incidence of relapse", "incidence",
+                     requires="a complete response on an inhibitor"),
         EndpointInfo("RELAPSE_AFTER_STOP", "Cumulative incidence of relapse", _STOP, "relapse (death competing)",
-                     "Cumulative incidence of relapse", "incidence"),
+                     "Cumulative incidence of relapse", "incidence", requires="a stop of the inhibitor"),
     )
 }  # fmt: skip
 

@@ -44,17 +44,15 @@ def is_missing(value: object) -> bool:
 
 
 def format_number(value: float, note: str = "", *, decimals: int = 0) -> str:
-    """``310``, ``12.5``; the note (``not reached``...) when the value is missing; whole numbers without ``.0``.
+    """``310``, ``12.5``; the note (``not reached``...) when the value is missing.
 
-    >>> format_number(182.0), format_number(float("nan"), "not reached"), format_number(365.0, decimals=2)
-    ('182', 'not reached', '365')
+    >>> format_number(182.0), format_number(float("nan"), "not reached"), format_number(21.0, decimals=1)
+    ('182', 'not reached', '21.0')
     """
     if is_missing(value) or (isinstance(value, float) and math.isinf(value)):
         return note or NOT_ESTIMABLE
     value = float(value)
-    if decimals == 0 or value.is_integer():
-        return f"{round(value):d}"
-    return f"{value:.{decimals}f}"
+    return f"{round(value):d}" if decimals == 0 else f"{value:.{decimals}f}"
 
 
 def format_percent(fraction: float, *, decimals: int = 0, sign: bool = True) -> str:
@@ -118,8 +116,11 @@ def format_with_interval(
     conf: float = 0.95,
     decimals: int = 0,
     percent: bool = False,
+    label: bool = True,
 ) -> str:
     """``310 (95% CI 285-363)``, ``41% (95% CI 35-49%)``, ``100% (95% CI not estimable)``, ``not reached (...)``.
+
+    ``label=False`` leaves out "95% CI" (a table whose column heading says it): ``310 (285-363)``.
 
     >>> format_with_interval(1.0, 1.0, 1.0, percent=True)
     '100% (95% CI not estimable)'
@@ -131,7 +132,7 @@ def format_with_interval(
     else:
         head = format_number(estimate, note, decimals=decimals)
     interval = format_interval(lower, upper, lower_note, upper_note, decimals=decimals, percent=percent)
-    return f"{head} ({conf * 100:g}% CI {interval})"
+    return f"{head} ({conf * 100:g}% CI {interval})" if label else f"{head} ({interval})"
 
 
 def format_count_percent(k: int, n: int, *, with_n: bool = True) -> str:

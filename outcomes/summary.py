@@ -70,7 +70,7 @@ class SurvivalSummary:
             out[f"75th percentile, days ({level})"] = t["q75_text"]
         for day in self.landmarks:
             key = f"survival_{day:g}"
-            out[f"At {format_number(day, decimals=2)} days, % ({level})"] = [
+            out[f"At {day:g} days, % ({level})"] = [
                 format_with_interval(e, lo, hi, note=n, conf=self.conf, decimals=decimals, percent=True)
                 for e, lo, hi, n in zip(t[key], t[f"{key}_lower"], t[f"{key}_upper"], t[f"{key}_note"], strict=True)
             ]
@@ -168,7 +168,7 @@ class CompetingSummary:
                             "Competing events": t["competing"]})  # fmt: skip
         for day in self.landmarks:
             key = f"cif_{day:g}"
-            out[f"At {format_number(day, decimals=2)} days, % ({level})"] = [
+            out[f"At {day:g} days, % ({level})"] = [
                 format_with_interval(e, lo, hi, note=n, conf=self.conf, decimals=decimals, percent=True)
                 for e, lo, hi, n in zip(t[key], t[f"{key}_lower"], t[f"{key}_upper"], t[f"{key}_note"], strict=True)
             ]

@@ -10,7 +10,7 @@ stretch not covered by an interval. Everything is grouped pandas work; no loop r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -94,12 +94,17 @@ class SwimmerData:
         ``grade`` (nullable Int64) is set for AEs, ``end_day`` is the AE resolution day where known.
     origin : str
         The time origin the days count from.
+    excluded : pandas.DataFrame
+        ``patient_id, reason``: patients without a lane (no origin date) and why ("without a diagnosis date"),
+        so that a figure can say who is not shown.
+
     """
 
     lanes: pd.DataFrame
     segments: pd.DataFrame
     markers: pd.DataFrame
     origin: str = "diagnosis"
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["patient_id", "reason"]))
 
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -386,8 +391,12 @@ def derive_swimmer_data(
     procedure = _frame(procedure, "procedure", ["kind", "date"])
     followup = _frame(followup, "followup", ["date"])
     ae = _frame(ae, "ae", ["term", "grade", "start"])
-    origin_date = _origins(patients, exposure, origin).dropna()
+    all_origins = _origins(patients, exposure, origin)
+    origin_date = all_origins.dropna()
     ids = pd.Index(origin_date.index, name="patient_id")
+    why = {"diagnosis": "without a diagnosis date", "first_dose": "without a drug course",
+           "reference": "without a reference date or a drug course"}[origin]  # fmt: skip
+    excluded = pd.DataFrame({"patient_id": all_origins.index[all_origins.isna()].astype(str), "reason": why})
 
     fu = followup.loc[followup["patient_id"].isin(ids)]
     death_date = _dates(fu, "death_date")
@@ -460,4 +469,4 @@ def derive_swimmer_data(
     )
     lanes = lanes.astype({"lane_start_day": "int64", "lane_end_day": "int64"})
     markers = markers.astype({"day": "int64", "end_day": "Int64"})
-    return SwimmerData(lanes=lanes, segments=segments, markers=markers, origin=origin)
+    return SwimmerData(lanes=lanes, segments=segments, markers=markers, origin=origin, excluded=excluded)

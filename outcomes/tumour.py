@@ -13,7 +13,14 @@ import pandas as pd
 
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["BEST_RESPONSE_ORDER", "derive_best_percent_change", "derive_percent_change"]
+__all__ = [
+    "BEST_RESPONSE_ORDER",
+    "derive_best_percent_change",
+    "derive_best_response_from_adrs",
+    "derive_percent_change",
+    "derive_unmeasured",
+]
+
 
 #: Best observed response, best first (unconfirmed; no minimum-duration window).
 BEST_RESPONSE_ORDER: tuple[str, ...] = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -143,3 +150,32 @@ def derive_best_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.sort_values("best_pct_change", kind="stable").reset_index(drop=True)
+
+
+def derive_best_response_from_adrs(frame: pd.DataFrame, adrs: pd.DataFrame, *, paramcd: str = "CBOR") -> pd.DataFrame:
+    """``frame`` (per patient or per assessment) with ``best_response`` set from the ADRS parameter ``paramcd``.
+
+    The waterfall and spider plots colour each patient by the same best overall response as the response table
+    (confirmed, CBOR, by default); patients without that parameter get "MISSING".
+    """
+    best = adrs[adrs["PARAMCD"] == paramcd].drop_duplicates("USUBJID").set_index("USUBJID")["AVALC"]
+    return frame.assign(best_response=frame["patient_id"].map(best).fillna("MISSING").astype("object"))
+
+
+def derive_unmeasured(assessment: pd.DataFrame, patients: pd.Series | list) -> pd.DataFrame:
+    """Patients of ``patients`` without a best % change, and why: ``patient_id, reason``.
+
+    Reasons: "without a measured target lesion" (no sum of diameters recorded) or "without a measurement after
+    baseline" (a baseline sum only, or a baseline sum of 0). Figures drawn from :func:`derive_best_percent_change`
+    name them in a footnote instead of dropping them silently.
+    """
+    wanted = pd.Index(pd.Series(patients, dtype="object").unique())
+    best = derive_best_percent_change(assessment)
+    missing = wanted.difference(pd.Index(best["patient_id"]))
+    a = _checked(assessment)
+    measured = a.loc[a["sum_diameters"].notna() & a["date"].notna(), "patient_id"].unique()
+    reason = np.where(
+        missing.isin(measured), "without a measurement after baseline", "without a measured target lesion"
+    )
+
+    return pd.DataFrame({"patient_id": missing.to_numpy(dtype=object), "reason": reason})

@@ -1,6 +1,6 @@
 """The web pages' figures and tables, from record frames: each figure's points carry the record they come from.
 
-A point's ``customdata`` is ``patient<TAB>record<TAB>id`` (:func:`~tkitrack.dashboards.swimmer.compute_record_keys`);
+A point's ``customdata`` is ``patient<TAB>record<TAB>id`` (:func:`~tkitrack.dashboards.layout.compute_record_keys`);
 the browser opens that patient's page at that record when the point is clicked.
 """
 
@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.layout import compute_lane_positions, compute_record_keys
 from tkitrack.dashboards.safety import figure_patient_timeline
 from tkitrack.dashboards.survival import compute_step_value, figure_km
-from tkitrack.dashboards.swimmer import compute_lane_positions, compute_record_keys, figure_swimmer
+from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.cohort import (
     ENDPOINTS,
     GROUPINGS,

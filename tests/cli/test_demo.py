@@ -12,10 +12,15 @@ def test_demo_runs_twice_and_reports(run_cli, tmp_path):
     text = first.stdout
     assert "37 patients: 7 published cases and 30 synthetic" in text
     assert "validation: 0 error(s)" in text
-    orr = re.search(r"objective response, all treated patients: (\d+)/(\d+) \((\d+)%, 95% CI (\d+)-(\d+)%\)", text)
-    k, n, pct, lo, hi = map(int, orr.groups())
-    assert 0 < k <= n and int(lo) <= pct <= int(hi)
-    assert "median PFS from the first dose, days:" in text
+    orr = re.search(
+        r"objective response \(confirmed\), all treated patients \((\d+) of them synthetic\): "
+        r"(\d+)/(\d+) \((\d+)%, 95% CI (\d+)-(\d+)%\)",
+        text,
+    )
+    synthetic, k, n, pct, lo, hi = map(int, orr.groups())
+    assert 0 < k <= n and int(lo) <= pct <= int(hi) and synthetic == n - 1  # the letter's case is the published one
+    assert "median progression-free survival from the first dose of the index therapy, days:" in text
+
     assert (folder / "report.html").stat().st_size > 1_000_000
     assert {p.name for p in (folder / "adam").iterdir()} == {"adsl.csv", "adrs.csv", "adtte.csv"}
     second = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")

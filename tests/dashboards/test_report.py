@@ -101,7 +101,9 @@ def test_report_sections_tables_figures_and_footer(report):
         "5. Adverse events",
     ]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "IFS-like &lt;b&gt;x&lt;/b&gt;" in text
-    assert "<caption>Patients by histology</caption>" in text
+    # a plain frame given to a section is shown as a reader table (great-tables), with its caption as title
+    assert "Patients by histology" in text and 'id="tk-patients-by-histology"' in text
+
     assert len(re.findall(r'<div id="fig-s\d+-\d+"', text)) == 5  # swimmer, waterfall, spider, KM, AE
     assert "data cut-off" in text and "2024-06-30" in text and "version: plotly" in text
 

@@ -20,13 +20,22 @@ def test_waterfall_bars_and_thresholds():
             "best_response": ["CR", "PR", "SD", "PD", "NE"],
         }
     )
-    fig = figure_waterfall(best)
+    fig = figure_waterfall(best, footnotes=["Not shown: 1 patient without a measurement after baseline (P5)."])
     bars = {t.name: t for t in fig.data}
-    assert list(bars) == ["CR", "PR", "SD", "PD"]  # P5 has no measurement: no bar
-    assert list(bars["PD"].x) == [1] and list(bars["CR"].x) == [4]  # largest growth on the left
-    assert list(bars["CR"].y) == [-100.0] and list(bars["PR"].customdata) == ["P2"]
-    assert bars["CR"].marker.color != bars["PD"].marker.color
-    assert bars["PR"].marker.pattern.shape != bars["CR"].marker.pattern.shape
+    cr, pr, sd, pd_ = (
+        "Complete response (CR)",
+        "Partial response (PR)",
+        "Stable disease (SD)",
+        "Progressive disease (PD)",
+    )
+    assert list(bars) == [cr, pr, sd, pd_]  # P5 has no measurement: no bar, named in the footnote
+    assert list(bars[pd_].x) == [1] and list(bars[cr].x) == [4]  # largest growth on the left
+    assert list(bars[cr].y) == [-100.0] and list(bars[pr].customdata) == ["P2"]
+    assert bars[cr].marker.color != bars[pd_].marker.color
+    assert bars[pr].marker.pattern.shape != bars[cr].marker.pattern.shape
+    (note,) = [a for a in fig.layout.annotations if a.name == "footnotes"]
+    assert note.text == "Not shown: 1 patient without a measurement after baseline (P5)."
+    assert fig.layout.legend.title.text == "Best overall response" and fig.layout.showlegend
     assert _threshold_lines(fig) == {"PR threshold -30%": -30.0, "PD threshold +20%": 20.0}
     assert fig.layout.yaxis.range[0] <= -110
 
@@ -56,6 +65,8 @@ def test_spider_coloured_by_best_response():
             "best_response": ["PR", "PR", "PD", "PD"],
         }
     )
-    fig = figure_spider(changes)
-    assert [t.name for t in fig.data] == ["PR", "PD"]
+    fig = figure_spider(changes, legend_title="Best overall response (confirmed)")
+    assert [t.name for t in fig.data] == ["Partial response (PR)", "Progressive disease (PD)"]
     assert np.nanmax(fig.data[1].y) == 25.0
+    assert fig.data[0].line.color != fig.data[1].line.color  # coloured by best response, not all grey
+    assert fig.layout.legend.title.text == "Best overall response (confirmed)" and fig.layout.showlegend

@@ -97,7 +97,11 @@ def test_censor_marks_ci_band_median_and_landmarks(curves):
     cens = by_name["A censored"]
     assert list(cens.x) == [3, 6] and list(cens.y) == pytest.approx([0.8, 0.8 * 2 / 3])
     assert by_name["A CI"].fill == "tonexty" and by_name["A upper"].line.width == 0
-    assert by_name["A"].line.shape == "hv" and by_name["A"].legendgroup == "A"
+    # the legend entry of each curve carries its n and events (A: 5 patients, 3 events; B: 3 patients, 1 event)
+    curve = by_name["A (n=5, 3 events)"]
+    assert curve.line.shape == "hv" and curve.legendgroup == "A" and curve.showlegend
+    assert "B (n=3, 1 event)" in by_name
+    assert [t.name for t in fig.data if t.showlegend] == ["A (n=5, 3 events)", "B (n=3, 1 event)"]
     median = by_name["A median"]  # first time S(t) <= 0.5 is 8
     assert list(median.x) == [0, 8, 8] and list(median.y) == [0.5, 0.5, 0]
     assert "B median" not in by_name  # not reached
@@ -107,11 +111,25 @@ def test_censor_marks_ci_band_median_and_landmarks(curves):
     assert "A CI" not in {t.name for t in fig.data}
 
 
+def test_single_curve_is_named_and_shown_with_axis_titles_and_footnotes(curves):
+    # one curve still gets a legend entry (its n and events); the axes name the endpoint and its origin
+    fig = figure_km({"all": curves["A"]}, title="Duration of response from the first response (CR or PR)",
+                    time_label="Days from the first response (CR or PR)", y_title="Probability of remaining in response",
+                    footnotes=["Not shown: 2 patients without a response (CR or PR) (P8, P9)."])  # fmt: skip
+    assert fig.layout.showlegend and [t.name for t in fig.data if t.showlegend] == ["All patients (n=5, 3 events)"]
+    assert fig.layout.yaxis.title.text == "Probability of remaining in response"
+    assert fig.layout.xaxis2.title.text == "Days from the first response (CR or PR)"
+    assert fig.layout.title.text == "Duration of response from the first response (CR or PR)"
+    (note,) = [a for a in fig.layout.annotations if a.name == "footnotes"]
+    assert note.text == "Not shown: 2 patients without a response (CR or PR) (P8, P9)."
+    assert list(fig.layout.yaxis2.ticktext) == ["All"]
+
+
 def test_cif_without_and_with_at_risk():
     cif = pd.DataFrame({"time": [0, 3, 7], "cif": [0.0, 0.2, 0.45], "lower": [0, 0.05, 0.2], "upper": [0, 0.5, 0.7]})
-    fig = figure_cif({"relapse": cif})
+    fig = figure_cif({"relapse": cif}, y_title="Cumulative incidence of relapse")
     assert [t.name for t in fig.data] == ["relapse upper", "relapse CI", "relapse"]
-    assert fig.layout.yaxis.title.text == "Cumulative incidence" and "xaxis2" not in fig.layout
+    assert fig.layout.yaxis.title.text == "Cumulative incidence of relapse" and "xaxis2" not in fig.layout
     fig = figure_cif({"relapse": cif.assign(n_risk=[10, 8, 4])})
     table = next(t for t in fig.data if t.mode == "text")  # ticks 0, 2, 4, 6
     assert list(table.x) == [0, 2, 4, 6] and list(table.text) == ["10", "8", "4", "4"]

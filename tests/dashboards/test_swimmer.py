@@ -6,13 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tkitrack.dashboards.swimmer import (
-    LEGEND_GROUPS,
-    compute_lane_positions,
-    compute_line_arrays,
-    compute_record_keys,
-    figure_swimmer,
-)
+from tkitrack.dashboards.layout import compute_lane_positions, compute_record_keys
+from tkitrack.dashboards.palette import AE_GRADE_COLOURS, compute_colour_difference
+from tkitrack.dashboards.swimmer import LEGEND_GROUPS, figure_swimmer
 from tkitrack.outcomes.swimmer import SwimmerData, derive_swimmer_data
 
 T = pd.Timestamp
@@ -163,15 +159,6 @@ def _finite(values) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype="float64") if np.isfinite(v)]
 
 
-def test_compute_line_arrays_interleaves_nan_separators():
-    x, y, t = compute_line_arrays(
-        np.array([0, 10]), np.array([4, 20]), np.array([1, 2]), np.array([1, 2]), np.array(["a", "b"], dtype=object)
-    )
-    np.testing.assert_array_equal(x, [0.0, 2.0, 4.0, np.nan, 10.0, 15.0, 20.0, np.nan])
-    assert np.isnan(y[[3, 7]]).all() and y[4:7].tolist() == [2.0, 2.0, 2.0]
-    assert t.tolist() == ["a", "a", "a", "", "b", "b", "b", ""]
-
-
 def test_two_patient_segments_and_markers(two_patients):
     fig = figure_swimmer(two_patients, sort="duration")
     # P1 lane ends on day 360 (last contact), P2 on day 212 (death): P1 first (longest), P2 second.
@@ -179,9 +166,10 @@ def test_two_patient_segments_and_markers(two_patients):
     assert ticks == {"P1": 0.0, "P2": 1.0}
     starting = _trace(fig, "crizotinib, starting dose")
     assert _finite(starting.x) == [10.0, 30.0, 50.0] and _finite(starting.y) == [0.0, 0.0, 0.0]
-    reduced = _trace(fig, "crizotinib, reduced dose")
+    reduced = _trace(fig, "crizotinib, reduced dose (dotted, narrower)")
     assert _finite(reduced.x) == [59.0, 79.5, 100.0]
-    assert reduced.line.width < starting.line.width  # width, not only colour, tells the dose level
+    # the dose level shows in the legend sample: a dotted, narrower line (not only a shade)
+    assert reduced.line.width < starting.line.width and (reduced.line.dash, starting.line.dash) == ("dot", "solid")
     alectinib = _trace(fig, "alectinib, starting dose")
     assert _finite(alectinib.x) == [31.0, 121.5, 212.0] and _finite(alectinib.y) == [1.0] * 3
     off = _trace(fig, "Off treatment")  # P1: 0-10, 50-59 (interruption), 100-360; P2: 0-31
@@ -231,9 +219,56 @@ def test_grouping_leaves_a_header_row_per_group(two_patients):
     assert y.to_dict() == {"P2": 1.0, "P1": 3.0}
     fig = figure_swimmer(two_patients, group_by="histology")
     assert [a.text for a in fig.layout.annotations] == [
-        "<b>histology: IFS-like</b> (n=1)",
-        "<b>histology: IMT</b> (n=1)",
+        "<b>Histology: IFS-like</b> (n=1)",
+        "<b>Histology: Inflammatory myofibroblastic tumour</b> (n=1)",  # the vocabulary label, not the code
     ]
+
+
+def test_markers_on_the_same_day_are_spread_so_none_hides_another():
+    # P1 has a PD, a recurrence, a resection and a grade-3 AE on day 100, and an AE alone on day 300
+    day = pd.Timestamp("2020-01-01")
+    patients = pd.DataFrame({"patient_id": ["P1"], "diagnosis_date": [day]})
+    on = day + pd.Timedelta(days=100)
+    data = derive_swimmer_data(
+        patients,
+        None,
+        pd.DataFrame({"patient_id": ["P1"], "date": [on], "response": ["PD"]}),
+        pd.DataFrame({"patient_id": ["P1"], "kind": ["recurrence"], "date": [on]}),
+        pd.DataFrame({"patient_id": ["P1"], "kind": ["resection"], "date": [on]}),
+        pd.DataFrame({"patient_id": ["P1"], "date": [day + pd.Timedelta(days=400)], "vital_status": ["alive"]}),
+        pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1"],
+                "term": ["Nausea", "Fatigue"],
+                "grade": [3, 1],
+                "start": [on, day + pd.Timedelta(days=300)],
+            }
+        ),
+    )
+    fig = figure_swimmer(data)
+    at_100 = {t.name: float(t.y[0]) for t in fig.data if t.mode == "markers" and 100 in list(t.x)}
+    assert set(at_100) == {"Progression (first)", "Recurrence", "Surgery", "AE onset, grade 3"}
+    assert len(set(at_100.values())) == 4  # four different heights on the lane: none hides another
+    assert max(at_100.values()) - min(at_100.values()) <= 0.8 and abs(sum(at_100.values())) < 1e-9  # centred
+    assert _finite(_trace(fig, "AE onset, grade 1").y) == [0.0]  # alone on its day: on the lane's line
+
+
+def test_ae_grades_are_clearly_distinct_colours():
+    # CIE76 distance between consecutive grades: the old grade 3 and 4 browns were 25 apart; now all > 30
+    assert all(compute_colour_difference(AE_GRADE_COLOURS[g], AE_GRADE_COLOURS[g + 1]) > 30 for g in range(1, 5))
+
+
+def test_patients_without_a_lane_are_named_in_a_footnote():
+    patients = pd.DataFrame(
+        {"patient_id": ["P1", "P2", "P3"], "diagnosis_date": [pd.Timestamp("2020-01-01"), pd.NaT, pd.NaT]}
+    )
+    followup = pd.DataFrame({"patient_id": ["P1"], "date": [pd.Timestamp("2021-01-01")], "vital_status": ["alive"]})
+    data = derive_swimmer_data(patients, None, None, None, None, followup, None)
+    fig = figure_swimmer(data, footnotes=["Synthetic data: all 3 patients are synthetic."])
+    (note,) = [a for a in fig.layout.annotations if a.name == "footnotes"]
+    assert note.text == ("Not shown: 2 patients without a diagnosis date (P2, P3).<br>"
+                         "Synthetic data: all 3 patients are synthetic.")  # fmt: skip
+    assert fig.layout.margin.b > 60
 
 
 def test_bad_sort_and_group_raise(two_patients):

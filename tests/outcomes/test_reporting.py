@@ -36,6 +36,7 @@ def test_present_values(value):
     ("args", "kwargs", "text"),
     [
         pytest.param((182.0,), {}, "182", id="whole-float"),
+        pytest.param((21.0,), {"decimals": 1}, "21.0", id="whole-with-decimals"),
         pytest.param((182.4,), {}, "182", id="rounded"),
         pytest.param((12.25,), {"decimals": 1}, "12.2", id="one-decimal"),
         pytest.param((NAN, "not reached"), {}, "not reached", id="note"),
