@@ -91,6 +91,8 @@ def figure_endpoint(
         data = derive_competing_endpoint(frames, code)
     else:
         data = derive_endpoint(frames, code, adam=adam)
+    data = data[data["time"].notna()]  # a row without a time has no origin: the patient is left out, and said so
+
     abbreviations = ""
     if by is not None:
         data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")

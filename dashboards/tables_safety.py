@@ -69,7 +69,8 @@ def table_adverse_events(frames: Mapping[str, pd.DataFrame], *, window_days: int
     ]
     if len(outside):
         who = sorted(outside["patient_id"].astype(str).unique())
-        notes.append(f"Not in this table: {len(outside)} adverse events that began outside any treatment period "
+        events = "adverse event that" if len(outside) == 1 else "adverse events that"
+        notes.append(f"Not in this table: {len(outside)} {events} began outside any treatment period "
                      f"(patients {_listed(who)}).")  # fmt: skip
     treated = frames["exposure"]["patient_id"].unique()
     notes += [n for n in [synthetic_note(frames["patient"], treated)] if n]

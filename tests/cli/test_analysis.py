@@ -189,3 +189,10 @@ def test_survival_and_safety_on_the_database(cli):
     gait = next(r for r in out["ae_incidence"] if r["term"] == "Gait disturbance")
     assert (gait["n_any"], gait["N"]) == (1, 7)
     assert cli("survival", "--by", "eye_colour").exit_code == 2
+    table = cli("safety")
+    assert table.exit_code == 0, table.output
+    out = table.stdout
+    assert "Days on drug" in out and "Dose intensity (mg/m²/day)" in out and "182" in out
+    for raw in ("days_on_drug", "NaT", "<NA>", "True", "False", "182.0", "n_any", "pct_"):
+        assert raw not in out, raw
+

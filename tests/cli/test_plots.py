@@ -35,6 +35,47 @@ def test_swimmer_png_uses_the_system_browser(filled, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _png_size(path: Path) -> tuple[int, int]:
+    import struct
+
+    return struct.unpack(">II", path.read_bytes()[16:24])
+
+
+@pytest.mark.browser
+def test_png_at_a_chosen_size_and_scale(filled, tmp_path):
+    # --width/--height set the pixels of the figure, --scale multiplies them (print resolution)
+    out = tmp_path / "km.png"
+    result = filled("plot", "km", "-o", str(out), "--endpoint", "OS", "--width", "1000", "--height", "600",
+                    "--scale", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert _png_size(out) == (2000, 1200)
+    swim = tmp_path / "s.png"
+    assert filled("swimmer", "-o", str(swim), "--width", "800", "--scale", "1.5").exit_code == 0
+    assert _png_size(swim)[0] == 1200
+
+
+def test_size_options_are_checked(filled, tmp_path):
+    out = tmp_path / "km.html"
+    bad = filled("plot", "km", "-o", str(out), "--width", "20")
+    assert bad.exit_code == 2 and "--width and --height are pixels between 100 and 10000" in bad.stderr
+    bad = filled("plot", "km", "-o", str(out), "--scale", "0")
+    assert bad.exit_code == 2 and "--scale" in bad.stderr
+    ok = filled("plot", "km", "-o", str(out), "--width", "700", "--height", "450")
+    assert ok.exit_code == 0 and '"width":700' in out.read_text().replace(" ", "")
+
+
+def test_plot_km_titles_name_the_endpoint_and_its_origin(filled, tmp_path):
+    out = tmp_path / "dor.html"
+    assert filled("plot", "km", "-o", str(out), "--endpoint", "DOR").exit_code == 0
+    text = out.read_text()
+    assert "Duration of response from the first response (CR or PR)" in text
+    assert "days from the first dose" not in text.lower()
+    assert filled("plot", "km", "-o", str(out), "--endpoint", "RELAPSE_AFTER_CR").exit_code == 2
+    cif = tmp_path / "cif.html"
+    assert filled("plot", "cif", "-o", str(cif), "--endpoint", "RELAPSE_AFTER_STOP").exit_code == 0
+    assert "Cumulative incidence of relapse from stopping the inhibitor" in cif.read_text()
+
+
 @pytest.mark.parametrize("kind", ["km", "cif", "waterfall", "spider", "ae"])
 def test_plot_kinds(filled, tmp_path, kind):
     out = tmp_path / f"{kind}.html"
@@ -61,8 +102,8 @@ def test_report_is_one_offline_file_with_every_section(filled, tmp_path):
         "Cohort",
         "Response",
         "Treatment and follow-up",
-        "Progression-free survival",
-        "Overall survival",
+        "Time-to-event endpoints",
+        "Progression-free survival from the first dose of the index therapy",
         "Stopping the inhibitor after complete response",
         "Adverse events",
         "Data validation",
