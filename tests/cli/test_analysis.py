@@ -195,4 +195,3 @@ def test_survival_and_safety_on_the_database(cli):
     assert "Days on drug" in out and "Dose intensity (mg/m²/day)" in out and "182" in out
     for raw in ("days_on_drug", "NaT", "<NA>", "True", "False", "182.0", "n_any", "pct_"):
         assert raw not in out, raw
-
