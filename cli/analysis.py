@@ -192,8 +192,14 @@ def survival(
                           "df": s.cox.lr_df, "p": s.cox.lr_p}, "text": s.cox.text()}  # fmt: skip
         typer.echo(json.dumps(out, indent=2))
         return
-    render(s.text_table(quartiles=quartiles), "table", title=title)
-    render(s.risk.astype({"time": int}), "table", title="Numbers at risk (days)")
+    shown, risk = s.text_table(quartiles=quartiles), s.risk.astype({"time": int}).rename(columns={"time": "Day"})
+    if by is not None and csv is None:  # coded attributes (histology, sex...) read as their labels
+        from tkitrack.dashboards.labels import value_label
+
+        shown["Group"] = [value_label(by, g) for g in shown["Group"]]
+        risk = risk.rename(columns={g: value_label(by, g) for g in risk.columns[1:]})
+    render(shown, "table", title=title)
+    render(risk, "table", title="Numbers at risk")
     typer.echo(f"median follow-up (reverse Kaplan-Meier), days: {s.followup}")
     if s.logrank is not None:
         typer.echo(f"log-rank (exploratory): {s.logrank.text}")
@@ -265,7 +271,12 @@ def cuminc(
             out["gray_test"] = {"stat": s.gray.stat, "df": s.gray.df, "p": s.gray.p, "text": s.gray.text}
         typer.echo(json.dumps(out, indent=2))
         return
-    render(s.text_table(), "table", title=title)
+    shown = s.text_table()
+    if by is not None and csv is None:
+        from tkitrack.dashboards.labels import value_label
+
+        shown["Group"] = [value_label(by, g) for g in shown["Group"]]
+    render(shown, "table", title=title)
     if s.gray is not None:
         typer.echo(f"{s.gray.text} (exploratory)")
     for note in s.notes:
@@ -315,27 +326,18 @@ def stopping(
         }, indent=2, default=str))  # fmt: skip
         return
     typer.echo(header)
-    marks_shown = marks.rename(columns=_LANDMARK_HEADERS)[[v for k, v in _LANDMARK_HEADERS.items() if k in marks]]
-    render(marks_shown, "table", title="Landmark analysis (status fixed at the landmark)", wide=("note",))
+    from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
+
+    for pub in (table_landmarks(marks, conf=conf_level), table_stopped(stopped)):
+        render(pub.to_frame(), "table", title=pub.title, wide=("Note",))
+        for note in pub.footnotes:
+            typer.echo(f"note: {note}")
     if tv.warning_text:
         typer.echo(f"time-varying Cox (stopping as a time-varying covariate): {tv.n_patients} patients, "
                    f"{tv.n_events} events; not shown: {tv.warning_text}")  # fmt: skip
     else:
         typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} ({conf_level * 100:g}% CI "
                    f"{tv.lower:.2f}-{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
-    listing = stopped.rename(columns=_STOPPED_HEADERS)[[v for k, v in _STOPPED_HEADERS.items() if k in stopped]]
-    render(listing, "table", title="Everyone who stopped after CR (days)")
-
-
-_LANDMARK_HEADERS = {
-    "landmark_day": "days after CR", "status": "status then", "n": "patients", "events": "relapses/deaths",
-    "n_not_at_risk": "excluded", "median_text": "median (95% CI)", "warning_text": "note",
-}  # fmt: skip
-_STOPPED_HEADERS = {
-    "patient_id": "patient_id", "cr_date": "CR", "stop_date": "stopped", "stop_reason": "reason",
-    "days_on_drug": "on drug", "days_in_cr_before_stop": "CR to stop", "days_off_drug_followup": "off drug",
-    "relapse": "relapse", "days_stop_to_relapse": "stop to relapse", "relapse_kind": "kind", "vital_status": "status",
-}  # fmt: skip
 
 
 @command(app, "safety")

@@ -28,6 +28,7 @@ from tkitrack.dashboards.tables import (
     table_time_to_event,
 )
 from tkitrack.dashboards.tables_safety import safety_listings, table_adverse_events, table_exposure
+from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint, derive_patient_attributes
 from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
 from tkitrack.outcomes.safety import summarise_worst_grade
@@ -199,13 +200,6 @@ def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
                    figures=[fig])  # fmt: skip
 
 
-_LANDMARK_COLUMNS = {
-    "landmark_day": "Days after CR", "status": "Status at the landmark", "n": "Patients", "events": "Relapses or deaths",
-    "n_not_at_risk": "Left out (relapsed, died or out of follow-up by then)", "median_text": "Median (95% CI)",
-    "warning_text": "Note",
-}  # fmt: skip
-
-
 def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
     heading = "Stopping the inhibitor after complete response"
     if not len(frames["exposure"]):
@@ -230,15 +224,8 @@ def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
             "Comparing those who stopped with those who continued from the start would credit the stoppers with "
             "the time they had to survive to stop (immortal-time bias), so status is fixed at landmarks after the "
             "CR and follow-up counted from there, and the Cox model lets stopping change over time. " + tv_text)  # fmt: skip
-    shown = marks[list(_LANDMARK_COLUMNS)].assign(
-        status=marks["status"].map({"stopped": "Stopped", "on_drug": "On drug"})
-    )
-    landmark = PubTable.from_frame("landmarks", "Landmark analysis: relapse or death after the landmark",
-                                   present_frame(shown.rename(columns=_LANDMARK_COLUMNS)))  # fmt: skip
-    listing = PubTable.from_frame("stopped", "Everyone who stopped the inhibitor after complete response",
-                                  present_frame(stopped, kinds={"stop_reason": "reason"}))  # fmt: skip
     fig = figure_endpoint(frames, "RELAPSE_AFTER_CR", landmarks=(365.25,))
-    return Section(heading, text, tables=[landmark, listing], figures=[fig])
+    return Section(heading, text, tables=[table_landmarks(marks), table_stopped(stopped)], figures=[fig])
 
 
 def _validation_section(listing: pd.DataFrame | None) -> Section:

@@ -293,5 +293,6 @@ def _why_not(row: dict, reference: str, ref_events: int, total: int) -> str:
     if row["events"] == 0:
         return f"no events in {row['group']}"
     if ref_events == 0:
-        return f"no events in the reference group {reference}"
+        return f"no events in the reference group ({reference})"
+
     return "every event of one group happens after the other has left follow-up (monotone likelihood)"

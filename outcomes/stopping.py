@@ -157,7 +157,7 @@ def _warning(n: int, events: int, min_n: int, min_events: int) -> str:
     """Plain words on how little an estimate rests on; empty when n and events are both enough."""
     parts = [
         f"only {n} patient{'' if n == 1 else 's'} (< {min_n})" if n < min_n else "",
-        f"only {events} events (< {min_events})" if events < min_events else "",
+        f"only {events} event{'' if events == 1 else 's'} (< {min_events})" if events < min_events else "",
     ]
     text = " and ".join(p for p in parts if p)
     return f"{text}: descriptive only, too few to compare" if text else ""
@@ -298,8 +298,9 @@ def fit_time_varying_cox(
     if n_events == 0 or long["stopped"].nunique() < 2:
         why = f"{n_events} events, {n_stopped} patients stopped: the hazard ratio cannot be estimated"
         return TimeVaryingCoxResult(**nan, warning=True, warning_text=why, **base)
+    state = long.assign(state=np.where(long["stopped"] == 1, "off drug", "on drug"))
     try:
-        fit = fit_cox(long, time="stop", entry="start", event="event", group="stopped", reference="0", conf=conf)
+        fit = fit_cox(state, time="stop", entry="start", event="event", group="state", reference="on drug", conf=conf)
     except InputError as exc:
         return TimeVaryingCoxResult(**nan, warning=True, warning_text=f"model not fitted: {exc}", **base)
     row = fit.table.iloc[0]

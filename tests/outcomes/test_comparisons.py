@@ -200,7 +200,7 @@ def test_cox_without_events_says_so_and_does_not_raise():
 
 def test_cox_reference_without_events():
     res = fit_cox(pd.DataFrame({"time": [1, 2, 3, 4], "event": [0, 0, 1, 1], "group": list("aabb")}))
-    assert res.table.iloc[0]["note"] == "no events in the reference group a"
+    assert res.table.iloc[0]["note"] == "no events in the reference group (a)"
 
 
 def test_cox_group_never_at_risk_at_an_event_is_not_estimable():
