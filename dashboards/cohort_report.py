@@ -27,7 +27,12 @@ from tkitrack.dashboards.tables import (
     table_response,
     table_time_to_event,
 )
-from tkitrack.dashboards.tables_safety import safety_listings, table_adverse_events, table_exposure
+from tkitrack.dashboards.tables_safety import (
+    table_adverse_events,
+    table_ae_on_off,
+    table_exposure,
+    table_exposure_listing,
+)
 from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint, derive_patient_attributes
 from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
@@ -137,7 +142,7 @@ def build_cohort_sections(frames: Mapping[str, pd.DataFrame], *, listing: pd.Dat
             figures=figures))  # fmt: skip
     sections.append(_stopping_section(frames))
     if treated:
-        listings = [t for t in safety_listings(frames) if t.name == "exposure_listing"]
+        listings = [table_exposure_listing(frames)]
         sections.append(Section(
             "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
             "their reasons, and dose intensity against the catalogue dose.",
@@ -194,7 +199,7 @@ def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
     notes = [f"Each patient counted once per term at the worst grade; bars are of all {n} patients."]
     notes += [n for n in [synthetic_note(frames["patient"])] if n]
     fig = figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=n, footnotes=notes)
-    listings = [t for t in safety_listings(frames) if t.name == "ae_on_off"]
+    listings = [table_ae_on_off(frames)] if len(frames["exposure"]) else []
     return Section("Adverse events", "CTCAE v5.0 terms, worst grade per patient; the denominator of each drug's "
                    "columns is the patients who received it.", tables=[table_adverse_events(frames), *listings],
                    figures=[fig])  # fmt: skip

@@ -358,6 +358,7 @@ def figure_swimmer(
                 "xanchor": "left",
                 "showarrow": False,
                 "text": f"<b>{escape_text(column_label(group_by))}: {escape_text(value_label(group_by, value))}</b> (n={n})",
+                "name": f"group:{value}",  # the group's value as recorded, for code that rewrites the header
                 "font": {"size": max(9, min(13, px * 0.9 + 4))},
             }
             for pos, value, n in headers

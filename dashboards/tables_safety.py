@@ -19,7 +19,14 @@ from tkitrack.outcomes.tabulate import (
     summarise_ae_by_drug,
 )
 
-__all__ = ["safety_listings", "table_adverse_events", "table_exposure"]
+__all__ = [
+    "safety_listings",
+    "table_adverse_events",
+    "table_ae_incidence",
+    "table_ae_on_off",
+    "table_exposure",
+    "table_exposure_listing",
+]
 
 
 _OVERALL = "Overall"
@@ -151,44 +158,62 @@ def _catalogue(row: pd.Series) -> str:
     return f"{row['catalogue_dose']:g} {unit} {row['catalogue_frequency']}"
 
 
-def safety_listings(frames: Mapping[str, pd.DataFrame]) -> list[PubTable]:
-    """The `safety` command's tables as a reader sees them: exposure per patient and drug, AE incidence by worst
-    grade, and AEs with onset on or off treatment."""
+def table_exposure_listing(frames: Mapping[str, pd.DataFrame]) -> PubTable:
+    """Exposure per patient and drug: days on drug, interruptions, dose changes and why, how it ended, doses."""
     from tkitrack.dashboards.labels import present_frame
     from tkitrack.outcomes.exposure import derive_exposure_summary
-    from tkitrack.outcomes.safety import summarise_ae_incidence, summarise_ae_on_off_treatment
 
-    out = []
-    if len(frames["exposure"]):
-        ex = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
-        ex["stop_reason"] = ex["stop_reason"].where(~ex["ongoing"], "ongoing")
-        ex["dose_change_reasons"] = ex["dose_change_reasons"].map(
-            lambda text: "; ".join(value_label("reason", r).lower() for r in text.split("; ")) if text else ""
-        )
-        cols = ["patient_id", "drug", "days_on_drug", "n_interruptions", "n_dose_changes", "dose_change_reasons",
-                "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
-        shown = present_frame(ex[cols], kinds={"stop_reason": "reason"},
-                              decimals={"cumulative_dose_mg": 0, "dose_intensity_mg_m2_day": 0})  # fmt: skip
-        notes = ["Days on drug count the days covered by the drug's dosing intervals (interruptions excluded). Dose "
-                 "intensity is blank without a recorded height and weight."]  # fmt: skip
-        notes += [n for n in [synthetic_note(frames["patient"], ex["patient_id"].unique())] if n]
-        out.append(PubTable.from_frame("exposure_listing", "Exposure per patient and drug", shown, notes))
+    ex = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+    ex["stop_reason"] = ex["stop_reason"].where(~ex["ongoing"], "ongoing")
+    ex["dose_change_reasons"] = ex["dose_change_reasons"].map(
+        lambda text: "; ".join(value_label("reason", r).lower() for r in text.split("; ")) if text else ""
+    )
+    cols = ["patient_id", "drug", "days_on_drug", "n_interruptions", "n_dose_changes", "dose_change_reasons",
+            "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
+    shown = present_frame(ex[cols], kinds={"stop_reason": "reason"},
+                          decimals={"cumulative_dose_mg": 0, "dose_intensity_mg_m2_day": 0})  # fmt: skip
+    notes = ["Days on drug count the days covered by the drug's dosing intervals (interruptions excluded). Dose "
+             "intensity is blank without a recorded height and weight."]  # fmt: skip
+    notes += [n for n in [synthetic_note(frames["patient"], ex["patient_id"].unique())] if n]
+    return PubTable.from_frame("exposure_listing", "Exposure per patient and drug", shown, notes)
+
+
+def table_ae_incidence(frames: Mapping[str, pd.DataFrame]) -> PubTable:
+    """Patients with each CTCAE term at their worst grade (any, 1-2, 3, 4, 5) over all patients."""
+    from tkitrack.outcomes.safety import summarise_ae_incidence
+
+    inc = summarise_ae_incidence(frames["ae"], frames["patient"])
+    n_total = int(inc["N"].iloc[0]) if len(inc) else len(frames["patient"])
+    table = pd.DataFrame({"Adverse event (CTCAE v5.0 term)": inc["term"]})
+    for band, label in (("any", "Any grade"), ("grade_1_2", "Grade 1-2"), ("grade_3", "Grade 3"),
+                        ("grade_4", "Grade 4"), ("grade_5", "Grade 5")):  # fmt: skip
+        table[label] = [format_count_percent(k, n_total, with_n=False) for k in inc[f"n_{band}"]]
+    notes = [f"Patients with each term at their worst grade; percentages are of all {n_total} patients."]
+    notes += [n for n in [synthetic_note(frames["patient"])] if n]
+    return PubTable.from_frame("ae_incidence", f"Adverse events by worst grade (N={n_total})", table, notes)
+
+
+def table_ae_on_off(frames: Mapping[str, pd.DataFrame]) -> PubTable:
+    """Per CTCAE term: events, patients and worst grade with onset on and off treatment."""
+    from tkitrack.dashboards.labels import present_frame
+    from tkitrack.outcomes.safety import summarise_ae_on_off_treatment
+
+    onoff = summarise_ae_on_off_treatment(frames["ae"], frames["exposure"])
+    for col in ("worst_grade_on", "worst_grade_off"):
+        onoff[col] = onoff[col].where(onoff[col] > 0)
+    notes = ["On treatment: onset during a drug's dosing interval or up to 30 days after it; worst grade blank when "
+             "there was no event in that phase."]  # fmt: skip
+    return PubTable.from_frame(
+        "ae_on_off", "Adverse events with onset on and off treatment", present_frame(onoff), notes
+    )
+
+
+def safety_listings(frames: Mapping[str, pd.DataFrame]) -> list[PubTable]:
+    """The `safety` command's tables as a reader sees them: exposure per patient and drug, AE incidence by worst
+    grade, and AEs with onset on or off treatment (those the records allow)."""
+    out = [table_exposure_listing(frames)] if len(frames["exposure"]) else []
     if len(frames["ae"]):
-        inc = summarise_ae_incidence(frames["ae"], frames["patient"])
-        n_total = int(inc["N"].iloc[0]) if len(inc) else len(frames["patient"])
-        table = pd.DataFrame({"Adverse event (CTCAE v5.0 term)": inc["term"]})
-        for band, label in (("any", "Any grade"), ("grade_1_2", "Grade 1-2"), ("grade_3", "Grade 3"),
-                            ("grade_4", "Grade 4"), ("grade_5", "Grade 5")):  # fmt: skip
-            table[label] = [format_count_percent(k, n_total, with_n=False) for k in inc[f"n_{band}"]]
-        notes = [f"Patients with each term at their worst grade; percentages are of all {n_total} patients."]
-        notes += [n for n in [synthetic_note(frames["patient"])] if n]
-        out.append(PubTable.from_frame("ae_incidence", f"Adverse events by worst grade (N={n_total})", table, notes))
+        out.append(table_ae_incidence(frames))
         if len(frames["exposure"]):
-            onoff = summarise_ae_on_off_treatment(frames["ae"], frames["exposure"])
-            for col in ("worst_grade_on", "worst_grade_off"):
-                onoff[col] = onoff[col].where(onoff[col] > 0)
-            shown = present_frame(onoff)
-            notes = ["On treatment: onset during a drug's dosing interval or up to 30 days after it; worst grade blank "
-                     "when there was no event in that phase."]  # fmt: skip
-            out.append(PubTable.from_frame("ae_on_off", "Adverse events with onset on and off treatment", shown, notes))
+            out.append(table_ae_on_off(frames))
     return out

@@ -24,7 +24,7 @@ from tkitrack.outcomes.cohort import (
     derive_patient_attributes,
     derive_swimmer_from_records,
 )
-from tkitrack.outcomes.safety import summarise_ae_incidence
+from tkitrack.outcomes.endpoints import endpoint_info
 from tkitrack.outcomes.summary import SurvivalSummary, summarise_endpoint, summarise_response
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.errors import InputError, NotFoundError
@@ -108,10 +108,11 @@ class SwimmerParts:
         earlier = set(self.groups.iloc[:start]) if self.groups is not None else set()
         for note in fig.layout.annotations:
             found = re.match(r"<b>(.*): (.*)</b> \(n=\d+\)$", note.text or "")
-            if found:
-                value = found.group(2)
+            if found and (note.name or "").startswith("group:"):
+                value = note.name.removeprefix("group:")  # the recorded value; the text shows its label
                 more = ", continued" if value in earlier else ""
-                note.text = f"<b>{found.group(1)}: {value}</b> (n={int(self.totals.get(value, 0))}{more})"
+                note.text = f"<b>{found.group(1)}: {found.group(2)}</b> (n={int(self.totals.get(value, 0))}{more})"
+
         fig.update_layout(width=None, autosize=True, showlegend=k == 0, margin={"r": 30},
                           legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0,
                                   "itemclick": False, "itemdoubleclick": False})  # fmt: skip
@@ -143,7 +144,8 @@ def figure_cohort_km(
         data = data.merge(derive_patient_attributes(frames)[["patient_id", group]], on="patient_id", how="left")
         data[group] = data[group].astype(str)
     summary = summarise_endpoint(data, group=group)
-    fig = figure_km(summary.curves, medians=True, title=f"{endpoint}: {ENDPOINTS[endpoint]}")
+    info = endpoint_info(endpoint)  # title, axes and origin from the endpoint's one declaration
+    fig = figure_km(summary.curves, medians=True, title=info.title, time_label=info.x_label, y_title=info.y_label)
     for name, curve in summary.curves.items():
         part = data if group is None else data.loc[data[group] == name]
         part = part.loc[part["time"].notna()]  # no origin, no time: not on the curve
@@ -168,7 +170,9 @@ def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None
         resp = summarise_response(adam["adrs"], subjects=treated)
         out["response"] = resp[["measure", "text"]].rename(columns={"text": "k/n (%, exact 95% CI)"})
     if len(frames["ae"]):
-        out["ae"] = summarise_ae_incidence(frames["ae"], frames["patient"]).round(1)
+        from tkitrack.dashboards.tables_safety import table_ae_incidence  # the reader form of the CLI and report
+
+        out["ae"] = table_ae_incidence(frames).to_frame()
     return out
 
 

@@ -41,8 +41,8 @@ def test_swimmer_is_grouped_and_fills_the_page(frames):
     [fig] = figure_cohort_swimmer(frames, group_by="histology")
     assert fig.layout.width is None and fig.layout.autosize
     assert {a.text for a in fig.layout.annotations} == {
-        "<b>histology: IMT</b> (n=2)",
-        "<b>histology: NTRK_SCN</b> (n=1)",
+        "<b>Histology: Inflammatory myofibroblastic tumour</b> (n=2)",
+        "<b>Histology: NTRK-rearranged spindle-cell neoplasm</b> (n=1)",
     }
 
 
@@ -58,9 +58,13 @@ def test_swimmer_in_parts_keeps_one_order_one_x_range_and_whole_group_sizes(fram
     assert first.layout.showlegend and not second.layout.showlegend
     assert first.layout.title.text == "3 patients: click a lane to open the patient (lanes 1-2 of 3)"
     assert second.layout.title.text == "Lanes 3-3 of 3"
-    assert [a.text for a in second.layout.annotations] == ["<b>histology: NTRK_SCN</b> (n=1)"]
+    assert [a.text for a in second.layout.annotations] == [
+        "<b>Histology: NTRK-rearranged spindle-cell neoplasm</b> (n=1)"
+    ]
     _, two, _ = figure_cohort_swimmer(frames, group_by="histology", chunk=1)
-    assert [a.text for a in two.layout.annotations] == ["<b>histology: IMT</b> (n=2, continued)"]
+    assert [a.text for a in two.layout.annotations] == [
+        "<b>Histology: Inflammatory myofibroblastic tumour</b> (n=2, continued)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +79,9 @@ def test_km_refuses_unknown_endpoint_or_group(frames, endpoint, group, says):
 
 def test_km_without_grouping(frames):
     fig, summary = figure_cohort_km(frames, endpoint="OS", group=None)
+    assert fig.layout.title.text == "Overall survival from the first dose of the index therapy"
+    assert fig.layout.yaxis.title.text == "Overall survival probability"
+
     marks = [t for t in fig.data if (t.name or "").endswith(": patients")]
     assert len(marks) == 1 and sorted(k.split("\t")[0] for k in marks[0].customdata) == ["A-001", "B-001"]
     assert int(summary.table["events"].iloc[0]) == 1
