@@ -70,7 +70,8 @@ def demo(
                    f"{resp.loc['objective response (CR+PR)', 'text']}; complete response (unconfirmed) "
                    f"{resp.loc['complete response', 'text']}")  # fmt: skip
     for paramcd in ("PFS", "OS"):
-        t = adam["adtte"][adam["adtte"]["PARAMCD"] == paramcd]
+        t = adam["adtte"][(adam["adtte"]["PARAMCD"] == paramcd) & adam["adtte"]["AVAL"].notna()]
+
         s = summarise_endpoint(pd.DataFrame({"time": t["AVAL"].astype(float), "event": t["CNSR"].eq(0)}))
         row = s.table.iloc[0]
         synthetic = int((source.reindex(t["USUBJID"]) == "synthetic").sum())

@@ -149,9 +149,9 @@ def table_characteristics(frames: Mapping[str, pd.DataFrame], *, by: str | None 
         ("Kinase fusion (5' partner::3' kinase)", fusion, "fusion_partner", []),
         (
             "Index therapy (first kinase inhibitor)",
-            attrs["index_drug"].fillna("None (no kinase inhibitor)"),
+            attrs["index_drug"].fillna(_NONE),
             "drug",
-            [],
+            [*attrs["index_drug"].value_counts().index, _NONE],
         ),
     ]
     for title, values, kind, order in blocks:
@@ -177,7 +177,8 @@ def table_characteristics(frames: Mapping[str, pd.DataFrame], *, by: str | None 
     untreated = prior.index[~before]
     if len(untreated):
         notes.append(
-            f"{len(untreated)} patients received no kinase inhibitor and count as 'none': {_listed(untreated)}."
+            f"{len(untreated)} patients received no kinase inhibitor (row 'None'): {_listed(untreated)}."
+
         )
     notes += [n for n in [synthetic_note(frames["patient"])] if n]
     return PubTable("table1", "Table 1. Patient and disease characteristics", "Characteristic",

@@ -20,6 +20,11 @@ def test_demo_runs_twice_and_reports(run_cli, tmp_path):
     synthetic, k, n, pct, lo, hi = map(int, orr.groups())
     assert 0 < k <= n and int(lo) <= pct <= int(hi) and synthetic == n - 1  # the letter's case is the published one
     assert "median progression-free survival from the first dose of the index therapy, days:" in text
+    for line in text.splitlines():  # the synthetic count never exceeds the patients it is part of
+        found = re.search(r"in (\d+) patients \((\d+) of them synthetic\)", line)
+        if found:
+            assert int(found.group(2)) <= int(found.group(1)), line
+
 
     assert (folder / "report.html").stat().st_size > 1_000_000
     assert {p.name for p in (folder / "adam").iterdir()} == {"adsl.csv", "adrs.csv", "adtte.csv"}

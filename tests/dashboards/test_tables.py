@@ -45,6 +45,9 @@ def test_table1_counts_and_age(cohort_frames):
     note = next(x for x in t.footnotes if "received no kinase inhibitor" in x)
     assert note.startswith(f"{len(untreated)} patients received no kinase inhibitor") and untreated[0] in note
     assert synthetic_note(patients) in t.footnotes
+    index_rows = t.rows.loc[t.rows["group"] == "Index therapy (first kinase inhibitor)", "label"].tolist()
+    assert index_rows[-1] == "None (no kinase inhibitor)" and len(index_rows) == len(set(index_rows))
+
 
 
 def test_table1_by_histology_adds_columns_under_a_spanner(cohort_frames):
