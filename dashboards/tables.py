@@ -176,10 +176,7 @@ def table_characteristics(frames: Mapping[str, pd.DataFrame], *, by: str | None 
     ]
     untreated = prior.index[~before]
     if len(untreated):
-        notes.append(
-            f"{len(untreated)} patients received no kinase inhibitor (row 'None'): {_listed(untreated)}."
-
-        )
+        notes.append(f"{len(untreated)} patients received no kinase inhibitor (row 'None'): {_listed(untreated)}.")
     notes += [n for n in [synthetic_note(frames["patient"])] if n]
     return PubTable("table1", "Table 1. Patient and disease characteristics", "Characteristic",
                     _columns(membership, _column_label), rows, notes)  # fmt: skip

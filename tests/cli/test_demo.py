@@ -25,7 +25,6 @@ def test_demo_runs_twice_and_reports(run_cli, tmp_path):
         if found:
             assert int(found.group(2)) <= int(found.group(1)), line
 
-
     assert (folder / "report.html").stat().st_size > 1_000_000
     assert {p.name for p in (folder / "adam").iterdir()} == {"adsl.csv", "adrs.csv", "adtte.csv"}
     second = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")

@@ -49,7 +49,6 @@ def test_table1_counts_and_age(cohort_frames):
     assert index_rows[-1] == "None (no kinase inhibitor)" and len(index_rows) == len(set(index_rows))
 
 
-
 def test_table1_by_histology_adds_columns_under_a_spanner(cohort_frames):
     t = build_table("table1", cohort_frames, by="histology")
     spanned = [c for c in t.columns if c.spanner]
