@@ -29,6 +29,7 @@ from tkitrack.dashboards.safety import figure_ae_summary
 from tkitrack.dashboards.survival import figure_cif, figure_km
 from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.swimmer import SwimmerData
+from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -264,7 +265,7 @@ def write_table(table: PubTable, folder: str | Path, formats: Sequence[str] = TA
             )
             path.write_text(page, encoding="utf-8")
         elif fmt == "csv":
-            table.to_csv_frame().to_csv(path, index=False, encoding="utf-8")
+            write_csv(table.to_csv_frame(), path)
         else:
             table.to_docx().save(str(path))
         written.append(path)
