@@ -13,8 +13,11 @@ import pandas as pd
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
+    "DATE_FORMS",
     "PARTIAL_DATE_PATTERN",
+    "TIME_PATTERN",
     "Imputation",
+    "date_problems",
     "impute_partial_date",
     "impute_partial_dates",
     "parse_partial_date",
@@ -22,25 +25,48 @@ __all__ = [
 ]
 
 Imputation = Literal["first", "last"]
-PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+#: The date part: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+PARTIAL_DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
+#: An optional time after a complete date, as ISO 8601 and SDTM write it: ``Thh``, ``Thh:mm``, ``Thh:mm:ss``,
+#: ``Thh:mm:ss.fff``, with an optional zone ``Z`` or ``+hh:mm``.
+TIME_PATTERN = (
+    r"T(?P<hour>[0-9]{2})(?::(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]{1,6})?)?)?"
+    r"(?P<zone>Z|[+-](?P<zone_hour>[0-9]{2})(?::?(?P<zone_minute>[0-9]{2}))?)?"
+)
 _PARTIAL = re.compile(PARTIAL_DATE_PATTERN)
+_TIME = re.compile(f"^{TIME_PATTERN}$")
+#: (group, largest value) of each part of a time.
+_TIME_LIMITS = (("hour", 23), ("minute", 59), ("second", 59), ("zone_hour", 14), ("zone_minute", 59))
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+
+
+def _time_problem(raw: str, time: str) -> str | None:
+    """What is wrong with the time part ``time`` (``T10:30``...) of ``raw``, or None when it is a real time."""
+    found = _TIME.match(time)
+    if found is None:
+        return (f"'{raw}' has a time part that is not ISO 8601; after a full date a time is THH:MM or THH:MM:SS "
+                "(for example 2019-06-14T10:30)")  # fmt: skip
+    for group, largest in _TIME_LIMITS:
+        value = found.group(group)
+        if value is not None and int(value) > largest:
+            return f"'{raw}' has {group.replace('_', ' ')} {value}; it is 00 to {largest:02d}"
+    return None
 
 
 def parse_partial_date(text: str) -> tuple[int, int | None, int | None]:
     """Split a partial ISO 8601 date into (year, month, day); month and day may be None.
 
-    A time part (``2019-06-14T10:30``) is accepted and ignored. Raises InputError naming the value when it is
-    not a date or names an impossible day.
+    A time part after a complete date (``2019-06-14T10:30``, ``T10:30:15``, ``T10:30Z``) is checked whole and
+    then set aside. Raises InputError naming the value when it is not a date, names an impossible day, or
+    carries a time that is not a real time (``2019-07-29T99:99junk``).
 
     >>> parse_partial_date("2019-06")
     (2019, 6, None)
     """
     raw = str(text).strip()
-    core = raw.split("T", 1)[0]
-    if not _PARTIAL.match(core):
-        raise InputError(
-            f"'{raw}' is not an ISO 8601 date; expected YYYY, YYYY-MM or YYYY-MM-DD (for example 2019-06-14)"
-        )
+    core, sep, time = raw.partition("T")
+    if not _PARTIAL.match(core) or (sep and len(core) != 10):
+        raise InputError(f"'{raw}' is not an ISO 8601 date; expected {DATE_FORMS} (for example 2019-06-14)")
     parts = [int(p) for p in core.split("-")]
     year, month, day = parts[0], (parts[1] if len(parts) > 1 else None), (parts[2] if len(parts) > 2 else None)
     if month is not None and not 1 <= month <= 12:
@@ -49,6 +75,9 @@ def parse_partial_date(text: str) -> tuple[int, int | None, int | None]:
         last = calendar.monthrange(year, month)[1]
         if not 1 <= day <= last:
             raise InputError(f"'{raw}' has day {day}; {year}-{month:02d} has days 01 to {last}")
+    problem = _time_problem(raw, sep + time) if sep else None
+    if problem:
+        raise InputError(problem)
     return year, month, day
 
 
@@ -78,20 +107,35 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
     return (date(year, 1, 1) if rule == "first" else date(year, 12, 31)), "M"
 
 
-def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Read partial ISO 8601 dates in one pass: (the date part as given, imputed datetime64, flag).
+def _times_ok(times: pd.Series) -> pd.Series:
+    """True where a time part (``T10:30``...) is ISO 8601 with real hours, minutes, seconds and zone."""
+    parts = times.str.extract(_TIME)
+    ok = parts["hour"].notna()
+    for group, largest in _TIME_LIMITS:
+        ok &= ~(pd.to_numeric(parts[group], errors="coerce") > largest).fillna(False)
+    return ok.astype(bool)
 
-    Cells that are not real dates (wrong shape, month 13, 30 February) come back missing in all three, so the
-    caller can report them; empty cells are missing too. A time part (``T10:30``) is dropped.
+
+def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Read partial ISO 8601 dates in one pass: (the text as given, imputed datetime64, flag).
+
+    The whole text is checked: the date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real calendar day) and,
+    after a complete date only, an optional time (``T10:30``, ``T10:30:15``, ``T10:30Z``: real hours, minutes,
+    seconds and zone). A valid cell keeps its text as given, time included; a cell that is not valid as a whole
+    (``2019-07-29T99:99junk``, month 13, 30 February) comes back missing in all three, so the caller can report
+    it (:func:`date_problems` says why); empty cells are missing too. The imputed date ignores the time.
     """
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
-    core = text.astype(object)
+    core = text.copy()
+    time_ok = pd.Series(True, index=values.index)
     timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)
-    if timed.any():  # split only the cells that carry a time
-        core[timed] = text[timed].str.split("T", n=1).str[0]
-    core = pd.Series(core, index=values.index, dtype="string")
-    length = core.str.len()
+    if timed.any():  # split and check only the cells that carry a time
+        split = text[timed].str.partition("T")
+        core[timed] = split[0]
+        time_ok[timed] = (_times_ok("T" + split[2]) & (split[0].str.len() == 10)).to_numpy()
+    shaped = core.str.fullmatch(PARTIAL_DATE_PATTERN[1:-1]).fillna(False).to_numpy(bool)
+    length = core.str.len().where(shaped)
     imputed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     flag = pd.Series(pd.NA, index=values.index, dtype="string")
     for n, fmt, code in ((10, "%Y-%m-%d", None), (7, "%Y-%m", "D"), (4, "%Y", "M")):
@@ -106,8 +150,25 @@ def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[p
         imputed[sel] = parsed.to_numpy()
         if code:
             flag[sel] = np.where(parsed.notna(), code, None)
-    ok = imputed.notna()
-    return core.where(ok), imputed, flag.where(ok)
+    ok = imputed.notna() & time_ok
+    return text.where(ok), imputed.where(ok), flag.where(ok)
+
+
+def date_problems(values: pd.Series) -> pd.Series:
+    """Why each cell is not a valid partial ISO 8601 date (time included): a message per cell, aligned to
+    ``values`` (missing where the cell is valid or empty). Each distinct value is examined once."""
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    given, _, _ = read_partial_dates(text)
+    bad = text[text.notna() & given.isna()]
+    messages = {}
+    for value in pd.unique(bad.astype(object)):
+        try:
+            parse_partial_date(value)
+            messages[value] = f"'{value}' is not a real calendar date"
+        except InputError as err:
+            messages[value] = str(err)
+    return bad.astype(object).map(messages).reindex(values.index)
 
 
 def impute_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series]:

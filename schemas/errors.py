@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
-__all__ = ["AuditError", "ConfigError", "InputError", "NotFoundError", "TkitrackError", "ValidationFailed"]
+import re
+
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "AuditError",
+    "ConfigError",
+    "InputError",
+    "NotFoundError",
+    "TkitrackError",
+    "ValidationFailed",
+    "shorten",
+]
+
+#: Characters no cell may hold: NUL and the other C0 control characters but tab, line feed and carriage return.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """A user value as a message shows it: control characters as ``\\xNN``, long text cut with its length.
+
+    >>> shorten("x" * 100_000, 20)
+    'xxxxxxxxxxxxxxx... (100,000 characters)'
+    """
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 5, 1)]}... ({len(str(value)):,} characters)"
 
 
 class TkitrackError(Exception):

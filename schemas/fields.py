@@ -28,8 +28,12 @@ class FieldInfo:
     identifier: bool = False
     #: a date that a de-identified export turns into days from the patient's anchor.
     is_date: bool = False
-    #: free text that may hold identifiers: left out of a de-identified export.
+    #: free text that may hold identifiers: left out of a de-identified export unless kept by name.
     free_text: bool = False
+    #: the most characters a value may have (checked before the database sees it; the column's SQL length).
+    max_length: int | None = None
+    #: for free text: the vocabulary whose values a de-identified export keeps (others are withheld).
+    known: str | None = None
 
 
 def field(
@@ -44,16 +48,28 @@ def field(
     derived: bool = False,
     identifier: bool = False,
     free_text: bool = False,
+    known: str | None = None,
+    max_length: int | None = None,
+    sql_length: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """A SQLModel ``Field`` carrying a :class:`FieldInfo` (read back with :func:`field_info`)."""
-    info = FieldInfo(label, vocab, ge, le, gt, required, None, derived, identifier, free_text=free_text)
+    """A SQLModel ``Field`` carrying a :class:`FieldInfo` (read back with :func:`field_info`).
+
+    ``free_text`` marks text that may hold identifiers (a de-identified export leaves it out unless the user keeps
+    the column by name; ``known`` names a vocabulary whose values it keeps, withholding the rest); every text
+    field declares its ``max_length``, checked before anything is written. ``sql_length=False`` keeps the
+    column unbounded text in the database (as schema 0001 made it); the limit is then tkitrack's alone.
+    """
+    info = FieldInfo(label, vocab, ge, le, gt, required, None, derived, identifier, free_text=free_text,
+                     max_length=max_length, known=known)  # fmt: skip
+    if max_length is not None and sql_length:
+        kwargs["max_length"] = max_length
     return Field(default, description=label, schema_extra={"json_schema_extra": {"tk": info}}, **kwargs)
 
 
 def given_date(label: str, *, identifier: bool = False) -> Any:
     """The partial ISO 8601 text of a date as it was given (``2019``, ``2019-06``, ``2019-06-14``)."""
-    info = FieldInfo(f"{label} (ISO 8601, partial allowed)", identifier=identifier)
+    info = FieldInfo(f"{label} (ISO 8601, partial allowed)", identifier=identifier, max_length=32)
     return Field(None, description=info.label, max_length=32, schema_extra={"json_schema_extra": {"tk": info}})
 
 
@@ -65,7 +81,7 @@ def imputed_date(label: str, rule: str = "first") -> Any:
 
 def date_flag(label: str) -> Any:
     """The ADaM-style imputation flag of a date: ``D`` (day imputed), ``M`` (month and day), or empty."""
-    info = FieldInfo(f"{label}: imputation flag (D day, M month and day)", derived=True)
+    info = FieldInfo(f"{label}: imputation flag (D day, M month and day)", derived=True, max_length=1)
     return Field(None, description=info.label, max_length=1, schema_extra={"json_schema_extra": {"tk": info}})
 
 
@@ -75,7 +91,9 @@ def constructed_field() -> Any:
     A paper or a site may give "4 months later" instead of a date; the date someone built from it is kept like
     any other, and named here so that every export can tell it from a recorded date.
     """
-    info = FieldInfo("Dates built from intervals, not given by the source (field names, comma-separated)")
+    info = FieldInfo(
+        "Dates built from intervals, not given by the source (field names, comma-separated)", max_length=256
+    )
     return Field(None, description=info.label, max_length=256, schema_extra={"json_schema_extra": {"tk": info}})
 
 

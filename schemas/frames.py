@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from tkitrack.schemas.errors import CONTROL_CHARACTERS, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.vocabulary import ctcae_grades, response_allowed, response_categories, vocabulary
@@ -29,6 +30,7 @@ __all__ = [
     "input_columns",
     "listing",
     "record_columns",
+    "shown_values",
 ]
 
 #: Columns of the query listing every check writes (one row per failed check per data point).
@@ -39,6 +41,17 @@ def listing(rows: list[dict] | pd.DataFrame | None = None) -> pd.DataFrame:
     """A query listing with the standard columns (empty when ``rows`` is empty)."""
     frame = pd.DataFrame(rows if rows is not None else [], columns=LISTING_COLUMNS)
     return frame.astype({"row": "Int64"}) if len(frame) else frame.astype("object")
+
+
+def shown_values(values: pd.Series, limit: int = 80) -> pd.Series:
+    """User values as a listing shows them (see :func:`tkitrack.schemas.errors.shorten`): control characters as
+    ``\\xNN`` and text longer than ``limit`` cut, with its length; other values unchanged (as text)."""
+    text = values.astype("string")
+    odd = (text.str.len().gt(limit) | text.str.contains(CONTROL_CHARACTERS, regex=True)).fillna(False).astype(bool)
+    if odd.any():  # rare: only those cells are rewritten one by one
+        text = text.copy()
+        text[odd] = text[odd].map(lambda v: shorten(v, limit))
+    return text
 
 
 def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -261,7 +274,22 @@ def _candidates_conflict(df: pd.DataFrame) -> pd.Series:
     return (too_few | both).astype(bool)
 
 
+def _listed_twice(df: pd.DataFrame) -> pd.Series:
+    return (df["patient_id"].notna() & df["patient_id"].duplicated(keep="first")).astype(bool)
+
+
 FRAME_RULES: tuple[FrameRule, ...] = (
+    FrameRule(
+        "PT010",
+        "patient",
+        "patient_id",
+        ("patient_id",),
+        "one row per patient in an input",
+        _listed_twice,
+        lambda df: (
+            "patient " + df["patient_id"].astype(str) + " is listed twice in this input; keep one row per patient"
+        ),
+    ),
     FrameRule(
         "EX006",
         "exposure",
@@ -381,6 +409,7 @@ def _field_message(record: str, column: str, check: str, value: object) -> tuple
     model = RECORD_MODELS[record]
     info = field_info(model, column) if column in model.model_fields else None
     label = info.label if info else column
+    value = shorten(value) if isinstance(value, str) else value
     if check == "not_nullable":
         return "FLD001", f"{label} is required; fill it in"
     if check.startswith("isin") and info and info.vocab:
@@ -445,7 +474,7 @@ def _failure_listing(record: str, frame: pd.DataFrame, rownum: pd.Series, cases:
                 "field": column,
                 "rule_id": rule_id,
                 "severity": "error",
-                "value": None if pd.isna(failure) else str(failure),
+                "value": None if pd.isna(failure) else shorten(failure),
                 "message": message,
             }
         )

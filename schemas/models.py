@@ -29,7 +29,7 @@ class Patient(SQLModel, table=True):
     __tablename__ = "patient"
 
     patient_id: str = field(label="Study-unique patient id", primary_key=True, max_length=64, required=True)
-    site: str | None = field(label="Site (centre) code", max_length=64)
+    site: str | None = field(label="Site (centre) code", max_length=64, free_text=True)
     mrn: str | None = field(label="Hospital record number (direct identifier)", max_length=64, identifier=True)
     initials: str | None = field(label="Patient initials (direct identifier)", max_length=8, identifier=True)
     sex: str | None = field(label="Sex (M, F, U)", vocab="sex", max_length=1)
@@ -57,7 +57,7 @@ class Patient(SQLModel, table=True):
     reference_date: dt.date | None = imputed_date("Reference date", "first")
     reference_date_dtf: str | None = date_flag("Reference date")
     histology: str | None = field(label="Histology code (vocab/histologies.csv)", vocab="histology", max_length=32)
-    primary_site: str | None = field(label="Primary tumour site", max_length=128)
+    primary_site: str | None = field(label="Primary tumour site", max_length=128, free_text=True)
     fnclcc_grade: str | None = field(label="FNCLCC grade (1, 2, 3, NA)", vocab="fnclcc", max_length=2)
     height_cm: float | None = field(label="Height (cm)", gt=0, le=230)
     height_date_dtc: str | None = given_date("Height measured on")
@@ -67,7 +67,9 @@ class Patient(SQLModel, table=True):
     weight_date_dtc: str | None = given_date("Weight measured on")
     weight_date: dt.date | None = imputed_date("Weight measured on", "first")
     weight_date_dtf: str | None = date_flag("Weight measured on")
-    note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
+    note: str | None = field(
+        label="Free-text note (source, how dates were built)", free_text=True, max_length=4000, sql_length=False
+    )
     constructed_dates: str | None = constructed_field()
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
@@ -79,7 +81,9 @@ class Record(SQLModel):
     patient_id: str = field(
         label="Patient id", foreign_key="patient.patient_id", index=True, max_length=64, required=True
     )
-    note: str | None = field(label="Free-text note (source, how dates were built)", free_text=True)
+    note: str | None = field(
+        label="Free-text note (source, how dates were built)", free_text=True, max_length=4000, sql_length=False
+    )
     constructed_dates: str | None = constructed_field()
     deleted: bool = field(False, label="Deleted (soft delete; reason in the audit trail)", derived=True)
 
@@ -89,25 +93,38 @@ class MolecularFinding(Record, table=True):
 
     __tablename__ = "molecular"
 
-    gene_5p: str | None = field(label="5' partner gene (e.g. STRN); empty when uncertain", max_length=32)
+    gene_5p: str | None = field(
+        label="5' partner gene (e.g. STRN); empty when uncertain", max_length=32, free_text=True, known="gene"
+    )
     gene_5p_candidates: str | None = field(
-        label="Candidate 5' partners when the source cannot tell which is fused (e.g. PTRH2|CLTC)", max_length=128
+        label="Candidate 5' partners when the source cannot tell which is fused (e.g. PTRH2|CLTC)",
+        max_length=128,
+        free_text=True,
+        known="gene",
     )
     exon_5p: int | None = field(label="5' gene exon", ge=1, le=200)
-    gene_3p: str = field(label="3' kinase gene (ALK, ROS1, NTRK1-3, ...)", vocab="kinase_gene", required=True)
+    gene_3p: str = field(
+        label="3' kinase gene (ALK, ROS1, NTRK1-3, ...)",
+        vocab="kinase_gene",
+        required=True,
+        max_length=16,
+        sql_length=False,
+    )
     exon_3p: int | None = field(label="3' gene exon", ge=1, le=200)
     method: str | None = field(label="Method (RNA_NGS, FISH, WGS, RT_PCR, ...)", vocab="method", max_length=16)
-    panel: str | None = field(label="Panel or probe name", max_length=128)
+    panel: str | None = field(label="Panel or probe name", max_length=128, free_text=True)
     fish_percent: float | None = field(label="FISH break-apart: % positive nuclei", ge=0, le=100)
     specimen_date_dtc: str | None = given_date("Specimen date")
     specimen_date: dt.date | None = imputed_date("Specimen date", "first")
     specimen_date_dtf: str | None = date_flag("Specimen date")
-    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64)
+    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64, free_text=True)
     vaf: float | None = field(label="Variant allele fraction (%)", ge=0, le=100)
     tmb: float | None = field(label="Tumour mutational burden (mut/Mb)", ge=0)
-    resistance_mutation: str | None = field(label="Resistance mutation at relapse (e.g. ALK G1202R)")
+    resistance_mutation: str | None = field(
+        label="Resistance mutation at relapse (e.g. ALK G1202R)", max_length=128, sql_length=False, free_text=True
+    )
     karyotype: str | None = field(
-        label="Karyotype or rearrangement in ISCN (e.g. t(2;17)(p23.2;q23.1))", max_length=256
+        label="Karyotype or rearrangement in ISCN (e.g. t(2;17)(p23.2;q23.1))", max_length=256, free_text=True
     )
 
 
@@ -116,13 +133,30 @@ class Ihc(Record, table=True):
 
     __tablename__ = "ihc"
 
-    marker: str = field(label="Marker (ALK D5F3, pan-TRK, ROS1, S100, CD34, SMA, desmin, ...)", required=True)
-    result: str = field(label="Result (positive, negative, focal, equivocal)", vocab="ihc_result", required=True)
-    pattern: str | None = field(label="Staining pattern (cytoplasmic, nuclear, membranous, ...)")
+    marker: str = field(
+        label="Marker (ALK D5F3, pan-TRK, ROS1, S100, CD34, SMA, desmin, ...)",
+        required=True,
+        max_length=64,
+        sql_length=False,
+        free_text=True,
+    )
+    result: str = field(
+        label="Result (positive, negative, focal, equivocal)",
+        vocab="ihc_result",
+        required=True,
+        max_length=16,
+        sql_length=False,
+    )
+    pattern: str | None = field(
+        label="Staining pattern (cytoplasmic, nuclear, membranous, ...)",
+        max_length=64,
+        sql_length=False,
+        free_text=True,
+    )
     specimen_date_dtc: str | None = given_date("Specimen date")
     specimen_date: dt.date | None = imputed_date("Specimen date", "first")
     specimen_date_dtf: str | None = date_flag("Specimen date")
-    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64)
+    specimen: str | None = field(label="Specimen (primary, recurrence, metastasis)", max_length=64, free_text=True)
 
 
 class Exposure(Record, table=True):
@@ -133,16 +167,25 @@ class Exposure(Record, table=True):
     drug: str = field(label="Drug (vocab/drugs.csv)", vocab="drug", max_length=64, required=True)
     dose: float = field(label="Dose per administration (0 only for placebo)", ge=0, required=True)
     unit: str = field(label="Dose unit (mg, mg/m2, mg/kg)", vocab="unit", max_length=8, required=True)
-    frequency: str = field(label="Frequency (QD, BID, TID, QW, ...)", vocab="frequency", required=True)
+    frequency: str = field(
+        label="Frequency (QD, BID, TID, QW, ...)", vocab="frequency", required=True, max_length=8, sql_length=False
+    )
     route: str | None = field("ORAL", label="Route (ORAL, IV, ...)", vocab="route", max_length=16)
-    formulation: str | None = field(label="Formulation (capsule, oral solution, pellets, ...)", max_length=64)
+    formulation: str | None = field(
+        label="Formulation (capsule, oral solution, pellets, ...)", max_length=64, free_text=True
+    )
     start_dtc: str | None = given_date("Start of the interval")
     start: dt.date | None = imputed_date("Start of the interval", "first")
     start_dtf: str | None = date_flag("Start of the interval")
     end_dtc: str | None = given_date("End of the interval (empty: ongoing)")
     end: dt.date | None = imputed_date("End of the interval", "last")
     end_dtf: str | None = date_flag("End of the interval")
-    reason: str | None = field(label="Why the interval ended (toxicity, complete_response, ...)", vocab="reason")
+    reason: str | None = field(
+        label="Why the interval ended (toxicity, complete_response, ...)",
+        vocab="reason",
+        max_length=32,
+        sql_length=False,
+    )
     discontinued: bool = field(
         False, label="Drug permanently discontinued at the end of this interval (not a hold or a dose change)"
     )
@@ -153,8 +196,19 @@ class AdverseEvent(Record, table=True):
 
     __tablename__ = "ae"
 
-    term: str = field(label="CTCAE v5.0 term (free text only with verbatim=true)", max_length=256, required=True)
-    term_code: str | None = field(label="MedDRA code of the CTCAE term (filled from the vocabulary)", derived=True)
+    term: str = field(
+        label="CTCAE v5.0 term (free text only with verbatim=true)",
+        max_length=256,
+        required=True,
+        free_text=True,
+        known="ctcae_term",
+    )
+    term_code: str | None = field(
+        label="MedDRA code of the CTCAE term (filled from the vocabulary)",
+        derived=True,
+        max_length=16,
+        sql_length=False,
+    )
     verbatim: bool = field(False, label="The term is free text, not a CTCAE term")
     grade: int = field(label="CTCAE grade (1-5; must exist for the term)", ge=1, le=5, required=True)
     start_dtc: str | None = given_date("Onset")
@@ -171,7 +225,9 @@ class AdverseEvent(Record, table=True):
     serious_congenital_anomaly: bool | None = field(label="Serious because it is a congenital anomaly or birth defect")
     serious_medically_important: bool | None = field(label="Serious because it is another medically important event")
     attributed_drug: str | None = field(label="Drug the event is attributed to", vocab="drug", max_length=64)
-    attribution: str | None = field(label="Attribution (unrelated ... definite)", vocab="attribution")
+    attribution: str | None = field(
+        label="Attribution (unrelated ... definite)", vocab="attribution", max_length=16, sql_length=False
+    )
     action: str | None = field(label="Action taken with the drug", vocab="action", max_length=16)
     outcome: str | None = field(label="Outcome", vocab="ae_outcome", max_length=32)
 
@@ -184,9 +240,15 @@ class TumourAssessment(Record, table=True):
     date_dtc: str | None = given_date("Assessment date")
     date: dt.date | None = imputed_date("Assessment date", "last")
     date_dtf: str | None = date_flag("Assessment date")
-    modality: str | None = field(label="Modality (MRI, CT, PET-CT, US, XRAY, CLINICAL)", vocab="modality")
+    modality: str | None = field(
+        label="Modality (MRI, CT, PET-CT, US, XRAY, CLINICAL)", vocab="modality", max_length=16, sql_length=False
+    )
     criteria: str | None = field(
-        "RECIST1.1", label="Criteria (RECIST1.1, iRECIST, PERCIST, INVESTIGATOR)", vocab="criteria"
+        "RECIST1.1",
+        label="Criteria (RECIST1.1, iRECIST, PERCIST, INVESTIGATOR)",
+        vocab="criteria",
+        max_length=16,
+        sql_length=False,
     )
     baseline: bool = field(False, label="Baseline assessment (before the reference date)")
     sum_diameters: float | None = field(label="Sum of target-lesion diameters (mm)", ge=0)
@@ -203,6 +265,7 @@ class TumourAssessment(Record, table=True):
     response_given: str | None = field(
         label="Overall response as the source gave it, when it is not a RECIST category (kept, never guessed)",
         max_length=32,
+        free_text=True,
     )
 
 
@@ -211,13 +274,19 @@ class Procedure(Record, table=True):
 
     __tablename__ = "procedure"
 
-    kind: str = field(label="Kind (biopsy, resection, amputation, ...)", vocab="procedure_kind", required=True)
+    kind: str = field(
+        label="Kind (biopsy, resection, amputation, ...)",
+        vocab="procedure_kind",
+        required=True,
+        max_length=32,
+        sql_length=False,
+    )
     date_dtc: str | None = given_date("Procedure date")
     date: dt.date | None = imputed_date("Procedure date", "first")
     date_dtf: str | None = date_flag("Procedure date")
     margin: str | None = field(label="Resection margin (R0, R1, R2, RX)", vocab="margin", max_length=2)
-    site: str | None = field(label="Site", max_length=128)
-    details: str | None = field(label="Details", free_text=True)
+    site: str | None = field(label="Site", max_length=128, free_text=True)
+    details: str | None = field(label="Details", free_text=True, max_length=4000, sql_length=False)
 
 
 class DiseaseEvent(Record, table=True):
@@ -225,12 +294,20 @@ class DiseaseEvent(Record, table=True):
 
     __tablename__ = "disease_event"
 
-    kind: str = field(label="Kind (recurrence, progression, metastasis)", vocab="event_kind", required=True)
+    kind: str = field(
+        label="Kind (recurrence, progression, metastasis)",
+        vocab="event_kind",
+        required=True,
+        max_length=32,
+        sql_length=False,
+    )
     date_dtc: str | None = given_date("Event date")
     date: dt.date | None = imputed_date("Event date", "first")
     date_dtf: str | None = date_flag("Event date")
-    site: str | None = field(label="Site (e.g. left axilla)", max_length=128)
-    confirmed_by: str | None = field(label="Confirmed by (histology, imaging, ...)", vocab="confirmed_by")
+    site: str | None = field(label="Site (e.g. left axilla)", max_length=128, free_text=True)
+    confirmed_by: str | None = field(
+        label="Confirmed by (histology, imaging, ...)", vocab="confirmed_by", max_length=16, sql_length=False
+    )
 
 
 class FollowUp(Record, table=True):
@@ -241,7 +318,13 @@ class FollowUp(Record, table=True):
     date_dtc: str | None = given_date("Contact date")
     date: dt.date | None = imputed_date("Contact date", "last")
     date_dtf: str | None = date_flag("Contact date")
-    vital_status: str = field(label="Vital status (alive, dead, unknown)", vocab="vital_status", required=True)
+    vital_status: str = field(
+        label="Vital status (alive, dead, unknown)",
+        vocab="vital_status",
+        required=True,
+        max_length=16,
+        sql_length=False,
+    )
     disease_status: str | None = field(
         label="Disease status at this contact (NED no evidence of disease, AWD alive with disease, unknown)",
         vocab="disease_status", max_length=16,
@@ -249,7 +332,7 @@ class FollowUp(Record, table=True):
     death_date_dtc: str | None = given_date("Death date")
     death_date: dt.date | None = imputed_date("Death date", "first")
     death_date_dtf: str | None = date_flag("Death date")
-    death_cause: str | None = field(label="Cause of death", free_text=True)
+    death_cause: str | None = field(label="Cause of death", free_text=True, max_length=512, sql_length=False)
 
 
 #: Record type name (as used on the command line, in templates and exports) -> table model.

@@ -5,17 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import read_partial_dates
-from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.dates import date_problems, read_partial_dates
+from tkitrack.schemas.errors import CONTROL_CHARACTERS, InputError, shorten
 from tkitrack.schemas.fields import field_info
-from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing
+from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing, shown_values
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.vocabulary import ctcae
 
-__all__ = ["FALSE_WORDS", "TRUE_WORDS", "parse_records"]
+__all__ = ["CONTROL_CHARACTERS", "FALSE_WORDS", "TRUE_WORDS", "parse_records"]
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+#: A number as digits (sign, decimals and exponent allowed): what a cell that would not parse "looks like".
+_NUMERIC = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: Whole numbers beyond this are refused before pandas' integer columns see them.
+_LARGEST_INT = 2**31 - 1
 
 
 def _blank_to_na(col: pd.Series) -> pd.Series:
@@ -32,18 +36,45 @@ def _problem(raw, record, mask, field, rule_id, value, message, rows):
     return listing(
         pd.DataFrame(
             {
-                "patient_id": sub.get("patient_id"),
+                "patient_id": shown_values(sub["patient_id"]) if "patient_id" in sub else None,
                 "record": record,
                 "record_id": sub["id"] if "id" in sub and record != "patient" else None,
                 "row": rows.loc[sub.index],
                 "field": field,
                 "rule_id": rule_id,
                 "severity": "error",
-                "value": value.loc[mask].astype("string"),
+                "value": shown_values(value.loc[mask]),
                 "message": message if isinstance(message, str) else message.loc[mask],
             }
         )
     )
+
+
+def _check_columns(record: str, raw: pd.DataFrame, source: str) -> None:
+    model = RECORD_MODELS[record]
+    allowed = input_columns(record)
+    unknown = [c for c in raw.columns if c not in allowed and c != "id"]
+    if unknown:
+        raise InputError(
+            f"{source}: unknown column(s) {', '.join(shorten(str(c)) for c in unknown[:20])} for record type "
+            f"{record}; expected columns: {', '.join(allowed)} (run `tkitrack template DIR` for the template)"
+        )
+    missing = [c for c in allowed if field_info(model, c).required and c not in raw.columns]
+    if missing:
+        raise InputError(f"{source}: required column(s) {', '.join(missing)} missing for record type {record}")
+
+
+def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(numbers, cells that are not numbers, cells that are numbers but not finite or too large)."""
+    num = pd.to_numeric(text, errors="coerce")
+    looks = text.str.fullmatch(_NUMERIC).fillna(False).astype(bool)
+    infinite = text.notna() & (num.isin([np.inf, -np.inf]) | (num.isna() & looks))
+    if dtype == "Int64":
+        infinite |= num.abs().gt(_LARGEST_INT).fillna(False)
+    bad = text.notna() & num.isna() & ~infinite
+    if dtype == "Int64":
+        bad |= (num.notna() & (num % 1 != 0) & ~infinite).fillna(False)
+    return num.where(~bad & ~infinite), bad, infinite
 
 
 def parse_records(
@@ -52,28 +83,33 @@ def parse_records(
     """Parse a frame of text cells into a typed record frame and a listing of the cells that would not parse.
 
     Columns are the template columns (:func:`tkitrack.schemas.frames.input_columns`); a date column ``X``
-    holds partial ISO 8601 text and becomes ``X_dtc`` (as given), ``X`` (imputed) and ``X_dtf`` (flag).
-    Missing optional columns are filled with nulls. Unknown or missing required columns raise InputError naming
-    ``source`` and the columns, since no row of such a file can be read.
+    holds partial ISO 8601 text and becomes ``X_dtc`` (as given, a valid time included), ``X`` (imputed) and
+    ``X_dtf`` (flag). Missing optional columns are filled with nulls. Unknown or missing required columns raise
+    InputError naming ``source`` and the columns, since no row of such a file can be read.
+
+    Every cell is checked whole before anything can be written (docs/input-rules.md): control characters
+    (FLD010), text longer than its field's declared maximum (FLD008; the frame keeps the first characters
+    only), numbers that are not numbers (FLD006) or not finite (FLD011), booleans (FLD007), dates (DT001).
     """
     if record not in RECORD_MODELS:
-        raise InputError(f"{source}: unknown record type {record!r}; expected one of {', '.join(RECORD_MODELS)}")
-    model = RECORD_MODELS[record]
-    allowed = input_columns(record)
-    extra_ok = {"id"}
-    unknown = [c for c in raw.columns if c not in allowed and c not in extra_ok]
-    if unknown:
         raise InputError(
-            f"{source}: unknown column(s) {', '.join(map(str, unknown))} for record type {record}; "
-            f"expected columns: {', '.join(allowed)} (run `tkitrack template DIR` for the template)"
+            f"{source}: unknown record type {shorten(record)!r}; expected one of {', '.join(RECORD_MODELS)}"
         )
-    required = [c for c in allowed if field_info(model, c).required]
-    missing = [c for c in required if c not in raw.columns]
-    if missing:
-        raise InputError(f"{source}: required column(s) {', '.join(missing)} missing for record type {record}")
+    model = RECORD_MODELS[record]
+    _check_columns(record, raw, source)
     rows = rows if rows is not None else pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
     dtypes = column_dtypes(record)
     problems: list[pd.DataFrame] = []
+    cells = {}
+    for column in raw.columns:
+        text = _blank_to_na(raw[column])
+        control = text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
+        if control.any():
+            problems.append(_problem(raw, record, control, column, "FLD010", text,
+                                     "holds a control character (shown as \\xNN, e.g. a NUL byte \\x00); remove it: "
+                                     "a cell holds printable text only", rows))  # fmt: skip
+            text = text.mask(control)
+        cells[column] = text
     out = {}
     for name in model.model_fields:
         info = field_info(model, name)
@@ -87,52 +123,30 @@ def parse_records(
             else:
                 out[name] = pd.Series(default, index=raw.index, dtype=dtypes[name])
             continue
-        text = _blank_to_na(raw[source_col]) if source_col in raw.columns else _na_text(raw.index)
+        text = cells[source_col] if source_col in cells else _na_text(raw.index)
         if name.endswith("_dtc"):
             base = name[:-4]
             good, imputed, flag = read_partial_dates(text, field_info(model, base).imputed or "first")
             ok = good.notna() | text.isna()
             if (~ok).any():
-                problems.append(
-                    _problem(
-                        raw,
-                        record,
-                        ~ok,
-                        base,
-                        "DT001",
-                        text,
-                        "'" + text.astype(str) + "' is not an ISO 8601 date; expected YYYY, YYYY-MM or "
-                        "YYYY-MM-DD (for example 2019-06-14)",
-                        rows,
-                    )
-                )
+                why = date_problems(text.where(~ok))
+                problems.append(_problem(raw, record, ~ok, base, "DT001", text, why, rows))
             out[name] = good
             out[base] = imputed
             out[f"{base}_dtf"] = flag
             continue
         dtype = dtypes[name]
         if dtype in ("Int64", "float64"):
-            num = pd.to_numeric(text, errors="coerce")
-            bad = text.notna() & num.isna()
-            if dtype == "Int64":
-                frac = num.notna() & (num % 1 != 0)
-                bad = bad | frac
-                num = num.where(~frac)
+            num, bad, infinite = _numbers(text, dtype)
             if bad.any():
-                problems.append(
-                    _problem(
-                        raw,
-                        record,
-                        bad,
-                        name,
-                        "FLD006",
-                        text,
-                        f"not a {'whole ' if dtype == 'Int64' else ''}number; type digits only "
-                        "(units belong in their own column)",
-                        rows,
-                    )
-                )
-            out[name] = num.where(~bad).astype(dtype)
+                problems.append(_problem(raw, record, bad, name, "FLD006", text,
+                                         f"not a {'whole ' if dtype == 'Int64' else ''}number; type digits only "
+                                         "(units belong in their own column)", rows))  # fmt: skip
+            if infinite.any():
+                problems.append(_problem(raw, record, infinite, name, "FLD011", text,
+                                         "not a finite number in range (infinity, NaN and overflowing values such as "
+                                         "1e308 are refused); type the measured value", rows))  # fmt: skip
+            out[name] = num.astype(dtype)
         elif dtype == "boolean":
             low = text.str.lower()
             val = pd.Series(pd.NA, index=raw.index, dtype="boolean")
@@ -145,6 +159,14 @@ def parse_records(
                 val = val.fillna(False)
             out[name] = val
         else:
+            limit = None if info.vocab else info.max_length  # a value outside a vocabulary is FLD002's
+            long = text.str.len().gt(limit).fillna(False).astype(bool) if limit else None
+            if long is not None and long.any():
+                length = text.str.len().astype("Int64").astype("string")
+                problems.append(_problem(raw, record, long, name, "FLD008", text,
+                                         f"{info.label}: " + length.str.replace(r"\B(?=(\d{3})+(?!\d))", ",", regex=True)
+                                         + f" characters; at most {limit} are allowed: shorten it", rows))  # fmt: skip
+                text = text.where(~long, text.str.slice(0, limit))
             out[name] = text.astype("string")
     frame = pd.DataFrame(out, index=raw.index)[list(model.model_fields)].astype(dtypes)
     if record == "ae":

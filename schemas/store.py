@@ -256,16 +256,11 @@ def add_records(
 
 
 def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFrame:
+    """PT011: patients of the input already in the database (one listed twice in the input is PT010, a frame rule)."""
     ids = patients["patient_id"].dropna()
-    dup_in_file = ids[ids.duplicated()]
     table = _table("patient")
     existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
     rows = [
-        {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT010",
-         "severity": "error", "value": p,
-         "message": f"patient {p} is listed twice in this input; keep one row per patient"}
-        for i, p in dup_in_file.items()
-    ] + [
         {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
          "severity": "error", "value": p,
          "message": f"patient {p} is already in the database; change it with `tkitrack patient edit`"}

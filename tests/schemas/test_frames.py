@@ -243,9 +243,17 @@ FRAME_CASES = [
 
 
 def test_frame_cases_cover_every_frame_rule():
-    assert sorted({(c[0], c[1], c[4]) for c in FRAME_CASES}) == sorted(
-        (r.rule_id, r.record, r.field) for r in FRAME_RULES
-    )
+    covered = {(c[0], c[1], c[4]) for c in FRAME_CASES} | {("PT010", "patient", "patient_id")}  # two rows: below
+    assert sorted(covered) == sorted((r.rule_id, r.record, r.field) for r in FRAME_RULES)
+
+
+def test_a_patient_listed_twice_is_pt010_on_its_second_row():
+    """Import and validate share this rule: both report the duplicate row (issue 17.2)."""
+    rows = [{**VALID["patient"], "patient_id": p} for p in ("P1", "P2", "P1", "P1")]
+    found = check_frame("patient", _typed("patient", *rows))
+    assert _rows(found) == [("P1", 3, "patient_id", "PT010", "error", "P1"), ("P1", 4, "patient_id", "PT010", "error", "P1")]
+    assert "P1 is listed twice in this input" in found["message"].iloc[0]
+    assert check_frame("patient", _typed("patient", *rows[:2])).empty
 
 
 @pytest.mark.parametrize(

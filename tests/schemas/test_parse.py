@@ -32,7 +32,10 @@ def _problems(found: pd.DataFrame) -> list[tuple]:
         pytest.param("2019-06", "end", "2019-06", "2019-06-30", "D", id="month-end-last-day"),
         pytest.param("2020-02", "end", "2020-02", "2020-02-29", "D", id="leap-february-end"),
         pytest.param("2019", "end", "2019", "2019-12-31", "M", id="year-end-last-day"),
-        pytest.param("2019-06-14T10:30", "start", "2019-06-14", "2019-06-14", pd.NA, id="time-dropped"),
+        pytest.param("2019-06-14T10:30", "start", "2019-06-14T10:30", "2019-06-14", pd.NA, id="time-kept-as-given"),
+        pytest.param("2019-06-14T23:59:59.5+02:00", "end", "2019-06-14T23:59:59.5+02:00", "2019-06-14", pd.NA,
+                     id="seconds-fraction-zone"),
+        pytest.param("2019-06-14T00Z", "start", "2019-06-14T00Z", "2019-06-14", pd.NA, id="hour-only-utc"),
     ],
 )
 def test_partial_dates_stored_as_given_imputed_and_flagged(given, rule, dtc, imputed, flag):
@@ -52,25 +55,35 @@ def test_empty_date_is_missing_in_all_three_columns():
     assert pd.isna(frame.loc[0, "end_dtf"])
 
 
+NOT_ISO = "is not an ISO 8601 date; expected YYYY, YYYY-MM or YYYY-MM-DD (for example 2019-06-14)"
+BAD_TIME = "has a time part that is not ISO 8601; after a full date a time is THH:MM or THH:MM:SS"
+
+
 @pytest.mark.parametrize(
-    "given",
+    ("given", "says"),
     [
-        pytest.param("2019-13-01", id="month-13"),
-        pytest.param("2019-02-30", id="february-30"),
-        pytest.param("14/06/2019", id="day-first"),
-        pytest.param("2019-6-1", id="no-leading-zeros"),
-        pytest.param("last June", id="words"),
-        pytest.param("2019-13", id="partial-month-13"),
+        pytest.param("2019-13-01", "has month 13; a month is 01 to 12", id="month-13"),
+        pytest.param("2019-02-30", "has day 30; 2019-02 has days 01 to 28", id="february-30"),
+        pytest.param("14/06/2019", NOT_ISO, id="day-first"),
+        pytest.param("2019-6-1", NOT_ISO, id="no-leading-zeros"),
+        pytest.param("last June", NOT_ISO, id="words"),
+        pytest.param("2019-13", "has month 13; a month is 01 to 12", id="partial-month-13"),
+        pytest.param("2019-07-29T99:99junk", BAD_TIME, id="time-junk"),
+        pytest.param("2019-07-29T24:00", "has hour 24; it is 00 to 23", id="hour-24"),
+        pytest.param("2019-07-29T23:60", "has minute 60; it is 00 to 59", id="minute-60"),
+        pytest.param("2019-07-29T10:30:61", "has second 61; it is 00 to 59", id="second-61"),
+        pytest.param("2019-07-29T10:30+15:00", "has zone hour 15; it is 00 to 14", id="zone-15"),
+        pytest.param("2019-07T10:30", NOT_ISO, id="time-after-a-partial-date"),
+        pytest.param("2019-07-29T", BAD_TIME, id="bare-T"),
+        pytest.param("٢٠١٩", NOT_ISO, id="arabic-indic-digits"),
     ],
 )
-def test_malformed_date_is_dt001_with_the_given_value(given):
+def test_malformed_date_is_dt001_with_the_given_value(given, says):
     frame, found = _parse("ae", {**AE, "start": given}, rows=pd.Series([7]))
     assert _problems(found) == [("P1", 7, "start", "DT001", "error", given)]
-    assert found["message"].iloc[0] == (
-        f"'{given}' is not an ISO 8601 date; expected YYYY, YYYY-MM or YYYY-MM-DD (for example 2019-06-14)"
-    )
+    assert found["message"].iloc[0] == f"'{given}' {says}" or found["message"].iloc[0].startswith(f"'{given}' {says}")
     assert pd.isna(frame.loc[0, "start"])
-    assert pd.isna(frame.loc[0, "start_dtc"])
+    assert pd.isna(frame.loc[0, "start_dtc"])  # nothing of an invalid value is kept, not even its date part
 
 
 @pytest.mark.parametrize(
@@ -180,3 +193,68 @@ def test_missing_required_column_raises_input_error():
 def test_unknown_record_type_raises_input_error():
     with pytest.raises(InputError, match="unknown record type 'scan'"):
         _parse("scan", {"patient_id": "P1"})
+
+
+@pytest.mark.parametrize(
+    ("record", "row", "field", "given"),
+    [
+        pytest.param("exposure", EXPOSURE, "dose", "inf", id="inf"),
+        pytest.param("exposure", EXPOSURE, "dose", "-Infinity", id="minus-infinity"),
+        pytest.param("assessment", {"patient_id": "P1"}, "sum_diameters", "1.8e308", id="overflow"),
+        pytest.param("molecular", {"patient_id": "P1", "gene_3p": "ALK"}, "tmb", "1e400", id="tmb-overflow"),
+        pytest.param("ae", AE, "grade", "1e30", id="whole-number-too-large"),
+    ],
+)
+def test_non_finite_numbers_are_fld011(record, row, field, given):
+    frame, found = _parse(record, {**row, field: given})
+    assert _problems(found) == [("P1", 1, field, "FLD011", "error", given)]
+    assert found["message"].iloc[0].startswith("not a finite number in range")
+    assert pd.isna(frame.loc[0, field])
+
+
+def test_nan_text_is_not_a_number():
+    _, found = _parse("exposure", {**EXPOSURE, "dose": "nan"})
+    assert _problems(found) == [("P1", 1, "dose", "FLD006", "error", "nan")]
+
+
+def test_a_nul_byte_is_refused_and_the_text_is_not_cut_at_it():
+    """Issue 17: `NUL\\0-42` became patient `NUL`; now the cell is refused, shown with the NUL escaped."""
+    frame, found = _parse("patient", {"patient_id": "NUL\x00-42", "note": "tab\tand\nnew line are fine"})
+    assert _problems(found) == [(r"NUL\x00-42", 1, "patient_id", "FLD010", "error", r"NUL\x00-42")]
+    assert "control character" in found["message"].iloc[0]
+    assert pd.isna(frame.loc[0, "patient_id"])
+    assert frame.loc[0, "note"] == "tab\tand\nnew line are fine"
+
+
+@pytest.mark.parametrize(
+    ("record", "row", "field", "limit"),
+    [
+        pytest.param("patient", {}, "patient_id", 64, id="patient-id"),
+        pytest.param("ae", AE, "term", 256, id="ae-term"),
+        pytest.param("exposure", EXPOSURE, "note", 4000, id="note"),
+        pytest.param("followup", {"patient_id": "P1", "vital_status": "dead"}, "death_cause", 512, id="cause"),
+        pytest.param("exposure", EXPOSURE, "formulation", 64, id="formulation"),
+    ],
+)
+def test_text_longer_than_its_declared_maximum_is_fld008_at_the_limit(record, row, field, limit):
+    at_limit, found = _parse(record, {**row, field: "x" * limit})
+    assert "FLD008" not in set(found["rule_id"]) and at_limit.loc[0, field] == "x" * limit
+    frame, found = _parse(record, {**row, field: "x" * (limit + 1)})
+    long = found[found["rule_id"] == "FLD008"]
+    assert long[["row", "field", "severity"]].values.tolist() == [[1, field, "error"]]
+    assert f"{limit + 1:,} characters; at most {limit} are allowed" in long["message"].iloc[0]
+    shown = long["value"].iloc[0]  # a listing shows up to 80 characters, then the length
+    assert shown == "x" * (limit + 1) if limit < 80 else shown.endswith(f"... ({limit + 1:,} characters)")
+    assert frame.loc[0, field] == "x" * limit  # never written (an error blocks the write), and never echoed whole
+
+
+def test_a_megabyte_id_is_named_not_echoed():
+    _, found = _parse("patient", {"patient_id": "A" * 1_000_000})
+    assert found["rule_id"].tolist() == ["FLD008"]
+    assert "1,000,000 characters; at most 64" in found["message"].iloc[0]
+    assert max(len(str(v)) for v in found.iloc[0]) < 200
+
+
+def test_a_value_outside_a_vocabulary_is_not_also_too_long():
+    _, found = _parse("patient", {"patient_id": "P1", "sex": "female"})
+    assert "FLD008" not in set(found["rule_id"])
