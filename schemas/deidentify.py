@@ -12,6 +12,7 @@ import pandas as pd
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.vocabulary import vocabulary
 
 __all__ = [
     "AGE_CAP",
@@ -25,18 +26,20 @@ __all__ = [
     "shift_offsets",
 ]
 
-#: Ages above 89 are exported as 90, meaning "90 or older" (HIPAA Safe Harbor).
+#: Ages above 89 are exported as 90, meaning "90 or older" (HIPAA Safe Harbor); so is the age at diagnosis of a
+#: patient who is older than 89 at any later date of the record (their dates would otherwise reveal that age).
 AGE_CAP = 90
 #: With date_mode="shift", each patient's dates move by a whole number of days in -SHIFT_DAYS..SHIFT_DAYS (never 0).
 SHIFT_DAYS = 182
-#: Free-text columns (record, column; "*" = every record) that may hold names, places or dates: not exported.
-#: (record, column) of every free-text field (FieldInfo.free_text), left out of a de-identified export.
+#: (record, column) of every free-text field (FieldInfo.free_text): text that may hold names, places or dates.
+#: A de-identified export leaves it out unless the user keeps the column by name; a required one keeps its
+#: column with every value withheld, and one with a vocabulary (FieldInfo.known) keeps the values found there.
 FREE_TEXT: tuple[tuple[str, str], ...] = tuple(
     (record, name) for record, model in RECORD_MODELS.items() for name in model.model_fields
     if field_info(model, name).free_text
 )  # fmt: skip
-#: What a verbatim (free-text) AE term becomes in a de-identified export unless kept with keep_text.
-WITHHELD = "[verbatim term withheld]"
+#: What a withheld free-text value becomes (a verbatim AE term, a gene not in the vocabulary, an IHC marker).
+WITHHELD = "[free text withheld]"
 
 
 def _key(secret: str | bytes | None) -> bytes:
@@ -106,9 +109,10 @@ def _anchors(typed: Mapping[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
 
 
 def _shift_text(given: pd.Series, offset: pd.Series) -> pd.Series:
-    """Shift partial ISO dates: days for complete dates, whole months (at least one) for YYYY-MM, years
-    unchanged for YYYY (an offset of at most 182 days rounds to zero years)."""
-    text = given.astype("string")
+    """Shift partial ISO dates by the patient's offset, keeping their precision: a complete date by the days (a
+    time part is dropped), YYYY-MM by the offset in whole months (at least one), YYYY by one year in the
+    direction of the offset (a year is the finest it can move without inventing a month). Nothing is kept."""
+    text = given.astype("string").str.slice(0, 10)
     length = text.str.len()
     days = offset.astype("float64")
     full = pd.to_datetime(text.where(length == 10), format="%Y-%m-%d", errors="coerce") + pd.to_timedelta(days, "D")
@@ -116,9 +120,41 @@ def _shift_text(given: pd.Series, offset: pd.Series) -> pd.Series:
     start = pd.to_datetime(text.where(length == 7), format="%Y-%m", errors="coerce")
     index = (start.dt.year * 12 + start.dt.month - 1 + months).astype("Int64")
     month_text = (index // 12).astype("string").str.zfill(4) + "-" + (index % 12 + 1).astype("string").str.zfill(2)
+    years = pd.to_numeric(text.where(length == 4), errors="coerce") + np.sign(days)
+    year_text = years.astype("Int64").astype("string").str.zfill(4)
     out = full.dt.strftime("%Y-%m-%d").astype("string")
-    out = out.fillna(month_text.where(length == 7)).fillna(text.where(length == 4))
+    out = out.fillna(month_text.where(length == 7)).fillna(year_text.where(length == 4))
     return out.fillna("")
+
+
+def _check_keep(keep: set[str]) -> None:
+    free = {f"{r}.{c}" for r, c in FREE_TEXT}
+    wrong = sorted(keep - free)
+    if wrong:
+        idents = {f"{r}.{c}" for r in RECORD_MODELS for c in identifier_columns(r)}
+        why = [f"{k} (a direct identifier: never exported)" if k in idents else k for k in wrong]
+        raise InputError(f"cannot keep {', '.join(why)}: keep names free-text columns as record.column, from "
+                         f"{', '.join(sorted(free))}")  # fmt: skip
+
+
+def _free_text(record: str, frame: pd.DataFrame, keep: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Withhold free text (see :data:`FREE_TEXT`); returns the frame and the columns to drop."""
+    model, gone = RECORD_MODELS[record], []
+    for r, column in FREE_TEXT:
+        if r != record or column not in frame or f"{record}.{column}" in keep:
+            continue
+        info = field_info(model, column)
+        if info.known is None and not info.required:
+            gone.append(column)
+            continue
+        cells = frame[column].astype("string")
+        known = pd.Series(False, index=frame.index)
+        if info.known is not None:  # coded when the value is a vocabulary value (every one of a | list)
+            parts = cells.str.split("|").explode().str.strip()
+            found = parts.isin(vocabulary(info.known).values) | parts.isna() | (parts == "")
+            known = found.groupby(level=0).all().reindex(frame.index, fill_value=True)
+        frame[column] = cells.where(known.to_numpy() | (cells == "").fillna(True).to_numpy(), WITHHELD).to_numpy()
+    return frame, gone
 
 
 def deidentify_text(
@@ -154,6 +190,7 @@ def deidentify_text(
     if date_mode not in ("days", "shift"):
         raise InputError(f"date_mode '{date_mode}' is not known; use 'days' or 'shift'")
     keep = set(keep_text)
+    _check_keep(keep)
     ids = pd.concat([f["patient_id"] for f in text.values()], ignore_index=True).drop_duplicates()
     pseudo = pd.Series(pseudonyms(ids, secret).to_numpy(), index=ids.to_numpy())
     anchor, kind = _anchors(typed) if date_mode == "days" else (None, None)
@@ -162,11 +199,10 @@ def deidentify_text(
     for record, frame in text.items():
         frame, source = frame.copy(), typed[record]
         gone = [c for c in identifier_columns(record) if c in frame]
-        gone += [c for r, c in FREE_TEXT if r in ("*", record) and c in frame and f"{record}.{c}" not in keep]
-        if record == "ae" and "ae.term" not in keep:
-            frame["term"] = frame["term"].where(~source["verbatim"].fillna(False).to_numpy(), WITHHELD)
+        frame, withheld = _free_text(record, frame, keep)
+        gone += withheld
         if record == "patient":
-            frame["age_at_diagnosis"] = _ages(source).to_numpy()
+            frame["age_at_diagnosis"] = _ages(source, _latest_dates(typed)).to_numpy()
         for column in [c for c in date_columns(record) if c in frame and c not in gone]:
             if date_mode == "shift":
                 frame[column] = _shift_text(source[f"{column}_dtc"], source["patient_id"].map(offsets)).to_numpy()
@@ -195,19 +231,41 @@ def deidentify_text(
         ),
         "date_mode": date_mode,
         "dropped_columns": dropped,
-        "free_text": f"notes and free-text columns dropped; verbatim AE terms replaced by '{WITHHELD}'"
+        "free_text": "free-text columns dropped (coded columns only); in a required one (ae.term, ihc.marker) "
+                     f"and in gene names every value outside the vocabulary is replaced by '{WITHHELD}'"
                      + (f"; kept after review: {', '.join(sorted(keep))}" if keep else ""),
-        "age_cap": f"age_at_diagnosis above {AGE_CAP - 1} exported as {AGE_CAP} (meaning {AGE_CAP} or older); "
-                   "where not recorded it is computed from birth and diagnosis dates (whole years)",
+        "age_cap": f"age_at_diagnosis above {AGE_CAP - 1}, or of a patient older than {AGE_CAP - 1} at any date of "
+                   f"the record, exported as {AGE_CAP} (meaning {AGE_CAP} or older, HIPAA Safe Harbor); where not "
+                   "recorded it is computed from birth and diagnosis dates (whole years); missing stays missing. "
+                   "Birth dates (year included) are never exported",
     }  # fmt: skip
     return out, description
 
 
-def _ages(patient: pd.DataFrame) -> pd.Series:
-    """Age at diagnosis (recorded, else whole years from birth to diagnosis), capped at AGE_CAP, as text."""
+def _latest_dates(typed: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Per patient: the latest date of any record (birth dates aside)."""
+    parts = [
+        pd.DataFrame({"patient_id": frame["patient_id"], "date": pd.to_datetime(frame[column])})
+        for record, frame in typed.items() for column in date_columns(record)
+        if column != "birth_date" and column in frame
+    ]  # fmt: skip
+    dates = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["patient_id", "date"])
+    return dates.groupby("patient_id")["date"].max()
+
+
+def _ages(patient: pd.DataFrame, latest: pd.Series) -> pd.Series:
+    """Age at diagnosis (recorded, else whole years from birth to diagnosis), as text; missing stays missing.
+
+    Safe Harbor: an age above 89 is exported as AGE_CAP ("90 or older"), and so is the age of a patient who is
+    older than 89 at the latest date of the record (the age at diagnosis plus the years since, or from birth).
+    """
     birth, diagnosis = pd.to_datetime(patient["birth_date"]), pd.to_datetime(patient["diagnosis_date"])
     years = diagnosis.dt.year - birth.dt.year - ((diagnosis.dt.month * 100 + diagnosis.dt.day)
                                                  < (birth.dt.month * 100 + birth.dt.day)).astype(int)  # fmt: skip
     age = patient["age_at_diagnosis"].astype("float64").fillna(years.astype("float64"))
-    age = age.where(age < AGE_CAP, float(AGE_CAP))
+    last = patient["patient_id"].map(latest).astype("datetime64[ns]")
+    since = (last - diagnosis).dt.days.astype("float64") / 365.25
+    oldest = np.fmax(age + since.clip(lower=0), (last - birth).dt.days.astype("float64") / 365.25)
+    capped = age.notna() & ((age >= AGE_CAP) | (oldest >= AGE_CAP))
+    age = age.mask(capped, float(AGE_CAP))
     return age.astype("string").fillna("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -11,17 +12,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.deidentify import date_columns, deidentify_text
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import column_dtypes, input_columns
 from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.outputs import check_outputs, write_bytes, write_csv, write_text, write_xlsx
+from tkitrack.schemas.readers import read_csv_cells, read_workbook
 from tkitrack.schemas.vocabulary import vocabulary
 
-__all__ = ["DICTIONARY_COLUMNS", "MANIFEST", "data_dictionary", "read_export", "record_text", "write_export"]
+__all__ = [
+    "DICTIONARY_COLUMNS",
+    "EXPORT_FORMATS",
+    "MANIFEST",
+    "data_dictionary",
+    "read_export",
+    "record_text",
+    "write_export",
+]
 
 MANIFEST = "manifest.json"
+EXPORT_FORMATS = ("csv", "xlsx", "parquet")
 DICTIONARY_COLUMNS = ["record", "column", "type", "label", "allowed", "unit", "required"]
 _UNIT = re.compile(r"\((years|cm|kg|mm|%|mut/Mb)\)")
 _KINDS = {"string": "text", "Int64": "integer", "float64": "number", "boolean": "boolean"}
@@ -118,6 +129,7 @@ def write_export(
     secret: str | bytes | None = None,
     date_mode: str = "days",
     keep_text: Iterable[str] = (),
+    force: bool = False,
 ) -> list[Path]:
     """Write every record type as ``<record>.csv`` (or ``.parquet``), ``data_dictionary.csv`` and ``manifest.json``.
 
@@ -126,10 +138,13 @@ def write_export(
     frames : mapping of str to DataFrame
         Typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
     folder : str or Path
-        Created when missing; files of the same names are replaced.
-    fmt : {"csv", "parquet"}
-        CSV holds the template columns as text (dates as the partial text given), so that
-        :func:`read_export` and an import give back the same records; Parquet holds the same columns typed.
+        Created when missing. Files of the same names are refused, all named and nothing written, unless
+        ``force`` (then they are replaced; a symlink is replaced, never written through).
+    fmt : {"csv", "xlsx", "parquet"}
+        CSV (and XLSX, one workbook per record type) holds the template columns as text (dates as the partial
+        text given; cells a spreadsheet would run as formulas neutralised, see
+        :func:`~tkitrack.schemas.outputs.neutralise_cells`), so that :func:`read_export` and an import give back
+        the same records; Parquet holds the same columns typed.
     deidentify : bool
         Drop direct identifiers and free text, pseudonymise patient ids, turn dates into days from an anchor
         or shift them, cap ages (see :func:`~tkitrack.schemas.deidentify.deidentify_text`).
@@ -139,20 +154,23 @@ def write_export(
         How a de-identified export shows dates.
     keep_text : iterable of str
         ``record.column`` free-text columns to keep in a de-identified export after review.
+    force : bool
+        Replace files that exist.
 
     Returns
     -------
     list of Path
         The files written, data files first, then the dictionary and the manifest.
     """
-    if fmt not in ("csv", "parquet"):
-        raise InputError(f"export format '{fmt}' is not known; use csv or parquet")
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"export format '{fmt}' is not known; use {', '.join(EXPORT_FORMATS)}")
     unknown = [r for r in frames if r not in RECORD_MODELS]
     if unknown:
         raise InputError(f"unknown record type(s) {', '.join(unknown)}; expected {', '.join(RECORD_MODELS)}")
     out_dir = Path(folder)
-    out_dir.mkdir(parents=True, exist_ok=True)
     text = {record: record_text(record, frames[record]) for record in RECORD_MODELS if record in frames}
+    check_outputs([out_dir / f"{r}.{fmt}" for r in text] + [out_dir / "data_dictionary.csv", out_dir / MANIFEST],
+                  force=force)  # fmt: skip
     description = None
     if deidentify:
         text, description = deidentify_text(text, frames, secret=secret, date_mode=date_mode, keep_text=keep_text)
@@ -160,13 +178,18 @@ def write_export(
     for record, frame in text.items():
         path = out_dir / f"{record}.{fmt}"
         if fmt == "csv":
-            write_csv(frame, path)
+            write_csv(frame, path, force=force)
+        elif fmt == "xlsx":
+            write_xlsx({record: frame}, path, force=force)
         else:
-            _parquet_frame(record, frame).to_parquet(path, index=False)
+            buffer = io.BytesIO()
+            _parquet_frame(record, frame).to_parquet(buffer, index=False)
+            write_bytes(path, buffer.getvalue(), force=force)
         written.append(path)
         files[path.name] = {"record": record, "rows": len(frame), "sha256": _sha256(path)}
     dictionary = out_dir / "data_dictionary.csv"
-    write_csv(data_dictionary({r: list(f.columns) for r, f in text.items()}, deidentified=deidentify), dictionary)
+    write_csv(data_dictionary({r: list(f.columns) for r, f in text.items()}, deidentified=deidentify), dictionary,
+              force=force)  # fmt: skip
     written.append(dictionary)
     manifest = {
         "tkitrack_version": _version(),
@@ -178,7 +201,7 @@ def write_export(
         "deidentification": description,
     }
     path = out_dir / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(manifest, indent=2) + "\n", force=force)
     written.append(path)
     return written
 
@@ -215,18 +238,21 @@ def read_export(folder: str | Path) -> dict[str, pd.DataFrame]:
                          "imported as records. Import the identified export, or export with date_mode='shift'")  # fmt: skip
     out = {}
     for record in RECORD_MODELS:
-        for suffix in (".csv", ".parquet"):
+        for suffix in (".csv", ".xlsx", ".parquet"):
             path = root / f"{record}{suffix}"
             if not path.exists():
                 continue
-            try:
-                if suffix == ".csv":
-                    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-                else:
+            if suffix == ".csv":
+                frame = read_csv_cells(path)
+            elif suffix == ".xlsx":
+                sheets = read_workbook(path)
+                frame = next(iter(sheets.values())) if sheets else pd.DataFrame(columns=input_columns(record))
+            else:
+                try:
                     frame = pd.read_parquet(path)
-                    frame = pd.DataFrame({c: _text(frame[c]).to_numpy() for c in frame.columns})
-            except (OSError, ValueError) as err:
-                raise InputError(f"{path}: cannot be read ({err}); export the records again") from None
+                except Exception as err:  # pyarrow raises its own errors for damaged files
+                    raise InputError(f"{path}: cannot be read ({type(err).__name__}); export the records again") from None
+                frame = pd.DataFrame({c: _text(frame[c]).to_numpy() for c in frame.columns})
             out[record] = frame
     if not out:
         raise InputError(f"{root} holds no exported records (patient.csv, exposure.csv, ... or .parquet)")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.readers import read_csv_cells
 from tkitrack.schemas.sdtm_out import records_to_sdtm
 from tkitrack.schemas.sdtm_records import sdtm_to_records
 
@@ -46,8 +47,10 @@ def _read_one(path: Path) -> pd.DataFrame:
             return _as_text(read_dataset_json(path))
         if path.suffix.lower() == ".parquet":
             return _as_text(pd.read_parquet(path))
-        return _as_text(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))
+        return _as_text(read_csv_cells(path))
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        if isinstance(err, InputError):
+            raise
         raise InputError(f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({err}); "
                          "export it again as CSV (UTF-8) or SAS transport v5 (.xpt)") from None  # fmt: skip
     except Exception as err:  # pyreadstat raises its own ReadstatError for damaged transport files

@@ -120,7 +120,7 @@ def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None, sdtm: Mapping[str, pd.D
     ref = pd.Series(dtype=object)
     if ds is not None:
         rand = ds[text(ds["DSDECOD"]).str.upper() == "RANDOMIZED"]
-        ref = text(rand["DSSTDTC"]).str.split("T").str[0].groupby(text(rand["USUBJID"])).min()
+        ref = text(rand["DSSTDTC"]).groupby(text(rand["USUBJID"])).min()
     ids = text(dm["USUBJID"])
     age = _column(dm, "AGE")
     sex = _column(dm, "SEX").str.upper().replace({"UNDIFFERENTIATED": "U", "UNKNOWN": "U"})
@@ -139,7 +139,7 @@ def _patients(dm: pd.DataFrame, ds: pd.DataFrame | None, sdtm: Mapping[str, pd.D
         "ethnicity": _column(dm, "ETHNIC").str.upper(),
         "country": _column(dm, "COUNTRY").str.upper(),
         "arm": _column(dm, "ARM").where(supp["ARMFRTRT"] != "Y", ""),
-        "birth_date": _column(dm, "BRTHDTC").str.split("T").str[0],
+        "birth_date": _column(dm, "BRTHDTC"),
         "age_at_diagnosis": supp["AGEDIAG"],
         "diagnosis_date": supp["DIAGDTC"],
         "reference_date": ids.map(ref),
@@ -166,8 +166,8 @@ def _exposures(ex: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) 
         "frequency": _column(ex, "EXDOSFRQ").str.upper(),
         "route": route,
         "formulation": _column(ex, "EXDOSFRM").str.lower(),
-        "start": _column(ex, "EXSTDTC").str.split("T").str[0],
-        "end": _column(ex, "EXENDTC").str.split("T").str[0],
+        "start": _column(ex, "EXSTDTC"),
+        "end": _column(ex, "EXENDTC"),
         "note": route_note,
     }
     supp = supp_values(sdtm, "EX", ex, ["DISCFL", "ENDRSN", "NOTE", "CONSTDT"], idvar="EXSEQ")
@@ -206,10 +206,12 @@ def _adverse_events(
     ctcae_term = ctcae_key(decod).map(dict(zip(ctcae_key(table["term"]), table["term"], strict=True)))
     sev = _column(ae, "AESEV").str.upper()
     sev_grade = sev.map(severity).astype("float64")
-    tox = pd.to_numeric(_column(ae, "AETOXGR").mask(lambda c: c == ""), errors="coerce")
+    tox_text = _column(ae, "AETOXGR")
+    tox_given = tox_text != ""
+    tox = pd.to_numeric(tox_text.mask(~tox_given), errors="coerce")
     fatal = (_column(ae, "AEOUT").str.upper() == "FATAL") | (_column(ae, "AESDTH").str.upper() == "Y")
-    from_sev = tox.isna() & ~fatal & sev_grade.notna()
-    grade = tox.where(tox.notna(), sev_grade.mask(fatal, 5.0))
+    from_sev = ~tox_given & ~fatal & sev_grade.notna()  # a severity stands in only where no grade was given
+    grade = tox.where(tox_given, sev_grade.mask(fatal, 5.0))
     pairs = pd.MultiIndex.from_tuples([(t, g) for t, grades in ctcae_grades().items() for g in grades])
     exists = pd.Series(
         pd.MultiIndex.from_arrays([ctcae_term.fillna(""), grade.fillna(0).astype(int)]).isin(pairs), index=ae.index
@@ -218,9 +220,11 @@ def _adverse_events(
     term = ctcae_term.where(use_ctcae, decod.where(~uncoded, _column(ae, "AETERM") + supp["AETERM1"]))
     whole = grade.notna() & (grade % 1 == 0)
     grade_text = grade.astype("string").where(~whole, grade.where(whole).astype("Int64").astype("string")).fillna("")
+    # an AETOXGR that is not a number is kept as given, so that the import queries it (FLD006): never replaced
+    grade_text = grade_text.mask(tox_given & tox.isna(), tox_text)
     grade_note = pd.Series("", index=ae.index)
     grade_note = grade_note.mask(from_sev, "grade from AESEV " + sev + " (no AETOXGR in SDTM)")
-    grade_note = grade_note.mask(tox.isna() & fatal, "grade 5 from AEOUT FATAL / AESDTH Y")
+    grade_note = grade_note.mask(~tox_given & fatal, "grade 5 from AEOUT FATAL / AESDTH Y")
     verbatim_note = pd.Series("", index=ae.index).mask(
         ctcae_term.notna() & ~use_ctcae,
         "CTCAE v5.0 '"
@@ -249,8 +253,8 @@ def _adverse_events(
         "term": term,
         "verbatim": (~use_ctcae).map({True: "true", False: "false"}),
         "grade": grade_text,
-        "start": _column(ae, "AESTDTC").str.split("T").str[0],
-        "end": _column(ae, "AEENDTC").str.split("T").str[0],
+        "start": _column(ae, "AESTDTC"),
+        "end": _column(ae, "AEENDTC"),
         "serious": serious,
         **criteria,
         "attributed_drug": drug,
@@ -281,7 +285,7 @@ def _followups(
     """A last-contact row (alive) per subject and a death row per dead subject, in DM order."""
     subjects = pd.DataFrame({"patient_id": text(dm["USUBJID"]).to_numpy()})
     pid = subjects["patient_id"]
-    subjects["death"] = _column(dm, "DTHDTC").str.split("T").str[0].to_numpy()
+    subjects["death"] = _column(dm, "DTHDTC").to_numpy()
     dated = [
         _dated(records["exposure"], {"start": "first", "end": "last"}),
         _dated(records["ae"], {"start": "first", "end": "last"}),
@@ -290,7 +294,7 @@ def _followups(
     ]
     if ds is not None:
         is_death = text(ds["DSDECOD"]).str.upper() == "DEATH"
-        ds_dates = pd.DataFrame({"patient_id": text(ds["USUBJID"]), "d": text(ds["DSSTDTC"]).str.split("T").str[0]})
+        ds_dates = pd.DataFrame({"patient_id": text(ds["USUBJID"]), "d": text(ds["DSSTDTC"])})
         from_ds = ds_dates[is_death].groupby("patient_id")["d"].min()
         subjects["death"] = subjects["death"].mask(subjects["death"] == "", pid.map(from_ds).fillna(""))
         dated.append(_dated(ds_dates[~is_death], {"d": "first"}))
@@ -350,8 +354,11 @@ def sdtm_to_records(
     - patient: USUBJID -> patient_id, SITEID -> site, SEX, BRTHDTC -> birth_date; reference_date is the DS
       ``RANDOMIZED`` date; histology OTHER (SDTM has none). DM.AGE is the age at the reference start, so it is
       not copied to age_at_diagnosis (the note says so).
-    - ae: AEDECOD matched to CTCAE v5.0 (case and British spelling folded); grade from AETOXGR, else AESEV
-      (noted), 5 when AEOUT is FATAL or AESDTH is Y. A CTCAE term whose AESEV-derived grade does not exist in
+    - dates are passed on whole, a time included (``2014-04-01T10:30``), so that the import checks them whole
+      and keeps them as given.
+    - ae: AEDECOD matched to CTCAE v5.0 (case and British spelling folded); grade from AETOXGR, else (AETOXGR
+      blank) AESEV (noted) or 5 when AEOUT is FATAL or AESDTH is Y. An AETOXGR that is not a CTCAE grade is
+      passed on as given, so the import queries it (FLD006, FLD003 or AE003); it is never replaced. A CTCAE term whose AESEV-derived grade does not exist in
       CTCAE (a "mild myocardial infarction") keeps the MedDRA term as verbatim: a severity is not a CTCAE
       grade, and no grade is invented. Unknown AEACN / AEOUT / AEREL values are left empty and noted.
     - followup: a row per subject at the last date known alive (the latest date among DS other than death,

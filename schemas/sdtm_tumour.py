@@ -66,7 +66,7 @@ def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...], keep_b
     out = frame[keep].copy()
     out["patient_id"] = text(out["USUBJID"])
     out["evaluator"] = evaluator[keep]
-    out["date"] = text(out[f"{prefix}DTC"]).str.split("T").str[0]
+    out["date"] = text(out[f"{prefix}DTC"])
     out["_testcd"] = text(out[f"{prefix}TESTCD"]).str.upper()
     return out
 

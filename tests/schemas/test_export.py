@@ -250,8 +250,8 @@ def test_deidentified_parquet_values_hold_no_identifier(stored, tmp_path):
 
 
 def test_bad_calls_are_input_errors(stored, tmp_path):
-    with pytest.raises(InputError, match="format 'xlsx'"):
-        write_export(stored, tmp_path, fmt="xlsx")
+    with pytest.raises(InputError, match="format 'docx' is not known; use csv, xlsx, parquet"):
+        write_export(stored, tmp_path, fmt="docx")
     with pytest.raises(InputError, match="date_mode 'weeks'"):
         write_export(stored, tmp_path, deidentify=True, secret=SECRET, date_mode="weeks")
     with pytest.raises(InputError, match="holds no exported records"):

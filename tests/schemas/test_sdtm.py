@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.frames import check_frame, concat_frames
 from tkitrack.schemas.parse import parse_records
 from tkitrack.schemas.queries import validate_frames
 from tkitrack.schemas.sdtm import read_sdtm, records_to_sdtm, sdtm_to_records
@@ -94,7 +95,7 @@ def test_sas_transport_files_read_like_csv(tmp_path, sdtm):
     [
         pytest.param("dm.csv", "STUDYID,DOMAIN\nS,DM\n", "dm.csv: no USUBJID column", id="no-usubjid"),
         pytest.param("ex.xpt", "this is not a transport file", "ex.xpt", id="broken-xpt"),
-        pytest.param("ae.csv", 'USUBJID,AETERM\n"A,"x\n"B', "ae.csv: cannot be read", id="broken-csv"),
+        pytest.param("ae.csv", 'USUBJID,AETERM\n"A,"x\n"B', "ae.csv: line 2: ", id="broken-csv"),
     ],
 )
 def test_unreadable_files_name_the_file(tmp_path, name, content, expected):
@@ -196,6 +197,30 @@ def test_the_last_ex_record_of_a_drug_with_an_end_is_the_discontinuation():
     ]
 
 
+@pytest.mark.parametrize(
+    ("given", "grade", "rules"),
+    [
+        pytest.param("GRADE 3", "GRADE 3", {"FLD006", "FLD001"}, id="words"),  # not a number, so no grade
+        pytest.param("7", "7", {"FLD003", "AE003"}, id="not-a-ctcae-grade"),
+        pytest.param("2.5", "2.5", {"FLD006", "FLD001"}, id="fraction"),
+        pytest.param("4", "4", {"AE003"}, id="no-grade-4-for-the-term"),
+    ],
+)
+def test_an_aetoxgr_that_is_not_a_ctcae_grade_is_queried_not_replaced(given, grade, rules):
+    """Issue 17.2: an invalid AETOXGR was replaced by the AESEV grade with a note saying there was none."""
+    small = _small()
+    small["AE"] = small["AE"].assign(AETOXGR=[given, "", "", "", "2"])  # row 0: DIARRHOEA, AESEV MODERATE
+    ae = sdtm_to_records(small)["ae"]
+    assert ae.loc[0, "grade"] == grade  # as given: never the severity's grade 2
+    assert "AESEV" not in ae.loc[0, "note"]
+    if given == "4":  # CTCAE diarrhoea has grades 1-5: use a term without grade 4 (syncope: grade 3 only)
+        small["AE"].loc[0, "AEDECOD"] = "SYNCOPE"
+        ae = sdtm_to_records(small)["ae"]
+    frame, found = parse_records("ae", ae.iloc[[0]])
+    found = concat_frames([found, check_frame("ae", frame)])
+    assert set(found["rule_id"]) == rules and (found["severity"] == "error").all()
+
+
 def test_adverse_events_grade_term_and_codes():
     ae = sdtm_to_records(_small())["ae"]
     got = ae[["term", "verbatim", "grade", "start", "serious", "attribution", "action", "outcome"]]
@@ -203,7 +228,7 @@ def test_adverse_events_grade_term_and_codes():
         ["Diarrhea", "false", "2", "2014-02-01", "false", "probable", "none", "recovered"],
         # CTCAE v5.0 syncope exists only as grade 3: a MILD syncope keeps the MedDRA term as verbatim
         ["SYNCOPE", "true", "1", "2014-03", "false", "unlikely", "", ""],
-        ["APPLICATION SITE PRURITUS", "true", "1", "2014-04-01", "false", "", "withdrawn", ""],
+        ["APPLICATION SITE PRURITUS", "true", "1", "2014-04-01T10:30", "false", "", "withdrawn", ""],  # time kept
         ["Myocardial infarction", "false", "5", "2014-03-10", "true", "unrelated", "", "fatal"],
         ["Nausea", "false", "2", "2014-02-02", "false", "", "", ""],  # AETOXGR wins over AESEV
     ]  # fmt: skip
