@@ -12,7 +12,21 @@ from typing import Any
 
 import typer
 
-__all__ = ["State", "command", "fail", "open_db", "parse_numbers", "render", "render_listing", "state"]
+__all__ = [
+    "State",
+    "command",
+    "fail",
+    "force_option",
+    "open_db",
+    "parse_numbers",
+    "render",
+    "render_listing",
+    "report_failures",
+    "state",
+]
+
+#: Error rows a failed write prints before it says how many more there are (the full listing goes to -o).
+MAX_ERRORS_SHOWN = 200
 
 
 @dataclass
@@ -31,9 +45,40 @@ def state() -> State:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` to stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` to stderr and return the Exit to raise (a runaway message is cut, with its length)."""
+    from tkitrack.schemas.errors import shorten
+
+    typer.echo(f"error: {shorten(message, 4000)}", err=True)
     return typer.Exit(code)
+
+
+def force_option():
+    """The ``--force`` option of every command that writes files: replace files that exist."""
+    return typer.Option(False, "--force", help="Replace output files that exist (otherwise nothing is written)")
+
+
+def report_failures(failures, *, hint: str = "") -> None:
+    """Print a refused write's query listing to stderr: the errors first (at most MAX_ERRORS_SHOWN rows), then
+    the warnings summarised by rule (how many, and the first message), then ``hint`` (where the full listing is)."""
+    if failures is None or not len(failures):
+        return
+    errors = failures[failures["severity"] == "error"]
+    warnings = failures[failures["severity"] != "error"]
+    if len(errors):
+        render_listing(errors.head(MAX_ERRORS_SHOWN), err=True)
+        if len(errors) > MAX_ERRORS_SHOWN:
+            typer.echo(f"... and {len(errors) - MAX_ERRORS_SHOWN} more error(s) not shown", err=True)
+    if len(warnings):
+        import pandas as pd
+
+        summary = (
+            warnings.groupby("rule_id", sort=True)
+            .agg(warnings=("rule_id", "size"), patients=("patient_id", "nunique"), first_message=("message", "first"))
+            .reset_index()
+        )
+        render(pd.DataFrame(summary), title=f"{len(warnings)} warning(s) by rule (not shown one by one)", err=True)
+    if hint:
+        typer.echo(hint, err=True)
 
 
 def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
@@ -51,8 +96,7 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
             try:
                 return func(*a, **kw)
             except ValidationFailed as err:
-                if err.failures is not None and len(err.failures):
-                    render_listing(err.failures, err=True)
+                report_failures(err.failures)
                 raise fail(str(err), 1) from None
             except TkitrackError as err:
                 raise fail(str(err), err.exit_code) from None
@@ -107,27 +151,35 @@ def render(
     frame, fmt: str = "table", *, title: str | None = None, err: bool = False, max_width: int = 40,
     wide: tuple[str, ...] = ("message", "detail"),
 ) -> None:  # fmt: skip
-    """Print a frame as a rich table (terminal), JSON records or CSV; ``wide`` columns get the spare width."""
+    """Print a frame as a rich table (terminal), JSON records or CSV; ``wide`` columns get the spare width.
+
+    Every cell, header and title is plain text, never rich markup: a value holding ``[bold]`` or ``[/x]`` prints
+    as typed. CSV goes through the one CSV writer (:func:`tkitrack.schemas.outputs.write_csv`, formula cells
+    neutralised).
+    """
     stream = sys.stderr if err else sys.stdout
     if fmt == "json":
         stream.write(json.dumps(_jsonable(frame), indent=2, default=str) + "\n")
         return
     if fmt == "csv":
-        frame.to_csv(stream, index=False, date_format="%Y-%m-%d")
+        from tkitrack.schemas.outputs import write_csv
+
+        write_csv(frame, stream)
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=Text(title) if title is not None else None, show_lines=False, header_style="bold")
     for col in frame.columns:
         if col in wide:
-            table.add_column(str(col), overflow="fold", ratio=1, min_width=16)
+            table.add_column(Text(str(col)), overflow="fold", ratio=1, min_width=16)
         else:
             longest = int(frame[col].map(lambda v: len(_cell(v)) if not _missing(v) else 0).max()) if len(frame) else 0
-            table.add_column(str(col), overflow="fold", max_width=max_width, min_width=min(longest, 12),
+            table.add_column(Text(str(col)), overflow="fold", max_width=max_width, min_width=min(longest, 12),
                              no_wrap=col in ("patient_id", "file"))  # fmt: skip
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if _missing(v) else _cell(v) for v in row])
+        table.add_row(*[Text("" if _missing(v) else _cell(v)) for v in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
     Console(file=stream, width=width).print(table)
 

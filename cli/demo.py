@@ -80,12 +80,13 @@ def demo(
                    f"{events} in {row['n']} patients ({synthetic} of them synthetic)")  # fmt: skip
 
     adam_dir = folder / "adam"
-    adam_dir.mkdir(exist_ok=True)
-    for name, frame in adam.items():
-        frame.to_csv(adam_dir / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    from tkitrack.schemas.outputs import write_csv
+
+    for name, frame in adam.items():  # the demo's own folder: a second run rebuilds it
+        write_csv(frame, adam_dir / f"{name}.csv", force=True)
     report = build_report(frames, folder / "report.html", title="tkitrack demo: published cases and a synthetic cohort",
                           provenance={"database": str(db), "published cases": len(published["patient"]),
-                                      "synthetic patients": f"{patients} (seed {seed})"})  # fmt: skip
+                                      "synthetic patients": f"{patients} (seed {seed})"}, force=True)  # fmt: skip
     typer.echo(f"ADaM datasets: {adam_dir}/ (adsl.csv, adrs.csv, adtte.csv)")
     typer.echo(f"report: {report.resolve()}  <- open this file in a browser (works offline)")
     typer.echo(f"explore: tkitrack --db {db} timeline LETTER-IMT-1")

@@ -6,12 +6,22 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, render_listing, user
+from tkitrack.cli._common import command, fail, force_option, open_db, render_listing, report_failures, user
 
 __all__ = ["app"]
 
 app = typer.Typer()
 _LISTING_FORMATS = ("table", "csv", "json")
+
+
+def write_listing(listing, output: Path, *, fmt: str = "csv", force: bool = False) -> None:
+    """A query listing to a file: JSON (by suffix or --format json) or CSV (the one CSV writer)."""
+    from tkitrack.schemas.outputs import write_csv, write_text
+
+    if output.suffix == ".json" or fmt == "json":
+        write_text(output, listing.to_json(orient="records", indent=2) + "\n", force=force)
+    else:
+        write_csv(listing, output, force=force)
 
 
 def _is_sdtm(path: Path) -> bool:
@@ -48,33 +58,54 @@ def _read_input(path: Path):
 def template(
     folder: Path = typer.Argument(..., help="Folder to write the empty template files into"),
     xlsx: bool = typer.Option(False, "--xlsx", help="Write XLSX files instead of CSV"),
+    force: bool = force_option(),
 ) -> None:
     """Write the import template: one file per record type (header row) and data_dictionary.csv."""
     from tkitrack.schemas.templates import write_template
 
-    paths = write_template(folder, fmt="xlsx" if xlsx else "csv")
+    paths = write_template(folder, fmt="xlsx" if xlsx else "csv", force=force)
     typer.echo(f"wrote {len(paths)} files to {folder}: " + ", ".join(p.name for p in paths))
 
 
 @command(app, "import")
 def import_(
     path: Path = typer.Argument(..., help="Template folder/file (CSV or XLSX), export folder, or SDTM folder"),
-) -> None:
-    """Import records all-or-nothing: any error rejects the whole import and the database stays as it was."""
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="When the import is refused: write its full query listing here (CSV/JSON)"),
+    force: bool = force_option(),
+) -> None:  # fmt: skip
+    """Import records all-or-nothing: any error rejects the whole import and the database stays as it was.
+
+    A refused import prints its errors first and its warnings summarised by rule; -o writes every query.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tkitrack.schemas.errors import ValidationFailed
+    from tkitrack.schemas.outputs import check_outputs
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import add_records
 
+    if output is not None:
+        check_outputs([output], force=force)
     engine = open_db()
     raws, sources, kind = _read_input(path)
     total = sum(len(f) for f in raws.values())
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, transient=True, disable=total < 5000) as bar:
-        task = bar.add_task(f"importing {total} rows", total=total)
-        with transaction(engine) as session:
-            counts = add_records(session, raws, user=user(), source=str(path), sources=sources,
-                                 progress=lambda n: bar.advance(task, n))  # fmt: skip
+    try:
+        with Progress(*columns, transient=True, disable=total < 5000) as bar:
+            task = bar.add_task(f"importing {total} rows", total=total)
+            with transaction(engine) as session:
+                counts = add_records(session, raws, user=user(), source=str(path), sources=sources,
+                                     progress=lambda n: bar.advance(task, n))  # fmt: skip
+    except ValidationFailed as err:
+        failures = err.failures
+        if output is not None and failures is not None:
+            write_listing(failures, output, force=force)
+            hint = f"every query ({len(failures)}) written to {output}"
+        else:
+            hint = "the full listing: rerun with -o FILE.csv (or tkitrack validate on the same input)"
+        report_failures(failures, hint=hint)
+        raise fail(str(err), 1) from None
     typer.echo(f"imported {sum(counts.values())} records from {path} ({kind}): "
                + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
 
@@ -85,6 +116,7 @@ def validate(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the listing to this file"),
     previous: Path | None = typer.Option(None, "--previous", help="Earlier listing (CSV/JSON): mark new/open/resolved"),
+    force: bool = force_option(),
 ) -> None:
     """Run every field, frame and edit check; write the query listing. Exit 0 clean, 1 errors, 2 usage error."""
     import pandas as pd
@@ -95,6 +127,10 @@ def validate(
 
     if fmt not in _LISTING_FORMATS:
         raise fail(f"--format must be one of {', '.join(_LISTING_FORMATS)}, got {fmt!r}", 2)
+    if output is not None:
+        from tkitrack.schemas.outputs import check_outputs
+
+        check_outputs([output], force=force)
     if path is None:
         from tkitrack.schemas.storage import transaction
         from tkitrack.schemas.store import read_frames
@@ -115,19 +151,18 @@ def validate(
         found = validate_frames(typed, parse_problems=concat_frames(problems))
         where = str(path)
     if previous is not None:
-        try:
-            old = (
-                pd.read_json(previous, dtype=False) if previous.suffix == ".json" else pd.read_csv(previous, dtype=str)
-            )
-        except (OSError, ValueError) as err:
-            raise InputError(f"{previous}: cannot read the previous listing ({err})") from None
+        if previous.suffix == ".json":
+            try:
+                old = pd.read_json(previous, dtype=False)
+            except (OSError, ValueError) as err:
+                raise InputError(f"{previous}: cannot read the previous listing ({err})") from None
+        else:
+            from tkitrack.schemas.readers import read_csv_cells
+
+            old = read_csv_cells(previous)
         found = compare_listings(found, old)
     if output is not None:
-        if output.suffix == ".json" or fmt == "json":
-            found.to_json(output, orient="records", indent=2)
-        else:
-            found.to_csv(output, index=False)
-    if output is not None:
+        write_listing(found, output, fmt=fmt, force=force)
         typer.echo(f"wrote {len(found)} queries to {output}")
     elif fmt == "table" and not len(found):
         typer.echo(f"{where}: no queries (every field, frame and edit check passed)")
@@ -142,7 +177,6 @@ def validate(
         raise typer.Exit(1)
 
 
-_RECORD_FORMATS = ("csv", "parquet")
 _DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
 
 
@@ -152,7 +186,7 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the records into"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Write SDTM datasets, define.xml and a manifest here instead"),
     fmt: str | None = typer.Option(None, "--format", "-f",
-                                   help="records: csv (default) or parquet; --sdtm: xpt (default), json, csv or parquet"),
+                                   help="records: csv (default), xlsx or parquet; --sdtm: xpt (default), json, csv or parquet"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID of the SDTM datasets (or set TKITRACK_STUDY_ID)"),
     deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),
@@ -160,9 +194,14 @@ def export(
     secret: str | None = typer.Option(None, "--secret", envvar="TKITRACK_SECRET",
                                       help="Secret for pseudonyms and date shifts (--deidentify; prefer --secret-file)"),
     secret_file: Path | None = typer.Option(None, "--secret-file", help="File whose first line is the secret"),
+    keep: list[str] = typer.Option([], "--keep",
+                                   help="With --deidentify: keep this free-text column after review (record.column, "
+                                        "e.g. molecular.panel); repeat for several"),
+    force: bool = force_option(),
 ) -> None:  # fmt: skip
-    """Export every record type (CSV or Parquet) with a data dictionary, optionally de-identified; or, with
+    """Export every record type (CSV, XLSX or Parquet) with a data dictionary, optionally de-identified; or, with
     --sdtm, SDTMIG 3.4 datasets (SAS transport v5, Dataset-JSON v1.1, CSV or Parquet) with define.xml."""
+    from tkitrack.schemas.export import EXPORT_FORMATS
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import read_frames
 
@@ -190,9 +229,11 @@ def export(
     if folder is not None and output is not None and folder != output:
         raise fail(f"two folders given ({folder} and -o {output}); give one", 2)
     chosen = fmt or "csv"
-    if chosen not in _RECORD_FORMATS:
-        raise fail(f"--format must be csv or parquet for the records export, got {chosen!r} "
+    if chosen not in EXPORT_FORMATS:
+        raise fail(f"--format must be csv, xlsx or parquet for the records export, got {chosen!r} "
                    "(xpt and json are SDTM/ADaM formats: use --sdtm DIR)", 2)  # fmt: skip
+    if keep and not deidentify:
+        raise fail("--keep names free-text columns to keep in a de-identified export; add --deidentify", 2)
     if secret_file is not None:
         try:
             secret = secret_file.read_text(encoding="utf-8").splitlines()[0].strip()
@@ -202,5 +243,6 @@ def export(
 
     with transaction(open_db()) as session:
         frames = read_frames(session)
-    paths = write_export(frames, target, fmt=chosen, deidentify=deidentify, secret=secret, date_mode=date_mode)
+    paths = write_export(frames, target, fmt=chosen, deidentify=deidentify, secret=secret, date_mode=date_mode,
+                         keep_text=keep, force=force)  # fmt: skip
     typer.echo(f"wrote {len(paths)} files to {target}" + (" (de-identified)" if deidentify else ""))

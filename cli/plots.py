@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, parse_numbers
+from tkitrack.cli._common import command, fail, force_option, open_db, parse_numbers
 
 __all__ = ["KINDS", "app", "build_report"]
 
@@ -41,13 +41,14 @@ def _size_options(width: int | None, height: int | None, scale: float) -> None:
         raise fail(f"--scale multiplies the pixels of a PNG (e.g. 2 for print), between 0.1 and 10; got {scale}", 2)
 
 
-def _write(fig, output: Path, width: int | None, height: int | None, scale: float) -> None:
-    """Write the figure at the chosen size: HTML takes the layout size, images are rendered at it."""
+def _write(fig, output: Path, width: int | None, height: int | None, scale: float, *, force: bool = False) -> None:
+    """Write the figure at the chosen size: HTML takes the layout size, images are rendered at it; an existing
+    file is replaced only with --force."""
     from tkitrack.dashboards.report import write_figure
 
     if width is not None or height is not None:
         fig.update_layout(**{k: v for k, v in (("width", width), ("height", height)) if v is not None})
-    write_figure(fig, output, width=width, height=height, scale=scale)
+    write_figure(fig, output, width=width, height=height, scale=scale, force=force)
 
 
 _WIDTH = typer.Option(None, "--width", help="Figure width in pixels (PNG/SVG/PDF export and HTML layout)")
@@ -67,6 +68,7 @@ def swimmer(
     width: int | None = _WIDTH,
     height: int | None = _HEIGHT,
     scale: float = _SCALE,
+    force: bool = force_option(),
 ) -> None:
     """Swimmer plot: a lane per patient, drug and dose segments, responses, events and AEs, ongoing arrows."""
     from tkitrack.dashboards.swimmer import figure_swimmer
@@ -89,7 +91,7 @@ def swimmer(
     title = f"Treatment and follow-up from {_ORIGINS[origin]}"
     fig = figure_swimmer(data, sort=sort, group_by=group_by, title=title, footnotes=notes,
                          **({"width": width} if width else {}))  # fmt: skip
-    _write(fig, output, width, height, scale)
+    _write(fig, output, width, height, scale, force=force)
     typer.echo(f"wrote {output} ({len(data.lanes)} patients, {len(fig.data)} traces)")
 
 
@@ -109,6 +111,7 @@ def plot(
     width: int | None = _WIDTH,
     height: int | None = _HEIGHT,
     scale: float = _SCALE,
+    force: bool = force_option(),
 ) -> None:
     """Draw one figure: Kaplan-Meier (km), cumulative incidence (cif), waterfall, spider, AE summary, or timeline."""
     from tkitrack.dashboards.tables import synthetic_note
@@ -169,15 +172,15 @@ def plot(
         if patient is None:
             raise fail("plot timeline needs --patient ID", 2)
         fig = figure_patient_timeline(_swimmer_data(frames, "diagnosis", 1), patient)
-    _write(fig, output, width, height, scale)
+    _write(fig, output, width, height, scale, force=force)
     typer.echo(f"wrote {output}")
 
 
-def build_report(frames, output: Path, *, title: str, provenance: dict) -> Path:
+def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False) -> Path:
     """Validate, derive and write the cohort report for these frames (shared by `report` and `demo`)."""
     from tkitrack.dashboards.cohort_report import write_cohort_report
 
-    return write_cohort_report(frames, output, title=title, provenance=provenance)
+    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force)
 
 
 def _data_version(engine) -> str:
@@ -196,15 +199,19 @@ def _data_version(engine) -> str:
 def report(
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="The HTML file to write"),
     title: str = typer.Option("tkitrack cohort report", "--title", help="Report title"),
+    force: bool = force_option(),
 ) -> None:
     """Write the self-contained offline HTML report: cohort, response, swimmer, survival, stopping, AEs, validation."""
     from tkitrack.schemas.storage import current_revision, redact_url
 
     if output.suffix.lower() != ".html":
         raise fail(f"-o {output}: the report is an .html file", 2)
+    from tkitrack.schemas.outputs import check_outputs
+
+    check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
     frames = _frames()
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
                   "data version": _data_version(engine), "patients": len(frames["patient"])}  # fmt: skip
-    path = build_report(frames, output, title=title, provenance=provenance)
+    path = build_report(frames, output, title=title, provenance=provenance, force=force)
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, user
+from tkitrack.cli._common import command, fail, force_option, open_db, user
 
 __all__ = ["app"]
 
@@ -22,6 +22,7 @@ def generate(
     ),
     into_db: bool = typer.Option(False, "--import", help="Import the cohort into the database instead"),
     prefix: str = typer.Option("SYN", "--prefix", help="Patient id prefix"),
+    force: bool = force_option(),
 ) -> None:
     """Generate a synthetic cohort (crizotinib 280 mg/m2 BID, AEs, responses near ADVL0912's)."""
     from tkitrack.sample_data.generate import generate_cohort
@@ -34,7 +35,7 @@ def generate(
     if out is not None:
         from tkitrack.sample_data.published import write_template_dir
 
-        paths = write_template_dir(frames, out)
+        paths = write_template_dir(frames, out, force=force)
         typer.echo(f"wrote {len(paths)} template files for {patients} patients to {out}")
         return
     from tkitrack.schemas.storage import transaction
@@ -46,9 +47,12 @@ def generate(
 
 
 @command(app, "published")
-def published(out: Path = typer.Option(..., "--out", help="Folder to write the published cases into")) -> None:
+def published(
+    out: Path = typer.Option(..., "--out", help="Folder to write the published cases into"),
+    force: bool = force_option(),
+) -> None:
     """Write the published cases of the seed papers as template files (see their README for sources)."""
     from tkitrack.sample_data.published import read_published, write_template_dir
 
-    paths = write_template_dir(read_published(), out)
+    paths = write_template_dir(read_published(), out, force=force)
     typer.echo(f"wrote {len(paths)} template files to {out}")

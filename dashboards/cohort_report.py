@@ -186,12 +186,17 @@ def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str) -> Secti
     return Section("Treatment and follow-up", text, figures=[fig])
 
 
-def write_cohort_report(frames: Mapping[str, pd.DataFrame], output, *, title: str, provenance: dict):
-    """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download)."""
+def write_cohort_report(
+    frames: Mapping[str, pd.DataFrame], output, *, title: str, provenance: dict, force: bool = False
+):
+    """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download).
+
+    An existing ``output`` is replaced only with ``force`` (see :func:`tkitrack.schemas.outputs.open_output`).
+    """
     from tkitrack.schemas.queries import validate_frames
 
     sections = build_cohort_sections(frames, listing=validate_frames(frames))
-    return write_report(sections, output, title=title, provenance=provenance)
+    return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
 def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:

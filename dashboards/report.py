@@ -31,6 +31,7 @@ from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.errors import InputError
+from tkitrack.schemas.outputs import check_outputs, write_bytes, write_text
 
 __all__ = [
     "TABLE_FORMATS",
@@ -147,8 +148,9 @@ def write_report(
     *,
     title: str,
     provenance: Mapping[str, object],
+    force: bool = False,
 ) -> Path:
-    """Write one self-contained, offline HTML report.
+    """Write one self-contained, offline HTML report (an existing file is replaced only with ``force``).
 
     Parameters
     ----------
@@ -184,9 +186,7 @@ def write_report(
         f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n{body}\n"
         f"<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(document, encoding="utf-8")
-    return path
+    return write_text(path, document, force=force)
 
 
 def write_figures(
@@ -196,12 +196,13 @@ def write_figures(
     height: int | None = None,
     scale: float = 1.0,
     browser: str | Path | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write several figures, each format chosen by its file suffix; Chromium starts once for all images.
 
     ``.html`` files are written without a browser (plotly.js inlined); ``.png``, ``.svg``, ``.pdf``, ``.jpeg``
     and ``.webp`` are rendered by kaleido with the system Chromium. Raises ConfigError when an image is
-    asked for and no browser is found, InputError for an unknown suffix.
+    asked for and no browser is found, InputError for an unknown suffix or (without ``force``) a file that exists.
     """
     paths = [Path(p) for _, p in items]
     suffixes = [p.suffix.lower().lstrip(".").replace("jpg", "jpeg") for p in paths]
@@ -212,6 +213,7 @@ def write_figures(
             + ", ".join(f".{f}" for f in IMAGE_FORMATS)
             + "."
         )
+    check_outputs(paths, force=force)  # before Chromium starts: an existing file is refused at once
     images = [(fig, p, s) for (fig, _), p, s in zip(items, paths, suffixes, strict=True) if s != "html"]
     rendered = (
         render_images(
@@ -226,19 +228,17 @@ def write_figures(
         else []
     )
     for (_, p, _), data in zip(images, rendered, strict=True):
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
+        write_bytes(p, data, force=force)
     for (fig, _), p, s in zip(items, paths, suffixes, strict=True):
         if s == "html":
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fig.write_html(p, include_plotlyjs=True, include_mathjax=False, full_html=True)
+            write_text(p, fig.to_html(include_plotlyjs=True, include_mathjax=False, full_html=True), force=force)
     return paths
 
 
 def write_figure(fig: go.Figure, path: str | Path, **options: object) -> Path:
     """Write one figure as html, png, svg, pdf, jpeg or webp according to the suffix of ``path``.
 
-    Options (``width``, ``height``, ``scale``, ``browser``) are those of :func:`write_figures`.
+    Options (``width``, ``height``, ``scale``, ``browser``, ``force``) are those of :func:`write_figures`.
     """
     return write_figures([(fig, path)], **options)[0]  # type: ignore[arg-type]
 

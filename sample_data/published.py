@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.outputs import check_outputs, write_csv
 from tkitrack.schemas.templates import read_template
 
 __all__ = ["PUBLISHED_PATIENTS", "read_published", "read_template_dir", "write_template_dir"]
@@ -70,7 +71,7 @@ def read_published() -> dict[str, pd.DataFrame]:
     return read_template_dir("published")
 
 
-def write_template_dir(frames: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:
+def write_template_dir(frames: dict[str, pd.DataFrame], directory: str | Path, *, force: bool = False) -> list[Path]:
     """Write record frames as template files ``<record>.csv`` (UTF-8, ``""`` = missing); return the paths.
 
     Parameters
@@ -78,7 +79,8 @@ def write_template_dir(frames: dict[str, pd.DataFrame], directory: str | Path) -
     frames : dict of str to pandas.DataFrame
         Record type -> template-format frame (for example from :func:`tkitrack.sample_data.generate.generate_cohort`).
     directory : str or pathlib.Path
-        Folder to write into; created when missing. Existing record files are overwritten.
+        Folder to write into; created when missing. Existing record files are refused (all named, nothing
+        written) unless ``force``.
 
     Returns
     -------
@@ -86,11 +88,8 @@ def write_template_dir(frames: dict[str, pd.DataFrame], directory: str | Path) -
         The files written, in record order.
     """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for record in RECORD_MODELS:
-        if record in frames:
-            path = folder / f"{record}.csv"
-            frames[record].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-            written.append(path)
+    written = [folder / f"{record}.csv" for record in RECORD_MODELS if record in frames]
+    check_outputs(written, force=force)
+    for path in written:
+        write_csv(frames[path.stem], path, force=force)
     return written

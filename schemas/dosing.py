@@ -36,12 +36,14 @@ def compute_bsa_mosteller(height_cm, weight_kg):
 def compute_mg_m2_day(dose, unit, frequency, bsa_m2, weight_kg=None) -> np.ndarray:
     """Daily dose per m2 of body surface: mg -> dose*n/BSA, mg/m2 -> dose*n, mg/kg -> dose*n*weight/BSA.
 
-    ``n`` is the number of administrations per day from :data:`FREQUENCY_PER_DAY`; unknown frequencies and
-    single doses give NaN. Crizotinib 280 mg/m2 BID gives 560 mg/m2/day.
+    ``n`` is the number of administrations per day from :data:`FREQUENCY_PER_DAY`; unknown or missing units and
+    frequencies and single doses give NaN. Crizotinib 280 mg/m2 BID gives 560 mg/m2/day.
     """
     dose = np.asarray(dose, dtype="float64")
-    unit = pd.Series(np.asarray(unit, dtype=object)).str.lower().to_numpy()
-    per_day = pd.Series(np.asarray(frequency, dtype=object)).str.upper().map(FREQUENCY_PER_DAY).to_numpy(float)
+    # a missing unit or frequency (pd.NA, None: a required field left blank, queried elsewhere) gives NaN
+    unit = pd.Series(np.asarray(unit, dtype=object)).astype("string").str.lower().fillna("").to_numpy(dtype=object)
+    frequency = pd.Series(np.asarray(frequency, dtype=object)).astype("string").str.upper()
+    per_day = frequency.map(FREQUENCY_PER_DAY).astype("float64").to_numpy()
     bsa = np.broadcast_to(np.asarray(bsa_m2, dtype="float64"), dose.shape)
     weight = np.broadcast_to(np.asarray(np.nan if weight_kg is None else weight_kg, dtype="float64"), dose.shape)
     daily = dose * per_day

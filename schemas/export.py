@@ -251,7 +251,9 @@ def read_export(folder: str | Path) -> dict[str, pd.DataFrame]:
                 try:
                     frame = pd.read_parquet(path)
                 except Exception as err:  # pyarrow raises its own errors for damaged files
-                    raise InputError(f"{path}: cannot be read ({type(err).__name__}); export the records again") from None
+                    raise InputError(
+                        f"{path}: cannot be read ({type(err).__name__}); export the records again"
+                    ) from None
                 frame = pd.DataFrame({c: _text(frame[c]).to_numpy() for c in frame.columns})
             out[record] = frame
     if not out:

@@ -22,10 +22,12 @@ def test_swimmer_html_and_bad_options(filled, tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"\((\d+) patients, (\d+) traces\)", result.stdout).group(1) == "3"  # 3 have a diagnosis date
     assert "plotly" in out.read_text()[:5_000_000]
-    assert filled("swimmer", "-o", str(out), "--origin", "randomisation", "--sort", "ID").exit_code == 0
+    again = filled("swimmer", "-o", str(out), "--origin", "randomisation", "--sort", "ID")
+    assert again.exit_code == 2 and "already exist" in again.stderr and "--force" in again.stderr  # no overwrite
+    assert filled("swimmer", "-o", str(out), "--origin", "randomisation", "--sort", "ID", "--force").exit_code == 0
     assert filled("swimmer", "-o", str(tmp_path / "s.gif")).exit_code == 2
-    assert filled("swimmer", "-o", str(out), "--sort", "colour").exit_code == 2
-    assert filled("swimmer", "-o", str(out), "--group-by", "eye_colour").exit_code == 2
+    assert filled("swimmer", "-o", str(out), "--sort", "colour", "--force").exit_code == 2
+    assert filled("swimmer", "-o", str(out), "--group-by", "eye_colour", "--force").exit_code == 2
 
 
 @pytest.mark.browser

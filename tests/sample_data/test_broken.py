@@ -13,7 +13,7 @@ from tkitrack.schemas.frames import FRAME_RULES
 
 KEY = ["patient_id", "record", "row", "field", "rule_id", "severity"]
 #: Field rules a CSV can break (FLD004/FLD005, missing column and wrong dtype, cannot come from a template file).
-FIELD_RULES = {"FLD001", "FLD002", "FLD003", "FLD006", "FLD007", "DT001"}
+FIELD_RULES = {"FLD001", "FLD002", "FLD003", "FLD006", "FLD007", "FLD008", "FLD010", "FLD011", "DT001"}
 
 # check_frame (schemas/frames.py) concatenates its partial listings with pd.concat; pandas 2.x warns about
 # all-NA columns there. Not ours to change: reported to the lead; harmless once frames.py uses concat_frames.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY, compute_bsa_mosteller, compute_mg_m2_day
@@ -73,3 +74,10 @@ def test_frequency_per_day_table():
     assert FREQUENCY_PER_DAY["BID"] == 2.0
     assert FREQUENCY_PER_DAY["Q3W"] == pytest.approx(1 / 21)
     assert np.isnan(FREQUENCY_PER_DAY["ONCE"])
+
+
+def test_a_missing_unit_or_frequency_gives_nan_not_an_error():
+    """Issue 17.2: a blank exposure unit crashed validation (TypeError); it is FLD001's query, not a dose."""
+    got = compute_mg_m2_day(pd.Series([200.0, 200.0, 200.0]), pd.Series(["mg", pd.NA, None], dtype=object),
+                            pd.Series([pd.NA, "QD", "QD"], dtype=object), 1.0)  # fmt: skip
+    assert np.isnan(got).all()

@@ -251,7 +251,10 @@ def test_a_patient_listed_twice_is_pt010_on_its_second_row():
     """Import and validate share this rule: both report the duplicate row (issue 17.2)."""
     rows = [{**VALID["patient"], "patient_id": p} for p in ("P1", "P2", "P1", "P1")]
     found = check_frame("patient", _typed("patient", *rows))
-    assert _rows(found) == [("P1", 3, "patient_id", "PT010", "error", "P1"), ("P1", 4, "patient_id", "PT010", "error", "P1")]
+    assert _rows(found) == [
+        ("P1", 3, "patient_id", "PT010", "error", "P1"),
+        ("P1", 4, "patient_id", "PT010", "error", "P1"),
+    ]
     assert "P1 is listed twice in this input" in found["message"].iloc[0]
     assert check_frame("patient", _typed("patient", *rows[:2])).empty
 

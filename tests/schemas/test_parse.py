@@ -33,8 +33,14 @@ def _problems(found: pd.DataFrame) -> list[tuple]:
         pytest.param("2020-02", "end", "2020-02", "2020-02-29", "D", id="leap-february-end"),
         pytest.param("2019", "end", "2019", "2019-12-31", "M", id="year-end-last-day"),
         pytest.param("2019-06-14T10:30", "start", "2019-06-14T10:30", "2019-06-14", pd.NA, id="time-kept-as-given"),
-        pytest.param("2019-06-14T23:59:59.5+02:00", "end", "2019-06-14T23:59:59.5+02:00", "2019-06-14", pd.NA,
-                     id="seconds-fraction-zone"),
+        pytest.param(
+            "2019-06-14T23:59:59.5+02:00",
+            "end",
+            "2019-06-14T23:59:59.5+02:00",
+            "2019-06-14",
+            pd.NA,
+            id="seconds-fraction-zone",
+        ),
         pytest.param("2019-06-14T00Z", "start", "2019-06-14T00Z", "2019-06-14", pd.NA, id="hour-only-utc"),
     ],
 )
