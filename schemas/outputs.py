@@ -10,6 +10,7 @@ and :mod:`tkitrack.schemas.readers` restores them on import. The rules are in do
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import secrets
@@ -139,6 +140,10 @@ def write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> Path:
     return Path(path)
 
 
+def _text_columns(frame: pd.DataFrame) -> list:
+    return [c for c, col in frame.items() if pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)]
+
+
 def _safe_frame(frame: pd.DataFrame, date_format: str | None) -> pd.DataFrame:
     """The frame with every text cell neutralised (numbers, booleans and dates cannot hold a formula)."""
     out = {}
@@ -162,11 +167,16 @@ def write_csv(
     listings and ``--format csv`` tables all use it.
     """
     safe = _safe_frame(frame, date_format)
+    # Python's csv writer quotes a field holding "\n" but not one holding a bare "\r", which a reader takes for a
+    # line end: a file with such a cell (rare: old Mac line ends in a note) gets every field quoted instead
+    bare_cr = any(safe[c].astype("string").str.contains("\r", regex=False).any() for c in _text_columns(safe))
+    options = {"index": False, "lineterminator": "\n", "date_format": date_format,
+               "quoting": csv.QUOTE_ALL if bare_cr else csv.QUOTE_MINIMAL}  # fmt: skip
     if hasattr(target, "write"):
-        safe.to_csv(target, index=False, lineterminator="\n", date_format=date_format)
+        safe.to_csv(target, **options)
         return
     with open_output(target, force=force) as fh:
-        safe.to_csv(fh, index=False, lineterminator="\n", date_format=date_format)
+        safe.to_csv(fh, **options)
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, *, force: bool = False) -> Path:
