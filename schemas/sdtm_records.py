@@ -209,6 +209,7 @@ def _adverse_events(
     tox_text = _column(ae, "AETOXGR")
     tox_given = tox_text != ""
     tox = pd.to_numeric(tox_text.mask(~tox_given), errors="coerce")
+    tox = tox.where(tox.abs() < 1000)  # no grade is that large: kept as given below, so the import queries it
     fatal = (_column(ae, "AEOUT").str.upper() == "FATAL") | (_column(ae, "AESDTH").str.upper() == "Y")
     from_sev = ~tox_given & ~fatal & sev_grade.notna()  # a severity stands in only where no grade was given
     grade = tox.where(tox_given, sev_grade.mask(fatal, 5.0))
@@ -306,7 +307,8 @@ def _followups(
     subjects["cause"] = ""
     if ae is not None:
         fatal = ae[(_column(ae, "AEOUT").str.upper() == "FATAL") | (_column(ae, "AESDTH").str.upper() == "Y")]
-        subjects["cause"] = pid.map(text(fatal["AEDECOD"]).groupby(text(fatal["USUBJID"])).first()).fillna("")
+        term = _column(fatal, "AEDECOD").mask(lambda c: c == "", _column(fatal, "AETERM"))
+        subjects["cause"] = pid.map(term.groupby(text(fatal["USUBJID"])).first()).fillna("")
     alive = subjects[(subjects["last"] != "") & ~(dead & after_death)]
     died = subjects[dead]
     rows = pd.concat([
@@ -372,6 +374,9 @@ def sdtm_to_records(
     ds = _require(sdtm, "DS", ["USUBJID", "DSDECOD", "DSSTDTC"])
     ex = _require(sdtm, "EX", ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"])
     ae = _require(sdtm, "AE", ["USUBJID", "AESTDTC"])
+    if ae is not None and not {"AEDECOD", "AETERM"} & set(ae.columns):
+        raise InputError("SDTM AE has neither AEDECOD nor AETERM; give the MedDRA term (AEDECOD) or the reported "
+                         "term (AETERM), or leave the AE file out")  # fmt: skip
     rs = _require(sdtm, "RS", ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"])
     tr = _require(sdtm, "TR", ["USUBJID", "TRTESTCD", "TRDTC"])
     out: dict[str, pd.DataFrame] = {"patient": _patients(dm, ds, sdtm, exact)}

@@ -203,6 +203,7 @@ def test_the_last_ex_record_of_a_drug_with_an_end_is_the_discontinuation():
         pytest.param("GRADE 3", "GRADE 3", {"FLD006", "FLD001"}, id="words"),  # not a number, so no grade
         pytest.param("7", "7", {"FLD003", "AE003"}, id="not-a-ctcae-grade"),
         pytest.param("2.5", "2.5", {"FLD006", "FLD001"}, id="fraction"),
+        pytest.param("999999999999999999999", "999999999999999999999", {"FLD011", "FLD001"}, id="huge"),
         pytest.param("4", "4", {"AE003"}, id="no-grade-4-for-the-term"),
     ],
 )
@@ -413,3 +414,14 @@ def test_records_to_sdtm_from_tkitrack_records():
         ["OVRLRESP", "PD", "INDEPENDENT ASSESSOR", "2019-10"], ["NEWLPROG", "Y", "INDEPENDENT ASSESSOR", "2019-10"]]  # fmt: skip
     assert out["TR"][["TRTESTCD", "TRSTRESN", "TREVAL", "TRDTC"]].values.tolist() == [
         ["SUMDIAM", 41.5, "INVESTIGATOR", "2019-06-20"]]  # fmt: skip
+
+
+def test_an_ae_domain_without_aedecod_uses_aeterm_and_one_without_both_is_refused():
+    """Issue 18.3: a missing AEDECOD ended in an internal error (KeyError) when a subject had died."""
+    small = _small()
+    small["AE"] = small["AE"].drop(columns="AEDECOD").assign(AETERM=small["AE"]["AEDECOD"])
+    out = sdtm_to_records(small)
+    assert out["followup"].set_index("patient_id").loc["B", "death_cause"] == "MYOCARDIAL INFARCTION"
+    small["AE"] = small["AE"].drop(columns="AETERM")
+    with pytest.raises(InputError, match="neither AEDECOD nor AETERM"):
+        sdtm_to_records(small)
