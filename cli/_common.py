@@ -76,7 +76,12 @@ def report_failures(failures, *, hint: str = "") -> None:
             .agg(warnings=("rule_id", "size"), patients=("patient_id", "nunique"), first_message=("message", "first"))
             .reset_index()
         )
-        render(pd.DataFrame(summary), title=f"{len(warnings)} warning(s) by rule (not shown one by one)", err=True)
+        render(
+            pd.DataFrame(summary),
+            title=f"{len(warnings)} warning(s) by rule (not shown one by one)",
+            err=True,
+            wide=("first_message",),
+        )
     if hint:
         typer.echo(hint, err=True)
 

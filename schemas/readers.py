@@ -97,6 +97,7 @@ def read_csv_cells(path: str | Path) -> pd.DataFrame:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise InputError(f"{path}: line {line} is not UTF-8 (byte {err.start}); save the file as UTF-8 CSV") from None
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long cell is FLD008's, named by field
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         rows = [row for row in reader if row]
