@@ -136,3 +136,13 @@ def test_a_long_id_and_a_nul_byte_get_clear_errors(cli, tmp_path):
     assert "FLD008" in result.stderr and "1,000,000 characters; at most 64" in result.stderr
     assert "FLD010" in result.stderr and len(result.stderr) < 20_000
     assert cli("patient", "list", "--format", "json").stdout.strip() == "[]"
+
+
+def test_an_edit_longer_than_the_field_is_refused_on_both_back_ends(cli, dump, tmp_path):
+    """Issue 17.2: PostgreSQL failed with exit 3 and SQL text, SQLite stored the value."""
+    assert cli("import", str(_folder(tmp_path))).exit_code == 0
+    before = dump()
+    result = cli("patient", "edit", "P1", "--primary-site", "x" * 129, "--reason", "typo")
+    assert result.exit_code == 1 and "FLD008" in result.stderr and "at most 128" in result.stderr
+    assert "Traceback" not in result.output and "INSERT" not in result.output and "UPDATE" not in result.output
+    assert dump() == before
