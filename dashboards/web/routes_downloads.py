@@ -101,6 +101,7 @@ def records(request: Request, viewer: Viewer = Depends(DOWNLOAD)) -> Response:
 def cdisc(request: Request, viewer: Viewer = Depends(DOWNLOAD)) -> Response:
     """SDTM (DM, DS, EX, AE, RS, ...) and ADaM (ADSL, ADRS, ADTTE) as CSV; no birth dates for investigators."""
     from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.schemas.outputs import write_csv
     from tkitrack.schemas.sdtm import records_to_sdtm
 
     frames, _ = _frames_and_log(request, viewer, "cdisc.zip")
@@ -114,6 +115,6 @@ def cdisc(request: Request, viewer: Viewer = Depends(DOWNLOAD)) -> Response:
         for folder, datasets in (("sdtm", sdtm), ("adam", adam)):
             (root / folder).mkdir()
             for name, frame in datasets.items():
-                frame.to_csv(root / folder / f"{name.lower()}.csv", index=False, date_format="%Y-%m-%d")
+                write_csv(frame, root / folder / f"{name.lower()}.csv")  # formula cells neutralised
         body = _zip(root)
     return _attachment(body, f"tkitrack-cdisc-{dt.date.today().isoformat()}.zip", "application/zip")
