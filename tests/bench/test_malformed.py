@@ -48,4 +48,4 @@ def test_validate_and_import_agree_on_the_broken_sample(tmp_path, sqlite_templat
     outs = run_case(SAMPLE / "broken", sqlite_template, tmp_path)
     assert outs["import"]["exit"] == outs["validate"]["exit"] == 1
     assert outs["import"]["errors"] == outs["validate"]["errors"] and len(outs["import"]["errors"]) >= 20
-    assert ("patient", "37", "patient_id", "PT010") in outs["validate"]["errors"]  # validate sees the duplicate too
+    assert ("patient", "39", "patient_id", "PT010") in outs["validate"]["errors"]  # validate sees the duplicate too
