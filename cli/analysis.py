@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, parse_numbers, render
+from tkitrack.cli._common import command, fail, force_option, open_db, parse_numbers, render
 
 __all__ = ["app", "parse_event"]
 
@@ -49,6 +49,7 @@ def derive(
     fmt: str = typer.Option("csv", "--format", "-f", help="File format: xpt, json, csv or parquet"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID when deriving from the database (an SDTM folder has its own)"),
+    force: bool = force_option(),
 ) -> None:  # fmt: skip
     """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR, ADAE, ADEX) and write
     them with define.xml and a manifest."""
@@ -89,8 +90,12 @@ def derive(
         out = derive_adam_from_records(frames, reference="TRTSDT" if ref == "AUTO" else ref)
     datasets = derive_adam_datasets(domains, out)
     study = str(datasets["ADSL"]["STUDYID"].iloc[0]) if len(datasets["ADSL"]) else study_id
-    write_datasets(datasets, folder, fmt=fmt, study=study or study_id, standard="ADaM")
     suffix = {"xpt": "xpt", "json": "json", "csv": "csv", "parquet": "parquet"}[fmt]
+    from tkitrack.schemas.outputs import check_outputs
+
+    check_outputs([folder / f"{k.lower()}.{suffix}" for k in datasets] + [folder / "define.xml", folder / "manifest.json"],
+                  force=force)  # fmt: skip
+    write_datasets(datasets, folder, fmt=fmt, study=study or study_id, standard="ADaM")
     typer.echo(f"wrote {', '.join(f'{k.lower()}.{suffix} ({len(v)} rows)' for k, v in datasets.items())}, "
                f"define.xml and manifest.json to {folder}")  # fmt: skip
 

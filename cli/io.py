@@ -219,6 +219,10 @@ def export(
         with transaction(open_db()) as session:
             frames = read_frames(session)
         datasets = records_to_sdtm(frames, study=study_id)
+        from tkitrack.schemas.outputs import check_outputs
+
+        check_outputs([sdtm / f"{k.lower()}.{chosen}" for k in datasets] + [sdtm / "define.xml", sdtm / "manifest.json"],
+                      force=force)  # fmt: skip
         paths = write_datasets(datasets, sdtm, fmt=chosen, study=study_id, standard="SDTM")
         typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {sdtm}: "
                    + ", ".join(f"{k} {len(v)}" for k, v in datasets.items()))  # fmt: skip

@@ -228,7 +228,7 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     [
         pytest.param(["--sdtm", "out", "--format", "banana"], "--format must be one of xpt, json, csv, parquet",
                      id="sdtm-banana"),
-        pytest.param(["-o", "out", "--format", "xpt"], "--format must be csv or parquet for the records export",
+        pytest.param(["-o", "out", "--format", "xpt"], "--format must be csv, xlsx or parquet for the records export",
                      id="records-xpt"),
         pytest.param(["--sdtm", "a", "-o", "b"], "give either --sdtm DIR", id="two-targets"),
         pytest.param([], "give the folder to write into", id="no-target"),
