@@ -371,12 +371,17 @@ def _invert(table: Mapping[str, str]) -> dict[str, str]:
 
 
 def _without_free_text(record: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with its free-text fields (FieldInfo.free_text: notes, cause of death) emptied."""
+    """The frame with its narrative free-text fields (notes, procedure details, cause of death) emptied.
+
+    Narrative: FieldInfo.free_text with room for sentences (512 characters or more). Shorter free text (site,
+    formulation, AE term, ...) stays: the de-identified records export (schemas.deidentify) handles all of it.
+    """
     from tkitrack.schemas.fields import field_info
     from tkitrack.schemas.models import RECORD_MODELS
 
     model = RECORD_MODELS[record]
-    free = [c for c in frame.columns if c in model.model_fields and field_info(model, c).free_text]
+    free = [c for c in frame.columns if c in model.model_fields and field_info(model, c).free_text
+            and (field_info(model, c).max_length or 0) >= 512]  # fmt: skip
     return frame.assign(**{c: pd.Series(pd.NA, index=frame.index, dtype=frame[c].dtype) for c in free})
 
 
