@@ -45,6 +45,7 @@ class Patient(SQLModel, table=True):
     arm: str | None = field(
         label="Planned arm (treatment assignment, e.g. CRIZOTINIB); empty when none was planned (case series)",
         max_length=64,
+        free_text=True,
     )
     birth_date_dtc: str | None = given_date("Birth date", identifier=True)
     birth_date: dt.date | None = imputed_date("Birth date", "first")

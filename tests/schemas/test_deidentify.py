@@ -179,3 +179,14 @@ def test_a_known_gene_is_kept_and_other_text_in_its_column_withheld(sqlite_url, 
     molecular = pd.read_csv(tmp_path / "molecular.csv", dtype=str, keep_default_na=False)
     assert sorted(molecular["gene_5p"]) == ["", "TPM3"]
     assert sorted(molecular["gene_5p_candidates"]) == ["", WITHHELD]
+
+
+def test_every_text_field_is_declared_coded_or_free_text():
+    """A new text field without a vocabulary must say it is free text, or a de-identified export would leak it."""
+    coded = {"patient_id", "constructed_dates"}  # pseudonymised; names of date fields (DT005)
+    undeclared = [
+        (record, name) for record, model in RECORD_MODELS.items() for name, f in model.model_fields.items()
+        if "str" in str(f.annotation) and not name.endswith("_dtc") and name not in coded
+        and not (lambda i: i.vocab or i.free_text or i.identifier or i.derived)(field_info(model, name))
+    ]  # fmt: skip
+    assert undeclared == []
