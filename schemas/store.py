@@ -259,7 +259,10 @@ def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFram
     """PT011: patients of the input already in the database (one listed twice in the input is PT010, a frame rule)."""
     ids = patients["patient_id"].dropna()
     table = _table("patient")
-    existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
+    # one array / JSON parameter above _MANY_IDS ids: a bound parameter per id fails above 32,767-65,535
+    wanted = list(dict.fromkeys(ids))
+    found = session.execute(select(table.c.patient_id).where(_patient_filter(session, table, wanted))).scalars()
+    existing = set(found)
     rows = [
         {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
          "severity": "error", "value": p,
@@ -336,10 +339,10 @@ def delete_record(session: Session, record: str, record_id: str | int, *, reason
         pid = old["patient_id"]
         for child in WRITE_ORDER[1:]:
             table = _table(child)
-            ids = list(session.execute(select(table.c.id).where(
-                (table.c.patient_id == pid) & table.c.deleted.is_(False))).scalars())  # fmt: skip
-            if ids:
-                session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
+            live = (table.c.patient_id == pid) & table.c.deleted.is_(False)
+            ids = list(session.execute(select(table.c.id).where(live).order_by(table.c.id)).scalars())
+            if ids:  # the same rows (this transaction holds the write lock): no parameter per id
+                session.execute(update(table).where(live).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
                              "field": "deleted", "old_value": "false", "new_value": "true",
                              "reason": f"{reason} (patient {pid} deleted)"} for i in ids]  # fmt: skip
