@@ -226,8 +226,9 @@ def test_missing_column_names_the_column():
 
 def test_seed_case_crizotinib_imt_complete_response():
     """Seed 003: crizotinib from day 0, residual lesion (PR) at 1 month, complete resolution at 4 months, no
-    recurrence on MRI at 5 months, stopped at 6 months, no recurrence 4 years later. The letter gives intervals
-    only; the calendar dates are built from them (start 2018-01-15)."""
+    recurrence on MRI at 5 months, stopped at 6 months. "No recurrence 4 years later" is a follow-up contact, not
+    a scan, so it is no RS record. The letter gives intervals only; the dates are built from them (start
+    2018-01-15). The CR of month 4 is confirmed by the MRI 31 days later (>= 28)."""
     ex = pd.DataFrame(
         {
             "USUBJID": ["IMT-1"],
@@ -243,9 +244,9 @@ def test_seed_case_crizotinib_imt_complete_response():
             "USUBJID": "IMT-1",
             "RSTESTCD": OVRLRESP,
             "RSEVAL": INVESTIGATOR,
-            "RSSTRESC": ["PR", "CR", "CR", "CR"],
-            "RSDTC": ["2018-02-15", "2018-05-15", "2018-06-15", "2022-07-15"],
-            "RSSEQ": [1, 2, 3, 4],
+            "RSSTRESC": ["PR", "CR", "CR"],
+            "RSDTC": ["2018-02-15", "2018-05-15", "2018-06-15"],
+            "RSSEQ": [1, 2, 3],
         }
     )
     adrs = derive_adrs(rs, adsl, reference_date="TRTSDT").set_index("PARAMCD")
@@ -259,7 +260,7 @@ def test_seed_case_crizotinib_imt_complete_response():
         "RSP": ("Y", "2018-02-15"),
         "CRSP": ("Y", "2018-02-15"),
         "CB": ("Y", "2018-02-15"),
-        "LSTA": ("CR", "2022-07-15"),
+        "LSTA": ("CR", "2018-06-15"),
     }
     assert adrs.at["PD", "AVALC"] == "N"
     ttr = derive_time_to_response(adrs.reset_index(), adsl, reference_date="TRTSDT")
