@@ -279,6 +279,9 @@ def update_record(
     if not (reason or "").strip():
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id)
+    from tkitrack.schemas.recordstate import clear_verification, refuse_locked
+
+    refuse_locked(session, record, record_id)
     allowed = [c for c in input_columns(record) if c != "patient_id"]
     bad = [c for c in changes if c not in allowed]
     if bad:
@@ -320,6 +323,7 @@ def update_record(
          "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
         for c, (o, n) in diff.items()
     ], user=user)  # fmt: skip
+    clear_verification(session, record, record_id, old["patient_id"], list(diff), user=user)
     return diff
 
 
@@ -331,6 +335,9 @@ def delete_record(session: Session, record: str, record_id: str | int, *, reason
     if not (reason or "").strip():
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id)
+    from tkitrack.schemas.recordstate import refuse_locked
+
+    refuse_locked(session, record, record_id, verb="deleted")
     entries = []
     if record == "patient":
         pid = old["patient_id"]
@@ -338,6 +345,8 @@ def delete_record(session: Session, record: str, record_id: str | int, *, reason
             table = _table(child)
             ids = list(session.execute(select(table.c.id).where(
                 (table.c.patient_id == pid) & table.c.deleted.is_(False))).scalars())  # fmt: skip
+            for i in ids:
+                refuse_locked(session, child, i, verb=f"deleted with patient {pid}")
             if ids:
                 session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
