@@ -10,9 +10,9 @@ import pandas as pd
 from sqlalchemy import String, any_, bindparam, column, func, select, update
 from sqlmodel import Session
 
-from tkitrack.schemas.audit import append_entries
+from tkitrack.schemas.audit import AuditEntry, append_entries
 from tkitrack.schemas.bulk import insert_columns
-from tkitrack.schemas.errors import InputError, NotFoundError, ValidationFailed
+from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
 from tkitrack.schemas.models import RECORD_MODELS
@@ -269,16 +269,95 @@ def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFram
     return listing(rows)
 
 
+def _as_shown(value: object) -> str:
+    """A stored or typed value as text for comparing what a user saw with what is stored ("" for missing)."""
+    value = _json_value(value)
+    return "" if value is None else str(value).strip()
+
+
+def _same(seen: object, current: object) -> bool:
+    a, b = _as_shown(seen), _as_shown(current)
+    if a == b or (a.lower() == b.lower() and a.lower() in ("true", "false")):
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _last_change(session: Session, record: str, key: object, field: str) -> tuple[str | None, str | None]:
+    """Who changed ``field`` of the record last and when (UTC), from the audit trail (the insert if never)."""
+    t = AuditEntry.__table__
+    stmt = (select(t.c.user, t.c.ts).where((t.c.table_name == record) & (t.c.record_id == str(key))
+                                           & t.c.field.in_([field, f"{field}_dtc", "*", "deleted"]))
+            .order_by(t.c.seq.desc()).limit(1))  # fmt: skip
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _check_expected(session: Session, record: str, record_id: str | int, old: dict, expected: dict | None) -> None:
+    """Refuse an edit when a field the user saw (``expected``: field -> value shown) has changed since."""
+    if not expected:
+        return
+    fields = input_columns(record)
+    unknown = [f for f in expected if f not in fields]
+    if unknown:
+        raise InputError(f"{record} has no field(s) {', '.join(unknown)} to compare; fields: {', '.join(fields)}")
+    key = old["patient_id"] if record == "patient" else old["id"]
+    conflicts = []
+    for name, seen in expected.items():
+        current = old.get(f"{name}_dtc", old.get(name))
+        if not _same(seen, current):
+            who, when = _last_change(session, record, key, name)
+            conflicts.append({"field": name, "seen": _json_value(seen), "current": _json_value(current),
+                              "changed_by": who, "changed_at": when})  # fmt: skip
+    if conflicts:
+        said = "; ".join(
+            f"{c['field']} is now {shorten(_as_shown(c['current']) or '(empty)')}, not "
+            f"{shorten(_as_shown(c['seen']) or '(empty)')} as you saw it (changed by {c['changed_by'] or 'unknown'}"
+            f" at {(c['changed_at'] or '?')[:19].replace('T', ' ')} UTC)"
+            for c in conflicts
+        )
+        raise ConcurrentEditError(
+            f"{record} {key} was changed by someone else after you opened it: {said}; nothing was saved. "
+            "Reload the record, check their change, and make yours again if it is still needed.",
+            record=record, record_id=str(key), conflicts=conflicts,
+        )  # fmt: skip
+
+
+def _read_for_update(session: Session, record: str, record_id: str | int) -> dict:
+    """The record read again with its row locked (PostgreSQL ``FOR UPDATE``; SQLite has one writer at a time)."""
+    old = read_record(session, record, record_id)
+    if session.get_bind().dialect.name == "postgresql":
+        table = _table(record)
+        key = table.c.patient_id if record == "patient" else table.c.id
+        value = old["patient_id"] if record == "patient" else old["id"]
+        session.execute(select(key).where(key == value).with_for_update())
+        old = read_record(session, record, record_id)
+    return old
+
+
 def update_record(
-    session: Session, record: str, record_id: str | int, changes: dict[str, str | None], *, reason: str, user: str
+    session: Session,
+    record: str,
+    record_id: str | int,
+    changes: dict[str, str | None],
+    *,
+    reason: str,
+    user: str,
+    expected: dict[str, object] | None = None,
 ) -> dict[str, tuple[object, object]]:
     """Change fields of one record (values as typed text, dates partial ISO), validated and audited per field.
 
+    ``expected`` (field -> the value the user saw, e.g. when a form was opened) makes the edit optimistic: the
+    record is read with its row locked inside the write transaction, and when any of those fields holds another
+    value now, ConcurrentEditError names the field, both values, and who changed it when; nothing is written.
     Returns {column: (old, new)} for the columns that changed. A reason is required.
     """
     if not (reason or "").strip():
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
-    old = read_record(session, record, record_id)
+    old = _read_for_update(session, record, record_id)
+    _check_expected(session, record, record_id, old, expected)
     from tkitrack.schemas.recordstate import clear_verification, refuse_locked
 
     refuse_locked(session, record, record_id)
@@ -327,14 +406,24 @@ def update_record(
     return diff
 
 
-def delete_record(session: Session, record: str, record_id: str | int, *, reason: str, user: str) -> int:
+def delete_record(
+    session: Session,
+    record: str,
+    record_id: str | int,
+    *,
+    reason: str,
+    user: str,
+    expected: dict[str, object] | None = None,
+) -> int:
     """Mark a record deleted (nothing is hard deleted), with its reason in the audit trail.
 
-    Deleting a patient marks every record of that patient deleted too. Returns how many records were marked.
+    Deleting a patient marks every record of that patient deleted too. ``expected`` refuses the deletion when a
+    field the user saw has changed since (see :func:`update_record`). Returns how many records were marked.
     """
     if not (reason or "").strip():
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
-    old = read_record(session, record, record_id)
+    old = _read_for_update(session, record, record_id)
+    _check_expected(session, record, record_id, old, expected)
     from tkitrack.schemas.recordstate import refuse_locked
 
     refuse_locked(session, record, record_id, verb="deleted")
