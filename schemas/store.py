@@ -391,6 +391,9 @@ def update_record(
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import clear_verification, refuse_locked
+
+    refuse_locked(session, record, record_id)
     allowed = [c for c in input_columns(record) if c != "patient_id"]
     bad = [c for c in changes if c not in allowed]
     if bad:
@@ -432,6 +435,7 @@ def update_record(
          "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
         for c, (o, n) in diff.items()
     ], user=user)  # fmt: skip
+    clear_verification(session, record, record_id, old["patient_id"], list(diff), user=user)
     return diff
 
 
@@ -455,6 +459,9 @@ def delete_record(
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import refuse_locked
+
+    refuse_locked(session, record, record_id, verb="deleted")
     entries = []
     if record == "patient":
         pid = old["patient_id"]
@@ -464,6 +471,8 @@ def delete_record(
             ids = list(session.execute(
                 select(table.c.id).where(live).order_by(table.c.id).with_for_update(key_share=True)
             ).scalars())  # fmt: skip
+            for i in ids:
+                refuse_locked(session, child, i, verb=f"deleted with patient {pid}")
             if ids:  # the same rows (locked in this transaction): no parameter per id
                 session.execute(update(table).where(live).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
