@@ -14,6 +14,7 @@ from tkitrack.cli._common import (
     index_drug_option,
     open_db,
     parse_numbers,
+    publish_head,
     read_records,
 )
 
@@ -189,16 +190,13 @@ def build_report(frames, output: Path, *, title: str, provenance: dict, force: b
     return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug)
 
 
-def _data_version(engine) -> str:
+def _data_version(engine) -> tuple[int, str]:
     """The audit chain head: every change moves it, so it names the exact data a report was made from."""
-    from sqlalchemy import select
-
-    from tkitrack.schemas.audit import AuditHead
+    from tkitrack.schemas.audit import chain_head
     from tkitrack.schemas.storage import transaction
 
     with transaction(engine) as session:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    return "empty" if head is None else f"audit entry {head.seq}, hash {head.hash[:16]}"
+        return chain_head(session)
 
 
 @command(app, "report")
@@ -218,12 +216,15 @@ def report(
 
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
+    head = _data_version(engine)  # read first: the data are this version or newer (a write moves it forward)
     frames = _frames(cutoff)
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
-                  "data version": _data_version(engine), "patients": len(frames["patient"])}  # fmt: skip
+                  "data version": "empty" if not head[0] else f"audit entry {head[0]}, hash {head[1]}",
+                  "patients": len(frames["patient"])}  # fmt: skip
     if cutoff is not None:
         provenance["data cut-off"] = cutoff
     if index_drug is not None:
         provenance["index therapy"] = index_drug
     path = build_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug)
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
+    publish_head(engine, head, f"report {output}")
