@@ -41,6 +41,7 @@ SEED_EXPOSURE = pd.DataFrame(
         "start": [date(2019, 1, 1)],
         "end": [date(2019, 7, 1)],
         "reason": ["toxicity"],
+        "discontinued": [True],
     }
 )
 SEED_ASSESSMENT = pd.DataFrame(
@@ -141,6 +142,7 @@ def _small_cohort() -> pd.DataFrame:
             "start": [first] * 6,
             "end": [day(60), None, day(200), day(10), day(100), None],
             "reason": ["complete_response", None, "complete_response", "toxicity", "complete_response", None],
+            "discontinued": [True, False, True, True, True, False],
         }
     )
     rs = pd.DataFrame({"patient_id": list("ABCDFE"), "date": [day(0)] * 6, "response": ["CR"] * 5 + ["PR"]})
@@ -244,25 +246,36 @@ def test_list_stopped_patients_small_cohort():
     pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
 
 
-def test_switch_is_not_a_stop_and_interruption_resumes():
-    # crizotinib to day 30 then lorlatinib from day 31 (switch); gap d90-d120 (interruption); final stop d200
+def test_a_switch_stops_the_index_course_and_a_hold_is_no_stop():
+    # P: crizotinib discontinued d30 for toxicity, lorlatinib from d31 (a switch: the restart, a new course)
+    # Q: crizotinib held d50-d60 (not discontinued), resumed to the elective stop on d200: one course
     ex = pd.DataFrame(
         {
-            "patient_id": ["P"] * 3,
-            "drug": ["crizotinib", "lorlatinib", "lorlatinib"],
-            "start": [day(-100), day(31), day(120)],
-            "end": [day(30), day(90), day(200)],
-            "reason": ["toxicity", "toxicity", "complete_response"],
+            "patient_id": ["P", "P", "Q", "Q"],
+            "drug": ["crizotinib", "lorlatinib", "crizotinib", "crizotinib"],
+            "start": [day(-100), day(31), day(-100), day(60)],
+            "end": [day(30), day(200), day(50), day(200)],
+            "reason": ["toxicity", "complete_response", "toxicity", "complete_response"],
+            "discontinued": [True, True, False, True],
         }
     )
-    rs = pd.DataFrame({"patient_id": ["P"], "date": [day(0)], "response": ["CR"]})
+    rs = pd.DataFrame({"patient_id": ["P", "Q"], "date": [day(0)] * 2, "response": ["CR"] * 2})
     ev = pd.DataFrame({"patient_id": ["P"], "kind": ["recurrence"], "date": [day(400)]})
-    fu = pd.DataFrame({"patient_id": ["P"], "date": [day(500)]})
-    row = derive_stopping_cohort(ex, rs, ev, fu).iloc[0]
-    assert row["stop_date"] == pd.Timestamp(day(200)) and row["stop_reason"] == "complete_response"
-    assert row["relapse_date"] == pd.Timestamp(day(400))
-    # days on drug: 131 (d-100..d30) + 60 (d31..d90) + 81 (d120..d200) = 272
-    assert row["days_on_drug"] == 272
+    fu = pd.DataFrame({"patient_id": ["P", "Q"], "date": [day(500)] * 2})
+    c = derive_stopping_cohort(ex, rs, ev, fu).set_index("patient_id")
+    assert (c.loc["P", "stop_date"], c.loc["P", "stop_reason"]) == (pd.Timestamp(day(30)), "toxicity")
+    assert c.loc["P", "restart_date"] == pd.Timestamp(day(31)) and c.loc["P", "in_cr_at_stop"]
+    assert c.loc["P", "relapse_date"] == pd.Timestamp(day(400))
+    assert c.loc["P", "days_on_drug"] == 131  # d-100..d30 of the index course
+    assert (c.loc["Q", "stop_date"], c.loc["Q", "stop_reason"]) == (pd.Timestamp(day(200)), "complete_response")
+    assert pd.isna(c.loc["Q", "restart_date"])
+    assert c.loc["Q", "days_on_drug"] == 151 + 141  # d-100..d50 and d60..d200: the hold is not counted
+    # the hold is on-drug time in the time-varying Cox model: Q is off drug only from d200
+    long = fit_time_varying_cox(c.reset_index()).long
+    assert long[long["patient_id"] == "Q"][["start", "stop", "stopped"]].values.tolist() == [[0, 200, 0], [200, 500, 1]]
+    # P: off drug d30-d31, on lorlatinib again from d31 to the relapse on d400 (the event, on drug)
+    assert long[long["patient_id"] == "P"][["start", "stop", "stopped", "event"]].values.tolist() == [
+        [0, 30, 0, 0], [30, 31, 1, 0], [31, 400, 0, 1]]  # fmt: skip
 
 
 def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
@@ -273,6 +286,7 @@ def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
             "start": [day(-100), day(320)],
             "end": [day(100), None],
             "reason": ["complete_response", None],
+            "discontinued": [True, False],
         }
     )
     rs = pd.DataFrame({"patient_id": ["P"] * 2, "date": [day(0), day(300)], "response": ["CR", "PD"]})
@@ -289,7 +303,6 @@ def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
     [
         pytest.param("exposure", {"start": "first day"}, "not a date", id="bad-date"),
         pytest.param("assessment", None, r"column\(s\) \['response'\] missing", id="missing-column"),
-        pytest.param("followup", "empty", "no last contact", id="no-followup"),
     ],
 )
 def test_bad_input(frame, change, match):
