@@ -12,9 +12,11 @@ import pytest
 from tkitrack.outcomes.stopping import (
     derive_landmark_cohort,
     derive_stopping_cohort,
+    derive_stopping_exclusions,
     fit_time_varying_cox,
     landmark_analysis,
     list_stopped_patients,
+    restrict_stopping_cohort,
 )
 from tkitrack.schemas.errors import InputError
 
@@ -325,3 +327,75 @@ def test_bad_input(frame, change, match):
 def test_bad_origin(seed_cohort):
     with pytest.raises(InputError, match="origin"):
         landmark_analysis(seed_cohort, (30,), origin="diagnosis")
+
+
+# ---- boundaries: a stop on the landmark day, an event on it, a restart before it (origin: the CR date) ----------
+def _boundary_cohort() -> pd.DataFrame:
+    cr = pd.Timestamp(CR)
+
+    def d(n):
+        return cr + pd.Timedelta(days=n) if n is not None else pd.NaT
+
+    rows = [  # patient, stop, restart, relapse, last contact (days after CR)
+        ("S1", 90, None, 200, 500),  # last dose on the 90-day landmark: stopped at it
+        ("S2", 60, 80, None, 300),  # stopped, restarted before the landmark: on drug at it
+        ("S3", None, None, 90, 500),  # relapse on the landmark day: relapsed by then, left out
+        ("S4", None, None, 150, 500),  # on drug throughout
+        ("S5", 30, None, None, 400),  # stopped, no relapse
+        ("S6", 91, None, 250, 500),  # stops the day after the landmark: on drug at it
+    ]
+    return pd.DataFrame(
+        {
+            "patient_id": [r[0] for r in rows],
+            "first_dose_date": cr - pd.Timedelta(days=100),
+            "cr_date": cr,
+            "stop_date": [d(r[1]) for r in rows],
+            "stop_reason": ["complete_response" if r[1] is not None else None for r in rows],
+            "in_cr_at_stop": [r[1] is not None for r in rows],
+            "restart_date": [d(r[2]) for r in rows],
+            "relapse_date": [d(r[3]) for r in rows],
+            "relapse_kind": ["recurrence" if r[3] is not None else None for r in rows],
+            "death_date": pd.NaT,
+            "last_contact_date": [d(r[3] if r[3] is not None else r[4]) for r in rows],
+            "days_on_drug": 0,
+        }
+    )
+
+
+def test_landmark_boundaries():
+    lm = derive_landmark_cohort(_boundary_cohort(), 90).set_index("patient_id")
+    assert lm["status"].to_dict() == {"S1": "stopped", "S2": "on_drug", "S4": "on_drug", "S5": "stopped",
+                                      "S6": "on_drug"}  # fmt: skip
+    assert lm[["time", "event"]].values.tolist() == [[110, 1], [210, 0], [60, 1], [310, 0], [160, 1]]
+    out = landmark_analysis(_boundary_cohort(), (90,)).set_index("status")
+    assert out.loc["stopped", ["n", "events"]].tolist() == [2, 1] and out.loc["on_drug", ["n", "events"]].tolist() == [
+        3,
+        2,
+    ]
+    assert (out["n_not_at_risk"] == 1).all()  # S3
+    # R 4.2.2, survival 3.5.3: survfit(Surv(time, event) ~ g) on these landmark rows: medians 110 and 160
+    assert out.loc["stopped", "median"] == 110 and out.loc["on_drug", "median"] == 160
+
+
+def test_time_varying_cox_with_a_restart_matches_r():
+    res = fit_time_varying_cox(_boundary_cohort())
+    assert res.long[res.long["patient_id"] == "S2"][["start", "stop", "stopped"]].values.tolist() == [
+        [0, 60, 0], [60, 80, 1], [80, 300, 0]]  # fmt: skip
+    assert (res.n_patients, res.n_events, res.n_events_off_drug, res.n_stopped) == (6, 4, 2, 4)
+    # R 4.2.2, survival 3.5.3: coxph(Surv(start, stop, event) ~ stopped, ties = "efron") on res.long:
+    # exp(coef) 0.7954257034, 95% CI 0.0903103657-7.0058630016, Wald p 0.8366424462
+    assert res.hazard_ratio == pytest.approx(0.7954257034, rel=1e-6)
+    assert (res.lower, res.upper) == (pytest.approx(0.0903103657, rel=1e-5), pytest.approx(7.0058630016, rel=1e-5))
+    assert res.p == pytest.approx(0.8366424462, rel=1e-4)
+
+
+def test_exclusions_say_why():
+    c = _boundary_cohort()
+    c.loc[c["patient_id"] == "S5", "stop_reason"] = "toxicity"
+    c.loc[c["patient_id"] == "S4", "cr_date"] = pd.NaT
+    c.loc[c["patient_id"] == "S6", "stop_date"] = pd.Timestamp(CR) - pd.Timedelta(days=1)
+    out = derive_stopping_exclusions(c, ["complete_response"]).set_index("patient_id")["reason"].to_dict()
+    assert out == {"S4": "never in complete response on the index therapy",
+                   "S5": "stopped for another reason (toxicity)",
+                   "S6": "index therapy stopped before the first complete response"}  # fmt: skip
+    assert sorted(restrict_stopping_cohort(c, ["complete_response"])["patient_id"]) == ["S1", "S2", "S3"]
