@@ -35,6 +35,7 @@ from tkitrack.dashboards.tables_safety import (
 )
 from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint, derive_patient_attributes
+from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
 from tkitrack.outcomes.safety import summarise_worst_grade
 from tkitrack.outcomes.stopping import (
@@ -45,7 +46,6 @@ from tkitrack.outcomes.stopping import (
 )
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
 from tkitrack.outcomes.swimmer import derive_swimmer_data
-from tkitrack.outcomes.tabulate import derive_index_therapy
 from tkitrack.outcomes.tumour import (
     derive_best_percent_change,
     derive_best_response_from_adrs,

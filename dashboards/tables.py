@@ -14,11 +14,11 @@ import pandas as pd
 
 from tkitrack.dashboards.labels import RESPONSE_LABELS, value_label, value_labels
 from tkitrack.dashboards.pubtable import Column, PubTable
+from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.reporting import format_count_percent, format_interval, format_number, format_percent
 from tkitrack.outcomes.tabulate import (
     derive_column_membership,
     derive_data_source,
-    derive_index_therapy,
     derive_prior_therapy,
     summarise_categories,
     summarise_numbers,

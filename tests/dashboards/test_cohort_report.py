@@ -208,7 +208,7 @@ def test_report_swimmer_legend_and_footnote(rendered, cohort_frames):
 def test_report_waterfall_and_spider(rendered, cohort_frames):
     from tkitrack.dashboards.labels import RESPONSE_LABELS
     from tkitrack.outcomes.cohort import derive_adam_from_records
-    from tkitrack.outcomes.tabulate import derive_index_therapy
+    from tkitrack.outcomes.courses import derive_index_therapy
 
     figures, _, _ = rendered
     waterfall, spider = _section_figures(figures, 2)
