@@ -213,7 +213,7 @@ def render(
     for row in frame.itertuples(index=False):
         table.add_row(*[Text("" if _missing(v) else _cell(v)) for v in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
-    Console(file=stream, width=width).print(table)
+    Console(file=stream, width=width).print(table, crop=False)  # a table wider than the terminal loses nothing
 
 
 def _missing(value: Any) -> bool:

@@ -137,7 +137,7 @@ def plot(
         from tkitrack.dashboards.notes import excluded_note
         from tkitrack.dashboards.response import figure_spider, figure_waterfall
         from tkitrack.outcomes.cohort import derive_adam_from_records
-        from tkitrack.outcomes.tabulate import derive_index_therapy
+        from tkitrack.outcomes.courses import derive_index_therapy
         from tkitrack.outcomes.tumour import (
             derive_best_percent_change,
             derive_best_response_from_adrs,
