@@ -74,9 +74,10 @@ def demo(
     for label, subjects in (("all treated patients", treated), ("treated IMT", treated[treated.isin(imt)])):
         resp = summarise_response(adam["adrs"], subjects=subjects).set_index("measure")
         synthetic = int((source.reindex(subjects) == "synthetic").sum())
-        typer.echo(f"objective response (confirmed), {label} ({synthetic} of them synthetic): "
-                   f"{resp.loc['confirmed objective response', 'text']}; unconfirmed "
-                   f"{resp.loc['objective response (CR+PR)', 'text']}; complete response (unconfirmed) "
+        typer.echo(f"confirmed objective response (CR or PR), {label} ({synthetic} of them synthetic): "
+                   f"{resp.loc['confirmed objective response', 'labelled']}; unconfirmed "
+                   f"{resp.loc['objective response (CR+PR)', 'labelled']}; confirmed complete response "
+                   f"{resp.loc['confirmed complete response', 'text']}, unconfirmed "
                    f"{resp.loc['complete response', 'text']}")  # fmt: skip
     for paramcd in ("PFS", "OS"):
         t = adam["adtte"][(adam["adtte"]["PARAMCD"] == paramcd) & adam["adtte"]["AVAL"].notna()]

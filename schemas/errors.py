@@ -7,6 +7,7 @@ import re
 __all__ = [
     "CONTROL_CHARACTERS",
     "AuditError",
+    "BusyError",
     "ConcurrentEditError",
     "ConfigError",
     "InputError",
@@ -63,6 +64,10 @@ class AuditError(TkitrackError, RuntimeError):
 
 class ConfigError(TkitrackError, RuntimeError):
     """The environment is missing something: database unreachable, no browser for static images."""
+
+
+class BusyError(TkitrackError, RuntimeError):
+    """A write waited longer than the lock timeout for another writer's lock and gave up; nothing was written."""
 
 
 class ConcurrentEditError(TkitrackError, RuntimeError):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 from sqlalchemy import String, any_, bindparam, column, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from tkitrack.schemas.audit import AuditEntry, append_entries
@@ -17,6 +18,7 @@ from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.parse import parse_records
+from tkitrack.schemas.storage import lock_for_write
 
 __all__ = [
     "WRITE_ORDER",
@@ -102,12 +104,21 @@ def patient_ids(session: Session, *, include_deleted: bool = False) -> list[str]
     return list(session.execute(stmt).scalars())
 
 
-def read_record(session: Session, record: str, record_id: str | int) -> dict:
-    """One record as a dict; NotFoundError when it does not exist or was deleted."""
+def read_record(session: Session, record: str, record_id: str | int, *, for_update: bool = False) -> dict:
+    """One record as a dict; NotFoundError when it does not exist or was deleted.
+
+    ``for_update``: read it for a change inside the write transaction: the record stays as read until the
+    transaction ends (SQLite: the database's write lock, taken first; PostgreSQL: ``SELECT ... FOR NO KEY
+    UPDATE`` on the row), so the value an audit entry says was replaced is the value that was replaced.
+    """
     table = _table(record)
     key = table.c.patient_id if record == "patient" else table.c.id
     value = str(record_id) if record == "patient" else _int_id(record, record_id)
-    row = session.execute(select(table).where(key == value)).mappings().first()
+    stmt = select(table).where(key == value)
+    if for_update:
+        lock_for_write(session)
+        stmt = stmt.with_for_update(key_share=True)
+    row = session.execute(stmt).mappings().first()
     if row is None or row["deleted"]:
         what = "was deleted" if row is not None else "does not exist"
         raise NotFoundError(f"{record} {record_id} {what}; list them with `tkitrack {_cli_group(record)} list`")
@@ -210,17 +221,14 @@ def add_records(
         frame, found = parse_records(record, raws[record], source=where)
         problems += [found, check_frame(record, frame)]
         typed[record] = frame
+    # SQLite: the write lock before reading what the checks compare with (a patient added by someone else
+    # meanwhile is PT011, as when added before); the parsing above runs without it
+    lock_for_write(session)
     if "patient" in typed:
         problems.append(_duplicate_patients(session, typed["patient"]))
     problems.append(_run_edit_checks(session, typed))  # cells that did not parse are missing there
     found = concat_frames(problems) if any(len(p) for p in problems) else listing()
-    errors = found[found["severity"] == "error"] if len(found) else found
-    if len(errors):
-        where = found["record"].map(lambda r: (sources or {}).get(r, source))
-        raise ValidationFailed(
-            f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
-            failures=found.assign(file=where.to_numpy()),
-        )
+    _refuse_errors(found, source, sources)
     counts = {}
     for record, frame in typed.items():
         if not len(frame):
@@ -228,7 +236,7 @@ def add_records(
         data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
         table = _table(record)
         if record == "patient":
-            insert_columns(session, table, data)
+            _insert_patients(session, table, data, typed["patient"], source, sources)
             ids = data["patient_id"]
         else:
             ids = insert_columns(session, table, data, returning_ids=True)
@@ -255,11 +263,46 @@ def add_records(
     return counts
 
 
+def _refuse_errors(found: pd.DataFrame, source: str, sources: dict[str, str] | None) -> None:
+    """ValidationFailed with the whole listing when it holds an error (nothing is written)."""
+    errors = found[found["severity"] == "error"] if len(found) else found
+    if len(errors):
+        where = found["record"].map(lambda r: (sources or {}).get(r, source))
+        raise ValidationFailed(
+            f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
+            failures=found.assign(file=where.to_numpy()),
+        )
+
+
+def _insert_patients(session: Session, table, data: dict[str, list], patients: pd.DataFrame, source: str,
+                     sources: dict[str, str] | None) -> None:  # fmt: skip
+    """Insert patients; one that another writer added after the PT011 check is PT011 too, not an IntegrityError.
+
+    PostgreSQL checks in parallel transactions: the insert waits for the other writer's commit, then fails on
+    the key; a savepoint keeps this transaction usable to read what was added and refuse it as PT011. SQLite has
+    taken its write lock before the check (:func:`add_records`), so no other writer can add one in between.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        insert_columns(session, table, data)
+        return
+    try:
+        with session.begin_nested():
+            insert_columns(session, table, data)
+    except IntegrityError:
+        found = _duplicate_patients(session, patients)
+        if not len(found):
+            raise
+        _refuse_errors(found, source, sources)
+
+
 def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFrame:
     """PT011: patients of the input already in the database (one listed twice in the input is PT010, a frame rule)."""
     ids = patients["patient_id"].dropna()
     table = _table("patient")
-    existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
+    # one array / JSON parameter above _MANY_IDS ids: a bound parameter per id fails above 32,767-65,535
+    wanted = list(dict.fromkeys(ids))
+    found = session.execute(select(table.c.patient_id).where(_patient_filter(session, table, wanted))).scalars()
+    existing = set(found)
     rows = [
         {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
          "severity": "error", "value": p,
@@ -325,18 +368,6 @@ def _check_expected(session: Session, record: str, record_id: str | int, old: di
         )  # fmt: skip
 
 
-def _read_for_update(session: Session, record: str, record_id: str | int) -> dict:
-    """The record read again with its row locked (PostgreSQL ``FOR UPDATE``; SQLite has one writer at a time)."""
-    old = read_record(session, record, record_id)
-    if session.get_bind().dialect.name == "postgresql":
-        table = _table(record)
-        key = table.c.patient_id if record == "patient" else table.c.id
-        value = old["patient_id"] if record == "patient" else old["id"]
-        session.execute(select(key).where(key == value).with_for_update())
-        old = read_record(session, record, record_id)
-    return old
-
-
 def update_record(
     session: Session,
     record: str,
@@ -349,14 +380,16 @@ def update_record(
 ) -> dict[str, tuple[object, object]]:
     """Change fields of one record (values as typed text, dates partial ISO), validated and audited per field.
 
-    ``expected`` (field -> the value the user saw, e.g. when a form was opened) makes the edit optimistic: the
-    record is read with its row locked inside the write transaction, and when any of those fields holds another
-    value now, ConcurrentEditError names the field, both values, and who changed it when; nothing is written.
-    Returns {column: (old, new)} for the columns that changed. A reason is required.
+    The record is read for update inside the caller's write transaction (see :func:`read_record`), so the old
+    value in each audit entry is the value this edit replaced, even with other people editing at once.
+    ``expected`` (field -> the value the user saw, e.g. when a form was opened) makes the edit optimistic: when
+    any of those fields holds another value now, ConcurrentEditError names the field, both values, and who
+    changed it when; nothing is written. Returns {column: (old, new)} for the columns that changed. A reason is
+    required.
     """
     if not (reason or "").strip():
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
-    old = _read_for_update(session, record, record_id)
+    old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
     from tkitrack.schemas.recordstate import clear_verification, refuse_locked
 
@@ -395,10 +428,10 @@ def update_record(
         return {}
     table = _table(record)
     key_col = table.c.patient_id if record == "patient" else table.c.id
-    session.execute(update(table).where(key_col == old["patient_id" if record == "patient" else "id"]).values(
-        {c: v[1] for c, v in diff.items()}))  # fmt: skip
+    key = old["patient_id" if record == "patient" else "id"]
+    session.execute(update(table).where(key_col == key).values({c: v[1] for c, v in diff.items()}))
     append_entries(session, [
-        {"action": "update", "table_name": record, "record_id": record_id, "patient_id": old["patient_id"],
+        {"action": "update", "table_name": record, "record_id": key, "patient_id": old["patient_id"],
          "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
         for c, (o, n) in diff.items()
     ], user=user)  # fmt: skip
@@ -417,12 +450,14 @@ def delete_record(
 ) -> int:
     """Mark a record deleted (nothing is hard deleted), with its reason in the audit trail.
 
-    Deleting a patient marks every record of that patient deleted too. ``expected`` refuses the deletion when a
-    field the user saw has changed since (see :func:`update_record`). Returns how many records were marked.
+    Deleting a patient marks every record of that patient deleted too. The records are read for update inside
+    the write transaction (a record deleted by someone else meanwhile is not deleted, nor audited, twice);
+    ``expected`` refuses the deletion when a field the user saw has changed since (see :func:`update_record`).
+    Returns how many records were marked.
     """
     if not (reason or "").strip():
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
-    old = _read_for_update(session, record, record_id)
+    old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
     from tkitrack.schemas.recordstate import refuse_locked
 
@@ -432,20 +467,24 @@ def delete_record(
         pid = old["patient_id"]
         for child in WRITE_ORDER[1:]:
             table = _table(child)
-            ids = list(session.execute(select(table.c.id).where(
-                (table.c.patient_id == pid) & table.c.deleted.is_(False))).scalars())  # fmt: skip
+            live = (table.c.patient_id == pid) & table.c.deleted.is_(False)
+            ids = list(session.execute(
+                select(table.c.id).where(live).order_by(table.c.id).with_for_update(key_share=True)
+            ).scalars())  # fmt: skip
             for i in ids:
                 refuse_locked(session, child, i, verb=f"deleted with patient {pid}")
-            if ids:
-                session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
+            if ids:  # the same rows (locked in this transaction): no parameter per id
+                session.execute(update(table).where(live).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
                              "field": "deleted", "old_value": "false", "new_value": "true",
                              "reason": f"{reason} (patient {pid} deleted)"} for i in ids]  # fmt: skip
         key = _table("patient").c.patient_id == pid
+        rid = pid
     else:
         key = _table(record).c.id == old["id"]
+        rid = old["id"]
     session.execute(update(_table(record)).where(key).values(deleted=True))
-    entries.append({"action": "delete", "table_name": record, "record_id": record_id,
+    entries.append({"action": "delete", "table_name": record, "record_id": rid,
                     "patient_id": old["patient_id"], "field": "deleted", "old_value": "false",
                     "new_value": "true", "reason": reason})  # fmt: skip
     append_entries(session, entries, user=user)

@@ -213,7 +213,7 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     result = cli("export", "--sdtm", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"wrote 15 SDTM datasets ({fmt}), define.xml and manifest.json to ")
-    assert "DM 7, DS 0, EX 1, AE 2, RS 4, TU 1, TR 1, SS 3, VS 0" in result.stdout
+    assert "DM 7, DS 1, EX 1, AE 2, RS 3, TU 1, TR 1, SS 3, VS 0" in result.stdout  # the letter: stop, 3 responses
     result = run_cli(sqlite_url, "import", str(tmp_path / "sdtm"))
     assert result.exit_code == 0, result.output
     for record in ("patient", "exposure", "ae", "assessment", "followup"):

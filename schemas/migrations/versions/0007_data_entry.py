@@ -1,7 +1,7 @@
 """Data entry in the browser: data queries with their steps, and record states (verified, locked)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:30:00
 
 New tables only; no record table changes. ``data_query`` holds one query per data point (record, record id,
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
