@@ -167,7 +167,7 @@ def test_a_second_save_of_the_same_record_is_refused_with_the_others_change_show
     assert re.search(r"<td>dose</td><td>200</td><td>250(\.0)?</td><td>dm</td>", conflict), conflict
     assert _read(site_a, "exposure", A_EXPOSURE)["dose"] == 250  # the first save stands, the second wrote nothing
     delete = site_a.post(url, data={"csrf_token": csrf_of(pages[site_a].text), **shown[site_a], **values,
-                                    "why": "duplicate", "action": "delete"})  # fmt: skip
+                                    "why": "duplicate", "_do": "delete"})  # fmt: skip
     assert delete.status_code == 409  # a deletion of a record changed since is refused too
     assert _read(site_a, "exposure", A_EXPOSURE)["deleted"] is False
 
