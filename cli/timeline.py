@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli._common import command, open_db, render
+from tkitrack.cli._common import ListingFormat, command, open_db, patient_argument, render
 
 __all__ = ["app"]
 
@@ -13,8 +13,8 @@ app = typer.Typer()
 
 @command(app, "timeline")
 def timeline(
-    patient_id: str = typer.Argument(..., help="Patient id"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+    patient_id: str = patient_argument(),
+    fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format"),
 ) -> None:
     """Print a patient's history in date order: drug courses with dose, AEs with grade, scans with response."""
     from tkitrack.outcomes.timeline import derive_timeline
