@@ -24,6 +24,7 @@ __all__ = [
     "open_db",
     "parse_numbers",
     "patient_argument",
+    "publish_head",
     "renamed",
     "render",
     "render_listing",
@@ -40,7 +41,8 @@ CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the data or the request failed a check (errors in the data, a record or patient not "
     "found, a broken audit trail), nothing written; 2 usage error (unknown command or option, a bad value), "
-    "nothing done; 3 internal error (a bug: rerun with TKITRACK_DEBUG=1 and report it); 130 interrupted."
+    "nothing done; 3 the record is locked (a data manager unlocks it: tkitrack record unlock), nothing written; "
+    "4 internal error (a bug: rerun with TKITRACK_DEBUG=1 and report it), nothing written; 130 interrupted."
 )
 
 #: ``--format`` of a listing (a table in the terminal, or JSON/CSV for scripts).
@@ -166,7 +168,7 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
                 raise fail(
                     f"internal error ({type(err).__name__}: {err}); nothing was written. "
                     "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.",
-                    3,
+                    4,
                 ) from None
 
         kwargs.setdefault("epilog", EXIT_CODES)
@@ -183,6 +185,32 @@ def open_db(*, create: bool = False):
     if not create:
         require_current(engine)
     return engine
+
+
+def anchors_path():
+    """The anchors file named by ``$TKITRACK_ANCHORS`` (None when unset): where printed chain heads are kept."""
+    from pathlib import Path
+
+    value = os.environ.get("TKITRACK_ANCHORS")
+    return Path(value).expanduser() if value else None
+
+
+def publish_head(engine, head: tuple[int, str], what: str, path=None) -> None:
+    """Print the audit chain head the output was made from, and append it to the anchors file (docs/audit.md).
+
+    The head names the exact data (every change moves it); published outside the database, it lets
+    `tkitrack audit verify --anchor` prove later that the trail was not truncated or rebuilt.
+    """
+    from tkitrack.schemas.audit import append_anchor
+    from tkitrack.schemas.storage import redact_url
+
+    typer.echo(f"audit chain head: entry {head[0]}, hash {head[1]}")
+    path = path or anchors_path()
+    if path is not None:
+        try:
+            append_anchor(path, redact_url(str(engine.url)), head, what)
+        except OSError as err:
+            raise fail(f"cannot append the chain head to the anchors file {path}: {err.strerror or err}") from None
 
 
 def user() -> str:
@@ -257,7 +285,7 @@ def _print_table(columns, rows, stream, title, max_width, wide) -> None:
     for row in cells:
         table.add_row(*[Text(c) for c in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
-    Console(file=stream, width=width).print(table)
+    Console(file=stream, width=width).print(table, crop=False)  # a table wider than the terminal loses nothing
 
 
 def _missing(value: Any) -> bool:

@@ -13,6 +13,7 @@ from tkitrack.cli._common import (
     fail,
     force_option,
     open_db,
+    publish_head,
     renamed,
     render_listing,
     report_failures,
@@ -221,6 +222,7 @@ def export(
 ) -> None:  # fmt: skip
     """Export every record type (CSV, XLSX or Parquet) with a data dictionary, optionally de-identified; or, with
     --sdtm, SDTMIG 3.4 datasets (SAS transport v5, Dataset-JSON v1.1, CSV or Parquet) with define.xml."""
+    from tkitrack.schemas.audit import chain_head
     from tkitrack.schemas.export import EXPORT_FORMATS
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import read_frames
@@ -240,8 +242,10 @@ def export(
         from tkitrack.schemas.cdisc_files import write_datasets
         from tkitrack.schemas.sdtm import records_to_sdtm
 
-        with transaction(open_db()) as session:
+        engine = open_db()
+        with transaction(engine) as session:
             frames = read_frames(session)
+            head = chain_head(session)
         datasets = records_to_sdtm(frames, study=study_id)
         from tkitrack.schemas.outputs import check_outputs
 
@@ -250,11 +254,12 @@ def export(
         paths = write_datasets(datasets, target, fmt=chosen, study=study_id, standard="SDTM")
         typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {target}: "
                    + ", ".join(f"{k} {len(v)}" for k, v in datasets.items()))  # fmt: skip
+        publish_head(engine, head, f"export --sdtm {target}")
         return
     chosen = fmt or "csv"
     if chosen not in EXPORT_FORMATS:
         raise fail(f"--format must be csv, xlsx or parquet for the records export, got {chosen!r} "
-                   "(xpt and json are SDTM/ADaM formats: use --sdtm DIR)", 2)  # fmt: skip
+                   "(xpt and json are SDTM/ADaM formats: use --sdtm -o DIR)", 2)  # fmt: skip
     if keep and not deidentify:
         raise fail("--keep names free-text columns to keep in a de-identified export; add --deidentify", 2)
     if secret_file is not None:
@@ -264,8 +269,11 @@ def export(
             raise fail(f"--secret-file {secret_file}: cannot read a secret from it ({err})", 2) from None
     from tkitrack.schemas.export import write_export
 
-    with transaction(open_db()) as session:
+    engine = open_db()
+    with transaction(engine) as session:
         frames = read_frames(session)
+        head = chain_head(session)
     paths = write_export(frames, target, fmt=chosen, deidentify=deidentify, secret=secret, date_mode=date_mode,
                          keep_text=keep, force=force)  # fmt: skip
     typer.echo(f"wrote {len(paths)} files to {target}" + (" (de-identified)" if deidentify else ""))
+    publish_head(engine, head, f"export {target}")

@@ -63,3 +63,27 @@ def published(
 
     paths = write_template_dir(read_published(), out, force=force)
     typer.echo(f"wrote {len(paths)} template files to {out}")
+
+
+@command(app, "broken")
+def broken(
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder to write the broken files into [default: broken]"
+    ),
+    force: bool = force_option(),
+    old_out: Path | None = retired_option("--out"),
+) -> None:
+    """Write the deliberately broken template files (one planted error or warning per rule; README maps them)."""
+    from importlib import resources
+
+    from tkitrack.schemas.outputs import check_outputs, write_bytes
+
+    out = renamed(output, old_out, old="--out DIR", new="-o DIR") or Path("broken")
+
+    root = resources.files("tkitrack.sample_data").joinpath("broken")
+    sources = sorted((item for item in root.iterdir() if item.name.endswith((".csv", ".md"))), key=lambda i: i.name)
+    targets = [out / item.name for item in sources]
+    check_outputs(targets, force=force)
+    for item, target in zip(sources, targets, strict=True):
+        write_bytes(target, item.read_bytes(), force=force)
+    typer.echo(f"wrote {len(targets)} files to {out} (see {out / 'README.md'} for the rule each row breaks)")

@@ -77,6 +77,7 @@ INPUT_PATHS = {
     ("cuminc",): {"csv"},
     ("export",): {"secret_file"},
     ("serve",): {"ssl_certfile", "ssl_keyfile"},
+    ("audit", "verify"): {"anchors"},  # the anchors file is read (checked), then appended to: a log, not an output
 }
 RETIRED = {"--out", "--dir", "--adam", "--group", "--group-by", "--patient", "-p", "--xlsx", "--folder", "--outdir",
            "--output-dir", "--out-dir"}  # fmt: skip
@@ -88,7 +89,7 @@ def test_dash_h_is_help_and_the_exit_codes_are_in_every_help(path, command):
     text = " ".join(_help(path).split())
     assert "Usage:" in text
     assert "Exit codes: 0 done; 1 the data or the request failed a check" in text
-    assert "2 usage error" in text and "3 internal error" in text
+    assert "2 usage error" in text and "3 the record is locked" in text and "4 internal error" in text
 
 
 WITH_FORMAT = [(p, c) for p, c in COMMANDS if any("--format" in q.opts for q in c.params)]
@@ -197,3 +198,17 @@ def test_retired_spellings_warn_and_still_work(tmp_path, run_cli):
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(p.name for p in (tmp_path / "u").iterdir())
     missing = run_cli(url, "template")
     assert missing.exit_code == 2 and "tkitrack template -o DIR" in missing.stderr
+
+
+def test_exit_codes_are_the_documented_ones(run_cli, monkeypatch):
+    """0 done, 1 a failed check, 2 usage, 4 internal error (3, a locked record: tests/cli/test_queries.py)."""
+    from tkitrack.schemas import vocabulary
+
+    url = "sqlite:///unused.db"
+    assert run_cli(url, "vocab", "show", "sex").exit_code == 0
+    assert run_cli(url, "vocab", "ctcae", "--search", "no such term at all").exit_code == 1
+    assert run_cli(url, "vocab", "show", "colour").exit_code == 2
+    monkeypatch.setattr(vocabulary, "drugs", lambda: 1 / 0)
+    bug = run_cli(url, "vocab", "drugs")
+    assert bug.exit_code == 4
+    assert bug.stderr.startswith("error: internal error (ZeroDivisionError: division by zero); nothing was written.")
