@@ -10,11 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from tkitrack.schemas.errors import BusyError, ConfigError
+
+if TYPE_CHECKING:  # sqlmodel is imported where a session is opened (a timeline reads with Core alone)
+    from sqlmodel import Session
 
 __all__ = [
     "DEFAULT_URL",
