@@ -9,7 +9,7 @@ from typing import Literal
 import typer
 from typer.core import TyperCommand
 
-from tkitrack.cli._common import command, fail, open_db, render
+from tkitrack.cli._common import command, fail, read_records, render
 
 __all__ = ["app"]
 
@@ -44,12 +44,8 @@ class _TableCommand(TyperCommand):
         return super().parse_args(ctx, out)
 
 
-def _frames():
-    from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import read_frames
-
-    with transaction(open_db()) as session:
-        return read_frames(session)
+def _frames(cutoff: str | None = None):
+    return read_records(cutoff)
 
 
 @command(app, "table", cls=_TableCommand)
