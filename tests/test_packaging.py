@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Working-tree clutter that must not reach the build (and that building in place would leave behind).
-_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+_IGNORE = shutil.ignore_patterns(".git", ".venv", ".venv-lowest", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
                                  ".ruff_cache", "tests", "bench", "*.db", "tkitrack-demo")  # fmt: skip
 
 
