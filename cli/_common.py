@@ -19,6 +19,7 @@ __all__ = [
     "force_option",
     "open_db",
     "parse_numbers",
+    "publish_head",
     "render",
     "render_listing",
     "report_failures",
@@ -136,6 +137,32 @@ def open_db(*, create: bool = False):
     return engine
 
 
+def anchors_path():
+    """The anchors file named by ``$TKITRACK_ANCHORS`` (None when unset): where printed chain heads are kept."""
+    from pathlib import Path
+
+    value = os.environ.get("TKITRACK_ANCHORS")
+    return Path(value).expanduser() if value else None
+
+
+def publish_head(engine, head: tuple[int, str], what: str, path=None) -> None:
+    """Print the audit chain head the output was made from, and append it to the anchors file (docs/audit.md).
+
+    The head names the exact data (every change moves it); published outside the database, it lets
+    `tkitrack audit verify --anchor` prove later that the trail was not truncated or rebuilt.
+    """
+    from tkitrack.schemas.audit import append_anchor
+    from tkitrack.schemas.storage import redact_url
+
+    typer.echo(f"audit chain head: entry {head[0]}, hash {head[1]}")
+    path = path or anchors_path()
+    if path is not None:
+        try:
+            append_anchor(path, redact_url(str(engine.url)), head, what)
+        except OSError as err:
+            raise fail(f"cannot append the chain head to the anchors file {path}: {err.strerror or err}") from None
+
+
 def user() -> str:
     from tkitrack.schemas.audit import current_user
 
@@ -186,7 +213,7 @@ def render(
     for row in frame.itertuples(index=False):
         table.add_row(*[Text("" if _missing(v) else _cell(v)) for v in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
-    Console(file=stream, width=width).print(table)
+    Console(file=stream, width=width).print(table, crop=False)  # a table wider than the terminal loses nothing
 
 
 def _missing(value: Any) -> bool:
@@ -229,3 +256,38 @@ def parse_numbers(text: str, option: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()] if text else []
     except ValueError:
         raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None
+
+
+def cutoff_option():
+    """The ``--cutoff`` option of every command that derives or summarises: the data cut-off date."""
+    return typer.Option(None, "--cutoff", help="Data cut-off date YYYY-MM-DD: records after it are not used")
+
+
+def index_drug_option():
+    """The ``--index-drug`` option of every command that derives endpoints: the drug whose first course is day 1."""
+    return typer.Option(None, "--index-drug",
+                        help="Index therapy: this drug's first course is day 1 [default: the first kinase inhibitor]")  # fmt: skip
+
+
+def check_cutoff(cutoff: str | None):
+    """The ``--cutoff`` value as a date (None when not given); anything but YYYY-MM-DD is a usage error."""
+    import datetime as dt
+
+    if cutoff is None:
+        return None
+    try:
+        return dt.date.fromisoformat(cutoff.strip())
+    except ValueError:
+        raise fail(f"--cutoff must be a date YYYY-MM-DD, got {cutoff!r}", 2) from None
+
+
+def read_records(cutoff: str | None = None) -> dict:
+    """The database's typed record frames as they stood on ``cutoff`` (every record when None)."""
+    from tkitrack.outcomes.cutoff import derive_records_at_cutoff
+    from tkitrack.schemas.storage import transaction
+    from tkitrack.schemas.store import read_frames
+
+    day = check_cutoff(cutoff)
+    with transaction(open_db()) as session:
+        frames = read_frames(session)
+    return derive_records_at_cutoff(frames, day)
