@@ -309,39 +309,72 @@ def stopping(
     median_rule: Literal["first", "midpoint"] = typer.Option(
         "first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"
     ),
+    stop_reason: list[str] = typer.Option(None, "--stop-reason",
+                                          help="Only stops for this reason (complete_response, toxicity, ...); repeat"),
     fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
-) -> None:
-    """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
+    index_drug: str | None = index_drug_option(),
+    cutoff: str | None = cutoff_option(),
+) -> None:  # fmt: skip
+    """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing and the
+    cumulative incidence of relapse after stopping in CR (death competing); each says its n, events and who is out."""
     import json
 
+    from tkitrack.outcomes.cohort import derive_adam_from_records
     from tkitrack.outcomes.stopping import (
+        derive_relapse_after_stop,
         derive_stopping_cohort,
+        derive_stopping_exclusions,
         fit_time_varying_cox,
         landmark_analysis,
         list_stopped_patients,
+        restrict_stopping_cohort,
     )
+    from tkitrack.outcomes.summary import summarise_competing
+    from tkitrack.schemas.vocabulary import REASONS
 
+    reasons = list(stop_reason or []) or None
+    for r in reasons or []:
+        if r not in REASONS:
+            raise fail(f"--stop-reason {r!r} is not one of {', '.join(REASONS)}", 2)
     _check_conf(conf_level)
-    frames = _frames()
+    frames = _frames(cutoff)
     cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                    frames["followup"])  # fmt: skip
-    in_cr = cohort[cohort["cr_date"].notna()]
-    marks = landmark_analysis(in_cr, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
+                                    frames["followup"], index_drug=index_drug)  # fmt: skip
+    excluded = derive_stopping_exclusions(cohort, reasons)
+    used = restrict_stopping_cohort(cohort, reasons)
+    marks = landmark_analysis(used, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
                               conf_type=conf_type, conf=conf_level)  # fmt: skip
-    tv = fit_time_varying_cox(in_cr, conf=conf_level)
-    stopped = list_stopped_patients(in_cr)
-    header = (f"{len(in_cr)} patients reached CR on an inhibitor; {len(stopped)} stopped it "
-              f"(relapse counted from the CR date; stopped vs continued is never compared from baseline)")  # fmt: skip
+    tv = fit_time_varying_cox(used, conf=conf_level)
+    stopped = list_stopped_patients(used)
+    rel = derive_relapse_after_stop(
+        derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=reasons)["adtte"]
+    )
+    cif = summarise_competing(rel, conf=conf_level, landmarks=(365, 730)) if len(rel) else None
+    only = f" for {' or '.join(reasons)}" if reasons else ""
+    header = (f"{len(cohort)} patients with an index therapy; {len(used)} analysed (in CR on it), {len(stopped)} of "
+              f"them stopped it{only}; {len(excluded)} left out. Relapse counted from the CR date; stopped vs "
+              "continued is never compared from baseline")  # fmt: skip
+    why = excluded.groupby("reason")["patient_id"].agg(lambda p: ", ".join(map(str, p))).to_dict()
+    cif_row = cif.table.iloc[0].to_dict() if cif is not None else {"n": 0, "events": 0, "competing": 0}
+    cif_text = (f"relapse after stopping in CR{only} (death competing): {int(cif_row['n'])} patients, "
+                f"{int(cif_row['events'])} relapses, {int(cif_row['competing'])} deaths without relapse")  # fmt: skip
     if fmt == "json":
         typer.echo(json.dumps({
             "cohort": header,
+            "excluded": json.loads(excluded.to_json(orient="records")),
             "landmarks": json.loads(marks.to_json(orient="records")),
             "time_varying_cox": {"hazard_ratio": tv.hazard_ratio, "lower": tv.lower, "upper": tv.upper,
-                                 "n_patients": tv.n_patients, "n_events": tv.n_events, "warning": tv.warning_text},
+                                 "n_patients": tv.n_patients, "n_events": tv.n_events,
+                                 "n_events_off_drug": tv.n_events_off_drug, "n_stopped": tv.n_stopped,
+                                 "warning": tv.warning_text},
             "stopped": json.loads(stopped.to_json(orient="records", date_format="iso")),
+            "relapse_after_stop": {"text": cif_text, "summary": json.loads(cif.table.to_json(orient="records"))
+                                   if cif is not None else [], "notes": cif.notes if cif is not None else []},
         }, indent=2, default=str))  # fmt: skip
         return
     typer.echo(header)
+    for reason, who in why.items():
+        typer.echo(f"left out ({reason}): {who}")
     from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 
     for pub in (table_landmarks(marks, conf=conf_level), table_stopped(stopped)):
@@ -354,6 +387,9 @@ def stopping(
     else:
         typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} ({conf_level * 100:g}% CI "
                    f"{tv.lower:.2f}-{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
+    typer.echo(f"cumulative incidence of {cif_text}")
+    if cif is not None:
+        render(cif.text_table(), "table", title="Cumulative incidence of relapse after stopping in CR, days")
 
 
 @command(app, "safety")

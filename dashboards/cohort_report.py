@@ -43,6 +43,7 @@ from tkitrack.outcomes.stopping import (
     fit_time_varying_cox,
     landmark_analysis,
     list_stopped_patients,
+    restrict_stopping_cohort,
 )
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
 from tkitrack.outcomes.swimmer import derive_swimmer_data
@@ -230,7 +231,7 @@ def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
         )
     except InputError as err:  # e.g. a treated patient without follow-up: say so instead of guessing
         return Section(heading, f"Not computed: {err}.")
-    in_cr = cohort[cohort["cr_date"].notna()]
+    in_cr = restrict_stopping_cohort(cohort)
     if in_cr.empty:
         return Section(heading, "No patient reached a complete response on an inhibitor.")
     marks = landmark_analysis(in_cr, (90, 180, 365))

@@ -172,7 +172,7 @@ def test_cuminc_on_the_database(cli):
     result = cli("cuminc", "--endpoint", "RELAPSE_AFTER_STOP", "--format", "json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["title"] == "Cumulative incidence of relapse from stopping the inhibitor, days"
+    assert out["title"] == "Cumulative incidence of relapse from stopping the index therapy in complete response, days"
     (row,) = out["summary"]
     assert (row["n"], row["events"], row["competing"]) == (1, 0, 0)  # the letter's patient: no relapse in 4 years
     assert cli("cuminc", "--endpoint", "OS").exit_code == 2
@@ -183,7 +183,10 @@ def test_stopping_on_the_published_letter_case(cli):
     result = cli("stopping", "--format", "json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["cohort"].startswith("1 patients reached CR on an inhibitor; 1 stopped it")
+    assert out["cohort"].startswith("1 patients with an index therapy; 1 analysed (in CR on it), 1 of them stopped it")
+    assert out["excluded"] == []
+    assert out["relapse_after_stop"]["text"] == ("relapse after stopping in CR (death competing): 1 patients, "
+                                                 "0 relapses, 0 deaths without relapse")  # fmt: skip
     (stopped,) = out["stopped"]
     # the letter: CR at 4 months, stopped at 6 months, no relapse 4 years later
     assert stopped["patient_id"] == "LETTER-IMT-1" and stopped["relapse"] is False
@@ -249,3 +252,18 @@ def test_cutoff_and_index_drug_on_derive_survival_and_safety(cli, tmp_path):
     assert early.exit_code == 0 and json.loads(early.stdout)["ae_incidence"] == []
     bad = cli("derive", "-o", str(tmp_path / "x"), "--cutoff", "31/07/2019")
     assert bad.exit_code == 2 and "--cutoff must be a date YYYY-MM-DD" in bad.stderr
+
+
+def test_stopping_reason_filter_cutoff_and_exclusions(cli):
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    # the letter's crizotinib was stopped for toxicity (the gait change): an elective-only analysis leaves it out
+    out = json.loads(cli("stopping", "--stop-reason", "complete_response", "--format", "json").stdout)
+    assert out["excluded"] == [{"patient_id": "LETTER-IMT-1", "reason": "stopped for another reason (toxicity)"}]
+    assert out["stopped"] == [] and out["relapse_after_stop"]["summary"] == []
+    tox = json.loads(cli("stopping", "--stop-reason", "toxicity", "--format", "json").stdout)
+    assert [r["patient_id"] for r in tox["stopped"]] == ["LETTER-IMT-1"]
+    # at a cut-off before the stop the course is ongoing: nobody stopped yet
+    early = json.loads(cli("stopping", "--cutoff", "2019-07-31", "--format", "json").stdout)
+    assert early["stopped"] == [] and early["cohort"].startswith("1 patients with an index therapy; 1 analysed")
+    bad = cli("stopping", "--stop-reason", "boredom")
+    assert bad.exit_code == 2 and "--stop-reason 'boredom' is not one of" in bad.stderr
