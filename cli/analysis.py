@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -15,7 +16,9 @@ from tkitrack.cli._common import (
     index_drug_option,
     parse_numbers,
     read_records,
+    renamed,
     render,
+    retired_option,
 )
 
 __all__ = ["app", "parse_event"]
@@ -39,24 +42,28 @@ def _frames(cutoff: str | None = None):
     return read_records(cutoff)
 
 
-_DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
+#: ``--format`` of a summary: a terminal table, or nested JSON for scripts (not a flat listing, so no CSV).
+_SummaryFormat = Literal["table", "json"]
+_BY_HELP = ("Group by a patient attribute (histology, fusion_partner, kinase_gene, sex, ...); with --csv, a column "
+            "of the file")  # fmt: skip
 
 
 @command(app, "derive")
 def derive(
-    adam: Path | None = typer.Option(None, "--adam", help="Folder to write the ADaM datasets into (the same as -o)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the ADaM datasets into"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Derive from this SDTM folder instead of the database"),
     last_alive: Path | None = typer.Option(
         None, "--last-alive", help="(--sdtm) CSV with USUBJID, LSTALVDT, e.g. an ADSL"
     ),
-    reference: str = typer.Option("auto", "--reference", help="Time origin: RANDDT, TRTSDT or auto"),
-    fmt: str = typer.Option("csv", "--format", "-f", help="File format: xpt, json, csv or parquet"),
+    reference: Literal["auto", "RANDDT", "TRTSDT"] = typer.Option("auto", "--reference", case_sensitive=False,
+                                                                  help="Time origin"),
+    fmt: Literal["xpt", "json", "csv", "parquet"] = typer.Option("csv", "--format", "-f", help="File format"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID when deriving from the database (an SDTM folder has its own)"),
     index_drug: str | None = index_drug_option(),
     cutoff: str | None = cutoff_option(),
     force: bool = force_option(),
+    old_adam: Path | None = retired_option("--adam"),
 ) -> None:  # fmt: skip
     """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS, PFS, RSD (DoR), TTR, TTD, TFI,
     RFSSTP, ADAE, ADEX) and write them with define.xml and a manifest."""
@@ -67,13 +74,7 @@ def derive(
     from tkitrack.schemas.errors import InputError
 
     ref = reference.upper()
-    if ref not in ("AUTO", "RANDDT", "TRTSDT"):
-        raise fail(f"--reference must be RANDDT, TRTSDT or auto, got {reference!r}", 2)
-    if fmt not in _DATASET_FORMATS:
-        raise fail(f"--format must be one of {', '.join(_DATASET_FORMATS)}, got {fmt!r}", 2)
-    if adam is not None and output is not None and adam != output:
-        raise fail(f"two folders given (--adam {adam} and -o {output}); give one", 2)
-    folder = output or adam
+    folder = renamed(output, old_adam, old="--adam DIR", new="-o DIR")
     if folder is None:
         raise fail("give the folder to write into: tkitrack derive -o DIR", 2)
     if sdtm is not None and cutoff is not None:
@@ -120,7 +121,7 @@ def _read_csv(csv: Path, time: str, columns: tuple[str | None, ...]):
         data = pd.read_csv(csv)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{csv}: cannot read it as CSV ({err})") from None
-    for option, col in (("--time", time), *zip(("--group", "--status"), columns, strict=False)):
+    for option, col in (("--time", time), *zip(("--by", "--status"), columns, strict=False)):
         if col is not None and col not in data.columns:
             raise InputError(f"{option} {col!r}: column not in {csv}; it has {', '.join(data.columns)}")
     return data
@@ -136,22 +137,24 @@ def survival(
     endpoint: str = typer.Option(
         "PFS", "--endpoint", "-e", help="OS, PFS, DOR, TTR, TTD, TFI or RFSSTP (database; TOT = TTD, RFS_STOP = RFSSTP)"
     ),
-    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    by: str | None = typer.Option(None, "--by", help=_BY_HELP),
     csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
     time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
     event: str | None = typer.Option(None, "--event", help="(--csv) event: COL==VALUE, e.g. 'status==2'"),
-    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
-    conf_type: str = typer.Option("log", "--conf-type", help="CI transform: log, log-log or plain"),
+    conf_type: Literal["log", "log-log", "plain"] = typer.Option("log", "--conf-type", help="CI transform"),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
-    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
+    median_rule: Literal["first", "midpoint"] = typer.Option(
+        "first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"
+    ),
     landmarks: str = typer.Option("", "--landmarks", help="Days for survival estimates, e.g. 365,730"),
     quartiles: bool = typer.Option(False, "--quartiles", help="Also the 25th and 75th percentiles with CIs"),
     rmst: float | None = typer.Option(None, "--rmst", help="Restricted mean survival time to this many days"),
     cox: bool = typer.Option(False, "--cox", help="Also Cox hazard ratios of each group (exploratory)"),
     cox_reference: str | None = typer.Option(None, "--cox-reference", help="Reference group (default: first)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
     index_drug: str | None = index_drug_option(),
     cutoff: str | None = cutoff_option(),
+    old_group: str | None = retired_option("--group"),
 ) -> None:
     """Kaplan-Meier summary: n, events, median (quartiles) with CI or 'not reached', landmarks, RMST, numbers at
     risk, median follow-up, log-rank and Cox (exploratory)."""
@@ -161,12 +164,7 @@ def survival(
     from tkitrack.outcomes.summary import summarise_endpoint
     from tkitrack.schemas.errors import InputError
 
-    if conf_type not in ("log", "log-log", "plain"):
-        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
-    if median_rule not in ("first", "midpoint"):
-        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    by = renamed(by, old_group, old="--group COL", new="--by COL")
     _check_conf(conf_level)
     marks = parse_numbers(landmarks, "--landmarks")
     if csv is not None and (cutoff is not None or index_drug is not None):
@@ -176,7 +174,7 @@ def survival(
 
         if not (time and event):
             raise fail("--csv needs --time COL and --event 'COL==VALUE'", 2)
-        data = _read_csv(csv, time, (group,))
+        data = _read_csv(csv, time, (by,))
         col, op, value = parse_event(event, list(data.columns))
         hit = data[col].astype(str) == value
         if pd.api.types.is_numeric_dtype(data[col]):
@@ -185,7 +183,7 @@ def survival(
             except ValueError:
                 raise InputError(f"--event {event!r}: {col} is numeric, {value!r} is not a number") from None
         data["_event"] = ~hit if op == "!=" else hit
-        title, grp = f"{csv.name}: {time}, event {event}", group
+        title, grp = f"{csv.name}: {time}, event {event}", by
     else:
         from tkitrack.outcomes.cohort import GROUPINGS, derive_endpoint, derive_patient_attributes
 
@@ -243,17 +241,17 @@ def cuminc(
     endpoint: str = typer.Option(
         "RELAPSE_AFTER_CR", "--endpoint", "-e", help="RELAPSE_AFTER_CR or RELAPSE_AFTER_STOP (database; death competes)"
     ),
-    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    by: str | None = typer.Option(None, "--by", help=_BY_HELP),
     csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
     time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
     status: str | None = typer.Option(None, "--status", help="(--csv) status column: 0 censored, then codes"),
     event_code: int = typer.Option(1, "--event-code", help="(--csv) status code of the event of interest"),
     competing_code: str = typer.Option("2", "--competing-code", help="(--csv) competing status codes, e.g. 2,3"),
-    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
-    conf_type: str = typer.Option("log-log", "--conf-type", help="CI transform: log-log or log"),
+    conf_type: Literal["log-log", "log"] = typer.Option("log-log", "--conf-type", help="CI transform"),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
     landmarks: str = typer.Option("365,730", "--landmarks", help="Days for the estimates, e.g. 365,730"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
+    old_group: str | None = retired_option("--group"),
 ) -> None:
     """Cumulative incidence with competing events (Aalen-Johansen, cmprsk's variance) by group, and Gray's test."""
     import json
@@ -261,17 +259,14 @@ def cuminc(
     from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
     from tkitrack.outcomes.summary import summarise_competing
 
-    if conf_type not in ("log-log", "log"):
-        raise fail(f"--conf-type must be log-log or log, got {conf_type!r}", 2)
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    by = renamed(by, old_group, old="--group COL", new="--by COL")
     _check_conf(conf_level)
     marks = parse_numbers(landmarks, "--landmarks")
     competing = [int(x) for x in parse_numbers(competing_code, "--competing-code")]
     if csv is not None:
         if not (time and status):
             raise fail("--csv needs --time COL and --status COL", 2)
-        data, grp, st = _read_csv(csv, time, (group, status)), group, status
+        data, grp, st = _read_csv(csv, time, (by, status)), by, status
         title = f"{csv.name}: cumulative incidence of {status} == {event_code}, {time}"
     else:
         from tkitrack.outcomes.cohort import GROUPINGS, derive_patient_attributes
@@ -307,10 +302,14 @@ def cuminc(
 @command(app, "stopping")
 def stopping(
     landmarks: str = typer.Option("90,180,365", "--landmarks", help="Days after CR at which status is fixed"),
-    conf_type: str = typer.Option("log", "--conf-type", help="CI transform of the medians: log, log-log or plain"),
+    conf_type: Literal["log", "log-log", "plain"] = typer.Option(
+        "log", "--conf-type", help="CI transform of the medians"
+    ),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
-    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    median_rule: Literal["first", "midpoint"] = typer.Option(
+        "first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"
+    ),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
 ) -> None:
     """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
     import json
@@ -322,10 +321,6 @@ def stopping(
         list_stopped_patients,
     )
 
-    if conf_type not in ("log", "log-log", "plain"):
-        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
-    if median_rule not in ("first", "midpoint"):
-        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
     _check_conf(conf_level)
     frames = _frames()
     cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
@@ -363,13 +358,11 @@ def stopping(
 
 @command(app, "safety")
 def safety(
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
     cutoff: str | None = cutoff_option(),
 ) -> None:
     """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients with at least one dose as
     denominator), AEs on vs off treatment."""
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
     frames = _frames(cutoff)
     if fmt == "table":
         from tkitrack.dashboards.tables_safety import safety_listings
