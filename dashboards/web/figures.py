@@ -162,7 +162,7 @@ def figure_cohort_km(
     return fig, summary
 
 
-def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None) -> dict[str, pd.DataFrame]:
+def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None) -> dict[str, object]:
     """The response table (k/n with exact 95% CI among treated patients) and AE incidence (worst grade per term)."""
     out: dict[str, pd.DataFrame] = {}
     if adam is not None:
@@ -172,7 +172,9 @@ def response_and_ae_tables(frames: dict[str, pd.DataFrame], *, adam: dict | None
     if len(frames["ae"]):
         from tkitrack.dashboards.tables_safety import table_ae_incidence  # the reader form of the CLI and report
 
-        out["ae"] = table_ae_incidence(frames).to_frame()
+        incidence = table_ae_incidence(frames)
+        out["ae"] = incidence.to_frame()
+        out["ae_footnotes"] = incidence.footnotes  # the denominator: the safety population, not everyone selected
     return out
 
 

@@ -120,5 +120,6 @@ def tables(request: Request, filters: CohortFilters = Depends(_filters),
         "n": n,
         "response": table_rows(found["response"]) if "response" in found else None,
         "ae": table_rows(found["ae"]) if "ae" in found else None,
+        "ae_footnotes": found.get("ae_footnotes", []),
     }
     return page(request, "_cohort_tables.html", context)

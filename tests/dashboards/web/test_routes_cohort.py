@@ -92,8 +92,10 @@ def test_tables_show_response_and_adverse_events(shared_clients):
     # Clopper-Pearson by hand: 2/2 -> lower 0.025**(1/2) = 15.8%; 1/2 -> 1 - 0.975**(1/2) = 1.3% to 98.7%.
     assert "<td>objective response (CR+PR)</td><td>2/2 (100%, 95% CI 16-100%)</td>" in html
     assert "<td>confirmed objective response</td><td>1/2 (50%, 95% CI 1-99%)</td>" in html
-    # 1 of 3 patients, grade 2: any grade and grade 1-2, as whole percentages (the table the CLI and report show)
-    assert "<td>Gait disturbance</td><td>1 (33%)</td><td>1 (33%)</td><td>0 (0%)</td>" in html
+    # 1 of the 2 patients with a dose (A-002 has none: not in the safety population), grade 2: any grade and
+    # grade 1-2, as whole percentages (the table the CLI and report show)
+    assert "<td>Gait disturbance</td><td>1 (50%)</td><td>1 (50%)</td><td>0 (0%)</td>" in html
+    assert "percentages are of the 2 patients with at least one dose (safety population); 1 untreated patient" in html
     assert "<th>Adverse event (CTCAE v5.0 term)</th>" in html and "n_any" not in html
 
     html = shared_clients["site_b"].get("/cohort/tables").text
