@@ -302,7 +302,10 @@ def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFram
     """PT011: patients of the input already in the database (one listed twice in the input is PT010, a frame rule)."""
     ids = patients["patient_id"].dropna()
     table = _table("patient")
-    existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
+    # one array / JSON parameter above _MANY_IDS ids: a bound parameter per id fails above 32,767-65,535
+    wanted = list(dict.fromkeys(ids))
+    found = session.execute(select(table.c.patient_id).where(_patient_filter(session, table, wanted))).scalars()
+    existing = set(found)
     rows = [
         {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
          "severity": "error", "value": p,
@@ -391,6 +394,9 @@ def update_record(
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import clear_verification, refuse_locked
+
+    refuse_locked(session, record, record_id)
     allowed = [c for c in input_columns(record) if c != "patient_id"]
     bad = [c for c in changes if c not in allowed]
     if bad:
@@ -432,6 +438,7 @@ def update_record(
          "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
         for c, (o, n) in diff.items()
     ], user=user)  # fmt: skip
+    clear_verification(session, record, record_id, old["patient_id"], list(diff), user=user)
     return diff
 
 
@@ -455,16 +462,22 @@ def delete_record(
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
     old = read_record(session, record, record_id, for_update=True)
     _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import refuse_locked
+
+    refuse_locked(session, record, record_id, verb="deleted")
     entries = []
     if record == "patient":
         pid = old["patient_id"]
         for child in WRITE_ORDER[1:]:
             table = _table(child)
-            ids = list(session.execute(select(table.c.id).where(
-                (table.c.patient_id == pid) & table.c.deleted.is_(False)).order_by(table.c.id)
-                .with_for_update(key_share=True)).scalars())  # fmt: skip
-            if ids:
-                session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
+            live = (table.c.patient_id == pid) & table.c.deleted.is_(False)
+            ids = list(session.execute(
+                select(table.c.id).where(live).order_by(table.c.id).with_for_update(key_share=True)
+            ).scalars())  # fmt: skip
+            for i in ids:
+                refuse_locked(session, child, i, verb=f"deleted with patient {pid}")
+            if ids:  # the same rows (locked in this transaction): no parameter per id
+                session.execute(update(table).where(live).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
                              "field": "deleted", "old_value": "false", "new_value": "true",
                              "reason": f"{reason} (patient {pid} deleted)"} for i in ids]  # fmt: skip
