@@ -44,8 +44,13 @@ def _is_sdtm(path: Path) -> bool:
     return "dm" in names and not (path / "patient.csv").exists() and not (path / "patient.parquet").exists()
 
 
-def _read_input(path: Path):
-    """(text frames by record, file by record, kind) for a template folder/file or an SDTM folder."""
+_EVALUATORS = {"INVESTIGATOR": ("INVESTIGATOR",), "INDEPENDENT": ("INDEPENDENT",),
+               "ALL": ("INVESTIGATOR", "INDEPENDENT")}  # fmt: skip
+
+
+def _read_input(path: Path, evaluator: str = "INVESTIGATOR", domains: dict | None = None):
+    """(text frames by record, file by record, kind) for a template folder/file or an SDTM folder; ``domains``
+    (a dict) receives the SDTM domains as read."""
     from tkitrack.schemas.errors import InputError
 
     if not path.exists():
@@ -53,7 +58,7 @@ def _read_input(path: Path):
     if _is_sdtm(path):
         from tkitrack.schemas.sdtm import read_sdtm_records
 
-        raws = read_sdtm_records(path)
+        raws = read_sdtm_records(path, evaluators=_EVALUATORS[evaluator], domains=domains)
         return raws, {r: f"{path} (SDTM, mapped to {r})" for r in raws}, "SDTM"
     if path.is_dir() and (path / "manifest.json").exists():
         from tkitrack.schemas.export import read_export
@@ -92,22 +97,32 @@ def import_(
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="When the import is refused: write its full query listing here (CSV/JSON)"),
     force: bool = force_option(),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", case_sensitive=False,
+                                  help="SDTM RS/TR/TU reads to import: INVESTIGATOR (default), INDEPENDENT or ALL"),
 ) -> None:  # fmt: skip
     """Import records all-or-nothing: any error rejects the whole import and the database stays as it was.
 
-    A refused import prints its errors first and its warnings summarised by rule; -o writes every query.
+    A refused import prints its errors first and its warnings summarised by rule; -o writes every query. An
+    import prints its reconciliation (per file: rows read, imported, merged, not imported and why) and keeps it,
+    with each file's SHA-256, in its audit entry.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tkitrack.schemas.audit import append_entries
     from tkitrack.schemas.errors import ValidationFailed
     from tkitrack.schemas.outputs import check_outputs
+    from tkitrack.schemas.reconcile import import_entry, reconcile_sdtm, reconcile_template
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import add_records
 
+    evaluator = evaluator.upper()
+    if evaluator not in _EVALUATORS:
+        raise fail(f"--evaluator must be one of {', '.join(_EVALUATORS)}, got {evaluator!r}", 2)
     if output is not None:
         check_outputs([output], force=force)
     engine = open_db()
-    raws, sources, kind = _read_input(path)
+    domains: dict = {}
+    raws, sources, kind = _read_input(path, evaluator, domains)
     total = sum(len(f) for f in raws.values())
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     try:
@@ -116,6 +131,13 @@ def import_(
             with transaction(engine) as session:
                 counts = add_records(session, raws, user=user(), source=str(path), sources=sources,
                                      progress=lambda n: bar.advance(task, n))  # fmt: skip
+                if kind == "SDTM":
+                    exact = _exact_sdtm(path)
+                    found = reconcile_sdtm(domains, raws, evaluators=_EVALUATORS["ALL" if exact else evaluator],
+                                           exact=exact)  # fmt: skip
+                else:
+                    found = reconcile_template(raws, sources, counts)
+                append_entries(session, [import_entry(found, source=str(path), kind=kind)], user=user())
     except ValidationFailed as err:
         failures = err.failures
         if output is not None and failures is not None:
@@ -127,6 +149,33 @@ def import_(
         raise fail(str(err), 1) from None
     typer.echo(f"imported {sum(counts.values())} records from {path} ({kind}): "
                + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
+    _print_reconciliation(found)
+
+
+def _exact_sdtm(path: Path) -> bool:
+    """Whether an SDTM folder was written by tkitrack (read exactly; see read_sdtm_records)."""
+    import json
+
+    manifest = path / "manifest.json" if path.is_dir() else path.parent / "manifest.json"
+    try:
+        info = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+    except (OSError, ValueError):
+        return False
+    return info.get("source") == "tkitrack" and str(info.get("standard", "")).startswith("SDTM")
+
+
+def _print_reconciliation(found) -> None:
+    """Every source row accounted for: one line per file and group, then what was left out, if anything."""
+    from tkitrack.cli._common import render
+
+    shown = found.drop(columns=["sha256"]).fillna({"records": ""})
+    shown["records"] = shown["records"].map(lambda v: "" if v == "" else str(int(v)))
+    render(shown, title="Reconciliation (every source row; files' SHA-256 kept in the audit trail)",
+           wide=("reason",))  # fmt: skip
+    by = found.groupby("outcome")["rows"].sum()
+    read = int(found.drop_duplicates("file")["rows_read"].sum())
+    typer.echo(f"{read} source rows read: {int(by.get('imported', 0))} imported (a record each), "
+               f"{int(by.get('merged', 0))} merged into records, {int(by.get('not imported', 0))} not imported")  # fmt: skip
 
 
 @command(app, "validate")

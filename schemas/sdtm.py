@@ -82,7 +82,8 @@ def read_sdtm(path: str | Path) -> dict[str, pd.DataFrame]:
     dict
         Domain code (``DM``, ``DS``, ``EX``, ``AE``, ``RS``, ``TU``, ``TR``, and any other domain found) ->
         frame with upper-case column names and text cells (missing values as ``""``). ``frame.attrs["files"]``
-        names the files read and ``frame.attrs["dropped"]`` counts rows left out per file (see Notes).
+        names the files read, ``frame.attrs["dropped"]`` counts rows left out per file (see Notes),
+        ``frame.attrs["kept"]`` the rows kept per file (in the frame's row order) and ``paths`` their paths.
 
     Notes
     -----
@@ -120,24 +121,30 @@ def read_sdtm(path: str | Path) -> dict[str, pd.DataFrame]:
     out = {}
     for domain, found in parts.items():
         found.sort(key=lambda item: (-len(item[0].stem), item[0].name))
-        kept, seen, dropped = [], set(), {}
+        kept, seen, dropped, counts = [], set(), {}, {}
         for file, frame in found:
             mine = ~frame["USUBJID"].isin(seen)
             dropped[file.name] = int((~mine).sum())
+            counts[file.name] = int(mine.sum())
             kept.append(frame[mine])
             seen |= set(frame["USUBJID"])
         combined = pd.concat(kept, ignore_index=True).fillna("") if len(kept) > 1 else kept[0].reset_index(drop=True)
-        combined.attrs = {"files": [f.name for f, _ in found], "dropped": dropped}
+        combined.attrs = {"files": [f.name for f, _ in found], "dropped": dropped, "kept": counts,
+                          "paths": [str(f) for f, _ in found]}  # fmt: skip
         out[domain] = combined
     return out
 
 
-def read_sdtm_records(path: str | Path) -> dict[str, pd.DataFrame]:
+def read_sdtm_records(
+    path: str | Path, *, evaluators: tuple[str, ...] = ("INVESTIGATOR",), domains: dict | None = None
+) -> dict[str, pd.DataFrame]:
     """Read an SDTM folder and map it to template text frames, ready for ``add_records``.
 
     A folder written by ``tkitrack export --sdtm`` (its ``manifest.json`` says so) is read exactly: SUPP--
     qualifiers as they are, investigator and independent reads both, nothing inferred (see
     :func:`~tkitrack.schemas.sdtm_records.sdtm_to_records`), so that its import gives the exported records back.
+    Otherwise ``evaluators`` are the RS/TR evaluators imported (``INVESTIGATOR``, ``INDEPENDENT``). ``domains``:
+    when given (a dict), it receives the domains as read, for the reconciliation of the import.
     """
     import json
 
@@ -150,7 +157,9 @@ def read_sdtm_records(path: str | Path) -> dict[str, pd.DataFrame]:
         except (OSError, ValueError) as err:
             raise InputError(f"{manifest}: not a readable manifest ({err}); export the datasets again") from None
         exact = info.get("source") == "tkitrack" and str(info.get("standard", "")).startswith("SDTM")
-    domains = read_sdtm(root)
+    read = read_sdtm(root)
+    if domains is not None:
+        domains.update(read)
     if exact:
-        return sdtm_to_records(domains, evaluators=("INVESTIGATOR", "INDEPENDENT"), exact=True)
-    return sdtm_to_records(domains)
+        return sdtm_to_records(read, evaluators=("INVESTIGATOR", "INDEPENDENT"), exact=True)
+    return sdtm_to_records(read, evaluators=evaluators)

@@ -7,7 +7,16 @@ import pandas as pd
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN
 from tkitrack.schemas.vocabulary import response_allowed, vocabulary
 
-__all__ = ["CRITERIA_SDTM", "EVALUATORS_SDTM", "MODALITIES_SDTM", "assessments_from_sdtm", "impute_text", "text"]
+__all__ = [
+    "CRITERIA_SDTM",
+    "EVALUATORS_SDTM",
+    "MODALITIES_SDTM",
+    "assessments_from_sdtm",
+    "evaluator_status",
+    "impute_text",
+    "nodal_lesions",
+    "text",
+]
 
 #: RSEVAL / TREVAL -> tkitrack evaluator.
 EVALUATORS_SDTM = {"INVESTIGATOR": "INVESTIGATOR", "INDEPENDENT ASSESSOR": "INDEPENDENT", "INDEPENDENT": "INDEPENDENT"}
@@ -53,16 +62,33 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return text(frame[name]) if name in frame.columns else pd.Series("", index=frame.index)
 
 
-def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...], keep_blank: bool = False) -> pd.DataFrame:
-    """The rows read by a kept evaluator, with patient_id / evaluator / date; independent: the accepted read.
-    A blank evaluator is the investigator, unless ``keep_blank`` (tkitrack's own export: it was not recorded)."""
+def evaluator_status(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...],
+                     keep_blank: bool = False) -> tuple[pd.Series, pd.Series]:  # fmt: skip
+    """(tkitrack evaluator, why the row is left out: "" when kept) of each RS/TR/TU row.
+
+    A row is kept when its evaluator is one of ``evaluators`` and it is the investigator's or the accepted
+    independent read (--ACPTFL = Y, when any row has it). Left out: ``evaluator <--EVAL>`` (not chosen, or not
+    an evaluator tkitrack knows) and ``not accepted <--EVAL>``. A blank evaluator is the investigator, unless
+    ``keep_blank`` (tkitrack's own export: it was not recorded).
+    """
     given = _col(frame, f"{prefix}EVAL").str.upper()
     evaluator = given.replace("", "INVESTIGATOR").map(EVALUATORS_SDTM)
     if keep_blank:
         evaluator = evaluator.mask(given == "", "")
         evaluators = (*evaluators, "")
     accepted = _col(frame, f"{prefix}ACPTFL").str.upper() == "Y"
-    keep = evaluator.isin(evaluators) & ((evaluator == "INVESTIGATOR") | accepted | (not accepted.any()))
+    chosen = evaluator.isin(evaluators)
+    shown = given.replace("", "(blank)")
+    status = pd.Series("", index=frame.index, dtype=object)
+    status = status.mask(~chosen, "evaluator " + shown)
+    status = status.mask(chosen & (evaluator != "INVESTIGATOR") & ~accepted & accepted.any(), "not accepted " + shown)
+    return evaluator, status
+
+
+def _reads(frame: pd.DataFrame, prefix: str, evaluators: tuple[str, ...], keep_blank: bool = False) -> pd.DataFrame:
+    """The rows read by a kept evaluator (see :func:`evaluator_status`), with patient_id / evaluator / date."""
+    evaluator, status = evaluator_status(frame, prefix, evaluators, keep_blank)
+    keep = status == ""
     out = frame[keep].copy()
     out["patient_id"] = text(out["USUBJID"])
     out["evaluator"] = evaluator[keep]
@@ -88,18 +114,24 @@ def _responses(rs: pd.DataFrame, evaluators: tuple[str, ...], linked: bool) -> p
     return wide[["OVRLRESP", "TRGRESP", "NTRGRESP", "NEWLPROG"]].join(info).reset_index()
 
 
+def nodal_lesions(tr: pd.DataFrame, tu: pd.DataFrame | None) -> pd.Series:
+    """Whether each TR row measures a lymph node (its TRLNKID is a TU lesion whose TULOC names a lymph node)."""
+    if tu is None or "TULNKID" not in tu.columns:
+        return pd.Series(False, index=tr.index)
+    loc = _col(tu, "TULOC").str.upper().str.contains("LYMPH NODE", regex=False)
+    nodes = pd.MultiIndex.from_arrays([text(tu["USUBJID"]), text(tu["TULNKID"])])[loc.to_numpy()]
+    return pd.Series(pd.MultiIndex.from_arrays([text(tr["USUBJID"]), _col(tr, "TRLNKID")]).isin(nodes), index=tr.index)
+
+
 def _sums(tr: pd.DataFrame, tu: pd.DataFrame | None, evaluators: tuple[str, ...], linked: bool) -> pd.DataFrame:
     """Sum of target-lesion diameters per (subject, evaluator, date): TR SUMDIAM when given, else the sum of
     DIAMETER, else of LDIAM for non-nodal and LPERP (short axis) for nodal lesions (TU.TULOC LYMPH NODE)."""
     t = _reads(tr, "TR", evaluators, keep_blank=linked)
     t = t[_col(t, "TRGRPID").str.upper().isin(["TARGET", ""])]
     value = pd.to_numeric(_col(t, "TRSTRESN").mask(lambda s: s == "", _col(t, "TRSTRESC")), errors="coerce")
-    nodal = pd.Series(False, index=t.index)
+    nodal = nodal_lesions(t, tu)
     method = pd.Series("", index=t.index)
     if tu is not None and "TULNKID" in tu.columns:
-        loc = _col(tu, "TULOC").str.upper().str.contains("LYMPH NODE", regex=False)
-        nodes = pd.MultiIndex.from_arrays([text(tu["USUBJID"]), text(tu["TULNKID"])])[loc.to_numpy()]
-        nodal = pd.Series(pd.MultiIndex.from_arrays([t["patient_id"], _col(t, "TRLNKID")]).isin(nodes), index=t.index)
         first = _col(tu, "TUMETHOD").groupby(text(tu["USUBJID"])).first()
         method = t["patient_id"].map(first).fillna("")
     method = _col(t, "TRMETHOD") if linked else _col(t, "TRMETHOD").mask(lambda s: s == "", method)

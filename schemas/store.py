@@ -229,6 +229,11 @@ def add_records(
     problems.append(_run_edit_checks(session, typed))  # cells that did not parse are missing there
     found = concat_frames(problems) if any(len(p) for p in problems) else listing()
     _refuse_errors(found, source, sources)
+
+    def found_again() -> pd.DataFrame:  # the listing as a sequential duplicate gets it (see _insert_patients)
+        again = [*problems[:-2], _duplicate_patients(session, typed["patient"]), problems[-1]]
+        return concat_frames(again) if any(len(p) for p in again) else listing()
+
     counts = {}
     for record, frame in typed.items():
         if not len(frame):
@@ -236,7 +241,7 @@ def add_records(
         data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
         table = _table(record)
         if record == "patient":
-            _insert_patients(session, table, data, typed["patient"], source, sources)
+            _insert_patients(session, table, data, found_again, source, sources)
             ids = data["patient_id"]
         else:
             ids = insert_columns(session, table, data, returning_ids=True)
@@ -274,8 +279,8 @@ def _refuse_errors(found: pd.DataFrame, source: str, sources: dict[str, str] | N
         )
 
 
-def _insert_patients(session: Session, table, data: dict[str, list], patients: pd.DataFrame, source: str,
-                     sources: dict[str, str] | None) -> None:  # fmt: skip
+def _insert_patients(session: Session, table, data: dict[str, list], found_again: Callable[[], pd.DataFrame],
+                     source: str, sources: dict[str, str] | None) -> None:  # fmt: skip
     """Insert patients; one that another writer added after the PT011 check is PT011 too, not an IntegrityError.
 
     PostgreSQL checks in parallel transactions: the insert waits for the other writer's commit, then fails on
@@ -289,10 +294,8 @@ def _insert_patients(session: Session, table, data: dict[str, list], patients: p
         with session.begin_nested():
             insert_columns(session, table, data)
     except IntegrityError:
-        found = _duplicate_patients(session, patients)
-        if not len(found):
-            raise
-        _refuse_errors(found, source, sources)
+        _refuse_errors(found_again(), source, sources)  # PT011 now, with the warnings a sequential one gets
+        raise
 
 
 def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFrame:

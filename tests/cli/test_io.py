@@ -69,8 +69,39 @@ def test_import_lands_whole_and_is_audited(cli, tmp_path):
         ("P2", 280.0, None),
     ]
     trail = json.loads(cli("audit", "log", "--format", "json").stdout)
-    assert len(trail) == 6 and {t["action"] for t in trail} == {"insert"}
+    assert len(trail) == 7 and [t["action"] for t in trail] == ["insert"] * 6 + ["import"]
+    detail = json.loads(trail[-1]["new_value"])
+    assert [(f["file"].rsplit("/", 1)[-1], f["rows_read"], f["groups"]) for f in detail["files"]] == [
+        (f"{r}.csv", n, [{"rows": n, "outcome": "imported", "record": r, "records": n, "reason": ""}])
+        for r, n in (("exposure", 2), ("followup", 2), ("patient", 2))
+    ]
+    assert "6 source rows read: 6 imported (a record each), 0 merged into records, 0 not imported" in result.output
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_sdtm_import_with_every_evaluator_accounts_for_every_row(cli, tmp_path):
+    sdtm = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
+    folder = tmp_path / "sdtm"
+    folder.mkdir()
+    subject = "01-701-1015"  # 9 RS rows: 3 investigator, 6 independent (3 accepted)
+    for name in ("dm.csv", "rs_onco_recist.csv"):
+        frame = pd.read_csv(sdtm / name, dtype=str, keep_default_na=False)
+        frame[frame["USUBJID"] == subject].to_csv(folder / name, index=False)
+    refused = cli("import", str(folder), "--evaluator", "some")
+    assert refused.exit_code == 2
+    assert "--evaluator must be one of INVESTIGATOR, INDEPENDENT, ALL, got 'SOME'" in refused.output
+    result = cli("import", str(folder), "--evaluator", "all")
+    assert result.exit_code == 0, result.output
+    assert "10 source rows read: 1 imported (a record each), 6 merged into records, 3 not imported" in result.output
+    listed = json.loads(cli("assess", "list", "--format", "json").stdout)
+    assert sorted(r["evaluator"] for r in listed) == ["INDEPENDENT"] * 3 + ["INVESTIGATOR"] * 3
+    trail = json.loads(cli("audit", "log", "--format", "json").stdout)
+    rs = next(f for f in json.loads(trail[-1]["new_value"])["files"] if f["file"] == "rs_onco_recist.csv")
+    assert rs["rows_read"] == 9 and [(g["rows"], g["outcome"], g["reason"]) for g in rs["groups"]] == [
+        (3, "not imported", "3 RS rows of evaluator INDEPENDENT ASSESSOR: not imported; not the accepted read "
+                            "(RSACPTFL is not Y)"),
+        (6, "merged", "responses by subject, evaluator and date"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
