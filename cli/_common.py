@@ -15,6 +15,7 @@ import typer
 __all__ = [
     "State",
     "command",
+    "derived",
     "fail",
     "force_option",
     "open_db",
@@ -134,6 +135,13 @@ def open_db(*, create: bool = False):
     if not create:
         require_current(engine)
     return engine
+
+
+def derived():
+    """The derived datasets of the chosen database, each computed once per data version (and kept on disk)."""
+    from tkitrack.outcomes.cache import Derived
+
+    return Derived(engine=open_db())
 
 
 def user() -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, force_option, open_db, parse_numbers, render
+from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers, render
 
 __all__ = ["app", "parse_event"]
 
@@ -171,15 +171,15 @@ def survival(
         data["_event"] = ~hit if op == "!=" else hit
         title, grp = f"{csv.name}: {time}, event {event}", group
     else:
-        from tkitrack.outcomes.cohort import GROUPINGS, derive_endpoint, derive_patient_attributes
+        from tkitrack.outcomes.cohort import GROUPINGS
 
-        frames = _frames()
-        data = derive_endpoint(frames, endpoint).rename(columns={"event": "_event"})
+        if by is not None and by not in GROUPINGS:
+            raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+        cohort = derived()
+        data = cohort.endpoint(endpoint).rename(columns={"event": "_event"})
         time, grp = "time", by
         if by is not None:
-            if by not in GROUPINGS:
-                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
-            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+            data = data.merge(cohort.patient_attributes()[["patient_id", by]], on="patient_id", how="left")
         info = endpoint_info(endpoint)
         title = f"{info.title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
     s = summarise_endpoint(data, time=time, event="_event", group=grp, conf_type=conf_type, median_rule=median_rule,
@@ -242,7 +242,7 @@ def cuminc(
     """Cumulative incidence with competing events (Aalen-Johansen, cmprsk's variance) by group, and Gray's test."""
     import json
 
-    from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
+    from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_competing
 
     if conf_type not in ("log-log", "log"):
@@ -258,15 +258,15 @@ def cuminc(
         data, grp, st = _read_csv(csv, time, (group, status)), group, status
         title = f"{csv.name}: cumulative incidence of {status} == {event_code}, {time}"
     else:
-        from tkitrack.outcomes.cohort import GROUPINGS, derive_patient_attributes
+        from tkitrack.outcomes.cohort import GROUPINGS
 
-        frames = _frames()
-        data = derive_competing_endpoint(frames, endpoint)
+        if by is not None and by not in GROUPINGS:
+            raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+        cohort = derived()
+        data = cohort.competing_endpoint(endpoint)
         time, st, grp, event_code, competing = "time", "status", by, 1, [2]
         if by is not None:
-            if by not in GROUPINGS:
-                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
-            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+            data = data.merge(cohort.patient_attributes()[["patient_id", by]], on="patient_id", how="left")
         title = f"{endpoint_info(endpoint).title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
     s = summarise_competing(data, time=time, status=st, group=grp, event=event_code, competing=competing,
                             conf=conf_level, conf_type=conf_type, landmarks=marks)  # fmt: skip
@@ -299,21 +299,14 @@ def stopping(
     """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
     import json
 
-    from tkitrack.outcomes.stopping import (
-        derive_stopping_cohort,
-        fit_time_varying_cox,
-        landmark_analysis,
-        list_stopped_patients,
-    )
+    from tkitrack.outcomes.stopping import fit_time_varying_cox, landmark_analysis, list_stopped_patients
 
     if conf_type not in ("log", "log-log", "plain"):
         raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
     if median_rule not in ("first", "midpoint"):
         raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
     _check_conf(conf_level)
-    frames = _frames()
-    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                    frames["followup"])  # fmt: skip
+    cohort = derived().stopping_cohort()
     in_cr = cohort[cohort["cr_date"].notna()]
     marks = landmark_analysis(in_cr, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
                               conf_type=conf_type, conf=conf_level)  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, force_option, open_db, parse_numbers
+from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers
 
 __all__ = ["KINDS", "app", "build_report"]
 
@@ -82,12 +82,12 @@ def swimmer(
         raise fail(f"--origin must be diagnosis, first_dose or reference, got {origin!r}", 2)
     if sort not in ("duration", "start", "id"):
         raise fail(f"--sort must be duration, start or id, got {sort!r}", 2)
-    frames = _frames()
-    data = _swimmer_data(frames, origin, ae_min_grade)
+    cohort = derived()
+    data = cohort.swimmer(origin=origin, ae_min_grade=ae_min_grade)
     if group_by is not None and group_by not in data.lanes.columns:
         raise fail(f"--group-by {group_by!r} is not a patient attribute; use histology, fusion_partner, "
                    "kinase_gene, sex, site or age_group", 2)  # fmt: skip
-    notes = [n for n in [synthetic_note(frames["patient"], data.lanes["patient_id"])] if n]
+    notes = [n for n in [synthetic_note(cohort.patient_notes(), data.lanes["patient_id"])] if n]
     title = f"Treatment and follow-up from {_ORIGINS[origin]}"
     fig = figure_swimmer(data, sort=sort, group_by=group_by, title=title, footnotes=notes,
                          **({"width": width} if width else {}))  # fmt: skip
@@ -176,11 +176,11 @@ def plot(
     typer.echo(f"wrote {output}")
 
 
-def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False) -> Path:
+def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False, derived=None) -> Path:
     """Validate, derive and write the cohort report for these frames (shared by `report` and `demo`)."""
     from tkitrack.dashboards.cohort_report import write_cohort_report
 
-    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force)
+    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, derived=derived)
 
 
 def _data_version(engine) -> str:
@@ -210,8 +210,9 @@ def report(
 
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
-    frames = _frames()
+    cohort = derived()
+    frames = cohort.frames
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
                   "data version": _data_version(engine), "patients": len(frames["patient"])}  # fmt: skip
-    path = build_report(frames, output, title=title, provenance=provenance, force=force)
+    path = build_report(frames, output, title=title, provenance=provenance, force=force, derived=cohort)
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
