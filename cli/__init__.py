@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli import analysis, audit, db, demo, exposure, io, plots, sample, serve, tables, timeline, users, vocab
+from tkitrack.cli import (
+    analysis,
+    audit,
+    db,
+    demo,
+    exposure,
+    io,
+    plots,
+    queries,
+    sample,
+    serve,
+    tables,
+    timeline,
+    users,
+    vocab,
+)
 from tkitrack.cli._common import command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
@@ -48,6 +63,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(sample.app, name="sample")
 app.add_typer(vocab.app, name="vocab")
 app.add_typer(users.app, name="user")
+app.add_typer(queries.app, name="queries")
+app.add_typer(queries.state_app, name="record")
 for _group in GROUPS:
     app.add_typer(exposure.app if _group == "exposure" else make_record_app(_group), name=_group)
 

@@ -20,6 +20,7 @@ __all__ = [
     "force_option",
     "open_db",
     "parse_numbers",
+    "publish_head",
     "render",
     "render_listing",
     "report_failures",
@@ -144,6 +145,32 @@ def derived():
     return Derived(engine=open_db())
 
 
+def anchors_path():
+    """The anchors file named by ``$TKITRACK_ANCHORS`` (None when unset): where printed chain heads are kept."""
+    from pathlib import Path
+
+    value = os.environ.get("TKITRACK_ANCHORS")
+    return Path(value).expanduser() if value else None
+
+
+def publish_head(engine, head: tuple[int, str], what: str, path=None) -> None:
+    """Print the audit chain head the output was made from, and append it to the anchors file (docs/audit.md).
+
+    The head names the exact data (every change moves it); published outside the database, it lets
+    `tkitrack audit verify --anchor` prove later that the trail was not truncated or rebuilt.
+    """
+    from tkitrack.schemas.audit import append_anchor
+    from tkitrack.schemas.storage import redact_url
+
+    typer.echo(f"audit chain head: entry {head[0]}, hash {head[1]}")
+    path = path or anchors_path()
+    if path is not None:
+        try:
+            append_anchor(path, redact_url(str(engine.url)), head, what)
+        except OSError as err:
+            raise fail(f"cannot append the chain head to the anchors file {path}: {err.strerror or err}") from None
+
+
 def user() -> str:
     from tkitrack.schemas.audit import current_user
 
@@ -194,7 +221,7 @@ def render(
     for row in frame.itertuples(index=False):
         table.add_row(*[Text("" if _missing(v) else _cell(v)) for v in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
-    Console(file=stream, width=width).print(table)
+    Console(file=stream, width=width).print(table, crop=False)  # a table wider than the terminal loses nothing
 
 
 def _missing(value: Any) -> bool:

@@ -363,7 +363,7 @@ def safety(fmt: str = typer.Option("table", "--format", "-f", help="table or jso
             "stop_reason", "cumulative_dose_mg", "dose_intensity_mg_m2_day"]  # fmt: skip
     tables = {
         "exposure": exposure[cols].round(1),
-        "ae_incidence": summarise_ae_incidence(frames["ae"], frames["patient"]),
+        "ae_incidence": summarise_ae_incidence(frames["ae"], frames["patient"], frames["exposure"]),
         "ae_on_off_treatment": summarise_ae_on_off_treatment(frames["ae"], frames["exposure"]),
     }
     typer.echo(json.dumps({k: json.loads(t.to_json(orient="records")) for k, t in tables.items()}, indent=2))

@@ -13,6 +13,15 @@ __all__ = ["app"]
 app = typer.Typer()
 
 
+def _shown(path: Path) -> str:
+    """The path as the user can type it: relative to the working folder when inside it, else absolute."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
+
+
 @command(app, "demo")
 def demo(
     folder: Path = typer.Option(Path("tkitrack-demo"), "--dir", help="Folder for the demo database and report"),
@@ -65,9 +74,10 @@ def demo(
     for label, subjects in (("all treated patients", treated), ("treated IMT", treated[treated.isin(imt)])):
         resp = summarise_response(adam["adrs"], subjects=subjects).set_index("measure")
         synthetic = int((source.reindex(subjects) == "synthetic").sum())
-        typer.echo(f"objective response (confirmed), {label} ({synthetic} of them synthetic): "
-                   f"{resp.loc['confirmed objective response', 'text']}; unconfirmed "
-                   f"{resp.loc['objective response (CR+PR)', 'text']}; complete response (unconfirmed) "
+        typer.echo(f"confirmed objective response (CR or PR), {label} ({synthetic} of them synthetic): "
+                   f"{resp.loc['confirmed objective response', 'labelled']}; unconfirmed "
+                   f"{resp.loc['objective response (CR+PR)', 'labelled']}; confirmed complete response "
+                   f"{resp.loc['confirmed complete response', 'text']}, unconfirmed "
                    f"{resp.loc['complete response', 'text']}")  # fmt: skip
     for paramcd in ("PFS", "OS"):
         t = adam["adtte"][(adam["adtte"]["PARAMCD"] == paramcd) & adam["adtte"]["AVAL"].notna()]
@@ -88,5 +98,5 @@ def demo(
                           provenance={"database": str(db), "published cases": len(published["patient"]),
                                       "synthetic patients": f"{patients} (seed {seed})"}, force=True)  # fmt: skip
     typer.echo(f"ADaM datasets: {adam_dir}/ (adsl.csv, adrs.csv, adtte.csv)")
-    typer.echo(f"report: {report.resolve()}  <- open this file in a browser (works offline)")
+    typer.echo(f"report: {_shown(report)}  <- open this file in a browser (works offline)")
     typer.echo(f"explore: tkitrack --db {db} timeline LETTER-IMT-1")

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, force_option, open_db, render_listing, report_failures, user
+from tkitrack.cli._common import (
+    command,
+    fail,
+    force_option,
+    open_db,
+    publish_head,
+    render_listing,
+    report_failures,
+    user,
+)
 
 __all__ = ["app"]
 
@@ -201,6 +210,7 @@ def export(
 ) -> None:  # fmt: skip
     """Export every record type (CSV, XLSX or Parquet) with a data dictionary, optionally de-identified; or, with
     --sdtm, SDTMIG 3.4 datasets (SAS transport v5, Dataset-JSON v1.1, CSV or Parquet) with define.xml."""
+    from tkitrack.schemas.audit import chain_head
     from tkitrack.schemas.export import EXPORT_FORMATS
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import read_frames
@@ -216,8 +226,10 @@ def export(
         from tkitrack.schemas.cdisc_files import write_datasets
         from tkitrack.schemas.sdtm import records_to_sdtm
 
-        with transaction(open_db()) as session:
+        engine = open_db()
+        with transaction(engine) as session:
             frames = read_frames(session)
+            head = chain_head(session)
         datasets = records_to_sdtm(frames, study=study_id)
         from tkitrack.schemas.outputs import check_outputs
 
@@ -226,6 +238,7 @@ def export(
         paths = write_datasets(datasets, sdtm, fmt=chosen, study=study_id, standard="SDTM")
         typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {sdtm}: "
                    + ", ".join(f"{k} {len(v)}" for k, v in datasets.items()))  # fmt: skip
+        publish_head(engine, head, f"export --sdtm {sdtm}")
         return
     target = output or folder
     if target is None:
@@ -245,8 +258,11 @@ def export(
             raise fail(f"--secret-file {secret_file}: cannot read a secret from it ({err})", 2) from None
     from tkitrack.schemas.export import write_export
 
-    with transaction(open_db()) as session:
+    engine = open_db()
+    with transaction(engine) as session:
         frames = read_frames(session)
+        head = chain_head(session)
     paths = write_export(frames, target, fmt=chosen, deidentify=deidentify, secret=secret, date_mode=date_mode,
                          keep_text=keep, force=force)  # fmt: skip
     typer.echo(f"wrote {len(paths)} files to {target}" + (" (de-identified)" if deidentify else ""))
+    publish_head(engine, head, f"export {target}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers
+from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers, publish_head
 
 __all__ = ["KINDS", "app", "build_report"]
 
@@ -137,7 +137,7 @@ def plot(
         from tkitrack.dashboards.notes import excluded_note
         from tkitrack.dashboards.response import figure_spider, figure_waterfall
         from tkitrack.outcomes.cohort import derive_adam_from_records
-        from tkitrack.outcomes.tabulate import derive_index_therapy
+        from tkitrack.outcomes.courses import derive_index_therapy
         from tkitrack.outcomes.tumour import (
             derive_best_percent_change,
             derive_best_response_from_adrs,
@@ -183,16 +183,13 @@ def build_report(frames, output: Path, *, title: str, provenance: dict, force: b
     return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, derived=derived)
 
 
-def _data_version(engine) -> str:
+def _data_version(engine) -> tuple[int, str]:
     """The audit chain head: every change moves it, so it names the exact data a report was made from."""
-    from sqlalchemy import select
-
-    from tkitrack.schemas.audit import AuditHead
+    from tkitrack.schemas.audit import chain_head
     from tkitrack.schemas.storage import transaction
 
     with transaction(engine) as session:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    return "empty" if head is None else f"audit entry {head.seq}, hash {head.hash[:16]}"
+        return chain_head(session)
 
 
 @command(app, "report")
@@ -210,9 +207,12 @@ def report(
 
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
+    head = _data_version(engine)  # read first: the data are this version or newer (a write moves it forward)
     cohort = derived()
     frames = cohort.frames
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
-                  "data version": _data_version(engine), "patients": len(frames["patient"])}  # fmt: skip
+                  "data version": "empty" if not head[0] else f"audit entry {head[0]}, hash {head[1]}",
+                  "patients": len(frames["patient"])}  # fmt: skip
     path = build_report(frames, output, title=title, provenance=provenance, force=force, derived=cohort)
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
+    publish_head(engine, head, f"report {output}")

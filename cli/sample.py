@@ -56,3 +56,22 @@ def published(
 
     paths = write_template_dir(read_published(), out, force=force)
     typer.echo(f"wrote {len(paths)} template files to {out}")
+
+
+@command(app, "broken")
+def broken(
+    out: Path = typer.Option(Path("broken"), "--out", help="Folder to write the broken files into"),
+    force: bool = force_option(),
+) -> None:
+    """Write the deliberately broken template files (one planted error or warning per rule; README maps them)."""
+    from importlib import resources
+
+    from tkitrack.schemas.outputs import check_outputs, write_bytes
+
+    root = resources.files("tkitrack.sample_data").joinpath("broken")
+    sources = sorted((item for item in root.iterdir() if item.name.endswith((".csv", ".md"))), key=lambda i: i.name)
+    targets = [out / item.name for item in sources]
+    check_outputs(targets, force=force)
+    for item, target in zip(sources, targets, strict=True):
+        write_bytes(target, item.read_bytes(), force=force)
+    typer.echo(f"wrote {len(targets)} files to {out} (see {out / 'README.md'} for the rule each row breaks)")

@@ -35,11 +35,11 @@ from tkitrack.dashboards.tables_safety import (
 )
 from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 from tkitrack.outcomes.cache import Derived
+from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.endpoints import endpoint_info
 from tkitrack.outcomes.safety import summarise_worst_grade
 from tkitrack.outcomes.stopping import fit_time_varying_cox, landmark_analysis, list_stopped_patients
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
-from tkitrack.outcomes.tabulate import derive_index_therapy
 from tkitrack.outcomes.tumour import (
     derive_best_percent_change,
     derive_best_response_from_adrs,
@@ -170,8 +170,13 @@ def _response_section(frames: Mapping[str, pd.DataFrame], adam: Mapping[str, pd.
         changes = derive_percent_change(frames["assessment"])
         changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adam["adrs"])
         figures.append(figure_spider(changes, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
-    text = ("Best overall response among patients who received a kinase inhibitor, confirmed (the headline) and "
-            "unconfirmed; the waterfall and spider plots show the target-lesion measurements, coloured by the "
+    from tkitrack.outcomes.summary import summarise_response
+
+    rates = summarise_response(adam["adrs"], subjects=list(treated)).set_index("measure")["labelled"]
+    text = (f"Confirmed objective response (CR or PR) among patients who received a kinase inhibitor: "
+            f"{rates['confirmed objective response']}; unconfirmed: {rates['objective response (CR+PR)']}. "
+            "Below, the best overall response, confirmed (the headline) and unconfirmed, by histology and index "
+            "therapy; the waterfall and spider plots show the target-lesion measurements, coloured by the "
             "confirmed best overall response.")  # fmt: skip
     return Section("Response", text, tables=[table_response(frames, adam=adam)], figures=figures)
 

@@ -14,11 +14,11 @@ import pandas as pd
 
 from tkitrack.dashboards.labels import RESPONSE_LABELS, value_label, value_labels
 from tkitrack.dashboards.pubtable import Column, PubTable
+from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.reporting import format_count_percent, format_interval, format_number, format_percent
 from tkitrack.outcomes.tabulate import (
     derive_column_membership,
     derive_data_source,
-    derive_index_therapy,
     derive_prior_therapy,
     summarise_categories,
     summarise_numbers,
@@ -205,14 +205,6 @@ def table_response(frames: Mapping[str, pd.DataFrame], *, adam: Mapping[str, pd.
     keys = _keys(membership)
     res = summarise_response_by(adam["adrs"], membership, conf=conf)
     shown = {m for m in res.loc[res["k"] > 0, "measure"]} | {"CR", "PR", "SD", "PD"}
-    parts = []
-    for section, title in (("confirmed", "Best overall response, confirmed"),
-                           ("unconfirmed", "Best overall response, unconfirmed")):  # fmt: skip
-        part = res[(res["section"] == section) & res["measure"].isin(shown)]
-        cells = part.assign(
-            text=[format_count_percent(k, n, with_n=False) for k, n in zip(part["k"], part["n"], strict=True)]
-        )
-        parts.append(_wide(cells, keys, title, lambda m: RESPONSE_LABELS.get(m, m)))
     level = f"{conf * 100:g}%"
     order = ["ORR confirmed", "ORR unconfirmed", "CR confirmed", "CR unconfirmed"]
     rates = res[res["section"] == "rates"].assign(
@@ -223,14 +215,26 @@ def table_response(frames: Mapping[str, pd.DataFrame], *, adam: Mapping[str, pd.
              "ORR unconfirmed": "Objective response (CR or PR), unconfirmed",
              "CR confirmed": "Complete response, confirmed", "CR unconfirmed": "Complete response, unconfirmed"}  # fmt: skip
     rates = rates.assign(_o=rates["measure"].map(order.index)).sort_values("_o", kind="stable")
-    parts.append(_wide(rates, keys, f"Response rate, k/n, % ({level} CI)", names.get))
+    # the headline first: the confirmed rate, the unconfirmed one beside it, then the categories behind them
+    parts = [_wide(rates, keys, f"Response rate, k/n, % (exact Clopper-Pearson {level} CI)", names.get)]
+    for section, title in (("confirmed", "Best overall response, confirmed"),
+                           ("unconfirmed", "Best overall response, unconfirmed")):  # fmt: skip
+        part = res[(res["section"] == section) & res["measure"].isin(shown)]
+        cells = part.assign(
+            text=[format_count_percent(k, n, with_n=False) for k, n in zip(part["k"], part["n"], strict=True)]
+        )
+        parts.append(_wide(cells, keys, title, lambda m: RESPONSE_LABELS.get(m, m)))
     rows = pd.concat(parts, ignore_index=True)
     untreated = attrs.index.difference(treated)
     notes = [
-        "RECIST 1.1 overall responses as in admiralonco: responses on or after the first dose; a CR or PR counts for "
-        "the best response from day 42; confirmation needs a second CR (or CR/PR for a PR) at least 28 days later "
-        "with at most one NE between, and an unconfirmed CR or PR from day 42 counts as SD in the confirmed best "
-        "response. The confirmed rate is the headline; the unconfirmed one is shown beside it.",
+        "RECIST 1.1 and investigator overall responses, as in admiralonco (PERCIST and iRECIST calls have their own "
+        "best responses, MBOR and IBOR in ADRS, and never enter these rows): responses on or after the first dose "
+        "of the index therapy (day 1), up to the first PD. A CR or PR counts for the best response whenever it "
+        "occurs; stable disease (and NON-CR/NON-PD) counts only from 42 days after the first dose, an earlier one "
+        "gives NE. Confirmation needs a second CR (for a PR, a CR or PR) at least 28 days later with at most one NE "
+        "and nothing worse between; an unconfirmed CR or PR counts as SD in the confirmed best response when it is "
+        "42 days or more after the first dose, NE when earlier. The confirmed rate is the headline; the "
+        "unconfirmed one is shown beside it.",
         f"Exact (Clopper-Pearson) {level} confidence intervals. Histology and index therapy columns split the "
         "same patients.",
     ]

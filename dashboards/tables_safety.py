@@ -179,17 +179,23 @@ def table_exposure_listing(frames: Mapping[str, pd.DataFrame]) -> PubTable:
 
 
 def table_ae_incidence(frames: Mapping[str, pd.DataFrame]) -> PubTable:
-    """Patients with each CTCAE term at their worst grade (any, 1-2, 3, 4, 5) over all patients."""
-    from tkitrack.outcomes.safety import summarise_ae_incidence
+    """Patients with each CTCAE term at their worst grade (any, 1-2, 3, 4, 5) over the safety population (patients
+    with at least one dose)."""
+    from tkitrack.outcomes.safety import derive_safety_population, summarise_ae_incidence
 
-    inc = summarise_ae_incidence(frames["ae"], frames["patient"])
-    n_total = int(inc["N"].iloc[0]) if len(inc) else len(frames["patient"])
+    inc = summarise_ae_incidence(frames["ae"], frames["patient"], frames["exposure"])
+    treated = derive_safety_population(frames["patient"], frames["exposure"])
+    n_total = int(inc["N"].iloc[0]) if len(inc) else len(treated)
+    untreated = len(frames["patient"]) - n_total
     table = pd.DataFrame({"Adverse event (CTCAE v5.0 term)": inc["term"]})
     for band, label in (("any", "Any grade"), ("grade_1_2", "Grade 1-2"), ("grade_3", "Grade 3"),
                         ("grade_4", "Grade 4"), ("grade_5", "Grade 5")):  # fmt: skip
         table[label] = [format_count_percent(k, n_total, with_n=False) for k in inc[f"n_{band}"]]
-    notes = [f"Patients with each term at their worst grade; percentages are of all {n_total} patients."]
-    notes += [n for n in [synthetic_note(frames["patient"])] if n]
+    notes = [f"Patients with each term at their worst grade; percentages are of the {n_total} patients with at "
+             f"least one dose (safety population)" + (f"; {untreated} untreated patient{'' if untreated == 1 else 's'}"
+                                                      " and their adverse events are not counted." if untreated
+                                                      else ".")]  # fmt: skip
+    notes += [n for n in [synthetic_note(frames["patient"], treated["patient_id"])] if n]
     return PubTable.from_frame("ae_incidence", f"Adverse events by worst grade (N={n_total})", table, notes)
 
 

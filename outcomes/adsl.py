@@ -66,6 +66,7 @@ def derive_adsl(
     randomized_decod: str = "RANDOMIZED",
     placebo_pattern: str = "PLACEBO",
     death_imputation: Literal["first", "last"] = "first",
+    trtsdt: pd.Series | Mapping | None = None,
 ) -> pd.DataFrame:
     """Derive one ADSL row per DM subject with the reference dates the outcome derivations use.
 
@@ -89,6 +90,10 @@ def derive_adsl(
         Text in EXTRT that marks placebo, whose zero doses count as treatment (admiral's pilot-study rule).
     death_imputation : {"first", "last"}
         Imputation of a missing day or month of DTHDTC; ``DTHDTF`` flags it (``D`` or ``M``).
+    trtsdt : Series or mapping, optional
+        First dose of the index therapy per USUBJID (a case series: the first kinase-inhibitor course, see
+        :func:`~tkitrack.outcomes.courses.derive_index_therapy`); it replaces the first dose of any treatment
+        as TRTSDT, so that earlier chemotherapy is prior therapy. A subject not in it has no TRTSDT.
 
     Returns
     -------
@@ -136,6 +141,8 @@ def derive_adsl(
     else:
         out["TRTSDT"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
         out["TRTEDT"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    if trtsdt is not None:
+        out["TRTSDT"] = subjects.map(pd.to_datetime(pd.Series(trtsdt), errors="coerce")).astype("datetime64[ns]")
 
     if "DTHDTC" in dm.columns:
         dthdt, dthdtf = impute_partial_dates(dm["DTHDTC"].reset_index(drop=True), death_imputation)

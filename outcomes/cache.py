@@ -74,13 +74,11 @@ def code_digest() -> str:
 
 def read_data_version(session) -> str:
     """The data version of the database behind ``session``: audit chain head position and hash, schema revision."""
-    from sqlalchemy import select
-
-    from tkitrack.schemas.audit import GENESIS, AuditHead
-
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    seq, digest = (0, GENESIS) if head is None else (head[0], head[1])
     from alembic.runtime.migration import MigrationContext
+
+    from tkitrack.schemas.audit import chain_head
+
+    seq, digest = chain_head(session)
 
     revision = MigrationContext.configure(session.connection()).get_current_revision()
     return f"revision {revision}; audit head {seq} {digest}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
-from tkitrack.outcomes.exposure import derive_relapse_free_after_stop, derive_time_on_treatment
-from tkitrack.outcomes.stopping import derive_stopping_cohort
 from tkitrack.outcomes.swimmer import Origin, SwimmerData, derive_swimmer_data
 from tkitrack.outcomes.tte import derive_adam
 from tkitrack.schemas.errors import InputError
@@ -23,14 +23,19 @@ __all__ = [
 #: Patient attributes a summary can be grouped by.
 GROUPINGS = ("histology", "fusion_partner", "kinase_gene", "sex", "site", "age_group")
 
-#: Endpoints ``derive_endpoint`` knows, with what each measures.
+#: Endpoints ``derive_endpoint`` knows (ADTTE PARAMCD, or the alias on the left), with what each measures.
 ENDPOINTS = {
-    "OS": "overall survival from the first dose (ADTTE OS)",
-    "PFS": "progression-free survival from the first dose (ADTTE PFS)",
+    "OS": "overall survival from day 1 (first dose of the index therapy; ADTTE OS)",
+    "PFS": "progression-free survival from day 1: PD, a disease event or death (ADTTE PFS)",
     "DOR": "duration of response from the first CR/PR (ADTTE RSD)",
-    "TOT": "time on treatment with the inhibitor (stop or death = event)",
-    "RFS_STOP": "relapse-free survival after stopping the inhibitor (relapse or death = event)",
+    "TTR": "time to response from day 1 (ADTTE TTR)",
+    "TTD": "time to discontinuation of the index course, holds included (ADTTE TTD)",
+    "TOT": "time on treatment: the same as TTD",
+    "TFI": "treatment-free interval after discontinuing the index course (ADTTE TFI)",
+    "RFSSTP": "relapse-free survival after stopping the index therapy in CR (ADTTE RFSSTP)",
+    "RFS_STOP": "relapse-free survival after stopping in CR: the same as RFSSTP",
 }
+_PARAMCD = {"DOR": "RSD", "TOT": "TTD", "RFS_STOP": "RFSSTP"}
 
 
 def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -61,45 +66,38 @@ def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _last_alive(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    fu = frames["followup"]
-    alive = fu[fu["date"].notna()].groupby("patient_id")["date"].max()
-    return pd.DataFrame({"USUBJID": alive.index, "LSTALVDT": alive.to_numpy()})
+def derive_adam_from_records(
+    frames: dict[str, pd.DataFrame],
+    *,
+    reference: str = "TRTSDT",
+    index_drug: str | None = None,
+    stop_reasons: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """ADSL, ADRS and ADTTE for tkitrack records, through their SDTM shape (the same derivation as ``--sdtm``).
 
-
-def derive_adam_from_records(frames: dict[str, pd.DataFrame], *, reference: str = "TRTSDT") -> dict[str, pd.DataFrame]:
-    """ADSL, ADRS and ADTTE for tkitrack records (through their SDTM shape), time origin the first dose.
-
-    The last known alive date is the latest follow-up contact. ``reference="RANDDT"`` uses the patients'
-    reference (randomisation/enrolment) dates instead.
+    Day 1 is the first dose of the index therapy (the first kinase-inhibitor course, or of ``index_drug``); the
+    last known alive date is the latest follow-up contact (SDTM SS). ``reference="RANDDT"`` uses the patients'
+    randomisation dates instead. ``stop_reasons`` narrows RFSSTP (see :func:`~tkitrack.outcomes.tte.derive_adam`).
     """
     from tkitrack.schemas.sdtm import records_to_sdtm
 
     sdtm = records_to_sdtm(frames)
-    return derive_adam(sdtm, lstalvdt=_last_alive(frames), reference=reference)  # type: ignore[arg-type]
+    return derive_adam(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
 
 
-def derive_endpoint(frames: dict[str, pd.DataFrame], endpoint: str, *, adam: dict | None = None) -> pd.DataFrame:
-    """One row per patient with ``patient_id, time (days), event (bool)`` for an endpoint of :data:`ENDPOINTS`."""
+def derive_endpoint(
+    frames: dict[str, pd.DataFrame], endpoint: str, *, adam: dict | None = None, index_drug: str | None = None
+) -> pd.DataFrame:
+    """One row per patient with ``patient_id, time (days), event (bool)`` for an endpoint of :data:`ENDPOINTS`
+    (its ADTTE rows: time AVAL, event CNSR 0); ``adam`` when already derived, else from ``frames``."""
     key = endpoint.upper()
     if key not in ENDPOINTS:
         raise InputError(f"unknown endpoint {endpoint!r}; choose one of {', '.join(ENDPOINTS)}")
-    if key in ("OS", "PFS", "DOR"):
-        adam = adam or derive_adam_from_records(frames)
-        paramcd = {"DOR": "RSD"}.get(key, key)
-        t = adam["adtte"]
-        t = t[t["PARAMCD"] == paramcd]
-        return pd.DataFrame({"patient_id": t["USUBJID"].to_numpy(), "time": t["AVAL"].to_numpy(dtype=float),
-                             "event": (t["CNSR"] == 0).to_numpy()})  # fmt: skip
-    if key == "TOT":
-        t = derive_time_on_treatment(frames["exposure"], frames["followup"])
-        return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float),
-                             "event": t["event"].astype(bool)})  # fmt: skip
-    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                    frames["followup"])  # fmt: skip
-    t = derive_relapse_free_after_stop(cohort)
-    return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float),
-                         "event": t["event"].astype(bool)})  # fmt: skip
+    adam = adam or derive_adam_from_records(frames, index_drug=index_drug)
+    t = adam["adtte"]
+    t = t[t["PARAMCD"] == _PARAMCD.get(key, key)]
+    return pd.DataFrame({"patient_id": t["USUBJID"].to_numpy(), "time": t["AVAL"].to_numpy(dtype=float),
+                         "event": (t["CNSR"] == 0).to_numpy()})  # fmt: skip
 
 
 def derive_relapse_after_cr(cohort: pd.DataFrame) -> pd.DataFrame:

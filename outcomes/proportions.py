@@ -37,6 +37,17 @@ class Proportion:
             f"{self.k}/{self.n} ({self.estimate * 100:.0f}%, {level} CI {self.lower * 100:.0f}-{self.upper * 100:.0f}%)"
         )
 
+    @property
+    def labelled(self) -> str:
+        """``12/14 (86%, exact Clopper-Pearson 95% CI 57-98%)``: ``text`` naming the interval's method."""
+        if self.n == 0:
+            return self.text
+        level = f"{self.conf * 100:g}%"
+        return (
+            f"{self.k}/{self.n} ({self.estimate * 100:.0f}%, exact {self.method} {level} CI "
+            f"{self.lower * 100:.0f}-{self.upper * 100:.0f}%)"
+        )
+
 
 def _check_counts(k, n, conf) -> tuple[int, int, float]:
     """All input checks for :func:`compute_proportion` in one place."""

@@ -9,7 +9,7 @@ one NE in between. All steps are group-wise pandas operations (sorts, cumulative
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from tkitrack.schemas.errors import InputError
 
 __all__ = [
     "AVAL_RESP",
+    "RECIST_CRITERIA",
     "WORST_ORDER",
     "derive_adrs",
     "derive_ovr",
@@ -30,8 +31,13 @@ __all__ = [
 AVAL_RESP = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
 #: Ranking used to keep one response per date, best to worst: the last one listed present on a date wins.
 WORST_ORDER = ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD")
+#: RSCAT of the responses behind OVR, BOR and CBOR: RECIST 1.1 and investigator calls (a blank RSCAT is RECIST 1.1).
+#: PERCIST and iRECIST records have their own parameters (:mod:`tkitrack.outcomes.response_criteria`).
+RECIST_CRITERIA = ("RECIST 1.1", "INVESTIGATOR")
 _LABELS = {
     "OVR": "Overall Response by {ev}",
+    "MOVR": "Overall Metabolic Response (PERCIST) by {ev}",
+    "IOVR": "iRECIST Overall Response by {ev}",
     "PD": "Disease Progression by {ev}",
     "RSP": "Response by {ev} (confirmation not required)",
     "CB": "Clinical Benefit by {ev} (confirmation for response not required)",
@@ -69,6 +75,13 @@ def _label(paramcd: str, evaluator: str | None) -> str:
     return _LABELS[paramcd].format(ev=(evaluator or "Any Evaluator").title())
 
 
+def _criteria_mask(rscat: pd.Series, criteria: Sequence[str]) -> pd.Series:
+    """Rows whose RSCAT is one of ``criteria``, compared without case and spaces; a blank RSCAT is RECIST 1.1."""
+    wanted = {c.upper().replace(" ", "") for c in criteria}
+    cat = rscat.astype("string").str.upper().str.replace(" ", "", regex=False).fillna("")
+    return cat.isin(wanted) | ((cat == "") & ("RECIST1.1" in wanted))
+
+
 def derive_ovr(
     rs: pd.DataFrame,
     adsl: pd.DataFrame,
@@ -76,10 +89,14 @@ def derive_ovr(
     reference_date: str = "RANDDT",
     evaluator: str | None = "INVESTIGATOR",
     testcd: str = "OVRLRESP",
+    criteria: Sequence[str] | None = RECIST_CRITERIA,
     date_imputation: str = "last",
     impute_month: bool = False,
     worst_order: Sequence[str] = WORST_ORDER,
     truncate_at_first_pd: bool = True,
+    responses: Mapping[str, int] = AVAL_RESP,
+    progression: str = "PD",
+    paramcd: str = "OVR",
 ) -> pd.DataFrame:
     """Select the overall responses that count: one per date, on or after the reference date, up to first PD.
 
@@ -95,6 +112,10 @@ def derive_ovr(
         RSEVAL kept (``INVESTIGATOR``); None keeps every evaluator.
     testcd : str
         RSTESTCD of the overall response.
+    criteria : sequence of str or None
+        RSCAT values kept (compared without case and spaces): RECIST 1.1 and investigator calls by default, so
+        that PERCIST and iRECIST records never feed BOR/CBOR. A blank RSCAT counts as RECIST 1.1; RS without
+        an RSCAT column (pharmaverse) keeps every record. None keeps every criteria.
     date_imputation : {"last", "first"}
         Where a missing day of RSDTC is put (admiralonco: last day of the month).
     impute_month : bool
@@ -104,11 +125,14 @@ def derive_ovr(
         (ties: the highest RSSEQ).
     truncate_at_first_pd : bool
         Keep only records up to and including the first PD among the analysed records (``ANL02FL``).
+    responses, progression, paramcd : mapping, str, str
+        The categories of the criteria with their AVAL codes (matched without case), the category that ends the
+        analysed records, and the PARAMCD of the rows (``OVR``; ``MOVR`` / ``IOVR`` for PERCIST / iRECIST).
 
     Returns
     -------
     DataFrame
-        One ``PARAMCD == "OVR"`` row per selected RS record (RS order) with ``AVALC, AVAL, ADT, ADTF`` and the
+        One ``PARAMCD == paramcd`` row per selected RS record (RS order) with ``AVALC, AVAL, ADT, ADTF`` and the
         flags ``ANL01FL`` (valid, on/after reference, worst of its date) and ``ANL02FL`` (up to first PD).
     """
     _require(rs, ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"] + (["RSEVAL"] if evaluator else []), "RS")
@@ -116,6 +140,8 @@ def derive_ovr(
     keep = rs["RSTESTCD"] == testcd
     if evaluator is not None:
         keep &= rs["RSEVAL"] == evaluator
+    if criteria is not None and "RSCAT" in rs.columns:
+        keep &= _criteria_mask(rs["RSCAT"], criteria)
     src = rs.loc[keep]
     extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in src.columns]
     out = src[["USUBJID"] + [c for c in extra if c != "USUBJID"]].reset_index(drop=True)
@@ -123,10 +149,11 @@ def derive_ovr(
     if not impute_month:
         month = (adtf == "M").fillna(False).astype(bool)
         adt, adtf = adt.mask(month), adtf.mask(month)
-    out.insert(1, "PARAMCD", "OVR")
-    out.insert(2, "PARAM", _label("OVR", evaluator))
-    out["AVALC"] = src["RSSTRESC"].astype("string").str.strip().str.upper().to_numpy()
-    out["AVAL"] = out["AVALC"].map(AVAL_RESP).astype("float64")
+    out.insert(1, "PARAMCD", paramcd)
+    out.insert(2, "PARAM", _label(paramcd, evaluator))
+    upper = src["RSSTRESC"].astype("string").str.strip().str.upper()
+    out["AVALC"] = upper.map({k.upper(): k for k in responses}).fillna(upper).to_numpy()
+    out["AVAL"] = out["AVALC"].map(responses).astype("float64")
     out["ADT"] = adt.astype("datetime64[ns]")
     out["ADTF"] = adtf
     refdt = out["USUBJID"].map(ref)
@@ -144,7 +171,7 @@ def derive_ovr(
     out["ANL01FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl01, "Y")
 
     if truncate_at_first_pd:
-        first_pd = out.loc[anl01 & (out["AVALC"] == "PD")].groupby("USUBJID")["ADT"].min()
+        first_pd = out.loc[anl01 & (out["AVALC"] == progression)].groupby("USUBJID")["ADT"].min()
         limit = out["USUBJID"].map(first_pd)
         anl02 = out["ADT"].notna() & (limit.isna() | (out["ADT"] <= limit))
     else:
@@ -322,17 +349,24 @@ def derive_adrs(
     reference_date: str = "RANDDT",
     evaluator: str | None = "INVESTIGATOR",
     testcd: str = "OVRLRESP",
+    criteria: Sequence[str] | None = RECIST_CRITERIA,
     date_imputation: str = "last",
     worst_order: Sequence[str] = WORST_ORDER,
     truncate_at_first_pd: bool = True,
     window_days: int = 42,
     confirm_days: int = 28,
     max_ne: int = 1,
+    metabolic: bool | None = None,
+    irecist: bool | None = None,
 ) -> pd.DataFrame:
     """Derive ADRS: the OVR records of :func:`derive_ovr` plus the parameters of :func:`derive_response_params`.
 
-    Keywords are those of the two functions. Rows are ordered by subject, PARAMCD, ADT, VISITNUM, RSSEQ and
-    numbered in ``ASEQ`` per subject (admiral's order).
+    Keywords are those of the two functions. BOR, CBOR and the other RECIST parameters use the ``criteria``
+    records only (RECIST 1.1 and investigator calls). ``metabolic`` adds the PERCIST parameters (``MOVR``
+    records and ``MBOR``) and ``irecist`` the iRECIST ones (``IOVR`` records and ``IBOR``) from
+    :mod:`tkitrack.outcomes.response_criteria`; None (default) adds each when RS holds records of those criteria.
+    Rows are ordered by subject, PARAMCD, ADT, VISITNUM, RSSEQ and numbered in ``ASEQ`` per subject (admiral's
+    order).
 
     Examples
     --------
@@ -349,6 +383,7 @@ def derive_adrs(
         reference_date=reference_date,
         evaluator=evaluator,
         testcd=testcd,
+        criteria=criteria,
         date_imputation=date_imputation,
         worst_order=worst_order,
         truncate_at_first_pd=truncate_at_first_pd,
@@ -362,7 +397,16 @@ def derive_adrs(
         confirm_days=confirm_days,
         max_ne=max_ne,
     )
-    out = pd.concat([params, ovr], ignore_index=True)
+    from tkitrack.outcomes.response_criteria import derive_irecist_response, derive_metabolic_response
+
+    other = []
+    for wanted, rscat, derive in ((metabolic, "PERCIST", derive_metabolic_response),
+                                  (irecist, "IRECIST", derive_irecist_response)):  # fmt: skip
+        present = "RSCAT" in rs.columns and bool(_criteria_mask(rs["RSCAT"], [rscat]).any())
+        if wanted or (wanted is None and present):
+            other.append(derive(rs, adsl, reference_date=reference_date, evaluator=evaluator, testcd=testcd,
+                                date_imputation=date_imputation, window_days=window_days))  # fmt: skip
+    out = pd.concat([params, ovr, *other], ignore_index=True)
     order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
     out = out.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
     out.insert(1, "ASEQ", out.groupby("USUBJID").cumcount() + 1)

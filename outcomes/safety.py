@@ -13,6 +13,7 @@ from tkitrack.schemas.errors import InputError
 __all__ = [
     "ANY_TERM",
     "derive_ae_treatment_phase",
+    "derive_safety_population",
     "summarise_ae_incidence",
     "summarise_ae_on_off_treatment",
     "summarise_worst_grade",
@@ -37,12 +38,27 @@ def _check_ae(ae: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
     return a.assign(grade=grade.astype(int))
 
 
-def summarise_ae_incidence(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
-    """Patients (not events) with each CTCAE term, by their worst grade, over all patients in ``patients``.
+def derive_safety_population(patients: pd.DataFrame, exposure: pd.DataFrame) -> pd.DataFrame:
+    """The safety population: the rows of ``patients`` with at least one dose (an exposure interval with a start
+    date and a dose that is not zero)."""
+    pt = check_frame(patients, "patients", ["patient_id"])
+    ex = check_frame(exposure, "exposure", ["patient_id", "start"], dates=["start"])
+    dosed = ex["start"].notna()
+    if "dose" in ex.columns:
+        dosed &= ~(pd.to_numeric(ex["dose"], errors="coerce") == 0)
+    return pt[pt["patient_id"].isin(set(ex.loc[dosed, "patient_id"]))].reset_index(drop=True)
+
+
+def summarise_ae_incidence(
+    ae: pd.DataFrame, patients: pd.DataFrame, exposure: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Patients (not events) with each CTCAE term, by their worst grade, over the safety population.
 
     Each patient counts once per term, at the worst grade recorded for that term; the first row
-    (:data:`ANY_TERM`) counts each patient once at their worst grade of any term. Percentages are of N, the
-    number of patients in ``patients`` (so patients without any AE count in the denominator).
+    (:data:`ANY_TERM`) counts each patient once at their worst grade of any term. Percentages are of N: with
+    ``exposure``, the patients of ``patients`` with at least one dose (:func:`derive_safety_population`; the
+    AEs of untreated patients are left out); without it, every patient in ``patients`` (so patients without
+    any AE count in the denominator).
 
     Returns
     -------
@@ -65,6 +81,9 @@ def summarise_ae_incidence(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataF
             f"ae: patient(s) {unknown[:5]} are not in patients, so the denominator would be wrong; "
             "pass the full patient frame (every patient treated)"
         )
+    if exposure is not None:
+        pt = derive_safety_population(pt, exposure)
+        a = a[a["patient_id"].isin(set(pt["patient_id"]))]
     n_total = pt["patient_id"].nunique()
     per_term = a.groupby(["term", "patient_id"], as_index=False)["grade"].max()
     any_term = a.groupby("patient_id", as_index=False)["grade"].max().assign(term=ANY_TERM)

@@ -225,8 +225,8 @@ def summarise_response(adrs: pd.DataFrame, *, subjects: Sequence[str] | None = N
 
     ``adrs`` is the ADRS from :func:`tkitrack.outcomes.response.derive_adrs`; ``subjects`` the evaluable
     population (default: every subject with a BOR row). Rows: each BOR category, then ORR (CR+PR, best
-    response), confirmed ORR (CR+PR, confirmed BOR) and CR rate; columns ``measure, k, n, percent, lower,
-    upper, text``.
+    response), confirmed ORR (CR+PR, confirmed BOR), CR rate and confirmed CR rate; columns ``measure, k, n,
+    percent, lower, upper, text, labelled`` (``labelled`` names the exact Clopper-Pearson interval).
     """
     from tkitrack.outcomes.proportions import compute_proportion
 
@@ -245,10 +245,11 @@ def summarise_response(adrs: pd.DataFrame, *, subjects: Sequence[str] | None = N
         ("objective response (CR+PR)", int(bor.isin(["CR", "PR"]).sum())),
         ("confirmed objective response", int(cbor.isin(["CR", "PR"]).sum())),
         ("complete response", int((bor == "CR").sum())),
+        ("confirmed complete response", int((cbor == "CR").sum())),
     ]
     out = []
     for measure, k in rows:
         p = compute_proportion(k, n)
         out.append({"measure": measure, "k": k, "n": n, "percent": 100 * p.estimate, "lower": 100 * p.lower,
-                    "upper": 100 * p.upper, "text": p.text})  # fmt: skip
+                    "upper": 100 * p.upper, "text": p.text, "labelled": p.labelled})  # fmt: skip
     return pd.DataFrame(out)

@@ -16,7 +16,6 @@ import pandas as pd
 from tkitrack.outcomes.exposure import check_frame
 from tkitrack.outcomes.proportions import compute_proportion
 from tkitrack.outcomes.safety import ANY_TERM, derive_ae_treatment_phase
-from tkitrack.outcomes.stopping import INHIBITORS
 
 __all__ = [
     "AE_DISCONTINUATION",
@@ -25,7 +24,6 @@ __all__ = [
     "SYNTHETIC_NOTE",
     "derive_column_membership",
     "derive_data_source",
-    "derive_index_therapy",
     "derive_prior_therapy",
     "derive_relative_dose_intensity",
     "summarise_ae_by_drug",
@@ -50,19 +48,6 @@ def derive_data_source(patients: pd.DataFrame) -> pd.Series:
     note = patients["note"] if "note" in patients.columns else pd.Series("", index=patients.index)
     synthetic = note.astype("string").str.strip().str.lower().str.startswith(SYNTHETIC_NOTE).fillna(False)
     return pd.Series(np.where(synthetic, "synthetic", "recorded"), index=patients["patient_id"].to_numpy())
-
-
-def derive_index_therapy(exposure: pd.DataFrame, *, drugs: Sequence[str] = INHIBITORS) -> pd.DataFrame:
-    """The index therapy of each treated patient: the first of ``drugs`` by start date, and its first dose.
-
-    Returns ``patient_id, index_drug, index_start`` (one row per patient with such a drug).
-    """
-    ex = check_frame(exposure, "exposure", ["patient_id", "drug", "start"], dates=["start"])
-    ex = ex[ex["drug"].str.lower().isin([d.lower() for d in drugs]) & ex["start"].notna()]
-    first = ex.sort_values(["patient_id", "start", "drug"], kind="stable").drop_duplicates("patient_id")
-    return first.rename(columns={"drug": "index_drug", "start": "index_start"})[
-        ["patient_id", "index_drug", "index_start"]
-    ].reset_index(drop=True)
 
 
 def derive_prior_therapy(

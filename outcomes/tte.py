@@ -11,7 +11,7 @@ The predefined sources reproduce admiralonco's ``death_event``, ``pd_event``, ``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
@@ -22,8 +22,10 @@ from tkitrack.schemas.errors import InputError
 
 __all__ = [
     "DEATH_EVENT",
+    "DISEASE_EVENT",
     "LASTALIVE_CENSOR",
     "LASTA_CENSOR",
+    "NO_DISEASE_EVENTS",
     "OS",
     "PD_EVENT",
     "PFS",
@@ -124,9 +126,21 @@ LASTA_CENSOR = TteSource(
 RAND_CENSOR = TteSource("adsl", "RANDDT", None, 1, "Randomization", "Randomization", "ADSL", "RANDDT")
 TRTS_CENSOR = TteSource("adsl", "TRTSDT", None, 1, "Treatment Start", "Treatment Start", "ADSL", "TRTSDT")
 
+#: A disease event (recurrence, progression, metastasis; SDTM CE) after day 1: progression as much as a PD response.
+DISEASE_EVENT = TteSource("adce", "ADT", 'ANL01FL == "Y"', 0, "Disease Event", None, "CE", "CESTDTC", "CESEQ")
+#: The ``adce`` source dataset when there are no disease events.
+NO_DISEASE_EVENTS = pd.DataFrame(
+    {
+        "USUBJID": pd.Series(dtype="object"),
+        "CESEQ": pd.Series(dtype="float64"),
+        "ADT": pd.Series(dtype="datetime64[ns]"),
+        "ANL01FL": pd.Series(dtype="object"),
+    }
+)
+
 OS = Endpoint("OS", "Overall Survival", (DEATH_EVENT,), (LASTALIVE_CENSOR, RAND_CENSOR))
-PFS = Endpoint("PFS", "Progression Free Survival", (PD_EVENT, DEATH_EVENT), (LASTA_CENSOR, RAND_CENSOR))
-RSD = Endpoint("RSD", "Duration of Response", (PD_EVENT, DEATH_EVENT), (LASTA_CENSOR,))
+PFS = Endpoint("PFS", "Progression Free Survival", (PD_EVENT, DISEASE_EVENT, DEATH_EVENT), (LASTA_CENSOR, RAND_CENSOR))
+RSD = Endpoint("RSD", "Duration of Response", (PD_EVENT, DISEASE_EVENT, DEATH_EVENT), (LASTA_CENSOR,))
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
@@ -199,6 +213,7 @@ def derive_param_tte(
     source_datasets: Mapping[str, pd.DataFrame] | None = None,
     censor_ties: Literal["last", "first"] = "last",
     add_one: bool = True,
+    events_from_start: bool = True,
 ) -> pd.DataFrame:
     """Derive one time-to-event parameter for the ADSL subjects that have an event or a censoring date.
 
@@ -218,11 +233,14 @@ def derive_param_tte(
         Which censoring source wins when two give the same latest date (admiral: the last listed).
     add_one : bool
         ``AVAL = ADT - STARTDT + 1`` days when True (admiral's ``derive_vars_duration`` default), else without +1.
+    events_from_start : bool
+        Events dated before the subject's STARTDT are not events of this parameter (a disease event before the
+        first response is no end of that response); False keeps them (admiral does not filter).
 
     Returns
     -------
     DataFrame
-        ``TTE_COLUMNS``: one row per subject, ordered as in ADSL.
+        ``TTE_COLUMNS``: one row per subject with a ``start_date`` (no origin, no row), ordered as in ADSL.
 
     Examples
     --------
@@ -242,6 +260,9 @@ def derive_param_tte(
     subjects = pd.Index(base["USUBJID"])
 
     events = _collect(event_sources, datasets, subjects).sort_values(["USUBJID", "ADT", "NR"], kind="stable")
+    if events_from_start:
+        origin = pd.to_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
+        events = events[~(events["ADT"] < events["USUBJID"].map(origin))]
     events = _describe(events.drop_duplicates("USUBJID", keep="first"), event_sources)
     censors = _collect(censor_sources, datasets, subjects)
     tie = censors["NR"] if censor_ties == "last" else -censors["NR"]
@@ -253,6 +274,7 @@ def derive_param_tte(
     out = base.loc[base["USUBJID"].isin(chosen.index), ["USUBJID", start_date]].reset_index(drop=True)
     out = out.rename(columns={start_date: "STARTDT"})
     out["STARTDT"] = pd.to_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
+    out = out[out["STARTDT"].notna()].reset_index(drop=True)  # no origin, no row
     picked = chosen.loc[out["USUBJID"]].reset_index(drop=True)
     out["PARAMCD"], out["PARAM"] = paramcd, param or paramcd
     for column in ("ADT", "CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"):
@@ -270,11 +292,15 @@ def derive_duration_of_response(
     *,
     endpoint: Endpoint = RSD,
     response_paramcd: str = "RSP",
+    events: pd.DataFrame | None = None,
     **kwargs,
 ) -> pd.DataFrame:
-    """Duration of response: from the first response (``response_paramcd`` Y) to PD or death, else censored.
+    """Duration of response: from the first response (``response_paramcd`` Y) to progression or death, else
+    censored.
 
-    Only responders get a row. ``kwargs`` go to :func:`derive_param_tte` (``censor_ties``, ``add_one``).
+    Only responders get a row. ``events`` are the disease events (``adce``, see
+    :func:`tkitrack.outcomes.case_series.derive_disease_events`). ``kwargs`` go to :func:`derive_param_tte`
+    (``censor_ties``, ``add_one``).
     """
     _require(adrs, ["USUBJID", "PARAMCD", "AVALC", "ADT"], "ADRS")
     resp = adrs.loc[(adrs["PARAMCD"] == response_paramcd) & (adrs["AVALC"] == "Y")]
@@ -288,7 +314,7 @@ def derive_duration_of_response(
         paramcd=endpoint.paramcd,
         param=endpoint.param,
         start_date="RESPDT",
-        source_datasets={"adrs": adrs},
+        source_datasets={"adrs": adrs, "adce": NO_DISEASE_EVENTS if events is None else events},
         **kwargs,
     )
 
@@ -298,50 +324,81 @@ def derive_adam(
     *,
     lstalvdt: pd.DataFrame | pd.Series | Mapping | None = None,
     reference: Reference = "RANDDT",
+    index_drug: str | None = None,
+    stop_reasons: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Derive ADSL, ADRS and ADTTE (OS, PFS, duration of response) from SDTM domains.
+    """Derive ADSL, ADRS and ADTTE (OS, PFS, RSD, TTR, TTD, TFI, RFSSTP) from SDTM domains.
 
     Parameters
     ----------
     sdtm : mapping of str to DataFrame
-        ``"dm"`` (required), ``"ds"``, ``"ex"``, ``"rs"`` (overall responses; without it every subject's BOR
-        is MISSING). Keys are matched case-insensitively.
+        ``"dm"`` (required), ``"ds"``, ``"ex"`` (with ``"suppex"``: DISCFL, ENDRSN), ``"rs"`` (overall
+        responses; without it every subject's BOR is MISSING), ``"ce"`` (disease events), ``"ss"`` (with
+        ``"suppss"`` DISSTAT: follow-up contacts). Keys are matched case-insensitively.
     lstalvdt : DataFrame, Series or mapping, optional
-        Last known alive date per subject (see :func:`~tkitrack.outcomes.adsl.derive_adsl`).
+        Last known alive date per subject (see :func:`~tkitrack.outcomes.adsl.derive_adsl`); when None and SS
+        is given, the latest SS contact of each subject.
     reference : {"RANDDT", "TRTSDT"}
-        Time origin of the response window, PFS and OS, and the censoring date of subjects with nothing later.
+        Time origin of the response window, PFS, OS and TTR, and the censoring date of subjects with nothing
+        later.
+    index_drug : str, optional
+        The index therapy (:func:`~tkitrack.outcomes.courses.derive_index_therapy`): None is the first
+        kinase-inhibitor course, whose first dose is TRTSDT (a case series); when no subject has a kinase
+        inhibitor, the first course of any drug, TRTSDT staying admiral's first dose of study treatment.
+    stop_reasons : sequence of str, optional
+        RFSSTP only for index courses discontinued for these reasons (``complete_response``, ``toxicity``...).
 
     Returns
     -------
     dict
         ``{"adsl": ..., "adrs": ..., "adtte": ...}``.
     """
+    from tkitrack.outcomes.case_series import derive_case_series_tte, derive_disease_events, derive_ned_contacts
+    from tkitrack.outcomes.courses import ANY_DRUG, derive_courses, derive_exposure_from_ex, derive_index_therapy
+
     domains = {str(k).lower(): v for k, v in sdtm.items()}
     if "dm" not in domains:
         raise InputError(f"SDTM domain 'dm' is required to derive ADaM; given: {', '.join(domains) or 'none'}")
-    adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference)
+    upper = {k.upper(): v for k, v in domains.items()}
+    courses = derive_courses(derive_exposure_from_ex(upper))
+    index = derive_index_therapy(courses, index_drug=index_drug)
+    first_dose = index.set_index("patient_id")["index_start"]
+    if index_drug is None and index.empty:  # no kinase inhibitor in the data: a trial of another treatment
+        index, first_dose = derive_index_therapy(courses, index_drug=ANY_DRUG), None
+    if lstalvdt is None and "ss" in domains:
+        lstalvdt = _last_contact(domains["ss"])
+    adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference,
+                       trtsdt=first_dose)  # fmt: skip
     rs = domains.get("rs")
     if rs is None:
         rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
     adrs = derive_adrs(rs, adsl, reference_date=reference)
+    events = derive_disease_events(upper, adsl)
     origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
+    sets = {"adrs": adrs, "adce": events}
     frames = []
     for endpoint in (OS, PFS):  # two endpoints, each derived for all subjects at once
         censors = tuple(origin if s in (RAND_CENSOR, TRTS_CENSOR) else s for s in endpoint.censor_sources)
-        ep = replace(endpoint, censor_sources=censors)
-        frames.append(
-            derive_param_tte(
-                adsl,
-                event_sources=ep.event_sources,
-                censor_sources=ep.censor_sources,
-                paramcd=ep.paramcd,
-                param=ep.param,
-                start_date=reference,
-                source_datasets={"adrs": adrs},
-            )
-        )
-    frames.append(derive_duration_of_response(adsl, adrs))
+        frames.append(derive_param_tte(adsl, event_sources=endpoint.event_sources, censor_sources=censors,
+                                       paramcd=endpoint.paramcd, param=endpoint.param, start_date=reference,
+                                       source_datasets=sets))  # fmt: skip
+    frames.append(derive_duration_of_response(adsl, adrs, events=events))
+    frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, derive_ned_contacts(upper),
+                                         origin_censor=origin, stop_reasons=stop_reasons))  # fmt: skip
     adtte = pd.concat(frames, ignore_index=True)
-    adtte = adtte.sort_values(["USUBJID", "PARAMCD"], kind="stable").reset_index(drop=True)
+    order = {code: n for n, code in enumerate(("OS", "PFS", "RSD", "TTR", "TTD", "TFI", "RFSSTP"))}
+    adtte = adtte.assign(_n=adtte["PARAMCD"].map(order)).sort_values(["USUBJID", "_n"], kind="stable")
+    adtte = adtte.drop(columns="_n").reset_index(drop=True)
     adtte.insert(1, "ASEQ", adtte.groupby("USUBJID").cumcount() + 1)
     return {"adsl": adsl, "adrs": adrs, "adtte": adtte}
+
+
+def _last_contact(ss: pd.DataFrame) -> pd.DataFrame:
+    """LSTALVDT from SS: the latest contact date of each subject (a partial date at its first day)."""
+    from tkitrack.schemas.sdtm_tumour import impute_text, text
+
+    if not {"USUBJID", "SSDTC"} <= set(ss.columns):
+        raise InputError(f"SDTM SS needs USUBJID and SSDTC; it has {', '.join(map(str, ss.columns))}")
+    dates = pd.DataFrame({"USUBJID": text(ss["USUBJID"]), "LSTALVDT": impute_text(ss["SSDTC"], "first")})
+    latest = dates.dropna(subset=["LSTALVDT"]).groupby("USUBJID")["LSTALVDT"].max()
+    return pd.DataFrame({"USUBJID": latest.index, "LSTALVDT": latest.dt.strftime("%Y-%m-%d").to_numpy()})

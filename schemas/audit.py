@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import insert, select, update
@@ -19,12 +20,16 @@ from tkitrack.schemas.fields import field as _f
 
 __all__ = [
     "GENESIS",
+    "Anchor",
     "AuditEntry",
     "AuditHead",
     "ChainReport",
+    "append_anchor",
     "append_entries",
+    "chain_head",
     "current_user",
     "entry_hash",
+    "read_anchors",
     "read_audit_log",
     "verify_chain",
 ]
@@ -132,38 +137,132 @@ def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The result of :func:`verify_chain`: ``ok``, how many entries were read, and the first broken link."""
+    """The result of :func:`verify_chain`: ``ok``, how many entries were read, the first broken link, the chain
+    head (``head_seq``, ``head_hash``: what to publish as an anchor), and the anchors checked."""
 
     ok: bool
     entries: int
     broken_seq: int | None = None
     problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    anchors: int = 0
 
 
-def verify_chain(session: Session, *, batch: int = 50_000) -> ChainReport:
-    """Walk the trail in order and recompute every hash; report the first entry that was altered or removed."""
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head published outside the database: entry ``seq`` had hash ``hash`` (``seq`` None: any entry)."""
+
+    seq: int | None
+    hash: str
+    origin: str = "--anchor"
+
+    @classmethod
+    def parse(cls, text: str, origin: str = "--anchor") -> Anchor:
+        """``HASH`` or ``SEQ:HASH`` (64 hex digits), as `audit verify` prints it; ValueError otherwise."""
+        seq_text, _, digest = text.strip().rpartition(":")
+        digest = digest.lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"{origin}: {text.strip()!r} is not a chain head (64 hex digits, optionally SEQ:HASH)")
+        if seq_text and not seq_text.isdigit():
+            raise ValueError(f"{origin}: {text.strip()!r}: the entry number before ':' must be a whole number")
+        return cls(int(seq_text) if seq_text else None, digest, origin)
+
+    def __str__(self) -> str:
+        return self.hash if self.seq is None else f"{self.seq}:{self.hash}"
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """The newest entry's position and hash as ``audit_head`` records them ((0, GENESIS) for an empty trail)."""
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    return (0, GENESIS) if head is None else (head.seq, head.hash)
+
+
+def _broken(count: int, seq: int, problem: str, head: tuple[int, str]) -> ChainReport:
+    return ChainReport(False, count, seq, problem, head[0], head[1])
+
+
+def verify_chain(
+    session: Session, *, anchors: tuple[Anchor, ...] | list[Anchor] = (), batch: int = 20_000
+) -> ChainReport:
+    """Walk the trail in order and recompute every hash; report the first entry that was altered or removed.
+
+    The entries are streamed (a server-side cursor on PostgreSQL), ``batch`` at a time, so memory does not grow
+    with the trail. Each anchor (a head published earlier) must be an entry of the verified chain: a trail that
+    was truncated, or rebuilt with recomputed hashes, no longer holds it.
+    """
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    shown = (0, GENESIS) if head is None else (head.seq, head.hash)
     prev, expected_seq, count = GENESIS, 1, 0
     last = 0
+    checked = [a for a in anchors if a.hash != GENESIS or a.seq not in (None, 0)]  # the empty chain is in every one
+    pending: dict[str, list[Anchor]] = {}
+    for a in checked:
+        pending.setdefault(a.hash, []).append(a)
     stmt = select(*[AuditEntry.__table__.c[k] for k in (*_HASHED, "hash")]).order_by(AuditEntry.seq)
-    for part in session.execute(stmt).mappings().partitions(batch):
+    result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
+    for part in result.partitions(batch):
         for row in part:
             count += 1
-            seq = row["seq"]
+            seq = row[0]
             if seq != expected_seq:
-                return ChainReport(False, count, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
-            if row["prev_hash"] != prev:
-                return ChainReport(False, count, seq, f"entry {seq} does not link to entry {seq - 1}")
-            if entry_hash(dict(row)) != row["hash"]:
-                return ChainReport(False, count, seq, f"entry {seq} was altered after it was written")
-            prev, expected_seq, last = row["hash"], seq + 1, seq
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != last or head_hash != prev:
+                return _broken(count, expected_seq, f"entry {expected_seq} is missing (next is {seq})", shown)
+            if row[11] != prev:
+                return _broken(count, seq, f"entry {seq} does not link to entry {seq - 1}", shown)
+            digest = sha256_entry(row)
+            if digest != row[12]:
+                return _broken(count, seq, f"entry {seq} was altered after it was written", shown)
+            if digest in pending:  # the same hash at another position does not prove an anchor that names one
+                left = [a for a in pending.pop(digest) if a.seq is not None and a.seq != seq]
+                if left:
+                    pending[digest] = left
+            prev, expected_seq, last = digest, seq + 1, seq
+    result.close()
+    if head is None:
+        return _broken(count, last + 1, "the chain head (audit_head) was removed", shown)
+    if head.seq != last or head.hash != prev:
         first_gone = last + 1
-        return ChainReport(False, count, first_gone,
-                           f"the chain ends at entry {last} but its head says {head_seq}: entry {first_gone} "
-                           "onwards was removed")  # fmt: skip
-    return ChainReport(True, count)
+        return _broken(count, first_gone,
+                       f"the chain ends at entry {last} but its head says {head.seq}: entry {first_gone} "
+                       "onwards was removed", shown)  # fmt: skip
+    if pending:
+        missing = next(iter(pending.values()))[0]
+        n_missing = sum(len(v) for v in pending.values())
+        where = f"entry {missing.seq}" if missing.seq is not None else "any entry"
+        return _broken(count, missing.seq or 0,
+                       f"anchor {missing} ({missing.origin}) is not {where} of the chain: the trail was truncated "
+                       f"or rebuilt after that head was published ({n_missing} of {len(checked)} anchors missing)",
+                       shown)  # fmt: skip
+    return ChainReport(True, count, head_seq=shown[0], head_hash=shown[1], anchors=len(checked))
+
+
+def sha256_entry(row) -> str:
+    """:func:`entry_hash` of a row given as a sequence in the order of the hashed columns."""
+    return hashlib.sha256(_ENCODE(list(row[:12])).encode("utf-8")).hexdigest()
+
+
+def read_anchors(path: Path, database: str) -> list[Anchor]:
+    """The anchors of ``database`` in an anchors file (see :func:`append_anchor`); none when it does not exist."""
+    if not path.exists():
+        return []
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) < 4:
+            raise ValueError(f"{path} line {number}: expected UTC time, entry, hash and database separated by tabs")
+        if parts[3] != database:
+            continue
+        out.append(Anchor.parse(f"{parts[1]}:{parts[2]}", origin=f"{path} line {number}, {parts[0]}"))
+    return out
+
+
+def append_anchor(path: Path, database: str, head: tuple[int, str], what: str) -> None:
+    """Append the chain head to the anchors file: UTC time, entry, hash, database (redacted URL), what printed it."""
+    clean = " ".join(what.split())
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"{_now()}\t{head[0]}\t{head[1]}\t{database}\t{clean}\n")
 
 
 def read_audit_log(session: Session, *, patient_id: str | None = None, table: str | None = None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from tkitrack.schemas.checks_tumour import NEW_BASELINE_DAYS, derive_course_starts, find_sum_contradictions
 from tkitrack.schemas.dosing import compute_bsa_mosteller, compute_mg_m2_day
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import LISTING_COLUMNS, concat_frames, listing
@@ -241,10 +242,21 @@ def _as001(frames: Frames, today) -> pd.DataFrame:
 def _as002(frames: Frames, today) -> pd.DataFrame:
     a = frames["assessment"]
     ref = a["patient_id"].map(_shared(frames, "patient_dates", _patient_dates)["reference"])
-    bad = a[((a["date"] > ref) & a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)]
+    late = ((a["date"] > ref) & a["baseline"].fillna(False).astype(bool)).fillna(False).astype(bool)
+    # a new baseline before a new course (a switch or a re-challenge starting within 28 days) is expected
+    probe = pd.DataFrame({"patient_id": a["patient_id"].astype("object"), "date": a["date"], "_pos": range(len(a))})
+    probe = probe[late.to_numpy()]
+    if len(probe):
+        starts = derive_course_starts(frames["exposure"]).astype({"patient_id": "object"})
+        nearest = pd.merge_asof(probe.sort_values("date"), starts.sort_values("start")[["patient_id", "start"]],
+                                left_on="date", right_on="start", by="patient_id", direction="forward")  # fmt: skip
+        ok = (nearest["start"] - nearest["date"]).dt.days <= NEW_BASELINE_DAYS
+        late.iloc[nearest.loc[ok.fillna(False).astype(bool), "_pos"].to_numpy()] = False
+    bad = a[late]
     return _hits(bad, "assessment", "baseline", "true",
                  "baseline assessment " + _fmt(bad["date"]) + " is after the first dose " + _fmt(ref[bad.index])
-                 + "; a baseline is taken before treatment")  # fmt: skip
+                 + f" and no new course starts within {NEW_BASELINE_DAYS} days of it; a baseline is taken before "
+                 "treatment or before a new course")  # fmt: skip
 
 
 def _as003(frames: Frames, today) -> pd.DataFrame:
@@ -272,6 +284,14 @@ def _as004(frames: Frames, today) -> pd.DataFrame:
                  "the source gave the overall response '" + bad["response_given"].astype(str) + "', which is not a "
                  "RECIST category; it is kept as given and the response left empty: ask the site for CR, PR, SD, "
                  "NON-CR/NON-PD, PD or NE")  # fmt: skip
+
+
+def _as006(frames: Frames, today) -> pd.DataFrame:
+    a = frames["assessment"]
+    found = find_sum_contradictions(a)
+    bad = a.iloc[found["index"].to_numpy(dtype=int)]
+    return _hits(bad, "assessment", "", found["value"].to_numpy(), found["message"].to_numpy()).assign(
+        field=found["field"].to_numpy())  # fmt: skip
 
 
 def _ae004(frames: Frames, today) -> pd.DataFrame:
@@ -329,6 +349,8 @@ EDIT_CHECKS: tuple[EditCheck, ...] = (
     # derivation already refuses a PR after a CR; the data manager resolves it with the site
     EditCheck("AS003", "warning", "assessment", "no PR after a CR without PD between", _as003),
     EditCheck("AS004", "warning", "assessment", "the overall response is a RECIST category", _as004),
+    # a query, not a block: lymph-node targets may be CR with a sum above 0, and the site may hold the call
+    EditCheck("AS006", "warning", "assessment", "the response agrees with RECIST 1.1 arithmetic on the sums", _as006),
     EditCheck("AE004", "error", "ae", "grade 5 only with a recorded death", _ae004),
     EditCheck("AE005", "error", "ae", "outcome fatal only with grade 5", _ae005),
     EditCheck("FU001", "error", "followup", "dead patients have a death date", _fu001),

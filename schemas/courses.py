@@ -1,4 +1,4 @@
-"""Drug-course operations on exposure intervals: change dose, interrupt, resume, stop (each audited)."""
+"""Drug-course operations on exposure intervals: change dose, interrupt, resume, stop (each audited, read for update)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from tkitrack.schemas.dates import impute_partial_date
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.models import Exposure
+from tkitrack.schemas.storage import lock_for_write
 from tkitrack.schemas.store import add_records, read_record, update_record
 from tkitrack.schemas.vocabulary import REASONS
 
@@ -33,7 +34,7 @@ def _reason(code: str) -> str:
 
 
 def _open_interval(session: Session, exposure_id: int | str, on: dt.date) -> dict:
-    old = read_record(session, "exposure", exposure_id)
+    old = read_record(session, "exposure", exposure_id, for_update=True)
     if old["start"] is not None and on <= old["start"]:
         raise InputError(f"exposure {exposure_id} starts {old['start']}; the date must be after it, got {on}")
     if old["end"] is not None and old["end"] < on - dt.timedelta(days=1):
@@ -59,7 +60,7 @@ def stop_course(
     """
     _reason(reason)
     day = _day(last_dose, "--last-dose")
-    old = read_record(session, "exposure", exposure_id)
+    old = read_record(session, "exposure", exposure_id, for_update=True)
     if old["start"] is not None and day < old["start"]:
         raise InputError(f"exposure {exposure_id} starts {old['start']}; the last dose cannot be before it")
     why = f"{'stopped' if discontinue else 'interrupted'} ({reason})" + (f": {comment}" if comment else "")
@@ -105,10 +106,12 @@ def resume_course(
 ) -> None:  # fmt: skip
     """Start a new interval of ``drug`` after an interruption, at the last dose unless another is given."""
     day = _day(on, "--date")
+    lock_for_write(session)
     last = session.execute(
         select(Exposure).where((Exposure.patient_id == patient_id) & (Exposure.drug == drug.lower())
                                & Exposure.deleted.is_(False))
         .order_by(Exposure.start.desc().nulls_last(), Exposure.id.desc())  # PostgreSQL sorts NULL first
+        .with_for_update(key_share=True)  # the interval resumed is the newest when this transaction writes
     ).scalars().first()  # fmt: skip
     if last is None:
         raise InputError(f"patient {patient_id} has no {drug} interval to resume; use `exposure add`")

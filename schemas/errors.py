@@ -7,6 +7,8 @@ import re
 __all__ = [
     "CONTROL_CHARACTERS",
     "AuditError",
+    "BusyError",
+    "ConcurrentEditError",
     "ConfigError",
     "InputError",
     "NotFoundError",
@@ -62,3 +64,28 @@ class AuditError(TkitrackError, RuntimeError):
 
 class ConfigError(TkitrackError, RuntimeError):
     """The environment is missing something: database unreachable, no browser for static images."""
+
+
+class BusyError(TkitrackError, RuntimeError):
+    """A write waited longer than the lock timeout for another writer's lock and gave up; nothing was written."""
+
+
+class ConcurrentEditError(TkitrackError, RuntimeError):
+    """An edit was refused because someone changed the record after the user saw it (optimistic check).
+
+    ``conflicts`` lists each changed field as a dict: ``field``, ``seen`` (the value the user saw), ``current``
+    (the value now stored), ``changed_by`` and ``changed_at`` (from the audit trail). ``field``, ``seen``,
+    ``current``, ``changed_by`` and ``changed_at`` are those of the first conflict.
+    """
+
+    def __init__(self, message: str, *, record: str, record_id: str, conflicts: list[dict]) -> None:
+        super().__init__(message)
+        self.record = record
+        self.record_id = record_id
+        self.conflicts = conflicts
+        first = conflicts[0] if conflicts else {}
+        self.field = first.get("field")
+        self.seen = first.get("seen")
+        self.current = first.get("current")
+        self.changed_by = first.get("changed_by")
+        self.changed_at = first.get("changed_at")

@@ -1,4 +1,4 @@
-"""Records out as SDTMIG 3.4 domains: DM, DS, EX, AE, SS, VS with their SUPP-- (RS, TU, TR: sdtm_out_tumour).
+"""Records out as SDTMIG 3.4 domains: DM, DS, EX, AE, SS, VS, CE with their SUPP-- (RS, TU, TR: sdtm_out_tumour).
 
 Mapping rules, variable by variable, are in docs/cdisc.md; the labels, types and origins in
 ``schemas/cdisc/variables.csv``. What SDTM has no variable for goes to SUPP-- (one row per value, IDVAR the
@@ -19,6 +19,7 @@ from tkitrack.schemas.vocabulary import ctcae, kinase_inhibitors
 
 __all__ = [
     "DISCONTINUATION_DECOD",
+    "DISEASE_EVENT_DECOD",
     "EXPOSURE_REASONS",
     "SERIOUS_SDTM",
     "add_seq",
@@ -61,6 +62,9 @@ DISCONTINUATION_DECOD = {
     "patient_choice": "WITHDRAWAL BY SUBJECT",
     "completed": "COMPLETED",
 }
+#: disease_event.kind -> CE.CEDECOD (and back).
+DISEASE_EVENT_DECOD = {"recurrence": "DISEASE RECURRENCE", "progression": "DISEASE PROGRESSION",
+                       "metastasis": "METASTASIS"}  # fmt: skip
 _TEXT_MAX = 200  # bytes of a SAS transport character value
 #: AE variables of the MedDRA hierarchy that SDTMIG expects but tkitrack cannot fill (MedDRA is licensed): present, empty.
 _MEDDRA_NOT_SHIPPED = ("AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBDSYCD", "AESOCCD")
@@ -347,6 +351,23 @@ def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     return out, supp
 
 
+def _ce(ev: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
+    """Disease events (recurrence, progression, metastasis) as CE, category DISEASE EVENT."""
+    ev = ev.sort_values(["patient_id", "date", "id"], kind="stable")
+    kind = ev["kind"].astype("string").str.lower()
+    site = txt(ev["site"]) if "site" in ev.columns else np.full(len(ev), "")
+    term = np.char.upper(txt(kind).astype(str))
+    out = pd.DataFrame({
+        **head(ev, study, "CE"), "CETERM": np.where(site != "", np.char.add(np.char.add(term, ", "),
+                                                                          site.astype(str)), term),
+        "CEDECOD": txt(kind.map(DISEASE_EVENT_DECOD)), "CECAT": "DISEASE EVENT",
+        "EPOCH": epoch(ev["date"], ev["patient_id"], ref), "CESTDTC": txt(ev["date_dtc"]),
+    })  # fmt: skip
+    out["CETERM"] = [p[0] for p in _split(out["CETERM"])]
+    out["CESTDY"] = derive_study_day(out["CESTDTC"], out["USUBJID"], ref["rfst_complete"]).array
+    return add_seq(out, "CE")
+
+
 def _vs(pt: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
     parts = []
     for test, label, unit, value, date in (("HEIGHT", "Height", "cm", "height_cm", "height_date"),
@@ -411,7 +432,7 @@ def records_to_sdtm(
     Returns
     -------
     dict
-        ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty) and ``SUPPDM, SUPPEX, SUPPAE, SUPPRS,
+        ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty), ``CE`` (disease events) and ``SUPPDM, SUPPEX, SUPPAE, SUPPRS,
         SUPPTR, SUPPSS`` where they have rows. Dates are the partial ISO 8601 text as given; --DY from complete
         dates and RFSTDTC; EPOCH from the imputed dates. Direct identifiers (MRN, initials) are never exported.
     """
@@ -422,6 +443,7 @@ def records_to_sdtm(
     if not str(study).strip():
         raise InputError("the study identifier (STUDYID) is empty; give one, e.g. --study-id IMT-REGISTRY")
     pt, ex, ae, a, fu = (_typed(frames, r) for r in ("patient", "exposure", "ae", "assessment", "followup"))
+    ev = _typed(frames, "disease_event")
     if not free_text:
         pt, ex, ae, a, fu = (_without_free_text(r, f) for r, f in zip(("patient", "exposure", "ae", "assessment",
                                                                        "followup"), (pt, ex, ae, a, fu), strict=True))  # fmt: skip
@@ -443,6 +465,8 @@ def records_to_sdtm(
     rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study)
     out = {"DM": dm, "DS": _ds(pt, ex, fu, ref, study), "EX": ex_out, "AE": ae_out, "RS": rs, "TU": tu, "TR": tr,
            "SS": ss, "VS": _vs(pt, ref, study)}  # fmt: skip
+    if len(ev):  # CE only where there are disease events (a dataset without rows cannot be read back from .xpt)
+        out["CE"] = _ce(ev, ref, study)
     supps = {"SUPPDM": supp_dm, "SUPPEX": supp_ex, "SUPPAE": supp_ae, "SUPPRS": supp_rs, "SUPPTR": supp_tr,
              "SUPPSS": supp_ss}  # fmt: skip
     return out | {name: frame for name, frame in supps.items() if len(frame)}

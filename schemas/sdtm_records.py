@@ -19,6 +19,7 @@ __all__ = [
     "ROUTES_SDTM",
     "SEVERITY_GRADES",
     "ctcae_key",
+    "infer_discontinued",
     "sdtm_to_records",
 ]
 
@@ -171,7 +172,7 @@ def _exposures(ex: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) 
         "note": route_note,
     }
     supp = supp_values(sdtm, "EX", ex, ["DISCFL", "ENDRSN", "NOTE", "CONSTDT"], idvar="EXSEQ")
-    inferred = _discontinued(cols["patient_id"], cols["drug"], cols["start"], cols["end"])
+    inferred = infer_discontinued(cols["patient_id"], cols["drug"], cols["start"], cols["end"])
     flagged = supp["DISCFL"].str.upper().map({"Y": "true", "N": "false"})
     cols["discontinued"] = flagged.fillna(inferred)  # SUPPEX DISCFL where given, else the last ended record
     cols["reason"] = supp["ENDRSN"].str.upper().map({v: k for k, v in EXPOSURE_REASONS.items()}).fillna("")
@@ -180,7 +181,7 @@ def _exposures(ex: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) 
     return _frame("exposure", cols, ex.index)
 
 
-def _discontinued(patient: pd.Series, drug: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+def infer_discontinued(patient: pd.Series, drug: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
     """SDTM EX has no discontinuation flag: the last EX record of a drug with an end date is taken as the
     discontinuation; earlier ends are holds or dose changes (a gap before the next record of the drug)."""
     when = impute_text(start, "first")

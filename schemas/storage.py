@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -12,12 +15,16 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from tkitrack.schemas.errors import ConfigError
+from tkitrack.schemas.errors import BusyError, ConfigError
 
 __all__ = [
     "DEFAULT_URL",
+    "LOCK_TIMEOUT_DEFAULT",
+    "busy_error",
     "current_revision",
     "head_revision",
+    "lock_for_write",
+    "lock_timeout",
     "make_engine",
     "redact_url",
     "require_current",
@@ -27,6 +34,12 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///tkitrack.db"
+#: Seconds a write waits for another writer's lock before it gives up (``$TKITRACK_LOCK_TIMEOUT`` overrides).
+LOCK_TIMEOUT_DEFAULT = 30.0
+#: SQLite: how long one try for the write lock waits before the next (see :func:`lock_for_write`).
+_SQLITE_TRY_MS = 20
+#: PostgreSQL SQLSTATEs of a write that waited too long or was chosen to break a deadlock.
+_PG_BUSY = {"55P03": "lock_not_available", "40P01": "deadlock_detected", "57014": "query_canceled"}
 
 
 def resolve_url(db: str | None = None) -> str:
@@ -50,27 +63,117 @@ def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - exercised via every sqlite test
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def lock_timeout() -> float:
+    """Seconds a write waits for a lock held by another writer: ``$TKITRACK_LOCK_TIMEOUT``, else 30.
+
+    SQLite waits through its busy timeout, PostgreSQL through ``lock_timeout``; then the write gives up with
+    :class:`~tkitrack.schemas.errors.BusyError` and nothing is written.
+    """
+    given = os.environ.get("TKITRACK_LOCK_TIMEOUT")
+    if not given:
+        return LOCK_TIMEOUT_DEFAULT
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise ConfigError(f"TKITRACK_LOCK_TIMEOUT must be a number of seconds between 0 and 86400, got {given!r}")
+    return seconds
+
+
+def _sqlite_pragmas(timeout_ms: int):
+    def connect(dbapi_connection, _record) -> None:  # pragma: no cover - exercised via every sqlite test
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        # WAL: readers never wait for a writer (a long import does not lock out `list` or `audit verify`)
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return connect
+
+
+def _postgres_timeouts(timeout_ms: int):
+    def connect(dbapi_connection, _record) -> None:  # pragma: no cover - exercised via every postgres test
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {timeout_ms}")
+        dbapi_connection.commit()
+
+    return connect
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:
-    """An engine for ``url`` (resolved by :func:`resolve_url`); SQLite gets foreign keys and a busy timeout."""
+    """An engine for ``url`` (resolved by :func:`resolve_url`).
+
+    SQLite gets foreign keys, write-ahead logging (readers are not blocked by a writer) and a busy timeout;
+    PostgreSQL a ``lock_timeout``; both of :func:`lock_timeout` seconds.
+    """
     resolved = resolve_url(url)
     if resolved.startswith("sqlite:///") and not resolved.startswith("sqlite:///:memory:"):
         folder = Path(resolved.removeprefix("sqlite:///")).parent
         if not folder.exists():
             raise ConfigError(f"database folder {folder} does not exist; create it or choose another --db")
+    timeout_ms = max(1, round(lock_timeout() * 1000))
     try:
         engine = create_engine(resolved, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as err:
         raise ConfigError(f"cannot use database URL {redact_url(resolved)}: {err}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(timeout_ms))
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_timeouts(timeout_ms))
     return engine
+
+
+def lock_for_write(session: Session) -> None:
+    """Take the database's write lock now, before the transaction reads what it is about to change.
+
+    SQLite: ``BEGIN IMMEDIATE`` unless the transaction holds the write lock already, so that every read from here
+    on sees the newest committed data and no other writer can change it before this transaction ends (the lost
+    update of a read outside the write transaction). Waiting writers retry every few milliseconds (SQLite's own
+    busy handler sleeps up to 100 ms between tries, so a writer that commits and writes again at once would starve
+    them). PostgreSQL: nothing here; the rows read for an edit are locked with ``SELECT ... FOR NO KEY UPDATE``
+    instead. Waiting is bounded by :func:`lock_timeout`; then BusyError.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw.in_transaction:
+        return
+    deadline = time.monotonic() + lock_timeout()
+    raw.execute(f"PRAGMA busy_timeout={_SQLITE_TRY_MS}")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise _busy("the write lock") from None
+            time.sleep(random.uniform(0, 0.004))
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={max(1, round(lock_timeout() * 1000))}")
+
+
+def _busy(what: str) -> BusyError:
+    return BusyError(
+        f"the database is busy: another change held {what} for more than {lock_timeout():g} s, so this one gave "
+        "up and nothing was written. Try again in a moment; a long import may be running (set "
+        "TKITRACK_LOCK_TIMEOUT to wait longer)"
+    )
+
+
+def busy_error(err: OperationalError) -> BusyError | None:
+    """The BusyError for a driver error that means "another writer held the lock too long", else None."""
+    orig = err.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    message = str(orig).lower()
+    if sqlstate in _PG_BUSY or "database is locked" in message or "database table is locked" in message:
+        return _busy("a lock" if sqlstate != "40P01" else "a lock this change needed (a deadlock)")
+    return None
 
 
 @contextmanager
@@ -80,7 +183,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
     except OperationalError as err:
-        raise ConfigError(f"database {redact_url(str(engine.url))} failed: {err.orig}") from None
+        raise busy_error(err) or ConfigError(f"database {redact_url(str(engine.url))} failed: {err.orig}") from None
 
 
 def _alembic_config(connection):

@@ -8,15 +8,17 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 from sqlalchemy import String, any_, bindparam, column, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tkitrack.schemas.audit import append_entries
+from tkitrack.schemas.audit import AuditEntry, append_entries
 from tkitrack.schemas.bulk import insert_columns
-from tkitrack.schemas.errors import InputError, NotFoundError, ValidationFailed
+from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.parse import parse_records
+from tkitrack.schemas.storage import lock_for_write
 
 __all__ = [
     "WRITE_ORDER",
@@ -102,12 +104,21 @@ def patient_ids(session: Session, *, include_deleted: bool = False) -> list[str]
     return list(session.execute(stmt).scalars())
 
 
-def read_record(session: Session, record: str, record_id: str | int) -> dict:
-    """One record as a dict; NotFoundError when it does not exist or was deleted."""
+def read_record(session: Session, record: str, record_id: str | int, *, for_update: bool = False) -> dict:
+    """One record as a dict; NotFoundError when it does not exist or was deleted.
+
+    ``for_update``: read it for a change inside the write transaction: the record stays as read until the
+    transaction ends (SQLite: the database's write lock, taken first; PostgreSQL: ``SELECT ... FOR NO KEY
+    UPDATE`` on the row), so the value an audit entry says was replaced is the value that was replaced.
+    """
     table = _table(record)
     key = table.c.patient_id if record == "patient" else table.c.id
     value = str(record_id) if record == "patient" else _int_id(record, record_id)
-    row = session.execute(select(table).where(key == value)).mappings().first()
+    stmt = select(table).where(key == value)
+    if for_update:
+        lock_for_write(session)
+        stmt = stmt.with_for_update(key_share=True)
+    row = session.execute(stmt).mappings().first()
     if row is None or row["deleted"]:
         what = "was deleted" if row is not None else "does not exist"
         raise NotFoundError(f"{record} {record_id} {what}; list them with `tkitrack {_cli_group(record)} list`")
@@ -210,17 +221,14 @@ def add_records(
         frame, found = parse_records(record, raws[record], source=where)
         problems += [found, check_frame(record, frame)]
         typed[record] = frame
+    # SQLite: the write lock before reading what the checks compare with (a patient added by someone else
+    # meanwhile is PT011, as when added before); the parsing above runs without it
+    lock_for_write(session)
     if "patient" in typed:
         problems.append(_duplicate_patients(session, typed["patient"]))
     problems.append(_run_edit_checks(session, typed))  # cells that did not parse are missing there
     found = concat_frames(problems) if any(len(p) for p in problems) else listing()
-    errors = found[found["severity"] == "error"] if len(found) else found
-    if len(errors):
-        where = found["record"].map(lambda r: (sources or {}).get(r, source))
-        raise ValidationFailed(
-            f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
-            failures=found.assign(file=where.to_numpy()),
-        )
+    _refuse_errors(found, source, sources)
     counts = {}
     for record, frame in typed.items():
         if not len(frame):
@@ -228,7 +236,7 @@ def add_records(
         data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
         table = _table(record)
         if record == "patient":
-            insert_columns(session, table, data)
+            _insert_patients(session, table, data, typed["patient"], source, sources)
             ids = data["patient_id"]
         else:
             ids = insert_columns(session, table, data, returning_ids=True)
@@ -255,11 +263,46 @@ def add_records(
     return counts
 
 
+def _refuse_errors(found: pd.DataFrame, source: str, sources: dict[str, str] | None) -> None:
+    """ValidationFailed with the whole listing when it holds an error (nothing is written)."""
+    errors = found[found["severity"] == "error"] if len(found) else found
+    if len(errors):
+        where = found["record"].map(lambda r: (sources or {}).get(r, source))
+        raise ValidationFailed(
+            f"{len(errors)} error(s) in {source}; nothing was written. Fix them and run the command again.",
+            failures=found.assign(file=where.to_numpy()),
+        )
+
+
+def _insert_patients(session: Session, table, data: dict[str, list], patients: pd.DataFrame, source: str,
+                     sources: dict[str, str] | None) -> None:  # fmt: skip
+    """Insert patients; one that another writer added after the PT011 check is PT011 too, not an IntegrityError.
+
+    PostgreSQL checks in parallel transactions: the insert waits for the other writer's commit, then fails on
+    the key; a savepoint keeps this transaction usable to read what was added and refuse it as PT011. SQLite has
+    taken its write lock before the check (:func:`add_records`), so no other writer can add one in between.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        insert_columns(session, table, data)
+        return
+    try:
+        with session.begin_nested():
+            insert_columns(session, table, data)
+    except IntegrityError:
+        found = _duplicate_patients(session, patients)
+        if not len(found):
+            raise
+        _refuse_errors(found, source, sources)
+
+
 def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFrame:
     """PT011: patients of the input already in the database (one listed twice in the input is PT010, a frame rule)."""
     ids = patients["patient_id"].dropna()
     table = _table("patient")
-    existing = set(session.execute(select(table.c.patient_id).where(table.c.patient_id.in_(list(ids)))).scalars())
+    # one array / JSON parameter above _MANY_IDS ids: a bound parameter per id fails above 32,767-65,535
+    wanted = list(dict.fromkeys(ids))
+    found = session.execute(select(table.c.patient_id).where(_patient_filter(session, table, wanted))).scalars()
+    existing = set(found)
     rows = [
         {"patient_id": p, "record": "patient", "row": int(i) + 1, "field": "patient_id", "rule_id": "PT011",
          "severity": "error", "value": p,
@@ -269,16 +312,88 @@ def _duplicate_patients(session: Session, patients: pd.DataFrame) -> pd.DataFram
     return listing(rows)
 
 
+def _as_shown(value: object) -> str:
+    """A stored or typed value as text for comparing what a user saw with what is stored ("" for missing)."""
+    value = _json_value(value)
+    return "" if value is None else str(value).strip()
+
+
+def _same(seen: object, current: object) -> bool:
+    a, b = _as_shown(seen), _as_shown(current)
+    if a == b or (a.lower() == b.lower() and a.lower() in ("true", "false")):
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _last_change(session: Session, record: str, key: object, field: str) -> tuple[str | None, str | None]:
+    """Who changed ``field`` of the record last and when (UTC), from the audit trail (the insert if never)."""
+    t = AuditEntry.__table__
+    stmt = (select(t.c.user, t.c.ts).where((t.c.table_name == record) & (t.c.record_id == str(key))
+                                           & t.c.field.in_([field, f"{field}_dtc", "*", "deleted"]))
+            .order_by(t.c.seq.desc()).limit(1))  # fmt: skip
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _check_expected(session: Session, record: str, record_id: str | int, old: dict, expected: dict | None) -> None:
+    """Refuse an edit when a field the user saw (``expected``: field -> value shown) has changed since."""
+    if not expected:
+        return
+    fields = input_columns(record)
+    unknown = [f for f in expected if f not in fields]
+    if unknown:
+        raise InputError(f"{record} has no field(s) {', '.join(unknown)} to compare; fields: {', '.join(fields)}")
+    key = old["patient_id"] if record == "patient" else old["id"]
+    conflicts = []
+    for name, seen in expected.items():
+        current = old.get(f"{name}_dtc", old.get(name))
+        if not _same(seen, current):
+            who, when = _last_change(session, record, key, name)
+            conflicts.append({"field": name, "seen": _json_value(seen), "current": _json_value(current),
+                              "changed_by": who, "changed_at": when})  # fmt: skip
+    if conflicts:
+        said = "; ".join(
+            f"{c['field']} is now {shorten(_as_shown(c['current']) or '(empty)')}, not "
+            f"{shorten(_as_shown(c['seen']) or '(empty)')} as you saw it (changed by {c['changed_by'] or 'unknown'}"
+            f" at {(c['changed_at'] or '?')[:19].replace('T', ' ')} UTC)"
+            for c in conflicts
+        )
+        raise ConcurrentEditError(
+            f"{record} {key} was changed by someone else after you opened it: {said}; nothing was saved. "
+            "Reload the record, check their change, and make yours again if it is still needed.",
+            record=record, record_id=str(key), conflicts=conflicts,
+        )  # fmt: skip
+
+
 def update_record(
-    session: Session, record: str, record_id: str | int, changes: dict[str, str | None], *, reason: str, user: str
+    session: Session,
+    record: str,
+    record_id: str | int,
+    changes: dict[str, str | None],
+    *,
+    reason: str,
+    user: str,
+    expected: dict[str, object] | None = None,
 ) -> dict[str, tuple[object, object]]:
     """Change fields of one record (values as typed text, dates partial ISO), validated and audited per field.
 
-    Returns {column: (old, new)} for the columns that changed. A reason is required.
+    The record is read for update inside the caller's write transaction (see :func:`read_record`), so the old
+    value in each audit entry is the value this edit replaced, even with other people editing at once.
+    ``expected`` (field -> the value the user saw, e.g. when a form was opened) makes the edit optimistic: when
+    any of those fields holds another value now, ConcurrentEditError names the field, both values, and who
+    changed it when; nothing is written. Returns {column: (old, new)} for the columns that changed. A reason is
+    required.
     """
     if not (reason or "").strip():
         raise InputError(f'editing {record} {record_id} needs a reason; pass --reason "..."')
-    old = read_record(session, record, record_id)
+    old = read_record(session, record, record_id, for_update=True)
+    _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import clear_verification, refuse_locked
+
+    refuse_locked(session, record, record_id)
     allowed = [c for c in input_columns(record) if c != "patient_id"]
     bad = [c for c in changes if c not in allowed]
     if bad:
@@ -313,41 +428,63 @@ def update_record(
         return {}
     table = _table(record)
     key_col = table.c.patient_id if record == "patient" else table.c.id
-    session.execute(update(table).where(key_col == old["patient_id" if record == "patient" else "id"]).values(
-        {c: v[1] for c, v in diff.items()}))  # fmt: skip
+    key = old["patient_id" if record == "patient" else "id"]
+    session.execute(update(table).where(key_col == key).values({c: v[1] for c, v in diff.items()}))
     append_entries(session, [
-        {"action": "update", "table_name": record, "record_id": record_id, "patient_id": old["patient_id"],
+        {"action": "update", "table_name": record, "record_id": key, "patient_id": old["patient_id"],
          "field": c, "old_value": _json_value(o), "new_value": _json_value(n), "reason": reason}
         for c, (o, n) in diff.items()
     ], user=user)  # fmt: skip
+    clear_verification(session, record, record_id, old["patient_id"], list(diff), user=user)
     return diff
 
 
-def delete_record(session: Session, record: str, record_id: str | int, *, reason: str, user: str) -> int:
+def delete_record(
+    session: Session,
+    record: str,
+    record_id: str | int,
+    *,
+    reason: str,
+    user: str,
+    expected: dict[str, object] | None = None,
+) -> int:
     """Mark a record deleted (nothing is hard deleted), with its reason in the audit trail.
 
-    Deleting a patient marks every record of that patient deleted too. Returns how many records were marked.
+    Deleting a patient marks every record of that patient deleted too. The records are read for update inside
+    the write transaction (a record deleted by someone else meanwhile is not deleted, nor audited, twice);
+    ``expected`` refuses the deletion when a field the user saw has changed since (see :func:`update_record`).
+    Returns how many records were marked.
     """
     if not (reason or "").strip():
         raise InputError(f'deleting {record} {record_id} needs a reason; pass --reason "..."')
-    old = read_record(session, record, record_id)
+    old = read_record(session, record, record_id, for_update=True)
+    _check_expected(session, record, record_id, old, expected)
+    from tkitrack.schemas.recordstate import refuse_locked
+
+    refuse_locked(session, record, record_id, verb="deleted")
     entries = []
     if record == "patient":
         pid = old["patient_id"]
         for child in WRITE_ORDER[1:]:
             table = _table(child)
-            ids = list(session.execute(select(table.c.id).where(
-                (table.c.patient_id == pid) & table.c.deleted.is_(False))).scalars())  # fmt: skip
-            if ids:
-                session.execute(update(table).where(table.c.id.in_(ids)).values(deleted=True))
+            live = (table.c.patient_id == pid) & table.c.deleted.is_(False)
+            ids = list(session.execute(
+                select(table.c.id).where(live).order_by(table.c.id).with_for_update(key_share=True)
+            ).scalars())  # fmt: skip
+            for i in ids:
+                refuse_locked(session, child, i, verb=f"deleted with patient {pid}")
+            if ids:  # the same rows (locked in this transaction): no parameter per id
+                session.execute(update(table).where(live).values(deleted=True))
                 entries += [{"action": "delete", "table_name": child, "record_id": i, "patient_id": pid,
                              "field": "deleted", "old_value": "false", "new_value": "true",
                              "reason": f"{reason} (patient {pid} deleted)"} for i in ids]  # fmt: skip
         key = _table("patient").c.patient_id == pid
+        rid = pid
     else:
         key = _table(record).c.id == old["id"]
+        rid = old["id"]
     session.execute(update(_table(record)).where(key).values(deleted=True))
-    entries.append({"action": "delete", "table_name": record, "record_id": record_id,
+    entries.append({"action": "delete", "table_name": record, "record_id": rid,
                     "patient_id": old["patient_id"], "field": "deleted", "old_value": "false",
                     "new_value": "true", "reason": reason})  # fmt: skip
     append_entries(session, entries, user=user)

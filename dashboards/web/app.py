@@ -14,7 +14,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tkitrack.dashboards.web import routes_admin, routes_auth, routes_cohort, routes_downloads, routes_patients
+from tkitrack.dashboards.web import (
+    routes_admin,
+    routes_auth,
+    routes_cohort,
+    routes_downloads,
+    routes_entry,
+    routes_patients,
+    routes_queries,
+)
 from tkitrack.dashboards.web.deps import SignInRequired, WebState, verify_csrf
 from tkitrack.dashboards.web.render import make_templates, page
 from tkitrack.schemas.storage import make_engine, require_current, transaction
@@ -110,7 +118,16 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     static = resources.files("tkitrack.dashboards.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    for module in (routes_auth, routes_patients, routes_cohort, routes_downloads, routes_admin):
+    # data entry first: /patients/new is a form, not the patient 'new'
+    for module in (
+        routes_auth,
+        routes_entry,
+        routes_queries,
+        routes_patients,
+        routes_cohort,
+        routes_downloads,
+        routes_admin,
+    ):
         app.include_router(module.router)
     return app
 

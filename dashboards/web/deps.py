@@ -41,12 +41,14 @@ COOKIE = "tk_session"
 PRE_COOKIE = "tk_signin"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: permission -> roles that have it. ``edit_records`` is for data entry (forms, queries) built on this app.
+#: permission -> roles that have it. ``edit_records``: data entry and answering queries; ``manage_data``: raising,
+#: closing and reopening queries, verifying, locking and unlocking records.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read_patients": frozenset({"site", "data_manager", "investigator"}),
     "see_identifiers": frozenset({"site", "data_manager"}),
     "download": frozenset({"site", "data_manager", "investigator"}),
     "edit_records": frozenset({"site", "data_manager"}),
+    "manage_data": frozenset({"data_manager"}),
     "manage_accounts": frozenset({"admin"}),
 }
 

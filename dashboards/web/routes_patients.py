@@ -19,12 +19,15 @@ from tkitrack.dashboards.web.data import (
 )
 from tkitrack.dashboards.web.deps import READ_PATIENTS, Viewer
 from tkitrack.dashboards.web.figures import figure_json, figure_patient
+from tkitrack.dashboards.web.forms import RECORD_TITLES
 from tkitrack.dashboards.web.render import page, table_rows
 from tkitrack.schemas.audit import read_audit_log
+from tkitrack.schemas.dataqueries import OPEN_STATES, list_queries, open_query_counts
 from tkitrack.schemas.errors import NotFoundError
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import input_columns
 from tkitrack.schemas.models import RECORD_MODELS
+from tkitrack.schemas.recordstate import record_states
 from tkitrack.schemas.store import read_frames
 from tkitrack.schemas.users import log_event
 
@@ -32,6 +35,7 @@ __all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(READ_PATIENTS)])
 _AUDIT_COLUMNS = ["seq", "ts", "user", "action", "table_name", "record_id", "field", "old_value", "new_value", "reason"]
+_QUERY_COLUMNS = ["id", "record", "record_id", "field", "state", "message", "raised_by", "updated_by", "updated_ts"]
 _FINDING_COLUMNS = ["record", "record_id", "field", "rule_id", "severity", "value", "message"]
 
 
@@ -49,7 +53,8 @@ def patients(request: Request, q: str = "", site: str = "", histology: str = "",
         result = list_patients(session, viewer, q=q, site=site, histology=histology,
                                status=status if status in STATUSES else "", page=page_no)  # fmt: skip
         options = filter_options(session, viewer)
-    context = {"result": result, "options": options, "statuses": STATUSES,
+        counts = open_query_counts(session, [r["patient_id"] for r in result.rows])
+    context = {"result": result, "options": options, "statuses": STATUSES, "query_counts": counts,
                "filters": {"q": q, "site": site, "histology": histology, "status": status}}  # fmt: skip
     partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "patient-rows"
     return page(request, "_patient_rows.html" if partial else "patients.html", context)
@@ -67,8 +72,9 @@ def _record_tables(frames: dict, viewer: Viewer) -> list[dict]:
         header, rows = table_rows(frame, cols)
         labels = [field_info(model, c).label if c in model.model_fields else c for c in cols]
         keys = [f"record-{record}-{r[0]}" if record != "patient" else "record-patient" for r in rows]
+        ids = [r[0] if record != "patient" else frame["patient_id"].iloc[i] for i, r in enumerate(rows)]
         tables.append({"record": record, "header": [h.removesuffix("_dtc") for h in header], "labels": labels,
-                       "rows": list(zip(keys, rows, strict=True))})  # fmt: skip
+                       "rows": list(zip(keys, ids, rows, strict=True))})  # fmt: skip
     return tables
 
 
@@ -99,7 +105,7 @@ def _log_view(web, viewer: Viewer, patient_id: str, client: str | None) -> None:
 
 
 @router.get("/patients/{patient_id}")
-def patient(request: Request, patient_id: str, background: BackgroundTasks,
+def patient(request: Request, patient_id: str, background: BackgroundTasks, saved: str = "", opened: int = 0,
             viewer: Viewer = Depends(READ_PATIENTS)) -> Response:  # fmt: skip
     """One patient: every record with its values and the audit trail; the timeline figure and the validation
     findings load from their own URLs (they take longer than the page)."""
@@ -111,6 +117,13 @@ def patient(request: Request, patient_id: str, background: BackgroundTasks,
             raise _not_found(patient_id) from None
         frames = read_frames(session, patients=[patient_id])
         trail = mask_audit(read_audit_log(session, patient_id=patient_id), viewer)
+        states = record_states(session, patient_id)
+        found = list_queries(session, patient_id=patient_id) if viewer.may("edit_records") else None
+    waiting: dict[tuple[str, str], int] = {}
+    if found is not None:
+        for q in found[found["state"].isin(OPEN_STATES)].itertuples():
+            waiting[(q.record, q.record_id)] = waiting.get((q.record, q.record_id), 0) + 1
+        found = found.assign(updated_ts=found["updated_ts"].str.slice(0, 19).str.replace("T", " "))
     if len(trail):
         inserted = trail["field"].eq("*")
         trail = trail.assign(ts=trail["ts"].str.slice(0, 19).str.replace("T", " ") + "Z",
@@ -120,6 +133,13 @@ def patient(request: Request, patient_id: str, background: BackgroundTasks,
         "site": row["site"],
         "tables": _record_tables(mask_frames(frames, viewer), viewer),
         "audit": table_rows(trail.reindex(columns=_AUDIT_COLUMNS), _AUDIT_COLUMNS),
+        "states": {f"{r} {i}": v for (r, i), v in states.items()},
+        "waiting": {f"{r} {i}": n for (r, i), n in waiting.items()},
+        "queries": table_rows(found, _QUERY_COLUMNS)[1] if found is not None else None,
+        "query_columns": _QUERY_COLUMNS,
+        "saved": saved,
+        "opened": opened,
+        "titles": RECORD_TITLES,
     }
     # the access log line is written once the page is on its way (it needs the write lock, not the reader)
     background.add_task(_log_view, web, viewer, patient_id, request.client.host if request.client else None)

@@ -4,8 +4,10 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import tkitrack.schemas.audit
+import tkitrack.schemas.dataqueries
 import tkitrack.schemas.models
-import tkitrack.schemas.users  # noqa: F401  (registers the record, audit and account tables)
+import tkitrack.schemas.recordstate
+import tkitrack.schemas.users  # noqa: F401  (registers the record, audit, account, query and state tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

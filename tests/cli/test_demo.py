@@ -13,8 +13,9 @@ def test_demo_runs_twice_and_reports(run_cli, tmp_path):
     assert "37 patients: 7 published cases and 30 synthetic" in text
     assert "validation: 0 error(s)" in text
     orr = re.search(
-        r"objective response \(confirmed\), all treated patients \((\d+) of them synthetic\): "
-        r"(\d+)/(\d+) \((\d+)%, 95% CI (\d+)-(\d+)%\)",
+        r"confirmed objective response \(CR or PR\), all treated patients \((\d+) of them synthetic\): "
+        r"(\d+)/(\d+) \((\d+)%, exact Clopper-Pearson 95% CI (\d+)-(\d+)%\); unconfirmed "
+        r"\d+/\d+ \(\d+%, exact Clopper-Pearson 95% CI \d+-\d+%\); confirmed complete response \d+/",
         text,
     )
     synthetic, k, n, pct, lo, hi = map(int, orr.groups())

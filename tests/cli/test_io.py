@@ -213,7 +213,7 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     result = cli("export", "--sdtm", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"wrote 15 SDTM datasets ({fmt}), define.xml and manifest.json to ")
-    assert "DM 7, DS 0, EX 1, AE 2, RS 4, TU 1, TR 1, SS 3, VS 0" in result.stdout
+    assert "DM 7, DS 1, EX 1, AE 2, RS 3, TU 1, TR 1, SS 3, VS 0" in result.stdout  # the letter: stop, 3 responses
     result = run_cli(sqlite_url, "import", str(tmp_path / "sdtm"))
     assert result.exit_code == 0, result.output
     for record in ("patient", "exposure", "ae", "assessment", "followup"):
@@ -247,3 +247,20 @@ def test_export_dash_o_is_the_old_positional_folder(cli, tmp_path):
     assert cli("export", str(tmp_path / "old")).exit_code == 0
     new = sorted(p.name for p in (tmp_path / "new").iterdir())
     assert new == sorted(p.name for p in (tmp_path / "old").iterdir()) and "patient.csv" in new
+
+
+def test_sample_broken_writes_the_package_files_and_refuses_to_replace_them(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("sqlite:///unused.db", "sample", "broken")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (SAMPLE / "broken").iterdir() if p.suffix in {".csv", ".md"})
+    assert sorted(p.name for p in (tmp_path / "broken").iterdir()) == names
+    for name in names:  # byte for byte, so the README's listing is the package's
+        assert (tmp_path / "broken" / name).read_bytes() == (SAMPLE / "broken" / name).read_bytes(), name
+    assert f"wrote {len(names)} files to broken" in result.stdout
+    (tmp_path / "broken" / "ae.csv").write_text("edited")
+    again = run_cli("sqlite:///unused.db", "sample", "broken")
+    assert again.exit_code != 0 and "ae.csv" in again.output and "--force" in again.output
+    assert (tmp_path / "broken" / "ae.csv").read_text() == "edited"  # nothing replaced
+    assert run_cli("sqlite:///unused.db", "sample", "broken", "--force").exit_code == 0
+    assert (tmp_path / "broken" / "ae.csv").read_bytes() == (SAMPLE / "broken" / "ae.csv").read_bytes()

@@ -146,3 +146,18 @@ def test_an_edit_longer_than_the_field_is_refused_on_both_back_ends(cli, dump, t
     assert result.exit_code == 1 and "FLD008" in result.stderr and "at most 128" in result.stderr
     assert "Traceback" not in result.output and "INSERT" not in result.output and "UPDATE" not in result.output
     assert dump() == before
+
+
+def test_a_table_wider_than_the_terminal_loses_no_cell(monkeypatch, capsys):
+    """Eleven columns cannot fit 60 characters: rich would crop the right-hand columns; every value must print."""
+    import pandas as pd
+
+    from tkitrack.cli._common import render
+
+    monkeypatch.setenv("COLUMNS", "60")
+    frame = pd.DataFrame([{f"column {i}": f"value-{i:02d}-end" for i in range(11)}])
+    render(frame)
+    out = capsys.readouterr().out
+    for i in range(11):  # each whole: columns keep their 12-character minimum and none is cropped
+        assert f"value-{i:02d}-end" in out, i
+    assert "value-10-end" in out  # the last column is there whole, not cropped at the terminal's edge

@@ -73,7 +73,14 @@ def test_response_table_matches_the_adrs(cohort_frames):
     assert _cell(t, "Complete response (CR)", group="Best overall response, confirmed") == f"{cr} ({100 * cr / n:.0f}%)"
     assert [c.spanner for c in t.columns[1:]] and {c.spanner for c in t.columns[1:]} == {"Histology", "Index therapy"}
     assert any(x.startswith("Not in this table: ") for x in t.footnotes)
-    assert t.rows["group"].iloc[-1] == "Response rate, k/n, % (95% CI)"
+    # the headline leads: the confirmed rate, the unconfirmed one beside it, each with its exact interval named
+    assert t.rows["group"].iloc[0] == "Response rate, k/n, % (exact Clopper-Pearson 95% CI)"
+    assert t.rows["label"].iloc[:2].tolist() == ["Objective response (CR or PR), confirmed",
+                                                 "Objective response (CR or PR), unconfirmed"]  # fmt: skip
+    note = t.footnotes[0]
+    assert "A CR or PR counts for the best response whenever it occurs" in note
+    assert "stable disease (and NON-CR/NON-PD) counts only from 42 days after the first dose" in note
+    assert "CR or PR counts for the best response from day 42" not in note  # the sentence that was wrong
 
 
 def test_time_to_event_rows_name_their_origin_and_agree_with_the_summary(cohort_frames):

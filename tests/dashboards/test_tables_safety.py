@@ -111,8 +111,13 @@ def test_safety_listings_are_reader_text(frames, raw_artefacts):
     assert listing.iloc[1].tolist()[:7] == ["P2", "crizotinib", "10", "0", "0", "", "Ongoing"]
     assert listing.iloc[0, -2:].tolist() == ["5600", "560"]
     incidence = tables["ae_incidence"]
-    assert incidence.title == "Adverse events by worst grade (N=4)"
-    assert _row(incidence, "Nausea") == ["2 (50%)", "1 (25%)", "1 (25%)", "0 (0%)", "0 (0%)"]
+    # the safety population: P1-P3 took a drug; untreated P4 and P4's fatigue are not counted
+    assert incidence.title == "Adverse events by worst grade (N=3)"
+    assert _row(incidence, "Nausea") == ["2 (67%)", "1 (33%)", "1 (33%)", "0 (0%)", "0 (0%)"]
+    assert "Fatigue" not in incidence.to_frame().iloc[:, 0].tolist()
+    assert incidence.footnotes[0] == ("Patients with each term at their worst grade; percentages are of the 3 patients "
+                                      "with at least one dose (safety population); 1 untreated patient and their "
+                                      "adverse events are not counted.")  # fmt: skip
     for t in tables.values():
         cells = t.to_frame().astype(str).to_numpy().ravel()
         assert raw_artefacts(cells, [t.title, *t.footnotes, *(c.label for c in t.columns)]) == []

@@ -52,7 +52,7 @@ def test_studyid_and_paramn_on_every_adrs_and_adtte_row(pharmaverse):
         assert (frame["STUDYID"] == "CDISCPILOT01").all() and frame.columns[0] == "STUDYID"
         assert frame.columns[frame.columns.get_loc("PARAMCD") + 1] == "PARAMN"
     tte = pharmaverse["ADTTE"].drop_duplicates("PARAMCD").set_index("PARAMCD")["PARAMN"]
-    assert tte.to_dict() == {"OS": 1, "PFS": 2, "RSD": 3}
+    assert tte.to_dict() == {"OS": 1, "PFS": 2, "RSD": 3, "TTR": 4, "TTD": 5, "TFI": 6, "RFSSTP": 7}
 
 
 def test_paramn_of_an_unknown_code_comes_after_the_known_ones():

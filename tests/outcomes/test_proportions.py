@@ -62,6 +62,13 @@ def test_zero_patients():
     p = compute_proportion(0, 0)
     assert isinstance(p, Proportion)
     assert p.text == "0/0 (no patients)"
+    assert p.labelled == "0/0 (no patients)"
+
+
+def test_labelled_text_names_the_exact_interval():
+    # COG ADVL0912: 12/14 responses -> 86%, 57-98% (R: binom.test(12, 14)$conf.int = 0.5718708 0.9822166)
+    assert compute_proportion(12, 14).labelled == "12/14 (86%, exact Clopper-Pearson 95% CI 57-98%)"
+    assert compute_proportion(0, 10, conf=0.90).labelled == "0/10 (0%, exact Clopper-Pearson 90% CI 0-26%)"
 
 
 @pytest.mark.parametrize(

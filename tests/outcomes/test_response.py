@@ -118,6 +118,12 @@ def _param(visits: list[tuple[int | str, str]], paramcd: str) -> tuple[str, int 
         pytest.param([(21, "SD"), (35, "PD")], ("PD", 35), id="early-sd-then-pd-is-pd"),
         pytest.param([(42, "SD"), (63, "PD"), (84, "PR"), (126, "PR")], ("SD", 42), id="pd-truncates-later-pr"),
         pytest.param([(-7, "PD"), (42, "SD")], ("SD", 42), id="record-before-reference-not-used"),
+        pytest.param([(0, "CR")], ("CR", 0), id="assessment-on-day-1-counts"),
+        pytest.param([(-1, "CR")], ("MISSING", None), id="assessment-the-day-before-day-1-does-not"),
+        pytest.param([(41, "SD")], ("NE", 41), id="sd-one-day-before-the-window-is-ne"),
+        pytest.param([(42, "SD"), (63, "PD"), (84, "CR"), (112, "CR")], ("SD", 42), id="relapse-before-cr-ends-it"),
+        pytest.param([(21, "PD"), (84, "CR"), (112, "CR")], ("PD", 21), id="pd-before-any-cr-is-pd"),
+        pytest.param([(42, "CR"), (42, "PD")], ("PD", 42), id="cr-and-pd-on-one-date-is-pd"),
         pytest.param([], ("MISSING", None), id="no-assessment-is-missing"),
     ],
 )
@@ -134,6 +140,11 @@ def test_best_overall_response(visits, expected):
         pytest.param([(42, "CR"), (49, "NE"), (56, "NE"), (84, "CR")], ("SD", 42), ("N", None), id="cr-two-ne-not"),
         pytest.param([(42, "CR"), (56, "SD"), (84, "CR")], ("SD", 42), ("N", None), id="cr-broken-by-sd"),
         pytest.param([(42, "PR"), (70, "PR")], ("PR", 42), ("Y", 42), id="pr-confirmed-by-pr"),
+        pytest.param([(42, "PR"), (69, "PR")], ("SD", 42), ("N", None), id="pr-27-days-not-confirmed-is-sd"),
+        pytest.param([(0, "CR"), (28, "CR")], ("CR", 0), ("Y", 0), id="cr-on-day-1-confirmed-at-28-days"),
+        pytest.param([(14, "CR"), (41, "CR")], ("NE", 14), ("N", None), id="cr-27-days-before-the-window-is-ne"),
+        pytest.param([(41, "PR"), (49, "NE")], ("NE", 41), ("N", None), id="unconfirmed-pr-day-41-is-ne"),
+        pytest.param([(42, "PR"), (49, "NE")], ("SD", 42), ("N", None), id="unconfirmed-pr-day-42-is-sd"),
         pytest.param([(42, "PR"), (70, "CR")], ("PR", 42), ("Y", 42), id="pr-confirmed-by-cr"),
         pytest.param([(42, "PR"), (56, "SD"), (84, "PR")], ("SD", 42), ("N", None), id="pr-broken-by-sd"),
         pytest.param([(42, "PR"), (56, "NE"), (84, "PR")], ("PR", 42), ("Y", 42), id="pr-one-ne-between-allowed"),
@@ -215,8 +226,9 @@ def test_missing_column_names_the_column():
 
 def test_seed_case_crizotinib_imt_complete_response():
     """Seed 003: crizotinib from day 0, residual lesion (PR) at 1 month, complete resolution at 4 months, no
-    recurrence on MRI at 5 months, stopped at 6 months, no recurrence 4 years later. The letter gives intervals
-    only; the calendar dates are built from them (start 2018-01-15)."""
+    recurrence on MRI at 5 months, stopped at 6 months. "No recurrence 4 years later" is a follow-up contact, not
+    a scan, so it is no RS record. The letter gives intervals only; the dates are built from them (start
+    2018-01-15). The CR of month 4 is confirmed by the MRI 31 days later (>= 28)."""
     ex = pd.DataFrame(
         {
             "USUBJID": ["IMT-1"],
@@ -232,9 +244,9 @@ def test_seed_case_crizotinib_imt_complete_response():
             "USUBJID": "IMT-1",
             "RSTESTCD": OVRLRESP,
             "RSEVAL": INVESTIGATOR,
-            "RSSTRESC": ["PR", "CR", "CR", "CR"],
-            "RSDTC": ["2018-02-15", "2018-05-15", "2018-06-15", "2022-07-15"],
-            "RSSEQ": [1, 2, 3, 4],
+            "RSSTRESC": ["PR", "CR", "CR"],
+            "RSDTC": ["2018-02-15", "2018-05-15", "2018-06-15"],
+            "RSSEQ": [1, 2, 3],
         }
     )
     adrs = derive_adrs(rs, adsl, reference_date="TRTSDT").set_index("PARAMCD")
@@ -248,7 +260,7 @@ def test_seed_case_crizotinib_imt_complete_response():
         "RSP": ("Y", "2018-02-15"),
         "CRSP": ("Y", "2018-02-15"),
         "CB": ("Y", "2018-02-15"),
-        "LSTA": ("CR", "2022-07-15"),
+        "LSTA": ("CR", "2018-06-15"),
     }
     assert adrs.at["PD", "AVALC"] == "N"
     ttr = derive_time_to_response(adrs.reset_index(), adsl, reference_date="TRTSDT")

@@ -8,6 +8,7 @@ import pytest
 from tkitrack.outcomes.safety import (
     ANY_TERM,
     derive_ae_treatment_phase,
+    derive_safety_population,
     summarise_ae_incidence,
     summarise_ae_on_off_treatment,
 )
@@ -41,6 +42,19 @@ def test_incidence_counts_patients_at_worst_grade():
         }
     )
     pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
+
+
+def test_incidence_over_the_safety_population():
+    # dosed: P1, P2 (crizotinib), P3 (a dose of 0 and a real one); P4 only a zero dose; P5 never treated.
+    # Safety population P1, P2, P3 (N = 3); P5's sepsis is not counted. Any AE: P1 3, P2 2, P3 4 -> 3 of 3
+    exposure = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P3", "P4"], "dose": [200, 200, 0, 200, 0],
+                             "start": ["2020-01-01", "2020-01-01", "2020-05-01", "2020-06-01", "2020-01-01"]})  # fmt: skip
+    out = summarise_ae_incidence(AE, PATIENTS, exposure).set_index("term")
+    assert out["N"].unique().tolist() == [3]
+    assert out.loc[ANY_TERM, ["n_any", "n_grade_3", "n_grade_4", "n_grade_5"]].tolist() == [3, 1, 1, 0]
+    assert out.loc["Nausea", "pct_any"] == pytest.approx(200 / 3)
+    assert "Sepsis" not in out.index
+    assert derive_safety_population(PATIENTS, exposure)["patient_id"].tolist() == ["P1", "P2", "P3"]
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,9 @@ def test_response_table_has_exact_intervals():
     assert (orr["k"], orr["n"]) == (2, 4)
     assert (orr["lower"], orr["upper"]) == pytest.approx((6.758599, 93.241401), abs=1e-4)
     assert table.loc["confirmed objective response", "k"] == 1
+    assert (table.loc["complete response", "k"], table.loc["confirmed complete response", "k"]) == (1, 1)
+    # R: binom.test(1, 4)$conf.int = 0.006309463 0.805879550
+    assert table.loc["confirmed objective response", "labelled"] == "1/4 (25%, exact Clopper-Pearson 95% CI 1-81%)"
     # COG ADVL0912: 12/14 responses -> 86% (57-98%)
     many = pd.DataFrame({"USUBJID": [f"S{i}" for i in range(14)], "PARAMCD": "BOR",
                          "AVALC": ["CR"] * 5 + ["PR"] * 7 + ["SD"] * 2})  # fmt: skip

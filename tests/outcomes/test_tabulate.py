@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.safety import ANY_TERM
 from tkitrack.outcomes.tabulate import (
     AE_DISCONTINUATION,
@@ -12,7 +13,6 @@ from tkitrack.outcomes.tabulate import (
     ANY_DRUG,
     derive_column_membership,
     derive_data_source,
-    derive_index_therapy,
     derive_prior_therapy,
     derive_relative_dose_intensity,
     summarise_ae_by_drug,

@@ -83,6 +83,8 @@ FAILING = [
      "PR"),
     ("AS004", {"assessment": [BASELINE, CR1, {**CR2, "response": "", "response_given": "CHECK"}]}, "warning",
      "assessment", "response", "P1", "CHECK"),
+    ("AS006", {"assessment": [{**BASELINE, "sum_diameters": "100"}, {**CR1, "response": "PR", "sum_diameters": "70.1"},
+                              CR2]}, "warning", "assessment", "response", "P1", "PR"),
     ("AE004", {"ae": [AE1, {**AE1, "term": "Sepsis", "grade": "5"}]}, "error", "ae", "grade", "P1", "5"),
     ("AE005", {"ae": [{**AE1, "outcome": "fatal"}]}, "error", "ae", "outcome", "P1", "fatal"),
     ("FU001", {"followup": [{**DEAD, "death_date": ""}]}, "error", "followup", "death_date", "P1", ""),
@@ -110,6 +112,8 @@ PASSING = [
     ("AS003", {"assessment": [BASELINE, CR1, {**CR2, "date": "2020-03-01", "response": "PD"},
                               {**CR2, "response": "PR"}]}),  # PR after a PD is a new course of disease
     ("AS004", {"assessment": [BASELINE, CR1, {**CR2, "response": "CR", "response_given": ""}]}),
+    ("AS006", {"assessment": [{**BASELINE, "sum_diameters": "100"}, {**CR1, "response": "PR", "sum_diameters": "70"},
+                              CR2]}),  # exactly 30% below baseline
     ("AE004", {"ae": [AE1, {**AE1, "term": "Sepsis", "grade": "5", "outcome": "fatal", "start": "2023-05-20",
                             "end": "2023-06-01"}], "followup": [DEAD]}),
     ("AE005", {"ae": [{**AE1, "outcome": "recovered"}]}),

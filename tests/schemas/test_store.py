@@ -280,3 +280,20 @@ def test_patient_delete_cascades_softly(engine):
         ("followup", "1", "consent withdrawn (patient P1 deleted)"),
         ("patient", "P1", "consent withdrawn"),
     ]
+
+
+#: More ids than either back end takes as bound parameters of one statement (PostgreSQL 65,535; SQLite 32,766 by
+#: default, 250,000 in Debian's build): a ``patient_id IN (:p1, :p2, ...)`` list fails here.
+_TOO_MANY_IDS = 250_001
+
+
+def test_duplicate_check_takes_more_ids_than_a_statement_can_bind(engine):
+    _seed(engine)
+    _add(engine, {"patient": [{**PATIENT, "patient_id": "Q-249999"}]})
+    ids = [f"Q-{i}" for i in range(_TOO_MANY_IDS - 2)] + ["P1", "Q-249999"]
+    assert len(ids) == _TOO_MANY_IDS
+    with transaction(engine) as session:
+        found = store._duplicate_patients(session, pd.DataFrame({"patient_id": ids}))
+    assert sorted(zip(found["rule_id"], found["patient_id"], found["row"], strict=True)) == [
+        ("PT011", "P1", _TOO_MANY_IDS - 1), ("PT011", "Q-249999", _TOO_MANY_IDS),
+    ]  # fmt: skip

@@ -125,4 +125,31 @@
     if (window.location.hash) highlight(window.location.hash);
   });
   document.addEventListener("htmx:afterSettle", function (event) { scan(event.target); });
+
+  // The adverse-event form: the grade menu offers only the grades that exist for the CTCAE term.
+  function setGrades(list) {
+    var select = document.getElementById("f-grade");
+    if (!select || !list) return;
+    var grades = list.split(",").filter(function (g) { return g !== ""; });
+    var keep = select.value;
+    while (select.options.length) select.remove(0);
+    select.add(new Option("", ""));
+    grades.forEach(function (g) { select.add(new Option(g, g, false, g === keep)); });
+    select.dataset.grades = grades.join(",");
+  }
+
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest ? event.target.closest(".tk-pick") : null;
+    if (!pick) return;
+    var input = document.getElementById("f-term");
+    if (input) input.value = pick.dataset.term;
+    setGrades(pick.dataset.grades);
+    var box = document.getElementById("term-suggest");
+    if (box) box.textContent = "";
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "term-suggest") return;
+    var exact = event.target.querySelector(".tk-exact");
+    if (exact) setGrades(exact.dataset.grades);
+  });
 })();

@@ -1,0 +1,168 @@
+"""Tests of tkitrack.schemas.checks_tumour through rule AS006 (and the new-baseline allowance of AS002):
+hand-worked patients with the sums written inline, every RECIST 1.1 boundary hit exactly and missed by 0.1 mm."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tkitrack.schemas.checks import EDIT_CHECKS, check_records
+from tkitrack.schemas.checks_tumour import derive_course_starts
+from tkitrack.schemas.parse import parse_records
+
+TODAY = dt.date(2024, 1, 1)
+PATIENT = {"patient_id": "P1", "sex": "F", "birth_date": "2013-05-10", "diagnosis_date": "2019-06-14",
+           "histology": "IMT", "height_cm": "120", "weight_kg": "22"}  # fmt: skip
+CRIZOTINIB = {"patient_id": "P1", "drug": "crizotinib", "dose": "200", "unit": "mg", "frequency": "QD",
+              "start": "2019-07-01", "end": "2020-01-10", "reason": "toxicity", "discontinued": "true"}  # fmt: skip
+LORLATINIB = {"patient_id": "P1", "drug": "lorlatinib", "dose": "100", "unit": "mg/m2", "frequency": "QD",
+              "start": "2020-03-01"}  # fmt: skip
+FOLLOWUP = {"patient_id": "P1", "date": "2023-06-01", "vital_status": "alive"}
+
+
+def _a(date: str, total: str = "", response: str = "", *, baseline: bool = False, **more: str) -> dict:
+    return {"patient_id": "P1", "date": date, "sum_diameters": total, "response": response,
+            "baseline": "true" if baseline else "false", **more}  # fmt: skip
+
+
+def _parsed(record: str, rows: list[dict]) -> pd.DataFrame:
+    frame, problems = parse_records(record, pd.DataFrame(rows))
+    assert problems.empty, problems.to_dict("records")
+    return frame
+
+
+def _frames(assessments: list[dict], exposure: list[dict] | None = None) -> dict[str, pd.DataFrame]:
+    return {"patient": _parsed("patient", [PATIENT]), "exposure": _parsed("exposure", exposure or [CRIZOTINIB]),
+            "assessment": _parsed("assessment", assessments), "followup": _parsed("followup", [FOLLOWUP])}  # fmt: skip
+
+
+def _hits(rule: str, assessments: list[dict], exposure: list[dict] | None = None) -> list[tuple]:
+    checks = [c for c in EDIT_CHECKS if c.rule_id == rule]
+    found = check_records(_frames(assessments, exposure), today=TODAY, checks=checks)
+    return [(r["field"], r["value"], r["severity"]) for _, r in found.iterrows()]
+
+
+BASE100 = _a("2019-06-20", "100", baseline=True)
+PR = [("response", "PR", "warning")]
+SD = [("response", "SD", "warning")]
+CR = [("response", "CR", "warning")]
+
+
+@pytest.mark.parametrize(
+    ("assessments", "expected"),
+    [
+        # PR needs at least 30% below baseline
+        pytest.param([BASE100, _a("2019-09-01", "70", "PR")], [], id="pr-exactly-30-percent-below"),
+        pytest.param([BASE100, _a("2019-09-01", "70.1", "PR")], PR, id="pr-29.9-percent-below"),
+        pytest.param([_a("2019-06-20", "60", baseline=True), _a("2019-09-01", "42", "PR")], [],
+                     id="pr-letter-60-mm-to-42-mm-is-30-percent-without-float-noise"),
+        pytest.param([_a("2019-06-20", "60", baseline=True), _a("2019-09-01", "42.1", "PR")], PR,
+                     id="pr-letter-60-mm-to-42.1-mm"),
+        pytest.param([BASE100, _a("2019-09-01", "90", "SD")], [], id="sd-at-minus-10-percent-is-fine"),
+        # SD or PR at least 20% and at least 5 mm above the nadir is progression
+        pytest.param([BASE100, _a("2019-09-01", "50", "PR"), _a("2019-11-01", "60", "SD")], SD,
+                     id="sd-20-percent-and-10-mm-above-nadir"),
+        pytest.param([BASE100, _a("2019-09-01", "50", "PR"), _a("2019-11-01", "59.9", "SD")], [],
+                     id="sd-19.8-percent-above-nadir"),
+        pytest.param([BASE100, _a("2019-09-01", "50", "PR"), _a("2019-11-01", "60", "PR")], PR,
+                     id="pr-20-percent-above-nadir-still-40-below-baseline"),
+        pytest.param([_a("2019-06-20", "20", baseline=True), _a("2019-09-01", "10", "PR"),
+                      _a("2019-11-01", "15", "SD")], SD, id="sd-5-mm-and-50-percent-above-nadir"),
+        pytest.param([_a("2019-06-20", "20", baseline=True), _a("2019-09-01", "10", "PR"),
+                      _a("2019-11-01", "14.9", "SD")], [], id="sd-4.9-mm-above-nadir"),
+        pytest.param([BASE100, _a("2019-09-01", "110", "SD"), _a("2019-11-01", "120", "SD")], SD,
+                     id="nadir-is-the-smallest-earlier-sum-not-the-last-one"),
+        pytest.param([BASE100, _a("2019-09-01", "90", "SD"), _a("2019-11-01", "107.9", "SD")], [],
+                     id="sd-19.9-percent-above-a-nadir-of-90"),
+        pytest.param([BASE100, _a("2019-09-01", "120", "SD")], SD, id="sd-20-percent-above-the-baseline-nadir"),
+        # CR has a sum of 0
+        pytest.param([BASE100, _a("2019-09-01", "0", "CR")], [], id="cr-sum-0"),
+        pytest.param([BASE100, _a("2019-09-01", "1", "CR")], CR, id="cr-sum-1-mm"),
+        pytest.param([_a("2019-09-01", "1", "CR")], CR, id="cr-sum-1-mm-without-baseline"),
+        pytest.param([BASE100, _a("2019-09-01", "0", "CR"), _a("2019-11-01", "5", "SD")], SD,
+                     id="reappearance-5-mm-after-cr-is-progression"),
+        pytest.param([BASE100, _a("2019-09-01", "0", "CR"), _a("2019-11-01", "4.9", "SD")], [],
+                     id="reappearance-4.9-mm-after-cr-is-not"),
+        # an assessment on day 1 (the first dose) is a follow-up, compared with the baseline
+        pytest.param([BASE100, _a("2019-07-01", "70", "PR")], [], id="day-1-pr-at-minus-30"),
+        pytest.param([BASE100, _a("2019-07-01", "71", "PR")], PR, id="day-1-pr-at-minus-29"),
+        pytest.param([_a("2019-07-01", "100", baseline=True), _a("2019-09-01", "71", "PR")], PR,
+                     id="baseline-on-day-1-is-the-reference"),
+        # a relapse before CR: PD is not queried, the later CR at 0 mm is fine, the nadir becomes 0
+        pytest.param([BASE100, _a("2019-09-01", "130", "PD"), _a("2019-11-01", "0", "CR"),
+                      _a("2020-01-01", "6", "SD")], SD, id="relapse-before-cr-then-regrowth"),
+        # only RECIST 1.1 and investigator sums and responses; one reader at a time
+        pytest.param([BASE100, _a("2019-09-01", "80", "PR", criteria="INVESTIGATOR")], PR,
+                     id="investigator-call-checked"),
+        pytest.param([BASE100, _a("2019-09-01", "0", "CMR", criteria="PERCIST"), _a("2019-11-01", "10", "PR")],
+                     [], id="percist-sum-sets-no-nadir"),
+        pytest.param([BASE100, _a("2019-09-01", "90", "iPR", criteria="iRECIST")], [], id="irecist-not-checked"),
+        pytest.param([BASE100, _a("2019-09-01", "0", "CR", evaluator="INDEPENDENT"), _a("2019-11-01", "10", "PR")],
+                     [], id="independent-reader-sets-no-investigator-nadir"),
+        pytest.param([BASE100, _a("2019-09-01", "90", "PR", target_response="PR")],
+                     [("response", "PR", "warning"), ("target_response", "PR", "warning")], id="target-response-too"),
+        pytest.param([BASE100, _a("2019-09-01", "", "PR")], [], id="no-sum-nothing-to-check"),
+    ],
+)  # fmt: skip
+def test_as006_recist_arithmetic(assessments, expected):
+    assert _hits("AS006", assessments) == expected
+
+
+NEW_COURSE = [BASE100, _a("2019-10-01", "0", "CR"), _a("2020-02-01", "30", "PD")]
+
+
+@pytest.mark.parametrize(
+    ("new_baseline", "lorlatinib_start", "as006", "as002"),
+    [
+        pytest.param(True, "2020-03-01", [], [], id="new-baseline-9-days-before-the-new-course"),
+        pytest.param(True, "2020-03-19", [], [], id="new-baseline-exactly-28-days-before"),
+        pytest.param(True, "2020-03-20", [], [("baseline", "true", "warning")], id="new-baseline-29-days-before"),
+        pytest.param(False, "2020-03-01", PR, [], id="no-new-baseline-nadir-0-makes-pr-progression"),
+    ],
+)
+def test_new_baseline_before_a_new_course(new_baseline, lorlatinib_start, as006, as002):
+    """Crizotinib to CR (0 mm), stopped; regrowth to 30 mm (PD); lorlatinib from the new course start. With the
+    40 mm scan flagged as a new baseline, 28 mm is -30% (a PR); without it the nadir is still 0 mm and a PR at
+    28 mm contradicts the sums."""
+    rows = [*NEW_COURSE, _a("2020-02-20", "40", "" if new_baseline else "PD", baseline=new_baseline),
+            _a("2020-05-01", "28", "PR")]  # fmt: skip
+    exposure = [CRIZOTINIB, {**LORLATINIB, "start": lorlatinib_start}]
+    assert _hits("AS006", rows, exposure) == as006
+    assert _hits("AS002", rows, exposure) == as002
+
+
+def test_a_hold_is_not_a_new_course_for_a_new_baseline():
+    hold = {**CRIZOTINIB, "discontinued": "false", "reason": "toxicity"}
+    restart = {**CRIZOTINIB, "start": "2020-03-01", "end": "", "reason": "", "discontinued": "false"}
+    rows = [*NEW_COURSE, _a("2020-02-20", "40", baseline=True)]
+    assert _hits("AS002", rows, [hold, restart]) == [("baseline", "true", "warning")]
+    rechallenge = [CRIZOTINIB, {**restart}]  # the first interval discontinued: the restart is a new course
+    assert _hits("AS002", rows, rechallenge) == []
+
+
+def test_course_starts():
+    ex = _parsed("exposure", [CRIZOTINIB, {**CRIZOTINIB, "start": "2020-03-01", "end": "", "discontinued": "false"},
+                              LORLATINIB, {**LORLATINIB, "start": "2020-02-01", "end": "2020-02-10",
+                                           "discontinued": "false"}])  # fmt: skip
+    starts = derive_course_starts(ex)
+    assert list(zip(starts["drug"], starts["start"].dt.strftime("%Y-%m-%d"), strict=True)) == [
+        ("crizotinib", "2019-07-01"), ("crizotinib", "2020-03-01"), ("lorlatinib", "2020-02-01")]  # fmt: skip
+
+
+def test_message_says_what_was_found_and_what_to_do():
+    found = check_records(_frames([BASE100, _a("2019-09-01", "70.1", "PR")]), today=TODAY,
+                          checks=[c for c in EDIT_CHECKS if c.rule_id == "AS006"])  # fmt: skip
+    assert found["message"].tolist() == [
+        "PR (overall) on 2019-09-01 with a target-lesion sum of 70.1 mm is -29.9% from the baseline 100 mm "
+        "(2019-06-20); RECIST 1.1 needs at least 30% below baseline for a PR: correct the sum or the response, or "
+        "record a new baseline before a new course"
+    ]
+    found = check_records(_frames([BASE100, _a("2019-09-01", "50", "PR"), _a("2019-11-01", "60", "PR")]),
+                          today=TODAY, checks=[c for c in EDIT_CHECKS if c.rule_id == "AS006"])  # fmt: skip
+    assert found["message"].tolist() == [
+        "PR (overall) on 2019-11-01 with a sum of 60 mm is 10 mm and 20.0% above the smallest earlier sum 50 mm; "
+        "RECIST 1.1 calls an increase of at least 20% and at least 5 mm progression: correct the sum or the "
+        "response, or record a new baseline before a new course"
+    ]
