@@ -5,7 +5,7 @@ the drug, the day, the AE term): as JSON strings that is 20 MB. :func:`pack_figu
 of a trace (``hovertext``, ``text``, ``customdata``) at ``<br>`` into parts and keeps, for each part, its distinct
 values once and an integer array (typed, base64) of indices into them; the page's script
 (:data:`UNPACK_JS`) rebuilds the arrays before plotly draws, so the hover labels are the ones the figure was made
-with. Coordinates that float32 holds exactly are sent as float32. The plotly.js bundle is the smallest of plotly's
+with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long. The plotly.js bundle is the smallest of plotly's
 distributions that draws every trace type in the report (:func:`plotly_bundle`): ``basic`` (scatter, bar, pie),
 shipped in ``dashboards/assets`` with its licence, else the full bundle of the installed plotly package.
 """
@@ -108,6 +108,45 @@ def unpack_strings(tables: list[list], parts: list) -> list[str | None]:
     return out
 
 
+_DTYPES = {"i1": "<i1", "u1": "<u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}
+
+
+def _decode(value: Any) -> np.ndarray | None:
+    if isinstance(value, dict) and value.get("dtype") in _DTYPES and "bdata" in value and "shape" not in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=_DTYPES[value["dtype"]])
+    return None
+
+
+def _integral_axis(props: dict) -> None:
+    """Whole-number coordinates (days, lanes) as int16/int32 instead of floats.
+
+    A line's gaps are NaN in both x and y; one axis keeps its NaN (the line still breaks there: plotly skips a
+    point whose x or y is missing) and the other takes the previous value, which leaves it whole numbers.
+    """
+    x, y = _decode(props.get("x")), _decode(props.get("y"))
+    if x is None or y is None or len(x) != len(y) or len(x) < MIN_PACKED:
+        return
+    for key, a, b in (("x", x, y), ("y", y, x)):
+        if a.dtype.kind != "f":
+            continue
+        gap = np.isnan(a)
+        if gap.any() and (b.dtype.kind != "f" or not np.isnan(b[gap]).all()):
+            continue
+        valid = a[~gap]
+        if not len(valid) or not np.array_equal(valid, np.round(valid)) or np.abs(valid).max() >= 2**31:
+            continue
+        index = np.where(~gap, np.arange(len(a)), 0)
+        np.maximum.accumulate(index, out=index)  # each gap takes the value before it (the first valid one at the start)
+        filled = a[index]
+        filled[np.isnan(filled)] = valid[0]
+        dtype = "i2" if np.abs(valid).max() < 2**15 else "i4"
+        props[key] = {
+            "dtype": dtype,
+            "bdata": base64.b64encode(filled.astype(_DTYPES[dtype]).tobytes()).decode("ascii"),
+        }
+        return
+
+
 def _typed_len(value: dict) -> int:
     return len(base64.b64decode(value["bdata"])) // int(value["dtype"][1:]) if "bdata" in value else 0
 
@@ -127,7 +166,7 @@ def _reads_customdata(props: dict) -> bool:
     return any("customdata" in str(props.get(k) or "") for k in ("hovertemplate", "texttemplate"))
 
 
-def pack_figure(fig: go.Figure, *, lossy_points: int = 5_000) -> tuple[dict, dict]:
+def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
     """(figure as a plotly JSON dict with long string arrays taken out, the packed arrays).
 
     Custom data that no template of the trace reads is left out (a static page has no click handlers). In traces
@@ -146,6 +185,7 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 5_000) -> tuple[dict, dic
                 if parts is not None:
                     found.append((str(i), key, parts))
                     del props[key]
+        _integral_axis(props)
         big = any(isinstance(props.get(k), dict) and _typed_len(props[k]) >= lossy_points for k in ("x", "y"))
         for key in ("x", "y"):
             if key in props:

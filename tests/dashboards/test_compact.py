@@ -148,3 +148,38 @@ def test_report_in_chromium_shows_the_hover_details(swimmer, tmp_path):
     assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
     expected = swimmer.data[marker].hovertext[0]
     assert label == [re.sub("<[^>]+>", "", line) for line in expected.split("<br>")]
+
+
+def _decoded(value: dict) -> np.ndarray:
+    import base64
+
+    return np.frombuffer(
+        base64.b64decode(value["bdata"]), dtype={"i2": "<i2", "i4": "<i4", "f4": "<f4", "f8": "<f8"}[value["dtype"]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("top", "dtype"), [pytest.param(2**15 - 1, "i2", id="int16-max"), pytest.param(2**15, "i4", id="past-int16")]
+)
+def test_whole_number_axis_goes_as_integers_and_the_other_axis_keeps_the_gaps(top, dtype):
+    # segments [start, end, gap] as a swimmer draws them: days whole, lanes fractional
+    n = MIN_PACKED
+    x = np.array([[i, top, np.nan] for i in range(n)], dtype=float).ravel()
+    y = np.array([[i + 0.5, i + 0.5, np.nan] for i in range(n)], dtype=float).ravel()
+    figure, _ = pack_figure(go.Figure(go.Scatter(x=x, y=y, mode="lines")))
+    xs, ys = figure["data"][0]["x"], figure["data"][0]["y"]
+    assert xs["dtype"] == dtype and ys["dtype"] in ("f4", "f8")
+    got_x, got_y = _decoded(xs), _decoded(ys)
+    assert np.isnan(got_y[2::3]).all()  # the line still breaks after every segment
+    np.testing.assert_array_equal(got_x[~np.isnan(x)], x[~np.isnan(x)])
+    np.testing.assert_array_equal(got_x[2::3], got_x[1::3])  # a gap takes the value before it
+    np.testing.assert_array_equal(got_y, y.astype(got_y.dtype))
+
+
+def test_gaps_in_one_axis_only_keep_it_float():
+    n = MIN_PACKED
+    x = np.arange(n, dtype=float)
+    x[5] = np.nan  # a gap in x alone: turning x into integers would join the line there
+    y = np.arange(n, dtype=float) + 0.25
+    figure, _ = pack_figure(go.Figure(go.Scatter(x=x, y=y)))
+    assert figure["data"][0]["x"]["dtype"] in ("f4", "f8") and np.isnan(_decoded(figure["data"][0]["x"])[5])
