@@ -1,4 +1,4 @@
-"""Figure 9: the HTML report of a generated cohort opened in Chromium: file size and time until every figure is drawn.
+"""Figure 10: the HTML report of a generated cohort opened in Chromium: file size and time until every figure is drawn.
 
 The report is written by ``tkitrack report`` on a SQLite file of generated patients (``--db-dir`` reuses
 ``c<N>.db``). Debian's Chromium (``/usr/bin/chromium``, headless, through Playwright) opens it from disk; the time
@@ -86,7 +86,7 @@ def run(n: int = 10_000, repeats: int = 3, *, db_dir: str | None = None) -> list
         figures = len(re.findall(r'<div id="fig-', report.read_text(encoding="utf-8")))
         notes = {"HTML": f"{report.stat().st_size / 2**20:.1f} MiB (target < 8 MiB at 10,000)",
                  "figures": figures, "target": "< 5 s"}  # fmt: skip
-    return [Result("9 report in Chromium", f"{n:,} patients: open until every figure is drawn", t_report, t_base,
+    return [Result("10 report in Chromium", f"{n:,} patients: open until every figure is drawn", t_report, t_base,
                    None, repeats, notes)]  # fmt: skip
 
 

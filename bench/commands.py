@@ -1,4 +1,4 @@
-"""Figure 8: investigator commands on a registry-sized database, against the floors of reading and estimating.
+"""Figure 9: investigator commands on a registry-sized database, against the floors of reading and estimating.
 
 For each cohort size a generated cohort (``tkitrack sample generate``'s code path) is imported into a SQLite file
 (untimed; ``--db-dir`` reuses ``c<N>.db`` files made before). Each command runs as a subprocess, as a user runs
@@ -96,7 +96,7 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000), *, db_dir: str | None = None) 
             km_s, _ = run_measured([sys.executable, "-c", _KM.format(path=str(pfs))])
             floor = read_s + km_s
             floor_times[n] = floor
-            results.append(Result("8 commands", f"{n:,} patients: floors read + KM", floor, None, None, 1,
+            results.append(Result("9 commands", f"{n:,} patients: floors read + KM", floor, None, None, 1,
                                   {"read": f"{read_s:.1f} s ({_gib(read_mem)})", "KM": f"{km_s:.1f} s",
                                    "PFS rows": f"{rows:,}"}))  # fmt: skip
             cache = tmpdir / f"cache{n}"
@@ -116,12 +116,12 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000), *, db_dir: str | None = None) 
                 warm, warm_mem = run_measured(base + args, env)
                 notes = {"after the report": f"{first:.1f} s, {_gib(first_mem)}", "again": f"{warm:.1f} s, "
                          f"{_gib(warm_mem)}"}  # fmt: skip
-                results.append(Result("8 commands", f"{n:,} patients: {name}, warm vs read + KM", warm, floor, 3.0,
+                results.append(Result("9 commands", f"{n:,} patients: {name}, warm vs read + KM", warm, floor, 3.0,
                                       1, notes))  # fmt: skip
             warm, warm_mem = run_measured(base + report, env)
             notes = {"cold (empty cache)": f"{cold:.1f} s, {_gib(cold_mem)}", "warm": f"{warm:.1f} s, "
                      f"{_gib(warm_mem)}", "HTML": f"{(tmpdir / 'report.html').stat().st_size / 2**20:.1f} MiB"}  # fmt: skip
-            results.append(Result("8 commands", f"{n:,} patients: report, warm (CPU s; target 60 s, 1.5 GiB)", warm,
+            results.append(Result("9 commands", f"{n:,} patients: report, warm (CPU s; target 60 s, 1.5 GiB)", warm,
                                   floor, None, 1, notes))  # fmt: skip
     if len(sizes) > 1:
         exps = {name: growth_exponent(t) for name, t in cold_times.items()}

@@ -1,10 +1,18 @@
-"""Figure 3: importing 1,000,000 exposure rows through ``add_records`` (parse, field/frame/edit checks, insert,
-audit trail) against SQLAlchemy Core ``executemany`` of the same rows into the same schema.
+"""Figure 3: importing about 1,000,000 rows of every record type, patients included, through ``add_records``
+(parse, field/frame/edit checks, insert, audit trail) in one transaction, against baselines measured in the same
+run on the same rows:
 
-Rows are the generated cohort's exposure records; to reach a registry-sized table the cohort is cloned (each
-clone's patients get their own ids, so no record overlaps another). The patients are imported first, untimed,
-into a database migrated to the current schema; each timed run starts from that state. SQLite runs on a file in
-a temporary folder (a fresh copy per run); PostgreSQL in a schema of its own, dropped afterwards.
+- **Core**: SQLAlchemy Core ``conn.execute(insert(table), rows)`` (``executemany``) of the rows already typed
+  (Python values), record type by record type in one transaction; no parsing, no checks, no audit.
+- **COPY** (PostgreSQL): ``COPY table (columns) FROM STDIN`` of the same typed rows through psycopg's
+  ``cursor.copy().write_row`` in one transaction: the server's bulk-load floor.
+- **no audit**: ``add_records`` itself with the audit entries not written (``append_entries`` replaced by a no-op):
+  parse, checks and insert, i.e. everything the import does but the trail. project / no audit is what the audit
+  costs.
+
+Rows are the generated cohort's records, cloned (each clone's patients get their own ids) until the total reaches
+the wanted size. Every run starts from an empty database at the current schema: a fresh copy of a migrated SQLite
+file, or a PostgreSQL schema of its own, created and migrated per run and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -28,71 +36,47 @@ TARGET = 1.5
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def make_import_data(n_rows: int, *, seed: int = 11, base_patients: int = 20_000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(patient, exposure) template text frames: ``n_rows`` exposure rows of cloned generated patients."""
+def make_import_data(n_rows: int, *, seed: int = 11, base_patients: int = 2_000) -> dict[str, pd.DataFrame]:
+    """Template text frames of every record type, about ``n_rows`` rows in all, from cloned generated patients."""
     from tkitrack.sample_data.generate import generate_cohort
 
-    base = generate_cohort(min(base_patients, max(10, n_rows)), seed=seed)
-    pat, ex = base["patient"], base["exposure"]
-    reps = math.ceil(n_rows / len(ex))
-    suffix = np.repeat([f"-{k:03d}" for k in range(reps)], len(ex)).astype(object)
-    exposure = pd.concat([ex] * reps, ignore_index=True)
-    exposure["patient_id"] = exposure["patient_id"] + suffix
-    exposure = exposure.iloc[:n_rows].reset_index(drop=True)
-    psuffix = np.repeat([f"-{k:03d}" for k in range(reps)], len(pat)).astype(object)
-    patient = pd.concat([pat] * reps, ignore_index=True)
-    patient["patient_id"] = patient["patient_id"] + psuffix
-    patient = patient[patient["patient_id"].isin(set(exposure["patient_id"]))].reset_index(drop=True)
-    return patient, exposure
+    base = generate_cohort(base_patients, seed=seed)
+    per_clone = sum(len(f) for f in base.values())
+    reps = max(1, math.ceil(n_rows / per_clone))
+    out = {}
+    for record, frame in base.items():
+        suffix = np.repeat([f"-{k:04d}" for k in range(reps)], len(frame)).astype(object)
+        big = pd.concat([frame] * reps, ignore_index=True)
+        big["patient_id"] = big["patient_id"] + suffix
+        out[record] = big
+    return out
 
 
-def _db_records(record: str, frame: pd.DataFrame) -> list[dict]:
-    """A typed frame as DBAPI-ready dicts (NA -> None, dates as datetime.date): the baseline's input."""
-    from tkitrack.schemas.frames import column_dtypes
-    from tkitrack.schemas.models import RECORD_MODELS
+def _typed_rows(frames: dict[str, pd.DataFrame]) -> dict[str, dict[str, list]]:
+    """The frames parsed and turned into database values column-wise (what the baselines insert)."""
+    from tkitrack.schemas.parse import parse_records
+    from tkitrack.schemas.store import _db_columns
 
-    dtypes = column_dtypes(record)
-    cols = [c for c in RECORD_MODELS[record].model_fields if not (c == "id" and record != "patient")]
-    data = {}
-    for col in cols:
-        s = frame[col]
-        if dtypes[col] == "datetime64[ns]":
-            data[col] = [None if v is pd.NaT else v for v in s.dt.date.to_numpy(object)]
-        else:
-            arr = s.astype(object).to_numpy()
-            arr[s.isna().to_numpy()] = None
-            if dtypes[col] == "Int64":
-                arr = [None if v is None else int(v) for v in arr]
-            elif dtypes[col] == "float64":
-                arr = [None if v is None else float(v) for v in arr]
-            elif dtypes[col] == "boolean":
-                arr = [None if v is None else bool(v) for v in arr]
-            data[col] = list(arr)
-    return [dict(zip(cols, row, strict=True)) for row in zip(*data.values(), strict=True)]
+    out = {}
+    for record, raw in frames.items():
+        typed, problems = parse_records(record, raw)
+        assert not len(problems[problems["severity"] == "error"]) if len(problems) else True
+        out[record] = _db_columns(record, typed)
+    return out
 
 
 class _Sqlite:
     name = "SQLite"
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.template = folder / "template.db"
-        self.runs = 0
-
-    def url_of(self, path: Path) -> str:
-        return f"sqlite:///{path}"
-
-    def prepare(self, patients: list[dict]) -> None:
-        from sqlalchemy import insert
-
-        from tkitrack.schemas.models import Patient
         from tkitrack.schemas.storage import make_engine, upgrade
 
-        engine = make_engine(self.url_of(self.template))
+        self.folder = folder
+        self.template = folder / "template.db"
+        engine = make_engine(f"sqlite:///{self.template}")
         upgrade(engine)
-        with engine.begin() as conn:
-            conn.execute(insert(Patient.__table__), patients)
         engine.dispose()
+        self.runs = 0
 
     def fresh(self):
         from tkitrack.schemas.storage import make_engine
@@ -100,7 +84,7 @@ class _Sqlite:
         self.runs += 1
         path = self.folder / f"run{self.runs}.db"
         shutil.copyfile(self.template, path)
-        return make_engine(self.url_of(path))
+        return make_engine(f"sqlite:///{path}")
 
     def done(self, engine) -> None:
         path = Path(engine.url.database)
@@ -115,132 +99,140 @@ class _Postgres:
     name = "PostgreSQL"
 
     def __init__(self, base: str) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
+        from sqlalchemy import create_engine
 
-        self.schema = f"bench_{uuid.uuid4().hex[:12]}"
+        self.base = base
         self.admin = create_engine(base)
-        with self.admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        self.url = (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={self.schema}"})
-            .render_as_string(hide_password=False)
-        )
-
-    def prepare(self, patients: list[dict]) -> None:
-        from sqlalchemy import insert
-
-        from tkitrack.schemas.models import Patient
-        from tkitrack.schemas.storage import make_engine, upgrade
-
-        engine = make_engine(self.url)
-        upgrade(engine)
-        with engine.begin() as conn:
-            conn.execute(insert(Patient.__table__), patients)
-            conn.exec_driver_sql("ANALYZE")
-        engine.dispose()
+        self.schemas: list[str] = []
 
     def fresh(self):
-        from tkitrack.schemas.storage import make_engine
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
 
-        engine = make_engine(self.url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE exposure, audit_log RESTART IDENTITY")
-            conn.exec_driver_sql("DELETE FROM audit_head")
+        from tkitrack.schemas.storage import make_engine, upgrade
+
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self.schemas.append(schema)
+        url = make_url(self.base).update_query_dict({"options": f"-csearch_path={schema}"})
+        engine = make_engine(url.render_as_string(hide_password=False))
+        upgrade(engine)
         return engine
 
     def done(self, engine) -> None:
-        engine.dispose()
-
-    def close(self) -> None:
         from sqlalchemy import text
 
+        engine.dispose()
         with self.admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA "{self.schemas.pop()}" CASCADE'))
+
+    def close(self) -> None:
         self.admin.dispose()
 
 
-def _project_run(backend, exposure_raw: pd.DataFrame) -> tuple[float, int]:
+def _project_run(backend, frames: dict[str, pd.DataFrame], *, audit: bool = True) -> float:
     from sqlalchemy import func, select
 
+    from tkitrack.schemas import store
     from tkitrack.schemas.audit import AuditEntry
     from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import add_records
 
     engine = backend.fresh()
+    real = store.append_entries
     try:
+        if not audit:
+            store.append_entries = lambda session, entries, *, user: len(entries)
         t0 = time.perf_counter()
         with transaction(engine) as session:
-            counts = add_records(session, {"exposure": exposure_raw}, user="bench", source="bench import")
+            counts = store.add_records(session, frames, user="bench", source="bench import")
         elapsed = time.perf_counter() - t0
         with engine.connect() as conn:
             audited = conn.execute(select(func.count()).select_from(AuditEntry.__table__)).scalar_one()
-        assert counts["exposure"] == len(exposure_raw) == audited, (counts, audited)
-        return elapsed, audited
+        n = sum(len(f) for f in frames.values())
+        assert sum(counts.values()) == n and audited == (n if audit else 0), (counts, audited)
+        return elapsed
     finally:
+        store.append_entries = real
         backend.done(engine)
 
 
-def _baseline_run(backend, rows: list[dict]) -> float:
+def _core_run(backend, rows: dict[str, dict[str, list]]) -> float:
     from sqlalchemy import insert
 
-    from tkitrack.schemas.models import Exposure
+    from tkitrack.schemas.models import RECORD_MODELS
 
+    as_dicts = {r: [dict(zip(c, v, strict=True)) for v in zip(*c.values(), strict=True)] for r, c in rows.items()}
     engine = backend.fresh()
     try:
         t0 = time.perf_counter()
         with engine.begin() as conn:
-            conn.execute(insert(Exposure.__table__), rows)
+            for record, data in as_dicts.items():
+                conn.execute(insert(RECORD_MODELS[record].__table__), data)
         return time.perf_counter() - t0
     finally:
         backend.done(engine)
 
 
-def _measure(backend, patients: list[dict], exposure_raw: pd.DataFrame, rows: list[dict], repeats: int,
-             target: float | None) -> Result:  # fmt: skip
-    t0 = time.perf_counter()
-    backend.prepare(patients)
-    setup = time.perf_counter() - t0
-    p, b = [], []
-    n = len(exposure_raw)
-    case = f"{backend.name}, {n:,} exposure rows + audit"
+def _copy_run(backend, rows: dict[str, dict[str, list]]) -> float:
+    from psycopg import sql
+
+    engine = backend.fresh()
+    try:
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            for record, data in rows.items():
+                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(record), sql.SQL(", ").join(sql.Identifier(c) for c in data)
+                )
+                with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    for row in zip(*data.values(), strict=True):
+                        copy.write_row(row)
+        return time.perf_counter() - t0
+    finally:
+        backend.done(engine)
+
+
+def _measure(backend, frames, rows, repeats: int, target: float | None) -> list[Result]:
+    n = sum(len(f) for f in frames.values())
+    times: dict[str, list[float]] = {"project": [], "core": [], "no audit": [], "copy": []}
+    runs = [("core", lambda: _core_run(backend, rows)), ("no audit", lambda: _project_run(backend, frames, audit=False)),
+            ("project", lambda: _project_run(backend, frames))]  # fmt: skip
+    if backend.name == "PostgreSQL":
+        runs.insert(1, ("copy", lambda: _copy_run(backend, rows)))
+    case = f"{backend.name}, {n:,} rows of 9 record types ({len(frames['patient']):,} patients) + audit"
     for i in range(repeats):
-        if i % 2:
-            b.append(_baseline_run(backend, rows))
-        try:
-            p.append(_project_run(backend, exposure_raw)[0])
-        except Exception as err:  # the import itself failed: report it as the result
-            b.append(_baseline_run(backend, rows))
-            return Result("3 import", case, None, statistics.median(b), target, i + 1,
-                          {"FAILED": f"{type(err).__name__}: {str(err)[-160:]}"})  # fmt: skip
-        if not i % 2:
-            b.append(_baseline_run(backend, rows))
-    notes = {
-        "patients": f"{len(patients):,}",
-        "project rows/s": f"{n / statistics.median(p):,.0f}",
-        "baseline rows/s": f"{n / statistics.median(b):,.0f}",
-        "setup": f"{setup:.0f} s",
-    }
-    return Result("3 import", case, statistics.median(p), statistics.median(b), target, repeats, notes)
+        for name, fn in runs if i % 2 == 0 else reversed(runs):
+            try:
+                times[name].append(fn())
+            except Exception as err:  # the import itself failed: report it as the result
+                return [Result("3 import", case, None, None, target, i + 1,
+                               {"FAILED": f"{name}: {type(err).__name__}: {str(err)[-160:]}"})]  # fmt: skip
+    med = {k: statistics.median(v) for k, v in times.items() if v}
+    rate = {k: f"{n / v:,.0f} rows/s" for k, v in med.items()}
+    out = [
+        Result("3 import", f"{case} vs Core executemany", med["project"], med["core"], target, repeats,
+               {"project": rate["project"], "Core": rate["core"]}),
+        Result("3 import", f"{case} vs the same import without audit", med["project"], med["no audit"], target,
+               repeats, {"no audit": rate["no audit"], "audit alone": f"{med['project'] - med['no audit']:.1f} s"}),
+    ]  # fmt: skip
+    if "copy" in med:
+        out.append(Result("3 import", f"{case} vs COPY", med["project"], med["copy"], None, repeats,
+                          {"COPY": rate["copy"], "Core / COPY": f"{med['core'] / med['copy']:.2f}x"}))  # fmt: skip
+    return out
 
 
 def run(n_rows: int = 1_000_000, repeats: int = 3, *, pg_url: str | None = PG_URL, pg_repeats: int = 1) -> list[Result]:
-    from tkitrack.schemas.parse import parse_records
-
-    patient_raw, exposure_raw = make_import_data(n_rows)
-    patients, problems = parse_records("patient", patient_raw)
-    assert not len(problems)
-    typed, problems = parse_records("exposure", exposure_raw)
-    assert not len(problems)
-    patient_rows, rows = _db_records("patient", patients), _db_records("exposure", typed)
+    frames = make_import_data(n_rows)
+    rows = _typed_rows(frames)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(_measure(_Sqlite(Path(tmp)), patient_rows, exposure_raw, rows, repeats, TARGET))
+        results += _measure(_Sqlite(Path(tmp)), frames, rows, repeats, TARGET)
     if pg_url:
         backend = _Postgres(pg_url)
         try:
-            results.append(_measure(backend, patient_rows, exposure_raw, rows, pg_repeats, None))
+            results += _measure(backend, frames, rows, pg_repeats, TARGET)
         finally:
             backend.close()
     return results

@@ -138,11 +138,12 @@ def open_db(*, create: bool = False):
     return engine
 
 
-def derived():
-    """The derived datasets of the chosen database, each computed once per data version (and kept on disk)."""
+def derived(cutoff: str | None = None, index_drug: str | None = None):
+    """The derived datasets of the chosen database as it stood on ``cutoff``, each computed once per data version
+    and options (and kept on disk: :mod:`tkitrack.outcomes.cache`)."""
     from tkitrack.outcomes.cache import Derived
 
-    return Derived(engine=open_db())
+    return Derived(engine=open_db(), cutoff=check_cutoff(cutoff), index_drug=index_drug)
 
 
 def anchors_path():
@@ -264,3 +265,38 @@ def parse_numbers(text: str, option: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()] if text else []
     except ValueError:
         raise InputError(f"{option} takes numbers separated by commas (days), e.g. 365,730; got {text!r}") from None
+
+
+def cutoff_option():
+    """The ``--cutoff`` option of every command that derives or summarises: the data cut-off date."""
+    return typer.Option(None, "--cutoff", help="Data cut-off date YYYY-MM-DD: records after it are not used")
+
+
+def index_drug_option():
+    """The ``--index-drug`` option of every command that derives endpoints: the drug whose first course is day 1."""
+    return typer.Option(None, "--index-drug",
+                        help="Index therapy: this drug's first course is day 1 [default: the first kinase inhibitor]")  # fmt: skip
+
+
+def check_cutoff(cutoff: str | None):
+    """The ``--cutoff`` value as a date (None when not given); anything but YYYY-MM-DD is a usage error."""
+    import datetime as dt
+
+    if cutoff is None:
+        return None
+    try:
+        return dt.date.fromisoformat(cutoff.strip())
+    except ValueError:
+        raise fail(f"--cutoff must be a date YYYY-MM-DD, got {cutoff!r}", 2) from None
+
+
+def read_records(cutoff: str | None = None) -> dict:
+    """The database's typed record frames as they stood on ``cutoff`` (every record when None)."""
+    from tkitrack.outcomes.cutoff import derive_records_at_cutoff
+    from tkitrack.schemas.storage import transaction
+    from tkitrack.schemas.store import read_frames
+
+    day = check_cutoff(cutoff)
+    with transaction(open_db()) as session:
+        frames = read_frames(session)
+    return derive_records_at_cutoff(frames, day)

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers, render
+from tkitrack.cli._common import (
+    command,
+    cutoff_option,
+    derived,
+    fail,
+    force_option,
+    index_drug_option,
+    parse_numbers,
+    read_records,
+    render,
+)
 
 __all__ = ["app", "parse_event"]
 
@@ -26,12 +36,8 @@ def parse_event(expression: str, columns) -> tuple[str, str, str]:
     return col, op, value.strip("'\"")
 
 
-def _frames():
-    from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import read_frames
-
-    with transaction(open_db()) as session:
-        return read_frames(session)
+def _frames(cutoff: str | None = None):
+    return read_records(cutoff)
 
 
 _DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
@@ -49,10 +55,12 @@ def derive(
     fmt: str = typer.Option("csv", "--format", "-f", help="File format: xpt, json, csv or parquet"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID when deriving from the database (an SDTM folder has its own)"),
+    index_drug: str | None = index_drug_option(),
+    cutoff: str | None = cutoff_option(),
     force: bool = force_option(),
 ) -> None:  # fmt: skip
-    """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS/PFS/DoR, ADAE, ADEX) and write
-    them with define.xml and a manifest."""
+    """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS, PFS, RSD (DoR), TTR, TTD, TFI,
+    RFSSTP, ADAE, ADEX) and write them with define.xml and a manifest."""
     from tkitrack.outcomes.adam import derive_adam_datasets
     from tkitrack.outcomes.cohort import derive_adam_from_records
     from tkitrack.outcomes.tte import derive_adam
@@ -69,6 +77,8 @@ def derive(
     folder = output or adam
     if folder is None:
         raise fail("give the folder to write into: tkitrack derive -o DIR", 2)
+    if sdtm is not None and cutoff is not None:
+        raise fail("--cutoff applies to the database; cut an SDTM folder before deriving from it", 2)
     if sdtm is not None:
         from tkitrack.schemas.sdtm import read_sdtm
 
@@ -81,13 +91,14 @@ def derive(
                 lstalv = pd.read_csv(last_alive, usecols=["USUBJID", "LSTALVDT"])
             except (OSError, ValueError) as err:
                 raise InputError(f"--last-alive {last_alive}: needs columns USUBJID and LSTALVDT ({err})") from None
-        out = derive_adam(domains, lstalvdt=lstalv, reference="RANDDT" if ref == "AUTO" else ref)
+        out = derive_adam(domains, lstalvdt=lstalv, reference="RANDDT" if ref == "AUTO" else ref,
+                          index_drug=index_drug)  # fmt: skip
     else:
         from tkitrack.schemas.sdtm import records_to_sdtm
 
-        frames = _frames()
+        frames = _frames(cutoff)
         domains = records_to_sdtm(frames, study=study_id)
-        out = derive_adam_from_records(frames, reference="TRTSDT" if ref == "AUTO" else ref)
+        out = derive_adam_from_records(frames, reference="TRTSDT" if ref == "AUTO" else ref, index_drug=index_drug)
     datasets = derive_adam_datasets(domains, out)
     study = str(datasets["ADSL"]["STUDYID"].iloc[0]) if len(datasets["ADSL"]) else study_id
     suffix = {"xpt": "xpt", "json": "json", "csv": "csv", "parquet": "parquet"}[fmt]
@@ -123,7 +134,9 @@ def _check_conf(conf_level: float) -> None:
 
 @command(app, "survival")
 def survival(
-    endpoint: str = typer.Option("PFS", "--endpoint", "-e", help="OS, PFS, DOR, TOT or RFS_STOP (database)"),
+    endpoint: str = typer.Option(
+        "PFS", "--endpoint", "-e", help="OS, PFS, DOR, TTR, TTD, TFI or RFSSTP (database; TOT = TTD, RFS_STOP = RFSSTP)"
+    ),
     by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
     csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
     time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
@@ -138,6 +151,8 @@ def survival(
     cox: bool = typer.Option(False, "--cox", help="Also Cox hazard ratios of each group (exploratory)"),
     cox_reference: str | None = typer.Option(None, "--cox-reference", help="Reference group (default: first)"),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    index_drug: str | None = index_drug_option(),
+    cutoff: str | None = cutoff_option(),
 ) -> None:
     """Kaplan-Meier summary: n, events, median (quartiles) with CI or 'not reached', landmarks, RMST, numbers at
     risk, median follow-up, log-rank and Cox (exploratory)."""
@@ -155,6 +170,8 @@ def survival(
         raise fail(f"--format must be table or json, got {fmt!r}", 2)
     _check_conf(conf_level)
     marks = parse_numbers(landmarks, "--landmarks")
+    if csv is not None and (cutoff is not None or index_drug is not None):
+        raise fail("--cutoff and --index-drug apply to the database, not to --csv", 2)
     if csv is not None:
         import pandas as pd
 
@@ -175,7 +192,7 @@ def survival(
 
         if by is not None and by not in GROUPINGS:
             raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
-        cohort = derived()
+        cohort = derived(cutoff, index_drug)
         data = cohort.endpoint(endpoint).rename(columns={"event": "_event"})
         time, grp = "time", by
         if by is not None:
@@ -339,12 +356,15 @@ def stopping(
 
 
 @command(app, "safety")
-def safety(fmt: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
-    """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients as denominator), AEs on
-    vs off treatment."""
+def safety(
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    cutoff: str | None = cutoff_option(),
+) -> None:
+    """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients with at least one dose as
+    denominator), AEs on vs off treatment."""
     if fmt not in ("table", "json"):
         raise fail(f"--format must be table or json, got {fmt!r}", 2)
-    frames = _frames()
+    frames = _frames(cutoff)
     if fmt == "table":
         from tkitrack.dashboards.tables_safety import safety_listings
 

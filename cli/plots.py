@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, derived, fail, force_option, open_db, parse_numbers, publish_head
+from tkitrack.cli._common import (
+    command,
+    cutoff_option,
+    derived,
+    fail,
+    force_option,
+    index_drug_option,
+    open_db,
+    parse_numbers,
+    publish_head,
+    read_records,
+)
 
 __all__ = ["KINDS", "app", "build_report"]
 
@@ -15,12 +26,8 @@ KINDS = ("km", "cif", "waterfall", "spider", "ae", "timeline")
 _SUFFIXES = (".html", ".png", ".svg", ".pdf")
 
 
-def _frames():
-    from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import read_frames
-
-    with transaction(open_db()) as session:
-        return read_frames(session)
+def _frames(cutoff: str | None = None):
+    return read_records(cutoff)
 
 
 def _check_output(output: Path) -> None:
@@ -176,11 +183,13 @@ def plot(
     typer.echo(f"wrote {output}")
 
 
-def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False, derived=None) -> Path:
+def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False,
+                 index_drug: str | None = None, derived=None) -> Path:  # fmt: skip
     """Validate, derive and write the cohort report for these frames (shared by `report` and `demo`)."""
     from tkitrack.dashboards.cohort_report import write_cohort_report
 
-    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, derived=derived)
+    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug,
+                               derived=derived)  # fmt: skip
 
 
 def _data_version(engine) -> tuple[int, str]:
@@ -196,6 +205,8 @@ def _data_version(engine) -> tuple[int, str]:
 def report(
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="The HTML file to write"),
     title: str = typer.Option("tkitrack cohort report", "--title", help="Report title"),
+    index_drug: str | None = index_drug_option(),
+    cutoff: str | None = cutoff_option(),
     force: bool = force_option(),
 ) -> None:
     """Write the self-contained offline HTML report: cohort, response, swimmer, survival, stopping, AEs, validation."""
@@ -208,11 +219,17 @@ def report(
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
     head = _data_version(engine)  # read first: the data are this version or newer (a write moves it forward)
-    cohort = derived()
+    cohort = derived(cutoff, index_drug)
     frames = cohort.frames
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
                   "data version": "empty" if not head[0] else f"audit entry {head[0]}, hash {head[1]}",
                   "patients": len(frames["patient"])}  # fmt: skip
-    path = build_report(frames, output, title=title, provenance=provenance, force=force, derived=cohort)
+    if cutoff is not None:
+        provenance["data cut-off"] = cutoff
+    if index_drug is not None:
+        provenance["index therapy"] = index_drug
+    path = build_report(
+        frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug, derived=cohort
+    )
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
     publish_head(engine, head, f"report {output}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, render
+from tkitrack.cli._common import command, fail, read_records, render
 
 __all__ = ["app"]
 
@@ -14,12 +14,8 @@ app = typer.Typer()
 _NAMES = ("table1", "response", "ae", "exposure", "tte", "all")
 
 
-def _frames():
-    from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import read_frames
-
-    with transaction(open_db()) as session:
-        return read_frames(session)
+def _frames(cutoff: str | None = None):
+    return read_records(cutoff)
 
 
 @command(app, "table")

@@ -37,7 +37,7 @@ from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 from tkitrack.outcomes.cache import Derived
 from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.endpoints import endpoint_info
-from tkitrack.outcomes.safety import summarise_worst_grade
+from tkitrack.outcomes.safety import derive_safety_population, summarise_worst_grade
 from tkitrack.outcomes.stopping import fit_time_varying_cox, landmark_analysis, list_stopped_patients
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
 from tkitrack.outcomes.tumour import (
@@ -125,12 +125,15 @@ def figure_endpoint(
 
 
 def build_cohort_sections(frames: Mapping[str, pd.DataFrame], *, listing: pd.DataFrame | None = None,
-                          group_by: str = "histology", derived: Derived | None = None) -> list[Section]:  # fmt: skip
-    """Every section of the cohort report, in reading order, computed from typed record frames.
+                          group_by: str = "histology", index_drug: str | None = None,
+                          derived: Derived | None = None) -> list[Section]:  # fmt: skip
+    """Every section of the cohort report, in reading order, computed from typed record frames (day 1: the first
+    dose of the index therapy, the first kinase-inhibitor course unless ``index_drug`` names another drug).
 
-    ``derived`` (of the same records) supplies datasets already derived; every derivation runs once per report.
+    ``derived`` (of the same records and index drug) supplies datasets already derived; every derivation runs once
+    per report.
     """
-    d = derived if derived is not None else Derived(frames)
+    d = derived if derived is not None else Derived(frames, index_drug=index_drug)
     sections = [Section("Cohort", cohort_description(frames), tables=[table_characteristics(frames)])]
     treated = len(frames["exposure"]) > 0
     adam = d.adam() if treated else None
@@ -193,6 +196,7 @@ def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str, derived:
 
 def write_cohort_report(
     frames: Mapping[str, pd.DataFrame], output, *, title: str, provenance: dict, force: bool = False,
+    index_drug: str | None = None,
     derived: Derived | None = None,
 ):  # fmt: skip
     """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download).
@@ -202,16 +206,20 @@ def write_cohort_report(
     """
     from tkitrack.schemas.queries import validate_frames
 
-    d = derived if derived is not None else Derived(frames)
-    sections = build_cohort_sections(frames, listing=d.get("validation", validate_frames), derived=d)
+    d = derived if derived is not None else Derived(frames, index_drug=index_drug)
+    sections = build_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
+                                     derived=d)  # fmt: skip
     return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
 def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
-    n = len(frames["patient"])
-    notes = [f"Each patient counted once per term at the worst grade; bars are of all {n} patients."]
-    notes += [n for n in [synthetic_note(frames["patient"])] if n]
-    fig = figure_ae_summary(summarise_worst_grade(frames["ae"]), n_total=n, footnotes=notes)
+    treated = derive_safety_population(frames["patient"], frames["exposure"])["patient_id"]
+    n = len(treated)
+    notes = [f"Each patient counted once per term at the worst grade; bars are of the {n} patients with at least "
+             "one dose (safety population); adverse events of untreated patients are not counted."]  # fmt: skip
+    notes += [n for n in [synthetic_note(frames["patient"], treated)] if n]
+    ae = frames["ae"][frames["ae"]["patient_id"].isin(set(treated))]
+    fig = figure_ae_summary(summarise_worst_grade(ae), n_total=n, footnotes=notes)
     listings = [table_ae_on_off(frames)] if len(frames["exposure"]) else []
     return Section("Adverse events", "CTCAE v5.0 terms, worst grade per patient; the denominator of each drug's "
                    "columns is the patients who received it.", tables=[table_adverse_events(frames), *listings],

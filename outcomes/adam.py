@@ -8,6 +8,7 @@ else N; treatment-emergent as ``derive_var_trtemfl(end_window = 30)``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -187,8 +188,11 @@ def derive_adex(ex: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
         AVAL=("DURD", lambda d: d.sum() if d.notna().all() else np.nan), ASTDT=("ASTDT", "min"), AENDT=("AENDT", "max")
     )  # fmt: skip
     rows.append(total.reset_index().assign(PARAMCD="TDURD", AVALU="DAYS"))
-    out = pd.concat(rows, ignore_index=True)
+    with warnings.catch_warnings():  # all-NA parts (every interval ongoing, at a cut-off): dtypes are set below
+        warnings.simplefilter("ignore", FutureWarning)
+        out = pd.concat(rows, ignore_index=True)
     out["AVAL"] = out["AVAL"].astype("float64")
+    out[["ASTDT", "AENDT"]] = out[["ASTDT", "AENDT"]].astype("datetime64[ns]")
     out["PARAM"] = out["PARAMCD"].map(ADEX_PARAMS)
     out = out.sort_values(["USUBJID", "EXTRT", "PARAMCD", "EXSEQ"], kind="stable").reset_index(drop=True)
     out.insert(1, "ASEQ", (out.groupby("USUBJID", sort=False).cumcount() + 1).astype("int64"))

@@ -9,7 +9,8 @@ kept on disk under a key that names
   and so moves the head; the hash covers the whole trail, so two different histories never share a head,
 - the schema revision, tkitrack's derivation code (a digest of ``outcomes/`` and ``schemas/`` sources and
   vocabularies) and the pandas/numpy versions,
-- the derivation's name and every option it was called with (cut-off, reference, index drug, ...).
+- the derivation's name and every option it was called with, and the data cut-off and index drug the
+  ``Derived`` was made for (records are cut at the cut-off before any derivation).
 
 A changed database therefore misses the cache (never serves numbers of an older version), and a different option
 is a different entry. The head is read before and after the records are read; when a write landed in between
@@ -21,6 +22,7 @@ only (for the run).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -105,6 +107,11 @@ class Derived:
         The database to read the records from, only when a product is not cached.
     directory : pathlib.Path, optional
         Cache directory (default :func:`cache_directory`; None with ``frames``).
+    cutoff : datetime.date, optional
+        Data cut-off: records dated after it are left out (:func:`tkitrack.outcomes.cutoff.derive_records_at_cutoff`)
+        before anything is derived; part of every key.
+    index_drug : str, optional
+        The index therapy's drug (default: the first kinase-inhibitor course); part of every key.
 
     Examples
     --------
@@ -113,9 +120,11 @@ class Derived:
     """
 
     def __init__(self, frames: Mapping[str, pd.DataFrame] | None = None, *, engine=None,
-                 directory: Path | str | None = "default") -> None:  # fmt: skip
+                 directory: Path | str | None = "default", cutoff: dt.date | None = None,
+                 index_drug: str | None = None) -> None:  # fmt: skip
         if frames is None and engine is None:
             raise ValueError("Derived needs record frames or an engine to read them from")
+        self.cutoff, self.index_drug = cutoff, index_drug
         self._frames = dict(frames) if frames is not None else None
         self._engine = engine
         self._memory: dict[str, Any] = {}
@@ -151,6 +160,10 @@ class Derived:
                 frames = read_frames(session)
                 if self._folder is not None and read_data_version(session) != self._version:
                     self._folder = None  # a write landed since the version was read: keep nothing on disk
+            if self.cutoff is not None:
+                from tkitrack.outcomes.cutoff import derive_records_at_cutoff
+
+                frames = derive_records_at_cutoff(frames, self.cutoff)
             self._frames = frames
         return self._frames
 
@@ -160,7 +173,7 @@ class Derived:
         ``compute`` must be a pure derivation of the records and the options: the cache serves its result for as
         long as the data version, the code and the options are the same.
         """
-        key = _options_key(name, options)
+        key = _options_key(name, {**options, "cutoff": str(self.cutoff), "index_drug": self.index_drug})
         if key in self._memory:
             return self._memory[key]
         value = self._read(key)
@@ -179,7 +192,8 @@ class Derived:
         """ADSL, ADRS, ADTTE (:func:`tkitrack.outcomes.cohort.derive_adam_from_records`)."""
         from tkitrack.outcomes.cohort import derive_adam_from_records
 
-        return self.get("adam", lambda f: derive_adam_from_records(f, reference=reference), reference=reference)
+        return self.get("adam", lambda f: derive_adam_from_records(f, reference=reference, index_drug=self.index_drug),
+                        reference=reference)  # fmt: skip
 
     def patient_attributes(self) -> pd.DataFrame:
         """:func:`tkitrack.outcomes.cohort.derive_patient_attributes`."""
@@ -196,11 +210,9 @@ class Derived:
         from tkitrack.outcomes.cohort import ENDPOINTS, derive_endpoint
 
         key = code.upper()
-        if key in ("OS", "PFS", "DOR"):
-            return self.get("endpoint", lambda f: derive_endpoint(f, key, adam=self.adam()), code=key)
         if key not in ENDPOINTS:
             return derive_endpoint({}, key)  # raises the unknown-endpoint error
-        return self.get("endpoint", lambda f: derive_endpoint(f, key), code=key)
+        return self.get("endpoint", lambda f: derive_endpoint(f, key, adam=self.adam()), code=key)
 
     def competing_endpoint(self, code: str) -> pd.DataFrame:
         """``patient_id, time, status`` (:func:`tkitrack.outcomes.endpoints.derive_competing_endpoint`)."""

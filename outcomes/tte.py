@@ -366,7 +366,7 @@ def derive_adam(
     if index_drug is None and index.empty:  # no kinase inhibitor in the data: a trial of another treatment
         index, first_dose = derive_index_therapy(courses, index_drug=ANY_DRUG), None
     if lstalvdt is None and "ss" in domains:
-        lstalvdt = _last_contact(domains["ss"])
+        lstalvdt = _last_contact(domains)
     adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference,
                        trtsdt=first_dose)  # fmt: skip
     rs = domains.get("rs")
@@ -393,12 +393,27 @@ def derive_adam(
     return {"adsl": adsl, "adrs": adrs, "adtte": adtte}
 
 
-def _last_contact(ss: pd.DataFrame) -> pd.DataFrame:
-    """LSTALVDT from SS: the latest contact date of each subject (a partial date at its first day)."""
+def _last_contact(domains: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """LSTALVDT of a case series: per subject the latest date the records show the patient alive: an SS contact,
+    a tumour assessment (RS), a dose (EX start or end), an adverse event (AE start or end) or a disease event (CE);
+    partial dates at their first day. A record after the death date does not count."""
     from tkitrack.schemas.sdtm_tumour import impute_text, text
 
+    ss = domains["ss"]
     if not {"USUBJID", "SSDTC"} <= set(ss.columns):
         raise InputError(f"SDTM SS needs USUBJID and SSDTC; it has {', '.join(map(str, ss.columns))}")
-    dates = pd.DataFrame({"USUBJID": text(ss["USUBJID"]), "LSTALVDT": impute_text(ss["SSDTC"], "first")})
-    latest = dates.dropna(subset=["LSTALVDT"]).groupby("USUBJID")["LSTALVDT"].max()
+    sources = {"ss": ("SSDTC",), "rs": ("RSDTC",), "ex": ("EXSTDTC", "EXENDTC"), "ae": ("AESTDTC", "AEENDTC"),
+               "ce": ("CESTDTC",)}  # fmt: skip
+    parts = []
+    for name, columns in sources.items():  # a handful of domains, each read whole
+        frame = domains.get(name)
+        for column in columns:
+            if frame is not None and column in frame.columns and "USUBJID" in frame.columns:
+                parts.append(pd.DataFrame({"USUBJID": text(frame["USUBJID"]), "LSTALVDT": impute_text(frame[column])}))
+    dates = pd.concat(parts, ignore_index=True).dropna(subset=["LSTALVDT"])
+    dm = domains["dm"]
+    if "DTHDTC" in dm.columns:
+        death = pd.Series(impute_text(dm["DTHDTC"]).to_numpy(), index=text(dm["USUBJID"]).to_numpy())
+        dates = dates[~(dates["LSTALVDT"] > dates["USUBJID"].map(death))]
+    latest = dates.groupby("USUBJID")["LSTALVDT"].max()
     return pd.DataFrame({"USUBJID": latest.index, "LSTALVDT": latest.dt.strftime("%Y-%m-%d").to_numpy()})

@@ -114,22 +114,22 @@ def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
     else:
         seq, prev = head.seq, head.hash
     ts = _now()
-    columns: dict[str, list] = {k: [] for k in (*_HASHED, "hash")}
-    given = [k for k in _HASHED if k not in ("seq", "ts", "user", "prev_hash")]
-    as_text = ("record_id", "old_value", "new_value")
-    sha256 = hashlib.sha256
-    for e in entries:  # the chain is sequential: each hash covers the previous one (as entry_hash does)
-        seq += 1
-        row = {k: e.get(k) for k in given}
-        for k in as_text:
-            if row[k] is not None:
-                row[k] = str(row[k])
-        row.update(seq=seq, ts=ts, user=user, prev_hash=prev)
-        values = [row[k] for k in _HASHED]
-        for k, v in zip(_HASHED, values, strict=True):
-            columns[k].append(v)
-        prev = sha256(_ENCODE(values).encode("utf-8")).hexdigest()
-        columns["hash"].append(prev)
+    n = len(entries)
+    # built column by column; only the chain itself is a loop (each hash covers the previous one, as entry_hash)
+    columns: dict[str, list] = {k: [e.get(k) for e in entries] for k in _HASHED if k not in ("seq", "ts", "user",
+                                                                                             "prev_hash")}  # fmt: skip
+    for k in ("record_id", "old_value", "new_value"):
+        columns[k] = [None if v is None else str(v) for v in columns[k]]
+    columns.update(seq=list(range(seq + 1, seq + n + 1)), ts=[ts] * n, user=[user] * n)
+    prevs, hashes = [], []
+    sha256, encode = hashlib.sha256, _ENCODE
+    for values in zip(*(columns[k] for k in _HASHED[:-1]), strict=True):
+        prevs.append(prev)
+        prev = sha256(encode([*values, prev]).encode("utf-8")).hexdigest()
+        hashes.append(prev)
+    columns["prev_hash"], columns["hash"] = prevs, hashes
+    columns = {k: columns[k] for k in (*_HASHED, "hash")}
+    seq += n
     insert_columns(session, AuditEntry.__table__, columns)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     return len(entries)

@@ -38,6 +38,24 @@ def _postgres_ids(conn: Connection, table: Table, n: int) -> list[int] | None:
     return sorted(conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}).scalars())
 
 
+def _postgres_copy(conn: Connection, table: Table, columns: dict[str, Sequence]) -> None:
+    """``COPY table (columns) FROM STDIN`` through psycopg's copy support, on the connection's own transaction.
+
+    Values go through psycopg's adapters (the same as for a bound parameter), row by row into the COPY stream.
+    """
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(*([table.schema] if table.schema else []), table.name),
+        sql.SQL(", ").join(sql.Identifier(name) for name in columns),
+    )
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        write = copy.write_row
+        for row in zip(*columns.values(), strict=True):
+            write(row)
+
+
 def insert_columns(
     session: Session, table: Table, columns: dict[str, Sequence], *, returning_ids: bool = False
 ) -> list[int] | None:
@@ -45,8 +63,9 @@ def insert_columns(
 
     SQLite: one driver ``executemany`` of the compiled statement; the new integer ids are the contiguous block
     SQLite assigns (largest id + 1 onwards), read back while this transaction holds the write lock.
-    PostgreSQL: the ids are drawn from the key's sequence first and inserted with the rows, so the rows go
-    through the driver's pipelined ``executemany`` instead of multi-row ``INSERT ... RETURNING`` statements.
+    PostgreSQL (psycopg): the ids are drawn from the key's sequence first and the rows, ids included, go in
+    through ``COPY ... FROM STDIN`` (psycopg's copy support) in the same transaction: a failure anywhere rolls
+    the COPY back with everything else.
     Other databases: a Core insert (with ``RETURNING`` for the ids). Returns the new ids (``table.id``) when
     ``returning_ids``, else None.
     """
@@ -64,6 +83,13 @@ def insert_columns(
         ids = _postgres_ids(conn, table, n)
         if ids is not None:
             columns = {"id": ids, **columns}
+    if (
+        conn.dialect.name == "postgresql"
+        and conn.dialect.driver == "psycopg"
+        and (ids is not None or not returning_ids)
+    ):
+        _postgres_copy(conn, table, columns)
+        return ids if returning_ids else None
     rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     if returning_ids and ids is None:
         return list(conn.execute(insert(table).returning(table.c.id), rows).scalars())

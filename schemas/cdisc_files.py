@@ -42,10 +42,11 @@ def typed_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     out = {}
     for column, kind in zip(meta["variable"], meta["type"], strict=True):
         values = frame[column]
+        blank = values.astype("string").str.strip().eq("").fillna(False).to_numpy()  # "" is missing, not 0
         if kind == "integer":
-            out[column] = pd.to_numeric(values.replace("", np.nan), errors="coerce").round().astype("Int64")
+            out[column] = pd.to_numeric(values.mask(blank), errors="coerce").round().astype("Int64")
         elif kind == "float":
-            out[column] = pd.to_numeric(values.replace("", np.nan), errors="coerce").astype("float64")
+            out[column] = pd.to_numeric(values.mask(blank), errors="coerce").astype("float64")
         elif kind == "date":
             out[column] = pd.to_datetime(values, errors="coerce").dt.normalize().astype("datetime64[ns]")
         else:

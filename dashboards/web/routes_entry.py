@@ -262,7 +262,7 @@ async def save_record(request: Request, patient_id: str, record: str, record_id:
     values = _editable(posted_values(record, form), record)
     shown = _editable(posted_values(record, form, prefix="shown_"), record)
     why = str(form.get("why") or "").strip()
-    deleting = form.get("action") == "delete"
+    deleting = form.get("_do") == "delete"  # not "action": an AE field
     action = f"/patients/{quote(patient_id, safe='')}/records/{record}/{quote(record_id, safe='')}/edit"
     title = f"{RECORD_TITLES[record]} {record_id if record != 'patient' else ''} of {patient_id}"
     again = {"record": record, "patient_id": patient_id, "action": action, "title": title, "record_id": record_id}

@@ -187,7 +187,7 @@ def test_survival_and_safety_on_the_database(cli):
     (letter,) = [r for r in out["exposure"] if r["patient_id"] == "LETTER-IMT-1"]
     assert (letter["drug"], letter["days_on_drug"], letter["cumulative_dose_mg"]) == ("crizotinib", 182, 200 * 182)
     gait = next(r for r in out["ae_incidence"] if r["term"] == "Gait disturbance")
-    assert (gait["n_any"], gait["N"]) == (1, 7)
+    assert (gait["n_any"], gait["N"]) == (1, 1)  # the safety population: only the letter's patient took a drug
     assert cli("survival", "--by", "eye_colour").exit_code == 2
     table = cli("safety")
     assert table.exit_code == 0, table.output
@@ -195,3 +195,40 @@ def test_survival_and_safety_on_the_database(cli):
     assert "Days on drug" in out and "Dose intensity (mg/m²/day)" in out and "182" in out
     for raw in ("days_on_drug", "NaT", "<NA>", "True", "False", "182.0", "n_any", "pct_"):
         assert raw not in out, raw
+
+
+def test_derive_from_the_database_equals_derive_from_its_sdtm_export(cli, tmp_path):
+    """One derivation: the database path and --sdtm on the database's own SDTM export give the same ADTTE rows."""
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    assert cli("derive", "-o", str(tmp_path / "db")).exit_code == 0
+    assert cli("export", "--sdtm", str(tmp_path / "sdtm"), "--format", "csv").exit_code == 0
+    result = cli("derive", "-o", str(tmp_path / "files"), "--sdtm", str(tmp_path / "sdtm"), "--reference", "TRTSDT")
+    assert result.exit_code == 0, result.output
+    db, files = (pd.read_csv(tmp_path / f / "adtte.csv") for f in ("db", "files"))
+    pd.testing.assert_frame_equal(db, files)
+    # the letter (first dose 2019-02-01, last 2019-08-01, last contact 2023-08-01); the disease events of
+    # OUYANG-2025-2 come through CE, but that patient was never treated: no origin, no row
+    assert set(db["USUBJID"]) == {"LETTER-IMT-1"}
+    got = db.set_index("PARAMCD").loc[["OS", "TTD", "TFI"], ["STARTDT", "ADT", "AVAL", "CNSR"]]
+    assert got.values.tolist() == [["2019-02-01", "2023-08-01", 1643, 1], ["2019-02-01", "2019-08-01", 182, 0],
+                                   ["2019-08-01", "2023-08-01", 1462, 1]]  # fmt: skip
+
+
+def test_cutoff_and_index_drug_on_derive_survival_and_safety(cli, tmp_path):
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    # cut off 2019-07-31, the day before the letter's last dose: the course is ongoing at the cut-off
+    assert cli("derive", "-o", str(tmp_path), "--cutoff", "2019-07-31").exit_code == 0
+    tte = pd.read_csv(tmp_path / "adtte.csv").set_index("PARAMCD")
+    # censored at the last date the records show the patient alive: the MRI of 2019-07-01
+    assert tte.loc["TTD", ["ADT", "AVAL", "CNSR"]].tolist() == ["2019-07-01", 151, 1]
+    assert tte.loc["OS", ["ADT", "AVAL", "CNSR"]].tolist() == ["2019-07-01", 151, 1]
+    assert "TFI" not in tte.index and "RFSSTP" not in tte.index
+    surv = cli("survival", "--endpoint", "TTD", "--cutoff", "2019-08-01", "--format", "json")
+    assert surv.exit_code == 0, surv.output
+    assert json.loads(surv.stdout)["summary"][0]["events"] == 1  # the stop on the cut-off day is known
+    none = cli("survival", "--endpoint", "OS", "--index-drug", "larotrectinib", "--format", "json")
+    assert "no patient has a time for this endpoint" in none.output  # nobody took larotrectinib: no day 1, no row
+    early = cli("safety", "--format", "json", "--cutoff", "2019-01-31")
+    assert early.exit_code == 0 and json.loads(early.stdout)["ae_incidence"] == []
+    bad = cli("derive", "-o", str(tmp_path / "x"), "--cutoff", "31/07/2019")
+    assert bad.exit_code == 2 and "--cutoff must be a date YYYY-MM-DD" in bad.stderr

@@ -128,3 +128,32 @@ def test_parameters_added_on_request_for_every_subject():
     assert _got(adrs, "MBOR") == ("MISSING", None) and _got(adrs, "IBOR") == ("MISSING", None)
     adrs = _adrs([(30, "PERCIST", "CMR")], metabolic=False)
     assert "MBOR" not in set(adrs["PARAMCD"]) and "MOVR" not in set(adrs["PARAMCD"])
+
+
+def test_percist_beside_recist_from_tkitrack_records():
+    """The same patient typed as tkitrack records: the assessment's criteria travel to RSCAT and split the calls."""
+    from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.schemas.parse import parse_records
+
+    raw = {
+        "patient": [{"patient_id": "P1", "sex": "F", "diagnosis_date": "2021-02-01", "histology": "IMT"}],
+        "exposure": [{"patient_id": "P1", "drug": "crizotinib", "dose": "280", "unit": "mg/m2", "frequency": "BID",
+                      "start": "2021-03-01"}],
+        "assessment": [
+            {"patient_id": "P1", "date": "2021-02-20", "modality": "MRI", "baseline": "true", "sum_diameters": "60"},
+            {"patient_id": "P1", "date": "2021-03-29", "modality": "MRI", "criteria": "RECIST1.1",
+             "sum_diameters": "40", "response": "PR"},
+            {"patient_id": "P1", "date": "2021-03-29", "modality": "PET-CT", "criteria": "PERCIST", "response": "PMR"},
+            {"patient_id": "P1", "date": "2021-06-21", "modality": "MRI", "criteria": "RECIST1.1",
+             "sum_diameters": "30", "response": "PR"},
+            {"patient_id": "P1", "date": "2021-06-21", "modality": "PET-CT", "criteria": "PERCIST", "response": "CMR"},
+        ],
+        "followup": [{"patient_id": "P1", "date": "2021-12-01", "vital_status": "alive", "disease_status": "AWD"}],
+    }  # fmt: skip
+    frames = {}
+    for record, rows in raw.items():
+        frames[record], problems = parse_records(record, pd.DataFrame(rows))
+        assert problems.empty, problems.to_dict("records")
+    adrs = derive_adam_from_records(frames)["adrs"]
+    assert {code: _got(adrs, code) for code in ("BOR", "CBOR", "MBOR")} == {
+        "BOR": ("PR", 28), "CBOR": ("PR", 28), "MBOR": ("CMR", 112)}  # fmt: skip

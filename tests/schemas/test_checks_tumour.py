@@ -166,3 +166,21 @@ def test_message_says_what_was_found_and_what_to_do():
         "RECIST 1.1 calls an increase of at least 20% and at least 5 mm progression: correct the sum or the "
         "response, or record a new baseline before a new course"
     ]
+
+
+def test_course_starts_agree_with_the_course_derivation():
+    """schemas cannot import outcomes: the edit check's course starts must stay those of outcomes.courses."""
+    from tkitrack.outcomes.courses import derive_courses
+
+    ex = _parsed("exposure", [
+        CRIZOTINIB, {**CRIZOTINIB, "start": "2020-03-01", "end": "2020-04-01", "discontinued": "false"},
+        {**CRIZOTINIB, "start": "2020-05-01", "end": "", "discontinued": "false"},
+        {**LORLATINIB, "start": "2020-02-01", "end": "2020-02-10", "discontinued": "true"},
+        {**LORLATINIB, "start": "2020-02-20", "end": "2020-02-25"},
+        {**CRIZOTINIB, "patient_id": "P2", "start": "2018-01-01", "end": "2018-02-01", "discontinued": "false"},
+        {**CRIZOTINIB, "patient_id": "P2", "start": "2018-03-01", "end": ""},
+    ])  # fmt: skip
+    mine = derive_course_starts(ex).sort_values(["patient_id", "start", "drug"]).reset_index(drop=True)
+    theirs = derive_courses(ex)[["patient_id", "drug", "start"]].sort_values(["patient_id", "start", "drug"])
+    pd.testing.assert_frame_equal(mine, theirs.reset_index(drop=True), check_dtype=False)
+    assert len(mine) == 5  # P1: crizotinib twice (re-challenge), lorlatinib twice; P2: one course with a hold

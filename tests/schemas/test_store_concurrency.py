@@ -166,16 +166,19 @@ def test_a_patient_added_twice_at_once_is_refused_like_one_added_twice_in_a_row(
         with transaction(engine) as session:
             return add_records(session, {"patient": pd.DataFrame([PATIENT])}, user=user, source="patient add")
 
-    first, second = _in_threads(lambda: add("ann"), lambda: add("bob"))
-    assert first == {"patient": 1}
+    results = _in_threads(lambda: add("ann"), lambda: add("bob"))
+    winners = [i for i, r in enumerate(results) if r == {"patient": 1}]
+    assert len(winners) == 1, results  # whichever took the write lock first wins; the other is refused
+    second = results[1 - winners[0]]
     assert isinstance(second, ValidationFailed)
     assert str(second) == "1 error(s) in patient add; nothing was written. Fix them and run the command again."
-    assert second.failures[["patient_id", "rule_id", "message"]].to_dict("records") == [
+    errors = second.failures[second.failures["severity"] == "error"]  # warnings (PT003 no follow-up) ride along
+    assert errors[["patient_id", "rule_id", "message"]].to_dict("records") == [
         {"patient_id": "P1", "rule_id": "PT011",
          "message": "patient P1 is already in the database; change it with `tkitrack patient edit`"}
     ]  # fmt: skip
     with transaction(engine) as session:
-        assert list(read_audit_log(session)["user"]) == ["ann"]
+        assert list(read_audit_log(session)["user"]) == [["ann", "bob"][winners[0]]]
 
 
 @pytest.mark.slow

@@ -248,3 +248,19 @@ def test_insert_entry_values_are_those_typed(seeded):
             text("SELECT new_value FROM audit_log WHERE table_name = 'patient' ORDER BY seq")
         ).scalars()
         assert json.loads(next(values))["birth_date"] == "2013-05-10"
+
+
+def test_a_generated_cohort_with_edits_and_deletions_replays_without_findings(engine):
+    from tkitrack.sample_data.generate import generate_cohort
+
+    frames = generate_cohort(15, seed=3)  # every record type, partial dates, coded terms, free text
+    with transaction(engine) as session:
+        counts = add_records(session, frames, user="nurse", source="generated")
+    first, second = frames["patient"]["patient_id"].iloc[:2]
+    with transaction(engine) as session:
+        update_record(session, "patient", first, {"height_cm": "131.5"}, reason="r", user="u")
+        update_record(session, "ae", 1, {"grade": "3"}, reason="r", user="u")
+        delete_record(session, "patient", second, reason="withdrew", user="u")
+    chain, replay = _check(engine)
+    assert chain.ok
+    assert (replay.findings, replay.records) == ([], sum(counts.values()))

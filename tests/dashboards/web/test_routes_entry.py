@@ -167,7 +167,7 @@ def test_a_second_save_of_the_same_record_is_refused_with_the_others_change_show
     assert re.search(r"<td>dose</td><td>200</td><td>250(\.0)?</td><td>dm</td>", conflict), conflict
     assert _read(site_a, "exposure", A_EXPOSURE)["dose"] == 250  # the first save stands, the second wrote nothing
     delete = site_a.post(url, data={"csrf_token": csrf_of(pages[site_a].text), **shown[site_a], **values,
-                                    "why": "duplicate", "action": "delete"})  # fmt: skip
+                                    "why": "duplicate", "_do": "delete"})  # fmt: skip
     assert delete.status_code == 409  # a deletion of a record changed since is refused too
     assert _read(site_a, "exposure", A_EXPOSURE)["deleted"] is False
 
@@ -255,3 +255,17 @@ def test_a_post_without_the_csrf_token_is_refused(client_factory):
     assert response.status_code == 403
     with transaction(make_engine(str(_db(site_a).url))) as s:
         assert [r for r in read_frames(s, ["patient"])["patient"]["patient_id"] if r == "A-009"] == []
+
+
+def test_a_response_the_sums_contradict_saves_and_opens_an_as006_query(client_factory):
+    """A CR typed with a target-lesion sum of 5 mm (RECIST 1.1: a CR has a sum of 0): a warning, so the record is
+    saved, and the edit check opens a data query on the response, as for every other warning rule."""
+    site_a = client_factory("site_a")
+    response = _post_form(site_a, "/patients/A-001/records/assessment/new",
+                          {"date": "2019-09-01", "modality": "MRI", "sum_diameters": "5", "response": "CR"})  # fmt: skip
+    assert response.status_code == 303, response.text
+    with transaction(_db(site_a)) as s:
+        queries = list_queries(s, patient_id="A-001")
+    as006 = queries[queries["rule_id"] == "AS006"]
+    assert as006[["record", "field", "state"]].values.tolist() == [["assessment", "response", "open"]]
+    assert "AS006: CR (overall) on 2019-09-01 with a target-lesion sum of 5 mm" in as006["message"].iloc[0]
