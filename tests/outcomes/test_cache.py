@@ -203,3 +203,19 @@ def test_unknown_endpoint_says_which_exist(cohort_engine, tmp_path):
 
     with pytest.raises(InputError, match="unknown endpoint 'XYZ'; choose one of OS, PFS"):
         Derived(engine=cohort_engine, directory=tmp_path).endpoint("xyz")
+
+
+def test_cutoff_and_index_drug_are_part_of_every_key(cohort_engine, tmp_path):
+    import datetime as dt
+
+    full = Derived(engine=cohort_engine, directory=tmp_path).endpoint("OS")
+    early = Derived(engine=cohort_engine, directory=tmp_path, cutoff=dt.date(2015, 6, 30))
+    cut = early.endpoint("OS")
+    assert early.computed == ["adam", "endpoint"] and early.hits == []
+    assert not cut.equals(full)  # the records were cut before deriving
+    named = Derived(engine=cohort_engine, directory=tmp_path, index_drug="crizotinib")
+    named.endpoint("OS")  # the same drug as the default here, but another option: another entry
+    assert named.computed == ["adam", "endpoint"] and named.hits == []
+    again = Derived(engine=cohort_engine, directory=tmp_path, cutoff=dt.date(2015, 6, 30))
+    _same(again.endpoint("OS"), cut)
+    assert again.hits == ["endpoint"] and again.computed == []
