@@ -173,7 +173,8 @@ class Derived:
         ``compute`` must be a pure derivation of the records and the options: the cache serves its result for as
         long as the data version, the code and the options are the same.
         """
-        key = _options_key(name, {**options, "cutoff": str(self.cutoff), "index_drug": self.index_drug})
+        key = _options_key(name, {"options": options, "records": {"cutoff": str(self.cutoff),
+                                                                  "index_drug": self.index_drug}})  # fmt: skip
         if key in self._memory:
             return self._memory[key]
         value = self._read(key)

@@ -167,7 +167,7 @@ def test_changed_derivation_code_misses(cohort_engine, tmp_path, monkeypatch):
 
 def test_a_damaged_entry_is_derived_again(cohort_engine, tmp_path):
     Derived(engine=cohort_engine, directory=tmp_path).endpoint("TOT")
-    (meta,) = list(tmp_path.rglob("meta.json"))
+    (meta,) = [m for m in tmp_path.rglob("meta.json") if m.parent.name.startswith("endpoint-")]
     next(meta.parent.glob("*.parquet")).write_bytes(b"not parquet")
     d = Derived(engine=cohort_engine, directory=tmp_path)
     d.endpoint("TOT")
