@@ -15,7 +15,7 @@ from bench._harness import format_table, machine
 
 #: figure -> (full run, --quick run); each a callable taking the parsed options.
 FIGURES = {
-    1: (lambda o: startup.run(repeats=21), lambda o: startup.run(repeats=7)),
+    1: (lambda o: startup.run(repeats=21, group_repeats=7), lambda o: startup.run(repeats=7, group_repeats=3)),
     2: (lambda o: validation.run(1_000_000, repeats=5), lambda o: validation.run(100_000, repeats=3)),
     3: (
         lambda o: importing.run(1_000_000, repeats=3, pg_url=o.pg_url, pg_repeats=1),

@@ -20,7 +20,7 @@ from tkitrack.cli import (
     users,
     vocab,
 )
-from tkitrack.cli._common import command, state
+from tkitrack.cli._common import CONTEXT, EXIT_CODES, command, state
 from tkitrack.cli.records import GROUPS, make_record_app
 
 __all__ = ["app", "main"]
@@ -28,9 +28,10 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="tkitrack",
     help="Track targeted therapy and outcomes in kinase-fusion tumours: log timelines, validate, derive, plot.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    context_settings=CONTEXT,
 )
 
 

@@ -8,24 +8,46 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
 __all__ = [
+    "CONTEXT",
+    "EXIT_CODES",
+    "ListingFormat",
     "State",
     "command",
     "derived",
     "fail",
     "force_option",
+    "group",
     "open_db",
     "parse_numbers",
+    "patient_argument",
     "publish_head",
+    "renamed",
     "render",
     "render_listing",
+    "render_rows",
     "report_failures",
+    "retired_option",
     "state",
 ]
+
+#: ``-h`` is ``--help`` on every command and group (click passes the setting down to every sub-context).
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+#: The exit codes every command keeps; the epilog of every ``--help``.
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the data or the request failed a check (errors in the data, a record or patient not "
+    "found, a broken audit trail), nothing written; 2 usage error (unknown command or option, a bad value), "
+    "nothing done; 3 the record is locked (a data manager unlocks it: tkitrack record unlock), nothing written; "
+    "4 internal error (a bug: rerun with TKITRACK_DEBUG=1 and report it), nothing written; 130 interrupted."
+)
+
+#: ``--format`` of a listing (a table in the terminal, or JSON/CSV for scripts).
+ListingFormat = Literal["table", "json", "csv"]
 
 #: Error rows a failed write prints before it says how many more there are (the full listing goes to -o).
 MAX_ERRORS_SHOWN = 200
@@ -88,6 +110,33 @@ def report_failures(failures, *, hint: str = "") -> None:
         typer.echo(hint, err=True)
 
 
+def group(help: str, **kwargs: Any) -> typer.Typer:
+    """A command group that follows the conventions: ``-h``, the exit codes in its help, help when called bare."""
+    return typer.Typer(help=help, epilog=EXIT_CODES, no_args_is_help=True, context_settings=CONTEXT, **kwargs)
+
+
+def patient_argument(required: bool = True, help: str = "Patient id"):
+    """The patient, named the same way by every command: the argument ``PATIENT_ID``."""
+    return typer.Argument(... if required else None, metavar="PATIENT_ID", help=help, show_default=False)
+
+
+def retired_option(*decls: str, flag: bool = False):
+    """An old spelling kept for one release: hidden from ``--help``, read through :func:`renamed`."""
+    return typer.Option(False if flag else None, *decls, hidden=True)
+
+
+def renamed(value: Any, old_value: Any, *, old: str, new: str) -> Any:
+    """The value of an option given under its new name or its retired one (a deprecation warning on stderr).
+
+    Both names with different values is a usage error (exit 2)."""
+    if old_value is None or old_value is False:
+        return value
+    typer.echo(f"warning: {old} is deprecated and will be removed in the next release; use {new}", err=True)
+    if value is not None and value is not False and value != old_value:
+        raise fail(f"{old} and {new} both given, with different values ({old_value} and {value}); give {new}", 2)
+    return old_value
+
+
 def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
     """``app.command(...)`` whose errors reach the user as a message and an exit code, never a traceback.
 
@@ -120,9 +169,10 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
                 raise fail(
                     f"internal error ({type(err).__name__}: {err}); nothing was written. "
                     "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.",
-                    3,
+                    4,
                 ) from None
 
+        kwargs.setdefault("epilog", EXIT_CODES)
         return app.command(*args, **kwargs)(run)
 
     return wrap
@@ -207,31 +257,53 @@ def render(
 
         write_csv(frame, stream)
         return
+    _print_table(list(frame.columns), frame.itertuples(index=False), stream, title, max_width, wide)
+
+
+def render_rows(
+    rows: list[dict], columns: list[str], fmt: str = "table", *, title: str | None = None, err: bool = False
+) -> None:
+    """:func:`render` of rows as dicts, without pandas for a table or JSON (what a single-record command shows)."""
+    stream = sys.stderr if err else sys.stdout
+    if fmt == "json":
+        shown = [{c: (None if _missing(r.get(c)) else r.get(c)) for c in columns} for r in rows]
+        stream.write(json.dumps(shown, indent=2, default=str) + "\n")
+    elif fmt == "csv":
+        import pandas as pd
+
+        render(pd.DataFrame(rows, columns=columns), "csv", err=err)
+    else:
+        _print_table(columns, ([r.get(c) for c in columns] for r in rows), stream, title, 40, ("message", "detail"))
+
+
+def _print_table(columns, rows, stream, title, max_width, wide) -> None:
+    """A rich table of plain-text cells (never markup); ``wide`` columns take the spare width."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    cells = [["" if _missing(v) else _cell(v) for v in row] for row in rows]
     table = Table(title=Text(title) if title is not None else None, show_lines=False, header_style="bold")
-    for col in frame.columns:
+    for i, col in enumerate(columns):
         if col in wide:
             table.add_column(Text(str(col)), overflow="fold", ratio=1, min_width=16)
         else:
-            longest = int(frame[col].map(lambda v: len(_cell(v)) if not _missing(v) else 0).max()) if len(frame) else 0
+            longest = max((len(row[i]) for row in cells), default=0)
             table.add_column(Text(str(col)), overflow="fold", max_width=max_width, min_width=min(longest, 12),
                              no_wrap=col in ("patient_id", "file"))  # fmt: skip
-    for row in frame.itertuples(index=False):
-        table.add_row(*[Text("" if _missing(v) else _cell(v)) for v in row])
+    for row in cells:
+        table.add_row(*[Text(c) for c in row])
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 200  # piped: do not wrap at 80
     Console(file=stream, width=width).print(table, crop=False)  # a table wider than the terminal loses nothing
 
 
 def _missing(value: Any) -> bool:
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    """None, NaN, and pandas' NA/NaT (recognised by type, so that pandas is not imported for rows of dicts)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _cell(value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -16,7 +17,9 @@ from tkitrack.cli._common import (
     index_drug_option,
     parse_numbers,
     read_records,
+    renamed,
     render,
+    retired_option,
 )
 
 __all__ = ["app", "parse_event"]
@@ -40,24 +43,28 @@ def _frames(cutoff: str | None = None):
     return read_records(cutoff)
 
 
-_DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
+#: ``--format`` of a summary: a terminal table, or nested JSON for scripts (not a flat listing, so no CSV).
+_SummaryFormat = Literal["table", "json"]
+_BY_HELP = ("Group by a patient attribute (histology, fusion_partner, kinase_gene, sex, ...); with --csv, a column "
+            "of the file")  # fmt: skip
 
 
 @command(app, "derive")
 def derive(
-    adam: Path | None = typer.Option(None, "--adam", help="Folder to write the ADaM datasets into (the same as -o)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the ADaM datasets into"),
     sdtm: Path | None = typer.Option(None, "--sdtm", help="Derive from this SDTM folder instead of the database"),
     last_alive: Path | None = typer.Option(
         None, "--last-alive", help="(--sdtm) CSV with USUBJID, LSTALVDT, e.g. an ADSL"
     ),
-    reference: str = typer.Option("auto", "--reference", help="Time origin: RANDDT, TRTSDT or auto"),
-    fmt: str = typer.Option("csv", "--format", "-f", help="File format: xpt, json, csv or parquet"),
+    reference: Literal["auto", "RANDDT", "TRTSDT"] = typer.Option("auto", "--reference", case_sensitive=False,
+                                                                  help="Time origin"),
+    fmt: Literal["xpt", "json", "csv", "parquet"] = typer.Option("csv", "--format", "-f", help="File format"),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID when deriving from the database (an SDTM folder has its own)"),
     index_drug: str | None = index_drug_option(),
     cutoff: str | None = cutoff_option(),
     force: bool = force_option(),
+    old_adam: Path | None = retired_option("--adam"),
 ) -> None:  # fmt: skip
     """Derive ADaM datasets (ADSL, ADRS with BOR/CBOR/RSP/CRSP/..., ADTTE with OS, PFS, RSD (DoR), TTR, TTD, TFI,
     RFSSTP, ADAE, ADEX) and write them with define.xml and a manifest."""
@@ -68,13 +75,7 @@ def derive(
     from tkitrack.schemas.errors import InputError
 
     ref = reference.upper()
-    if ref not in ("AUTO", "RANDDT", "TRTSDT"):
-        raise fail(f"--reference must be RANDDT, TRTSDT or auto, got {reference!r}", 2)
-    if fmt not in _DATASET_FORMATS:
-        raise fail(f"--format must be one of {', '.join(_DATASET_FORMATS)}, got {fmt!r}", 2)
-    if adam is not None and output is not None and adam != output:
-        raise fail(f"two folders given (--adam {adam} and -o {output}); give one", 2)
-    folder = output or adam
+    folder = renamed(output, old_adam, old="--adam DIR", new="-o DIR")
     if folder is None:
         raise fail("give the folder to write into: tkitrack derive -o DIR", 2)
     if sdtm is not None and cutoff is not None:
@@ -121,7 +122,7 @@ def _read_csv(csv: Path, time: str, columns: tuple[str | None, ...]):
         data = pd.read_csv(csv)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{csv}: cannot read it as CSV ({err})") from None
-    for option, col in (("--time", time), *zip(("--group", "--status"), columns, strict=False)):
+    for option, col in (("--time", time), *zip(("--by", "--status"), columns, strict=False)):
         if col is not None and col not in data.columns:
             raise InputError(f"{option} {col!r}: column not in {csv}; it has {', '.join(data.columns)}")
     return data
@@ -137,22 +138,24 @@ def survival(
     endpoint: str = typer.Option(
         "PFS", "--endpoint", "-e", help="OS, PFS, DOR, TTR, TTD, TFI or RFSSTP (database; TOT = TTD, RFS_STOP = RFSSTP)"
     ),
-    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    by: str | None = typer.Option(None, "--by", help=_BY_HELP),
     csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
     time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
     event: str | None = typer.Option(None, "--event", help="(--csv) event: COL==VALUE, e.g. 'status==2'"),
-    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
-    conf_type: str = typer.Option("log", "--conf-type", help="CI transform: log, log-log or plain"),
+    conf_type: Literal["log", "log-log", "plain"] = typer.Option("log", "--conf-type", help="CI transform"),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
-    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
+    median_rule: Literal["first", "midpoint"] = typer.Option(
+        "first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"
+    ),
     landmarks: str = typer.Option("", "--landmarks", help="Days for survival estimates, e.g. 365,730"),
     quartiles: bool = typer.Option(False, "--quartiles", help="Also the 25th and 75th percentiles with CIs"),
     rmst: float | None = typer.Option(None, "--rmst", help="Restricted mean survival time to this many days"),
     cox: bool = typer.Option(False, "--cox", help="Also Cox hazard ratios of each group (exploratory)"),
     cox_reference: str | None = typer.Option(None, "--cox-reference", help="Reference group (default: first)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
     index_drug: str | None = index_drug_option(),
     cutoff: str | None = cutoff_option(),
+    old_group: str | None = retired_option("--group"),
 ) -> None:
     """Kaplan-Meier summary: n, events, median (quartiles) with CI or 'not reached', landmarks, RMST, numbers at
     risk, median follow-up, log-rank and Cox (exploratory)."""
@@ -162,12 +165,7 @@ def survival(
     from tkitrack.outcomes.summary import summarise_endpoint
     from tkitrack.schemas.errors import InputError
 
-    if conf_type not in ("log", "log-log", "plain"):
-        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
-    if median_rule not in ("first", "midpoint"):
-        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    by = renamed(by, old_group, old="--group COL", new="--by COL")
     _check_conf(conf_level)
     marks = parse_numbers(landmarks, "--landmarks")
     if csv is not None and (cutoff is not None or index_drug is not None):
@@ -177,7 +175,7 @@ def survival(
 
         if not (time and event):
             raise fail("--csv needs --time COL and --event 'COL==VALUE'", 2)
-        data = _read_csv(csv, time, (group,))
+        data = _read_csv(csv, time, (by,))
         col, op, value = parse_event(event, list(data.columns))
         hit = data[col].astype(str) == value
         if pd.api.types.is_numeric_dtype(data[col]):
@@ -186,7 +184,7 @@ def survival(
             except ValueError:
                 raise InputError(f"--event {event!r}: {col} is numeric, {value!r} is not a number") from None
         data["_event"] = ~hit if op == "!=" else hit
-        title, grp = f"{csv.name}: {time}, event {event}", group
+        title, grp = f"{csv.name}: {time}, event {event}", by
     else:
         from tkitrack.outcomes.cohort import GROUPINGS
 
@@ -244,17 +242,17 @@ def cuminc(
     endpoint: str = typer.Option(
         "RELAPSE_AFTER_CR", "--endpoint", "-e", help="RELAPSE_AFTER_CR or RELAPSE_AFTER_STOP (database; death competes)"
     ),
-    by: str | None = typer.Option(None, "--by", help="Group by histology, fusion_partner, kinase_gene, sex, ..."),
+    by: str | None = typer.Option(None, "--by", help=_BY_HELP),
     csv: Path | None = typer.Option(None, "--csv", help="Summarise any CSV instead of the database"),
     time: str | None = typer.Option(None, "--time", help="(--csv) time column"),
     status: str | None = typer.Option(None, "--status", help="(--csv) status column: 0 censored, then codes"),
     event_code: int = typer.Option(1, "--event-code", help="(--csv) status code of the event of interest"),
     competing_code: str = typer.Option("2", "--competing-code", help="(--csv) competing status codes, e.g. 2,3"),
-    group: str | None = typer.Option(None, "--group", help="(--csv) group column"),
-    conf_type: str = typer.Option("log-log", "--conf-type", help="CI transform: log-log or log"),
+    conf_type: Literal["log-log", "log"] = typer.Option("log-log", "--conf-type", help="CI transform"),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
     landmarks: str = typer.Option("365,730", "--landmarks", help="Days for the estimates, e.g. 365,730"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
+    old_group: str | None = retired_option("--group"),
 ) -> None:
     """Cumulative incidence with competing events (Aalen-Johansen, cmprsk's variance) by group, and Gray's test."""
     import json
@@ -262,17 +260,14 @@ def cuminc(
     from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_competing
 
-    if conf_type not in ("log-log", "log"):
-        raise fail(f"--conf-type must be log-log or log, got {conf_type!r}", 2)
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
+    by = renamed(by, old_group, old="--group COL", new="--by COL")
     _check_conf(conf_level)
     marks = parse_numbers(landmarks, "--landmarks")
     competing = [int(x) for x in parse_numbers(competing_code, "--competing-code")]
     if csv is not None:
         if not (time and status):
             raise fail("--csv needs --time COL and --status COL", 2)
-        data, grp, st = _read_csv(csv, time, (group, status)), group, status
+        data, grp, st = _read_csv(csv, time, (by, status)), by, status
         title = f"{csv.name}: cumulative incidence of {status} == {event_code}, {time}"
     else:
         from tkitrack.outcomes.cohort import GROUPINGS
@@ -308,39 +303,79 @@ def cuminc(
 @command(app, "stopping")
 def stopping(
     landmarks: str = typer.Option("90,180,365", "--landmarks", help="Days after CR at which status is fixed"),
-    conf_type: str = typer.Option("log", "--conf-type", help="CI transform of the medians: log, log-log or plain"),
+    conf_type: Literal["log", "log-log", "plain"] = typer.Option(
+        "log", "--conf-type", help="CI transform of the medians"
+    ),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of every interval"),
-    median_rule: str = typer.Option("first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
-) -> None:
-    """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing."""
+    median_rule: Literal["first", "midpoint"] = typer.Option(
+        "first", "--median-rule", help="first, or midpoint (R, flat at 0.5)"
+    ),
+    stop_reason: list[str] = typer.Option(None, "--stop-reason",
+                                          help="Only stops for this reason (complete_response, toxicity, ...); repeat"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
+    index_drug: str | None = index_drug_option(),
+    cutoff: str | None = cutoff_option(),
+) -> None:  # fmt: skip
+    """Is it safe to stop after complete response? Landmark analysis, time-varying Cox, per-patient listing and the
+    cumulative incidence of relapse after stopping in CR (death competing); each says its n, events and who is out."""
     import json
 
-    from tkitrack.outcomes.stopping import fit_time_varying_cox, landmark_analysis, list_stopped_patients
+    from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.outcomes.stopping import (
+        derive_relapse_after_stop,
+        derive_stopping_cohort,
+        derive_stopping_exclusions,
+        fit_time_varying_cox,
+        landmark_analysis,
+        list_stopped_patients,
+        restrict_stopping_cohort,
+    )
+    from tkitrack.outcomes.summary import summarise_competing
+    from tkitrack.schemas.vocabulary import REASONS
 
-    if conf_type not in ("log", "log-log", "plain"):
-        raise fail(f"--conf-type must be log, log-log or plain, got {conf_type!r}", 2)
-    if median_rule not in ("first", "midpoint"):
-        raise fail(f"--median-rule must be first or midpoint, got {median_rule!r}", 2)
+    reasons = list(stop_reason or []) or None
+    for r in reasons or []:
+        if r not in REASONS:
+            raise fail(f"--stop-reason {r!r} is not one of {', '.join(REASONS)}", 2)
     _check_conf(conf_level)
-    cohort = derived().stopping_cohort()
-    in_cr = cohort[cohort["cr_date"].notna()]
-    marks = landmark_analysis(in_cr, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
+    frames = _frames(cutoff)
+    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
+                                    frames["followup"], index_drug=index_drug)  # fmt: skip
+    excluded = derive_stopping_exclusions(cohort, reasons)
+    used = restrict_stopping_cohort(cohort, reasons)
+    marks = landmark_analysis(used, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
                               conf_type=conf_type, conf=conf_level)  # fmt: skip
-    tv = fit_time_varying_cox(in_cr, conf=conf_level)
-    stopped = list_stopped_patients(in_cr)
-    header = (f"{len(in_cr)} patients reached CR on an inhibitor; {len(stopped)} stopped it "
-              f"(relapse counted from the CR date; stopped vs continued is never compared from baseline)")  # fmt: skip
+    tv = fit_time_varying_cox(used, conf=conf_level)
+    stopped = list_stopped_patients(used)
+    rel = derive_relapse_after_stop(
+        derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=reasons)["adtte"]
+    )
+    cif = summarise_competing(rel, conf=conf_level, landmarks=(365, 730)) if len(rel) else None
+    only = f" for {' or '.join(reasons)}" if reasons else ""
+    header = (f"{len(cohort)} patients with an index therapy; {len(used)} analysed (in CR on it), {len(stopped)} of "
+              f"them stopped it{only}; {len(excluded)} left out. Relapse counted from the CR date; stopped vs "
+              "continued is never compared from baseline")  # fmt: skip
+    why = excluded.groupby("reason")["patient_id"].agg(lambda p: ", ".join(map(str, p))).to_dict()
+    cif_row = cif.table.iloc[0].to_dict() if cif is not None else {"n": 0, "events": 0, "competing": 0}
+    cif_text = (f"relapse after stopping in CR{only} (death competing): {int(cif_row['n'])} patients, "
+                f"{int(cif_row['events'])} relapses, {int(cif_row['competing'])} deaths without relapse")  # fmt: skip
     if fmt == "json":
         typer.echo(json.dumps({
             "cohort": header,
+            "excluded": json.loads(excluded.to_json(orient="records")),
             "landmarks": json.loads(marks.to_json(orient="records")),
             "time_varying_cox": {"hazard_ratio": tv.hazard_ratio, "lower": tv.lower, "upper": tv.upper,
-                                 "n_patients": tv.n_patients, "n_events": tv.n_events, "warning": tv.warning_text},
+                                 "n_patients": tv.n_patients, "n_events": tv.n_events,
+                                 "n_events_off_drug": tv.n_events_off_drug, "n_stopped": tv.n_stopped,
+                                 "warning": tv.warning_text},
             "stopped": json.loads(stopped.to_json(orient="records", date_format="iso")),
+            "relapse_after_stop": {"text": cif_text, "summary": json.loads(cif.table.to_json(orient="records"))
+                                   if cif is not None else [], "notes": cif.notes if cif is not None else []},
         }, indent=2, default=str))  # fmt: skip
         return
     typer.echo(header)
+    for reason, who in why.items():
+        typer.echo(f"left out ({reason}): {who}")
     from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
 
     for pub in (table_landmarks(marks, conf=conf_level), table_stopped(stopped)):
@@ -353,17 +388,18 @@ def stopping(
     else:
         typer.echo(f"time-varying Cox: HR for off vs on drug {tv.hazard_ratio:.2f} ({conf_level * 100:g}% CI "
                    f"{tv.lower:.2f}-{tv.upper:.2f}); {tv.n_patients} patients, {tv.n_events} events (exploratory)")  # fmt: skip
+    typer.echo(f"cumulative incidence of {cif_text}")
+    if cif is not None:
+        render(cif.text_table(), "table", title="Cumulative incidence of relapse after stopping in CR, days")
 
 
 @command(app, "safety")
 def safety(
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    fmt: _SummaryFormat = typer.Option("table", "--format", "-f", help="Output format"),
     cutoff: str | None = cutoff_option(),
 ) -> None:
     """Exposure per patient and drug, AE incidence by CTCAE term and worst grade (patients with at least one dose as
     denominator), AEs on vs off treatment."""
-    if fmt not in ("table", "json"):
-        raise fail(f"--format must be table or json, got {fmt!r}", 2)
     frames = _frames(cutoff)
     if fmt == "table":
         from tkitrack.dashboards.tables_safety import safety_listings

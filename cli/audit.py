@@ -6,11 +6,19 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, render
+from tkitrack.cli._common import (
+    ListingFormat,
+    command,
+    fail,
+    group,
+    open_db,
+    patient_argument,
+    render,
+)
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
+app = group("Check and read the audit trail.")
 
 
 #: Findings of the replay printed before "... and N more".
@@ -71,18 +79,18 @@ def verify(
 
 @command(app, "log")
 def log(
-    patient: str | None = typer.Argument(None, help="Patient id (all patients when omitted)"),
+    patient_id: str | None = patient_argument(False, "Only this patient (all patients when omitted)"),
     table: str | None = typer.Option(None, "--record", help="Only this record type (ae, exposure, ...)"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+    fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format"),
 ) -> None:
     """List the audit trail (who, when, record, field, old and new value, reason), oldest first."""
     from tkitrack.schemas.audit import read_audit_log
     from tkitrack.schemas.storage import transaction
 
     with transaction(open_db()) as session:
-        trail = read_audit_log(session, patient_id=patient, table=table)
-    if patient is not None and trail.empty:
-        raise fail(f"no audit entries for patient {patient}; check the id with `tkitrack patient list`")
+        trail = read_audit_log(session, patient_id=patient_id, table=table)
+    if patient_id is not None and trail.empty:
+        raise fail(f"no audit entries for patient {patient_id}; check the id with `tkitrack patient list`")
     cols = ["seq", "ts", "user", "action", "table_name", "record_id", "field", "old_value", "new_value", "reason"]
     shown = trail[cols].rename(columns={"table_name": "record"})
     if fmt == "table":  # a terminal gets a readable digest; json and csv keep every character

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli._common import command, open_db
+from tkitrack.cli._common import command, group, open_db
 
 __all__ = ["app", "init"]
 
-app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
+app = group("Create, upgrade and inspect the database schema.")
 
 
 def _counts(engine) -> dict[str, int]:

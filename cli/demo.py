@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command
+from tkitrack.cli._common import command, renamed, retired_option
 
 __all__ = ["app"]
 
@@ -24,9 +24,12 @@ def _shown(path: Path) -> str:
 
 @command(app, "demo")
 def demo(
-    folder: Path = typer.Option(Path("tkitrack-demo"), "--dir", help="Folder for the demo database and report"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder for the demo database and report [default: tkitrack-demo]"
+    ),
     patients: int = typer.Option(60, "--patients", "-n", min=0, help="Synthetic patients added to the published cases"),
     seed: int = typer.Option(2024, "--seed", help="Seed of the synthetic cohort"),
+    old_dir: Path | None = retired_option("--dir"),
 ) -> None:
     """Build a SQLite database from the published cases plus a synthetic cohort, validate, derive, report."""
     import pandas as pd
@@ -43,6 +46,7 @@ def demo(
     from tkitrack.schemas.storage import make_engine, transaction, upgrade
     from tkitrack.schemas.store import add_records, read_frames
 
+    folder = renamed(output, old_dir, old="--dir DIR", new="-o DIR") or Path("tkitrack-demo")
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "demo.db"
     fresh = folder / "demo.db.building"

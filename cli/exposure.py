@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli._common import command, open_db, user
+from tkitrack.cli._common import EXIT_CODES, command, open_db, patient_argument, user
 from tkitrack.cli.records import make_record_app
 
 __all__ = ["app"]
 
 app = make_record_app("exposure")
 _add = next(c for c in app.registered_commands if c.name == "add")
-app.command("start", help="Start a course: the same as `exposure add` (one row per constant-dose interval).")(
-    _add.callback
-)
+app.command(
+    "start", help="Start a course: the same as `exposure add` (one row per constant-dose interval).", epilog=EXIT_CODES
+)(_add.callback)
 
 
 @command(app, "change")
@@ -73,7 +73,7 @@ def interrupt(
 
 @command(app, "resume")
 def resume(
-    patient_id: str = typer.Argument(..., help="Patient id"),
+    patient_id: str = patient_argument(),
     drug: str = typer.Option(..., "--drug", help="Drug to resume"),
     date: str = typer.Option(..., "--date", help="First day back on the drug"),
     dose: str | None = typer.Option(None, "--dose", help="Dose (default: the last one)"),

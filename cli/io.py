@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from tkitrack.cli._common import (
+    ListingFormat,
     command,
     fail,
     force_option,
     open_db,
     publish_head,
+    renamed,
     render_listing,
     report_failures,
+    retired_option,
     user,
 )
 
 __all__ = ["app"]
 
 app = typer.Typer()
-_LISTING_FORMATS = ("table", "csv", "json")
 
 
 def write_listing(listing, output: Path, *, fmt: str = "csv", force: bool = False) -> None:
@@ -65,14 +68,21 @@ def _read_input(path: Path):
 
 @command(app, "template")
 def template(
-    folder: Path = typer.Argument(..., help="Folder to write the empty template files into"),
-    xlsx: bool = typer.Option(False, "--xlsx", help="Write XLSX files instead of CSV"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the empty template files into"),
+    fmt: Literal["csv", "xlsx"] = typer.Option("csv", "--format", "-f", help="File format"),
     force: bool = force_option(),
+    old_folder: Path | None = typer.Argument(None, hidden=True),
+    old_xlsx: bool = retired_option("--xlsx", flag=True),
 ) -> None:
     """Write the import template: one file per record type (header row) and data_dictionary.csv."""
     from tkitrack.schemas.templates import write_template
 
-    paths = write_template(folder, fmt="xlsx" if xlsx else "csv", force=force)
+    folder = renamed(output, old_folder, old="the folder argument", new="-o DIR")
+    if renamed(None, old_xlsx, old="--xlsx", new="--format xlsx"):
+        fmt = "xlsx"
+    if folder is None:
+        raise fail("give the folder to write into: tkitrack template -o DIR", 2)
+    paths = write_template(folder, fmt=fmt, force=force)
     typer.echo(f"wrote {len(paths)} files to {folder}: " + ", ".join(p.name for p in paths))
 
 
@@ -122,7 +132,9 @@ def import_(
 @command(app, "validate")
 def validate(
     path: Path | None = typer.Argument(None, help="Folder of export/template files; the database when omitted"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
+    fmt: ListingFormat = typer.Option(
+        "table", "--format", "-f", help="Output format (with -o: json writes JSON, else CSV)"
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the listing to this file"),
     previous: Path | None = typer.Option(None, "--previous", help="Earlier listing (CSV/JSON): mark new/open/resolved"),
     force: bool = force_option(),
@@ -134,8 +146,6 @@ def validate(
     from tkitrack.schemas.frames import concat_frames
     from tkitrack.schemas.queries import compare_listings, validate_frames
 
-    if fmt not in _LISTING_FORMATS:
-        raise fail(f"--format must be one of {', '.join(_LISTING_FORMATS)}, got {fmt!r}", 2)
     if output is not None:
         from tkitrack.schemas.outputs import check_outputs
 
@@ -191,15 +201,16 @@ _DATASET_FORMATS = ("xpt", "json", "csv", "parquet")
 
 @command(app, "export")
 def export(
-    folder: Path | None = typer.Argument(None, help="Folder to write the records into (the same as -o)"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the records into"),
-    sdtm: Path | None = typer.Option(None, "--sdtm", help="Write SDTM datasets, define.xml and a manifest here instead"),
-    fmt: str | None = typer.Option(None, "--format", "-f",
-                                   help="records: csv (default), xlsx or parquet; --sdtm: xpt (default), json, csv or parquet"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write into"),
+    sdtm: bool = typer.Option(False, "--sdtm", help="Write SDTM datasets, define.xml and a manifest instead of the records"),
+    fmt: Literal["csv", "xlsx", "parquet", "xpt", "json"] | None = typer.Option(
+        None, "--format", "-f", help="File format; records: csv (default), xlsx or parquet; --sdtm: xpt (default), "
+                                     "json, csv or parquet", show_default=False),
     study_id: str = typer.Option("TKITRACK", "--study-id", envvar="TKITRACK_STUDY_ID",
                                  help="STUDYID of the SDTM datasets (or set TKITRACK_STUDY_ID)"),
     deidentify: bool = typer.Option(False, "--deidentify", help="Drop identifiers, turn dates into days, cap ages"),
-    date_mode: str = typer.Option("days", "--dates", help="With --deidentify: days (from anchor) or shift"),
+    date_mode: Literal["days", "shift"] = typer.Option("days", "--dates",
+                                                       help="With --deidentify: days (from anchor) or shift"),
     secret: str | None = typer.Option(None, "--secret", envvar="TKITRACK_SECRET",
                                       help="Secret for pseudonyms and date shifts (--deidentify; prefer --secret-file)"),
     secret_file: Path | None = typer.Option(None, "--secret-file", help="File whose first line is the secret"),
@@ -207,6 +218,7 @@ def export(
                                    help="With --deidentify: keep this free-text column after review (record.column, "
                                         "e.g. molecular.panel); repeat for several"),
     force: bool = force_option(),
+    old_folder: Path | None = typer.Argument(None, hidden=True),
 ) -> None:  # fmt: skip
     """Export every record type (CSV, XLSX or Parquet) with a data dictionary, optionally de-identified; or, with
     --sdtm, SDTMIG 3.4 datasets (SAS transport v5, Dataset-JSON v1.1, CSV or Parquet) with define.xml."""
@@ -215,9 +227,13 @@ def export(
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.store import read_frames
 
-    if sdtm is not None:
-        if folder is not None or output is not None:
-            raise fail("give either --sdtm DIR (SDTM datasets) or a folder / -o DIR (records), not both", 2)
+    if sdtm:
+        target = renamed(output, old_folder, old="--sdtm DIR", new="--sdtm -o DIR")
+    else:
+        target = renamed(output, old_folder, old="the folder argument", new="-o DIR")
+    if target is None:
+        raise fail("give the folder to write into: tkitrack export -o DIR (with --sdtm for SDTM datasets)", 2)
+    if sdtm:
         if deidentify:
             raise fail("--deidentify applies to the records export; SDTM is written identified (no MRN, initials)", 2)
         chosen = fmt or "xpt"
@@ -233,22 +249,17 @@ def export(
         datasets = records_to_sdtm(frames, study=study_id)
         from tkitrack.schemas.outputs import check_outputs
 
-        check_outputs([sdtm / f"{k.lower()}.{chosen}" for k in datasets] + [sdtm / "define.xml", sdtm / "manifest.json"],
-                      force=force)  # fmt: skip
-        paths = write_datasets(datasets, sdtm, fmt=chosen, study=study_id, standard="SDTM")
-        typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {sdtm}: "
+        check_outputs([target / f"{k.lower()}.{chosen}" for k in datasets]
+                      + [target / "define.xml", target / "manifest.json"], force=force)  # fmt: skip
+        paths = write_datasets(datasets, target, fmt=chosen, study=study_id, standard="SDTM")
+        typer.echo(f"wrote {len(datasets)} SDTM datasets ({chosen}), define.xml and manifest.json to {target}: "
                    + ", ".join(f"{k} {len(v)}" for k, v in datasets.items()))  # fmt: skip
-        publish_head(engine, head, f"export --sdtm {sdtm}")
+        publish_head(engine, head, f"export --sdtm {target}")
         return
-    target = output or folder
-    if target is None:
-        raise fail("give the folder to write into: tkitrack export -o DIR (or --sdtm DIR for SDTM datasets)", 2)
-    if folder is not None and output is not None and folder != output:
-        raise fail(f"two folders given ({folder} and -o {output}); give one", 2)
     chosen = fmt or "csv"
     if chosen not in EXPORT_FORMATS:
         raise fail(f"--format must be csv, xlsx or parquet for the records export, got {chosen!r} "
-                   "(xpt and json are SDTM/ADaM formats: use --sdtm DIR)", 2)  # fmt: skip
+                   "(xpt and json are SDTM/ADaM formats: use --sdtm -o DIR)", 2)  # fmt: skip
     if keep and not deidentify:
         raise fail("--keep names free-text columns to keep in a de-identified export; add --deidentify", 2)
     if secret_file is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 import typer
 
@@ -15,14 +16,18 @@ from tkitrack.cli._common import (
     index_drug_option,
     open_db,
     parse_numbers,
+    patient_argument,
     publish_head,
     read_records,
+    renamed,
+    retired_option,
 )
 
 __all__ = ["KINDS", "app", "build_report"]
 
 app = typer.Typer()
-KINDS = ("km", "cif", "waterfall", "spider", "ae", "timeline")
+Kind = Literal["km", "cif", "waterfall", "spider", "ae", "timeline"]
+KINDS: tuple[str, ...] = get_args(Kind)
 _SUFFIXES = (".html", ".png", ".svg", ".pdf")
 
 
@@ -66,21 +71,27 @@ _SCALE = typer.Option(1.0, "--scale", help="PNG resolution multiplier, e.g. 3 fo
 @command(app, "swimmer")
 def swimmer(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
-    origin: str = typer.Option(
-        "diagnosis", "--origin", help="Day 0: diagnosis, first_dose, or randomisation (the patient's reference date)"
+    origin: Literal["diagnosis", "first_dose", "reference", "randomisation", "randomization"] = typer.Option(
+        "diagnosis", "--origin", help="Day 0: diagnosis, first dose, or the patient's reference date (randomisation)"
     ),
-    sort: str = typer.Option("duration", "--sort", help="duration, start or ID"),
-    group_by: str | None = typer.Option(None, "--group-by", help="histology, fusion_partner, kinase_gene, sex, site"),
+    sort: Literal["duration", "start", "id"] = typer.Option(
+        "duration", "--sort", case_sensitive=False, help="Lane order"
+    ),
+    by: str | None = typer.Option(
+        None, "--by", help="Group lanes by histology, fusion_partner, kinase_gene, sex, site or age_group"
+    ),
     ae_min_grade: int = typer.Option(1, "--ae-min-grade", min=1, max=5, help="Mark AEs of this grade or more"),
     width: int | None = _WIDTH,
     height: int | None = _HEIGHT,
     scale: float = _SCALE,
     force: bool = force_option(),
+    old_group_by: str | None = retired_option("--group-by"),
 ) -> None:
     """Swimmer plot: a lane per patient, drug and dose segments, responses, events and AEs, ongoing arrows."""
     from tkitrack.dashboards.swimmer import figure_swimmer
     from tkitrack.dashboards.tables import synthetic_note
 
+    group_by = renamed(by, old_group_by, old="--group-by", new="--by")
     _check_output(output)
     _size_options(width, height, scale)
     sort = sort.lower()
@@ -92,7 +103,7 @@ def swimmer(
     cohort = derived()
     data = cohort.swimmer(origin=origin, ae_min_grade=ae_min_grade)
     if group_by is not None and group_by not in data.lanes.columns:
-        raise fail(f"--group-by {group_by!r} is not a patient attribute; use histology, fusion_partner, "
+        raise fail(f"--by {group_by!r} is not a patient attribute; use histology, fusion_partner, "
                    "kinase_gene, sex, site or age_group", 2)  # fmt: skip
     notes = [n for n in [synthetic_note(cohort.patient_notes(), data.lanes["patient_id"])] if n]
     title = f"Treatment and follow-up from {_ORIGINS[origin]}"
@@ -107,26 +118,28 @@ _ORIGINS = {"diagnosis": "diagnosis", "first_dose": "the first dose", "reference
 
 @command(app, "plot")
 def plot(
-    kind: str = typer.Argument(..., help="km, cif, waterfall, spider, ae or timeline"),
+    kind: Kind = typer.Argument(..., help="The figure"),
+    patient_id: str | None = patient_argument(False, "(timeline) the patient"),
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html, .png, .svg or .pdf"),
     endpoint: str | None = typer.Option(
         None, "--endpoint", help="(km) OS, PFS, DOR, TOT, RFS_STOP; (cif) RELAPSE_AFTER_CR or RELAPSE_AFTER_STOP"
     ),
     by: str | None = typer.Option(None, "--by", help="(km, cif) group by a patient attribute"),
     landmarks: str = typer.Option("", "--landmarks", help="(km, cif) days marked with their estimate, e.g. 365"),
-    patient: str | None = typer.Option(None, "--patient", help="(timeline) the patient"),
     width: int | None = _WIDTH,
     height: int | None = _HEIGHT,
     scale: float = _SCALE,
     force: bool = force_option(),
+    old_patient: str | None = retired_option("--patient"),
 ) -> None:
     """Draw one figure: Kaplan-Meier (km), cumulative incidence (cif), waterfall, spider, AE summary, or timeline."""
     from tkitrack.dashboards.tables import synthetic_note
 
+    patient = renamed(patient_id, old_patient, old="--patient", new="the argument PATIENT_ID (plot timeline P)")
+    if patient is not None and kind != "timeline":
+        raise fail(f"PATIENT_ID ({patient}) is for plot timeline only, not plot {kind}", 2)
     _check_output(output)
     _size_options(width, height, scale)
-    if kind not in KINDS:
-        raise fail(f"unknown plot {kind!r}; choose one of {', '.join(KINDS)}", 2)
     frames = _frames()
     if kind in ("km", "cif"):
         from tkitrack.dashboards.cohort_report import figure_endpoint
@@ -177,7 +190,7 @@ def plot(
         from tkitrack.dashboards.safety import figure_patient_timeline
 
         if patient is None:
-            raise fail("plot timeline needs --patient ID", 2)
+            raise fail("plot timeline needs the patient: tkitrack plot timeline PATIENT_ID -o FILE", 2)
         fig = figure_patient_timeline(_swimmer_data(frames, "diagnosis", 1), patient)
     _write(fig, output, width, height, scale, force=force)
     typer.echo(f"wrote {output}")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, open_db, render, user
+from tkitrack.cli._common import command, group, open_db, patient_argument, renamed, render, retired_option, user
 
 __all__ = ["app", "state_app"]
 
-app = typer.Typer(help="Raise, answer, close, reopen and list data queries.", no_args_is_help=True)
-state_app = typer.Typer(help="Mark records source data verified, lock and unlock them.", no_args_is_help=True)
+app = group("Raise, answer, close, reopen and list data queries.")
+state_app = group("Mark records source data verified, lock and unlock them.")
 
 
 class Format(StrEnum):
@@ -31,17 +31,21 @@ _LIST_COLUMNS = ["id", "patient_id", "record", "record_id", "field", "site", "st
 
 @command(app, "list")
 def list_(
-    patient: str | None = typer.Option(None, "--patient", "-p", help="Only this patient's queries"),
+    patient_id: str | None = patient_argument(False, "Only this patient's queries (every patient when omitted)"),
     site: str | None = typer.Option(None, "--site", help="Only queries assigned to this site"),
     state: list[str] = typer.Option([], "--state", "-s", help="Only these states (repeat): open, answered, closed, "
                                     "reopened [default: every state]"),
-    by: str | None = typer.Option(None, "--by", help="Only queries raised or last moved by this user"),
+    who: str | None = typer.Option(None, "--who", help="Only queries raised or last moved by this user"),
     fmt: Format = _FORMAT,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the listing to this file (csv or json "
                                        "by --format) instead of the terminal"),
+    old_patient: str | None = retired_option("--patient", "-p"),
+    old_by: str | None = retired_option("--by"),
 ) -> None:  # fmt: skip
     """List data queries, oldest first."""
     fmt = fmt.value
+    patient = renamed(patient_id, old_patient, old="--patient/-p", new="the argument PATIENT_ID")
+    by = renamed(who, old_by, old="--by USER", new="--who USER")  # --by is for grouping, everywhere else
     from tkitrack.schemas.dataqueries import list_queries
     from tkitrack.schemas.storage import transaction
 
@@ -139,8 +143,9 @@ def _state(record: str, record_id: str | None, patient: str | None, flag: str, v
     setter = set_verified if flag == "verified" else set_locked
     with transaction(open_db()) as session:
         if record == "all":
+            patient = renamed(record_id, patient, old="all --patient P", new="all P (the patient id as RECORD_ID)")
             if not patient:
-                raise InputError("`all` needs --patient: the patient whose records are meant")
+                raise InputError("`all` needs the patient: tkitrack record verify|lock|unlock all PATIENT_ID")
             read_record(session, "patient", patient)
             targets = patient_records(session, patient)
         else:
@@ -153,9 +158,9 @@ def _state(record: str, record_id: str | None, patient: str | None, flag: str, v
     typer.echo(f"{word} {changed} record(s) ({len(targets) - changed} already were)")
 
 
-_RECORD = typer.Argument(..., help="Record type (patient, exposure, ae, ...), or `all` with --patient")
-_ID = typer.Argument(None, help="Record id (the patient id for a patient record)")
-_PATIENT = typer.Option(None, "--patient", "-p", help="With `all`: every record of this patient")
+_RECORD = typer.Argument(..., help="Record type (patient, exposure, ae, ...), or `all`: every record of a patient")
+_ID = typer.Argument(None, metavar="RECORD_ID", help="Record id (the patient id for a patient record and for `all`)")
+_PATIENT = retired_option("--patient", "-p")
 
 
 @command(state_app, "verify")

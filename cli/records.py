@@ -8,7 +8,17 @@ from typing import Any
 
 import typer
 
-from tkitrack.cli._common import command, open_db, render, user
+from tkitrack.cli import _common
+from tkitrack.cli._common import (
+    ListingFormat,
+    command,
+    open_db,
+    patient_argument,
+    renamed,
+    render,
+    retired_option,
+    user,
+)
 from tkitrack.cli._fields import FIELDS
 
 __all__ = ["GROUPS", "make_record_app"]
@@ -25,7 +35,6 @@ GROUPS = {
     "event": "disease_event",
     "followup": "followup",
 }
-_FORMATS = ("table", "json", "csv")
 #: fields whose option name would clash with a command option (--reason is the audit reason)
 _FLAG_NAMES = {"reason": "end_reason"}
 
@@ -48,10 +57,12 @@ def _given(values: dict[str, Any]) -> dict[str, str]:
 
 
 def _id_param(record: str) -> inspect.Parameter:
-    what = "patient id" if record == "patient" else f"{record} record id (see `list`)"
-    return inspect.Parameter(
-        "record_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=typer.Argument(..., help=what), annotation=str
-    )
+    """The record to change: a patient is named PATIENT_ID, as everywhere; other records by their id."""
+    if record == "patient":
+        default = patient_argument()
+    else:
+        default = typer.Argument(..., metavar="RECORD_ID", help=f"{record} record id (see `list`)")
+    return inspect.Parameter("record_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=str)
 
 
 def _reason_param(verb: str) -> inspect.Parameter:
@@ -65,7 +76,7 @@ def make_record_app(group: str) -> typer.Typer:
     """A typer group with add / edit / delete / list for one record type, options from the models."""
     record = GROUPS[group]
     fields = FIELDS[record]
-    app = typer.Typer(help=f"Add, edit, delete and list {record} records.", no_args_is_help=True)
+    app = _common.group(f"Add, edit, delete and list {record} records.")
     others = [(n, lbl) for n, lbl, _ in fields if n != "patient_id"]
     required = ", ".join(n for n, _, req in fields if req and n != "patient_id")
 
@@ -81,9 +92,8 @@ def make_record_app(group: str) -> typer.Typer:
         typer.echo(f"added {record} for patient {row['patient_id']}")
 
     pid = inspect.Parameter(
-        "patient_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str,
-        default=typer.Argument(..., help="Patient id"),
-    )  # fmt: skip
+        "patient_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default=patient_argument()
+    )
     add.__doc__ = (
         f"Add a {record} record."
         + (f" Required: {required}." if required else "")
@@ -125,16 +135,16 @@ def make_record_app(group: str) -> typer.Typer:
 
     @command(app, "list")
     def list_(
-        patient: str | None = typer.Option(None, "--patient", "-p", help="Only this patient"),
-        fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+        patient_id: str | None = patient_argument(False, "Only this patient (all patients when omitted)"),
+        fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format"),
         deleted: bool = typer.Option(False, "--deleted", help="Include deleted records"),
+        old_patient: str | None = retired_option("--patient", "-p"),
     ) -> None:
         """List records (newest schema columns; dates as given)."""
         from tkitrack.schemas.storage import transaction
         from tkitrack.schemas.store import read_frames
 
-        if fmt not in _FORMATS:
-            raise typer.BadParameter(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+        patient = renamed(patient_id, old_patient, old="--patient/-p", new="the argument PATIENT_ID")
         with transaction(open_db()) as session:
             frame = read_frames(session, [record], patients=[patient] if patient else None,
                                 include_deleted=deleted)[record]  # fmt: skip

@@ -6,29 +6,31 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, fail, force_option, open_db, user
+from tkitrack.cli._common import command, fail, force_option, group, open_db, renamed, retired_option, user
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Sample data: the published cases and a synthetic cohort.", no_args_is_help=True)
+app = group("Sample data: the published cases and a synthetic cohort.")
 
 
 @command(app, "generate")
 def generate(
     patients: int = typer.Option(100, "--patients", "-n", min=1, help="How many patients"),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cohort)"),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder for the template CSV files [default: synthetic-N-seedS]"
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder for the template CSV files [default: synthetic-N-seedS]"
     ),
     into_db: bool = typer.Option(False, "--import", help="Import the cohort into the database instead"),
     prefix: str = typer.Option("SYN", "--prefix", help="Patient id prefix"),
     force: bool = force_option(),
+    old_out: Path | None = retired_option("--out"),
 ) -> None:
     """Generate a synthetic cohort (crizotinib 280 mg/m2 BID, AEs, responses near ADVL0912's)."""
     from tkitrack.sample_data.generate import generate_cohort
 
+    out = renamed(output, old_out, old="--out DIR", new="-o DIR")
     if out is not None and into_db:
-        raise fail("give --out DIR or --import, not both", 2)
+        raise fail("give -o DIR or --import, not both", 2)
     if out is None and not into_db:
         out = Path(f"synthetic-{patients}-seed{seed}")
     frames = generate_cohort(patients, seed=seed, prefix=prefix)
@@ -48,11 +50,16 @@ def generate(
 
 @command(app, "published")
 def published(
-    out: Path = typer.Option(..., "--out", help="Folder to write the published cases into"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Folder to write the published cases into"),
     force: bool = force_option(),
+    old_out: Path | None = retired_option("--out"),
 ) -> None:
     """Write the published cases of the seed papers as template files (see their README for sources)."""
     from tkitrack.sample_data.published import read_published, write_template_dir
+
+    out = renamed(output, old_out, old="--out DIR", new="-o DIR")
+    if out is None:
+        raise fail("give the folder to write into: tkitrack sample published -o DIR", 2)
 
     paths = write_template_dir(read_published(), out, force=force)
     typer.echo(f"wrote {len(paths)} template files to {out}")
@@ -60,13 +67,18 @@ def published(
 
 @command(app, "broken")
 def broken(
-    out: Path = typer.Option(Path("broken"), "--out", help="Folder to write the broken files into"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder to write the broken files into [default: broken]"
+    ),
     force: bool = force_option(),
+    old_out: Path | None = retired_option("--out"),
 ) -> None:
     """Write the deliberately broken template files (one planted error or warning per rule; README maps them)."""
     from importlib import resources
 
     from tkitrack.schemas.outputs import check_outputs, write_bytes
+
+    out = renamed(output, old_out, old="--out DIR", new="-o DIR") or Path("broken")
 
     root = resources.files("tkitrack.sample_data").joinpath("broken")
     sources = sorted((item for item in root.iterdir() if item.name.endswith((".csv", ".md"))), key=lambda i: i.name)

@@ -2,42 +2,69 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import typer
+from typer.core import TyperCommand
 
 from tkitrack.cli._common import command, fail, read_records, render
 
 __all__ = ["app"]
 
 app = typer.Typer()
-_NAMES = ("table1", "response", "ae", "exposure", "tte", "all")
+TableName = Literal["table1", "response", "ae", "exposure", "tte", "all"]
+
+
+class TableFormat(StrEnum):
+    """A file format of the publication tables (``--format`` is repeated for several)."""
+
+    html = "html"
+    csv = "csv"
+    docx = "docx"
+
+
+class _TableCommand(TyperCommand):
+    """Reads the retired ``--format html,csv`` (comma-separated, one release more) as ``-f html -f csv``."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        out, it = [], iter(args)
+        for arg in it:
+            name, eq, value = arg.partition("=")
+            if arg in ("--format", "-f") or (eq and name == "--format"):
+                value = value if eq else next(it, "")
+                if "," in value:
+                    typer.echo("warning: --format html,csv is deprecated and will be removed in the next release; "
+                               "repeat the option: --format html --format csv", err=True)  # fmt: skip
+                for part in value.split(",") if "," in value else [value]:
+                    out += ["--format", part.strip()]
+            else:
+                out.append(arg)
+        return super().parse_args(ctx, out)
 
 
 def _frames(cutoff: str | None = None):
     return read_records(cutoff)
 
 
-@command(app, "table")
+@command(app, "table", cls=_TableCommand)
 def table(
-    name: str = typer.Argument(..., help="table1, response, ae, exposure, tte, or all"),
+    name: TableName = typer.Argument(..., help="The table (all: every one)"),
     output: Path = typer.Option(Path("tables"), "--output", "-o", help="Folder for NAME.html, NAME.csv, NAME.docx"),
-    fmt: str = typer.Option("html,csv,docx", "--format", "-f", help="Any of html, csv, docx (comma-separated)"),
+    fmt: list[TableFormat] = typer.Option(
+        list(TableFormat), "--format", "-f", help="File format; repeat for several (-f html -f docx)"
+    ),
     by: str | None = typer.Option(None, "--by", help="(table1) extra columns: histology, index_drug, sex, source"),
     conf_level: float = typer.Option(0.95, "--conf-level", help="(response, tte) confidence level"),
     show: bool = typer.Option(True, "--show/--no-show", help="Also print the table in the terminal"),
 ) -> None:
     """Write publication tables as HTML, CSV and DOCX, with reader labels, k/n and whole %, exact intervals, and
     footnotes for methods, exclusions and synthetic patients."""
-    from tkitrack.dashboards.report import TABLE_FORMATS, write_table
+    from tkitrack.dashboards.report import write_table
     from tkitrack.dashboards.tables import TABLES, build_table
 
-    if name not in _NAMES:
-        raise fail(f"unknown table {name!r}; choose one of {', '.join(_NAMES)}", 2)
-    formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
-    bad = [f for f in formats if f not in TABLE_FORMATS]
-    if bad or not formats:
-        raise fail(f"--format takes html, csv and/or docx (comma-separated), got {fmt!r}", 2)
+    formats = list(dict.fromkeys(TableFormat(f).value for f in fmt))  # in the order given, once each
     if not 0 < conf_level < 1:
         raise fail(f"--conf-level must lie between 0 and 1 (e.g. 0.95), got {conf_level}", 2)
     if by is not None and by not in ("histology", "index_drug", "sex", "source"):

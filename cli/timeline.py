@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli._common import command, open_db, render
+from tkitrack.cli._common import ListingFormat, command, open_db, patient_argument, render_rows
 
 __all__ = ["app"]
 
@@ -13,24 +13,24 @@ app = typer.Typer()
 
 @command(app, "timeline")
 def timeline(
-    patient_id: str = typer.Argument(..., help="Patient id"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+    patient_id: str = patient_argument(),
+    fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format"),
 ) -> None:
     """Print a patient's history in date order: drug courses with dose, AEs with grade, scans with response."""
-    from tkitrack.outcomes.timeline import derive_timeline
+    from tkitrack.outcomes.timeline import RECORDS, TIMELINE_COLUMNS, timeline_rows
     from tkitrack.schemas.errors import NotFoundError
-    from tkitrack.schemas.storage import transaction
-    from tkitrack.schemas.store import read_frames
+    from tkitrack.schemas.rows import read_patient_records
 
-    with transaction(open_db()) as session:
-        frames = read_frames(session, patients=[patient_id])
-    if frames["patient"].empty:
+    records = read_patient_records(open_db(), patient_id, RECORDS)  # Core only: no models, no pandas
+    if not records["patient"]:
         raise NotFoundError(f"patient {patient_id} does not exist; list patients with `tkitrack patient list`")
-    table = derive_timeline(frames, patient_id)
+    rows = timeline_rows(records, patient_id)
     if fmt == "table":
-        p = frames["patient"].iloc[0]
+        p = records["patient"][0]
         dx = "" if p["diagnosis_date_dtc"] is None else f", diagnosed {p['diagnosis_date_dtc']}"
         title = f"{patient_id}: {p['histology'] or 'histology not recorded'}{dx} (day 0 = diagnosis)"
-        render(table.drop(columns=["patient_id", "date"]).rename(columns={"date_given": "date"}), fmt, title=title)
+        shown = [{"date": r["date_given"], **{k: r[k] for k in ("day", "kind", "record", "record_id", "detail")}}
+                 for r in rows]  # fmt: skip
+        render_rows(shown, ["date", "day", "kind", "record", "record_id", "detail"], title=title)
     else:
-        render(table, fmt)
+        render_rows([{**r, "date": r["date"].isoformat()} for r in rows], TIMELINE_COLUMNS, fmt=fmt)

@@ -6,12 +6,20 @@ import sys
 
 import typer
 
-from tkitrack.cli._common import command, fail, open_db, render, user
+from tkitrack.cli._common import (
+    ListingFormat,
+    command,
+    fail,
+    group,
+    open_db,
+    render,
+    user,
+)
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Manage the accounts that sign in to `tkitrack serve` (roles: site, data_manager, "
-                  "investigator, admin).", no_args_is_help=True)  # fmt: skip
+app = group("Manage the accounts that sign in to `tkitrack serve` (roles: site, data_manager, "
+                  "investigator, admin).")  # fmt: skip
 
 
 def _password(name: str, from_stdin: bool) -> str:
@@ -44,15 +52,13 @@ def add(
 
 
 @command(app, "list")
-def list_(fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv")) -> None:
+def list_(fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format")) -> None:
     """List accounts: role, site, state (active, locked, disabled), last sign-in."""
     import pandas as pd
 
     from tkitrack.schemas.storage import transaction
     from tkitrack.schemas.users import read_users
 
-    if fmt not in ("table", "json", "csv"):
-        raise fail(f"--format must be table, json or csv, got {fmt!r}", 2)
     with transaction(open_db()) as session:
         users = read_users(session)
     rows = [{"name": u.name, "role": u.role, "site": u.site,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from tkitrack.cli._common import command, fail, render
+from tkitrack.cli._common import ListingFormat, command, fail, group, render
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Look up CTCAE terms and grades, drugs and the other vocabularies.", no_args_is_help=True)
+app = group("Look up CTCAE terms and grades, drugs and the other vocabularies.")
 
 
 @command(app, "ctcae")
 def ctcae(
     search: str = typer.Option("", "--search", "-s", help="Words in the term (case-insensitive), e.g. gait"),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv"),
+    fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format"),
 ) -> None:
     """CTCAE v5.0 terms matching --search, with MedDRA code, SOC and the grades that exist."""
     from tkitrack.schemas.vocabulary import ctcae as table
@@ -39,7 +39,7 @@ def ctcae(
 
 
 @command(app, "drugs")
-def drugs(fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv")) -> None:
+def drugs(fmt: ListingFormat = typer.Option("table", "--format", "-f", help="Output format")) -> None:
     """The drug catalogue: target, class, usual paediatric dose and the plausible mg/m2/day range (EX004)."""
     from tkitrack.schemas.vocabulary import drugs as table
 

@@ -38,7 +38,12 @@ from tkitrack.outcomes.cache import Derived
 from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.endpoints import endpoint_info
 from tkitrack.outcomes.safety import derive_safety_population, summarise_worst_grade
-from tkitrack.outcomes.stopping import fit_time_varying_cox, landmark_analysis, list_stopped_patients
+from tkitrack.outcomes.stopping import (
+    fit_time_varying_cox,
+    landmark_analysis,
+    list_stopped_patients,
+    restrict_stopping_cohort,
+)
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
 from tkitrack.outcomes.tumour import (
     derive_best_percent_change,
@@ -234,7 +239,7 @@ def _stopping_section(frames: Mapping[str, pd.DataFrame], derived: Derived) -> S
         cohort = derived.stopping_cohort()
     except InputError as err:  # e.g. a treated patient without follow-up: say so instead of guessing
         return Section(heading, f"Not computed: {err}.")
-    in_cr = cohort[cohort["cr_date"].notna()]
+    in_cr = restrict_stopping_cohort(cohort)
     if in_cr.empty:
         return Section(heading, "No patient reached a complete response on an inhibitor.")
     marks = landmark_analysis(in_cr, (90, 180, 365))

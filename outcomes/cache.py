@@ -227,7 +227,7 @@ class Derived:
         from tkitrack.outcomes.stopping import derive_stopping_cohort
 
         return self.get("stopping_cohort", lambda f: derive_stopping_cohort(
-            f["exposure"], f["assessment"], f["disease_event"], f["followup"]))  # fmt: skip
+            f["exposure"], f["assessment"], f["disease_event"], f["followup"], index_drug=self.index_drug))  # fmt: skip
 
     def swimmer(self, *, origin: str = "diagnosis", ae_min_grade: int = 1):
         """:func:`tkitrack.outcomes.cohort.derive_swimmer_from_records` (lanes carry every grouping)."""

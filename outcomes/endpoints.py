@@ -8,6 +8,7 @@ column), never a wrong one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,8 +92,9 @@ ENDPOINT_INFO: dict[str, EndpointInfo] = {
         EndpointInfo("RELAPSE_AFTER_CR", "Cumulative incidence of relapse", "the first complete response",
                      "relapse (death competing)", "Cumulative incidence of relapse", "incidence",
                      requires="a complete response on an inhibitor"),
-        EndpointInfo("RELAPSE_AFTER_STOP", "Cumulative incidence of relapse", _STOP, "relapse (death competing)",
-                     "Cumulative incidence of relapse", "incidence", requires="a stop of the inhibitor"),
+        EndpointInfo("RELAPSE_AFTER_STOP", "Cumulative incidence of relapse", "stopping the index therapy in "
+                     "complete response", "relapse (death competing)", "Cumulative incidence of relapse", "incidence",
+                     requires="a stop of the index therapy in complete response"),
     )
 }  # fmt: skip
 
@@ -115,19 +117,22 @@ def endpoint_info(code: str, *, origin: str | None = None) -> EndpointInfo:
                         "Probability of remaining event-free")  # fmt: skip
 
 
-def derive_competing_endpoint(frames: dict[str, pd.DataFrame], code: str) -> pd.DataFrame:
+def derive_competing_endpoint(
+    frames: dict[str, pd.DataFrame], code: str, *, index_drug: str | None = None,
+    stop_reasons: Sequence[str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """``patient_id, time, status`` (1 relapse, 2 death first, 0 censored) for an endpoint of
-    :data:`COMPETING_ENDPOINTS`, from tkitrack record frames."""
-    from tkitrack.outcomes.cohort import derive_relapse_after_cr
-    from tkitrack.outcomes.exposure import derive_relapse_free_after_stop
-    from tkitrack.outcomes.stopping import derive_stopping_cohort
+    :data:`COMPETING_ENDPOINTS`, from tkitrack record frames. RELAPSE_AFTER_STOP is the ADTTE RFSSTP population
+    (stopped in CR; ``stop_reasons`` narrows it), time from the last dose, relapse up to a restart."""
+    from tkitrack.outcomes.cohort import derive_adam_from_records, derive_relapse_after_cr
+    from tkitrack.outcomes.stopping import derive_relapse_after_stop, derive_stopping_cohort
 
     key = str(code).upper()
     if key not in COMPETING_ENDPOINTS:
         raise InputError(f"unknown competing-risks endpoint {code!r}; choose one of {', '.join(COMPETING_ENDPOINTS)}")
-    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                    frames["followup"])  # fmt: skip
     if key == "RELAPSE_AFTER_CR":
+        cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
+                                        frames["followup"], index_drug=index_drug)  # fmt: skip
         return derive_relapse_after_cr(cohort)
-    t = derive_relapse_free_after_stop(cohort)
-    return pd.DataFrame({"patient_id": t["patient_id"], "time": t["days"].astype(float), "status": t["status"]})
+    adam = derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=stop_reasons)
+    return derive_relapse_after_stop(adam["adtte"])

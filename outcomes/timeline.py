@@ -1,38 +1,121 @@
-"""A patient's history as one date-ordered table: diagnosis, drug courses, AEs, scans, procedures, events."""
+"""A patient's history as one date-ordered table: diagnosis, drug courses, AEs, scans, procedures, events.
+
+The rows are built in plain Python (:func:`timeline_rows`, from records as dicts), so that `tkitrack timeline P`
+answers without importing pandas; :func:`derive_timeline` is the same rows as a DataFrame for typed frames.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["TIMELINE_COLUMNS", "derive_timeline"]
+__all__ = ["TIMELINE_COLUMNS", "derive_timeline", "timeline_rows"]
 
 TIMELINE_COLUMNS = ["patient_id", "date", "date_given", "day", "kind", "record", "record_id", "detail"]
+#: Order of the kinds on one day: the diagnosis first, then the molecular finding, a dose change's stop, its start.
+_ORDER = {"diagnosis": 0, "molecular": 1, "stop": 2, "start": 3}
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return series.astype("string").fillna("")
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas' NA and NaT, without importing pandas
 
 
-def _fmt_num(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: "" if pd.isna(v) else f"{v:g}").astype("string")
+def _text(value: Any) -> str:
+    return "" if _missing(value) else str(value)
 
 
-def _rows(frame: pd.DataFrame, record: str, date: str, kind: str | pd.Series, detail: pd.Series) -> pd.DataFrame:
-    sub = frame[frame[date].notna()]
-    given = f"{date}_dtc"
-    return pd.DataFrame({
-        "patient_id": sub["patient_id"].astype("string"),
-        "date": pd.to_datetime(sub[date]),
-        "date_given": _text(sub[given]) if given in sub else pd.Series("", index=sub.index, dtype="string"),
-        "kind": kind if isinstance(kind, str) else kind.loc[sub.index],
-        "record": record,
-        "record_id": sub["id"].astype("string") if "id" in sub and record != "patient" else sub["patient_id"],
-        "detail": detail.loc[sub.index].astype("string"),
-    })  # fmt: skip
+def _num(value: Any) -> str:
+    return "" if _missing(value) else f"{float(value):g}"
 
 
-def derive_timeline(frames: dict[str, pd.DataFrame], patient_id: str | None = None) -> pd.DataFrame:
-    """Every dated fact of the given record frames, in date order, with days from diagnosis.
+def _date(value: Any) -> dt.date | None:
+    """A stored date (a date, a datetime/Timestamp, or ISO text as SQLite returns it) as a date; None if missing."""
+    if _missing(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _true(value: Any) -> bool:
+    return not _missing(value) and bool(value)
+
+
+def _details(record: str, r: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(date field, kind, detail) of the timeline rows one record gives."""
+    g = r.get
+    if record == "patient":
+        return [("diagnosis_date", "diagnosis", f"{_text(g('histology'))} {_text(g('primary_site'))}")]
+    if record == "molecular":
+        return [("specimen_date", "molecular", f"{_text(g('gene_5p'))}::{_text(g('gene_3p'))} ({_text(g('method'))})")]
+    if record == "exposure":
+        dose = f"{_text(g('drug'))} {_num(g('dose'))} {_text(g('unit'))} {_text(g('frequency'))}"
+        ongoing = " (ongoing)" if _missing(g("end")) else ""
+        return [("start", "start", dose + ongoing), ("end", "stop", f"{dose} stopped: {_text(g('reason'))}")]
+    if record == "ae":
+        what = f"{_text(g('term'))} grade {_num(g('grade'))}"
+        serious = " (serious)" if _true(g("serious")) else ""
+        return [("start", "AE onset", what + serious), ("end", "AE resolved", f"{what} {_text(g('outcome'))}")]
+    if record == "assessment":
+        response = _text(g("response")) or ("baseline" if _true(g("baseline")) else "")
+        size = "" if _missing(g("sum_diameters")) else f", sum {float(g('sum_diameters')):g} mm"
+        return [("date", "assessment", f"{_text(g('modality'))}: {response}{size}")]
+    if record == "procedure":
+        return [("date", _text(g("kind")), f"{_text(g('site'))} {_text(g('margin'))}")]
+    if record == "disease_event":
+        return [("date", _text(g("kind")), f"{_text(g('site'))} ({_text(g('confirmed_by'))})")]
+    if record == "followup":
+        return [("date", "last contact", _text(g("vital_status"))), ("death_date", "death", _text(g("death_cause")))]
+    return []
+
+
+#: The record types a timeline shows, in the order their rows are gathered (ties on a day keep this order).
+RECORDS = ("patient", "molecular", "exposure", "ae", "assessment", "procedure", "disease_event", "followup")
+
+
+def timeline_rows(records: Mapping[str, Iterable[Mapping[str, Any]]], patient_id: str | None = None) -> list[dict]:
+    """Every dated fact of the given records (dicts by record type), in date order, with days from diagnosis.
+
+    ``date`` is a :class:`datetime.date`, ``date_given`` the date as entered (partial dates as given), ``day``
+    counts from the patient's diagnosis date (day 0) and is None without one. An exposure interval gives a
+    ``start`` row and, when ended, a ``stop`` row with the reason; open intervals are marked ongoing.
+    """
+    rows: list[dict] = []
+    diagnosis: dict[str, dt.date | None] = {}
+    for record in RECORDS:
+        mine = [r for r in records.get(record, ()) if patient_id is None or r.get("patient_id") == patient_id]
+        if record == "patient":
+            diagnosis = {str(r["patient_id"]): _date(r.get("diagnosis_date")) for r in mine}
+        by_field: dict[int, list[dict]] = {}
+        for r in mine:
+            for i, (field, kind, detail) in enumerate(_details(record, r)):
+                when = _date(r.get(field))
+                if when is None:
+                    continue
+                rid = r.get("id") if record != "patient" and not _missing(r.get("id")) else r["patient_id"]
+                by_field.setdefault(i, []).append({
+                    "patient_id": str(r["patient_id"]), "date": when, "date_given": _text(r.get(f"{field}_dtc")),
+                    "kind": kind, "record": record, "record_id": str(rid), "detail": detail.strip(),
+                })  # fmt: skip
+        for i in sorted(by_field):  # a record type's start rows, then its stop rows (as the tables are read)
+            rows += by_field[i]
+    for row in rows:
+        dx = diagnosis.get(row["patient_id"])
+        row["day"] = None if dx is None else (row["date"] - dx).days
+    rows.sort(key=lambda r: (r["patient_id"], r["date"], _ORDER.get(r["kind"], 5)))  # stable
+    return [{c: row[c] for c in TIMELINE_COLUMNS} for row in rows]
+
+
+def derive_timeline(frames: Mapping[str, Any], patient_id: str | None = None):
+    """:func:`timeline_rows` of typed record frames, as a DataFrame.
 
     Parameters
     ----------
@@ -42,59 +125,21 @@ def derive_timeline(frames: dict[str, pd.DataFrame], patient_id: str | None = No
 
     Returns
     -------
-    DataFrame with ``patient_id, date, date_given, day, kind, record, record_id, detail``; ``day`` counts from the
-    diagnosis date (day 0) and is empty without one. Exposure intervals give a ``start`` row and, when ended,
-    a ``stop`` row with the reason; open intervals are marked ongoing.
+    DataFrame with ``patient_id, date, date_given, day, kind, record, record_id, detail``; ``date`` as datetime64,
+    ``day`` as Int64 (empty without a diagnosis date), the text columns as strings.
     """
-    f = {k: (v if patient_id is None else v[v["patient_id"] == patient_id]) for k, v in frames.items()}
-    parts = []
-    if "patient" in f and len(f["patient"]):
-        p = f["patient"]
-        parts.append(_rows(p, "patient", "diagnosis_date", "diagnosis",
-                           _text(p["histology"]) + " " + _text(p["primary_site"])))  # fmt: skip
-    if "molecular" in f and len(f["molecular"]):
-        m = f["molecular"]
-        fusion = _text(m["gene_5p"]) + "::" + _text(m["gene_3p"]) + " (" + _text(m["method"]) + ")"
-        parts.append(_rows(m, "molecular", "specimen_date", "molecular", fusion))
-    if "exposure" in f and len(f["exposure"]):
-        ex = f["exposure"]
-        dose = _text(ex["drug"]) + " " + _fmt_num(ex["dose"]) + " " + _text(ex["unit"]) + " " + _text(ex["frequency"])
-        ongoing = ex["end"].isna()
-        parts.append(_rows(ex, "exposure", "start", "start", dose + ongoing.map({True: " (ongoing)", False: ""})))
-        parts.append(_rows(ex, "exposure", "end", "stop", dose + " stopped: " + _text(ex["reason"])))
-    if "ae" in f and len(f["ae"]):
-        ae = f["ae"]
-        what = _text(ae["term"]) + " grade " + _fmt_num(ae["grade"].astype("float64"))
-        parts.append(_rows(ae, "ae", "start", "AE onset", what + ae["serious"].map({True: " (serious)"}).fillna("")))
-        parts.append(_rows(ae, "ae", "end", "AE resolved", what + " " + _text(ae["outcome"])))
-    if "assessment" in f and len(f["assessment"]):
-        a = f["assessment"]
-        resp = a["response"].astype("string").fillna(a["baseline"].map({True: "baseline"}).astype("string")).fillna("")
-        size = a["sum_diameters"].map(lambda v: "" if pd.isna(v) else f", sum {v:g} mm")
-        parts.append(_rows(a, "assessment", "date", "assessment", _text(a["modality"]) + ": " + resp + size))
-    if "procedure" in f and len(f["procedure"]):
-        pr = f["procedure"]
-        parts.append(_rows(pr, "procedure", "date", _text(pr["kind"]),
-                           _text(pr["site"]) + " " + _text(pr["margin"])))  # fmt: skip
-    if "disease_event" in f and len(f["disease_event"]):
-        ev = f["disease_event"]
-        parts.append(_rows(ev, "disease_event", "date", _text(ev["kind"]),
-                           _text(ev["site"]) + " (" + _text(ev["confirmed_by"]) + ")"))  # fmt: skip
-    if "followup" in f and len(f["followup"]):
-        fu = f["followup"]
-        parts.append(_rows(fu, "followup", "date", "last contact", _text(fu["vital_status"])))
-        parts.append(_rows(fu, "followup", "death_date", "death", _text(fu["death_cause"])))
-    parts = [x for x in parts if len(x)]
-    if not parts:
+    import pandas as pd
+
+    records = {}
+    for record, frame in frames.items():
+        if patient_id is not None and "patient_id" in frame:
+            frame = frame[frame["patient_id"] == patient_id]
+        records[record] = frame.to_dict("records")
+    out = pd.DataFrame(timeline_rows(records, patient_id), columns=TIMELINE_COLUMNS)
+    if out.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
-    out["detail"] = out["detail"].str.strip()
-    if "patient" in f and len(f["patient"]):
-        dx = out["patient_id"].map(f["patient"].set_index("patient_id")["diagnosis_date"])
-        out["day"] = (out["date"] - pd.to_datetime(dx)).dt.days.astype("Int64")
-    else:
-        out["day"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    order = {"diagnosis": 0, "molecular": 1, "stop": 2, "start": 3}
-    out["_o"] = out["kind"].map(order).fillna(5)
-    out = out.sort_values(["patient_id", "date", "_o"], kind="stable").drop(columns="_o")
-    return out[TIMELINE_COLUMNS].reset_index(drop=True)
+    out["date"] = pd.to_datetime(out["date"])
+    out["day"] = pd.array(out["day"].tolist(), dtype="Int64")
+    for col in ("patient_id", "date_given", "kind", "record", "record_id", "detail"):
+        out[col] = out[col].astype("string")
+    return out

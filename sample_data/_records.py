@@ -99,8 +99,20 @@ def exposure_rows(ctx: dict, c: Course) -> pd.DataFrame:
             ctx["first_dose"],
             np.where(red, c.reduce_day, c.stop),
             np.where(red, np.where(c.reduce_toxic, "toxicity", "dose_change"), c.stop_reason),
+            np.where(~red & (c.stop_reason != ""), "true", "false"),  # a stop (exposure stop), not a dose change
         ),
-        (red, drug, dose_red, unit, freq, form, c.reduce_day + c.reduce_gap, c.stop, c.stop_reason),
+        (
+            red,
+            drug,
+            dose_red,
+            unit,
+            freq,
+            form,
+            c.reduce_day + c.reduce_gap,
+            c.stop,
+            c.stop_reason,
+            np.where(c.stop_reason != "", "true", "false"),
+        ),
         (
             c.rechallenge_start != NODAY,
             drug,
@@ -111,6 +123,7 @@ def exposure_rows(ctx: dict, c: Course) -> pd.DataFrame:
             c.rechallenge_start,
             np.full(n, NODAY),
             np.full(n, ""),
+            np.full(n, "false"),
         ),
         (
             c.second_start != NODAY,
@@ -122,15 +135,30 @@ def exposure_rows(ctx: dict, c: Course) -> pd.DataFrame:
             c.second_start,
             np.where(dead, c.death_day, NODAY),
             np.where(dead, "progression", ""),
+            np.full(n, "false"),  # ends at death: on treatment, not a discontinuation
         ),
     ]
     cols: dict[str, list[np.ndarray]] = {
         k: []
-        for k in ("patient_id", "drug", "dose", "unit", "frequency", "formulation", "start", "end", "reason", "_i")
+        for k in (
+            "patient_id",
+            "drug",
+            "dose",
+            "unit",
+            "frequency",
+            "formulation",
+            "start",
+            "end",
+            "reason",
+            "discontinued",
+            "_i",
+        )
     }
     for sel, *vals in parts:  # four kinds of interval, each built for all patients at once
         for key, v in zip(
-            ("drug", "dose", "unit", "frequency", "formulation", "start", "end", "reason"), vals, strict=True
+            ("drug", "dose", "unit", "frequency", "formulation", "start", "end", "reason", "discontinued"),
+            vals,
+            strict=True,
         ):
             v = np.asarray(v)[sel]
             cols[key].append(date_text(v) if key in ("start", "end") else v)

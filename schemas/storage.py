@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from tkitrack.schemas.errors import BusyError, ConfigError
+
+if TYPE_CHECKING:  # sqlmodel is imported where a session is opened (a timeline reads with Core alone)
+    from sqlmodel import Session
 
 __all__ = [
     "DEFAULT_URL",
@@ -29,6 +32,8 @@ __all__ = [
     "redact_url",
     "require_current",
     "resolve_url",
+    "schema_head",
+    "stored_revision",
     "transaction",
     "upgrade",
 ]
@@ -177,8 +182,10 @@ def busy_error(err: OperationalError) -> BusyError | None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits as one transaction, or rolls back entirely on any error."""
+def transaction(engine: Engine) -> Iterator:
+    """A session (sqlmodel's) whose work commits as one transaction, or rolls back entirely on any error."""
+    from sqlmodel import Session  # the ORM only where a session is used: a timeline reads with Core alone
+
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
@@ -223,18 +230,45 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
+def schema_head() -> str:
+    """The newest migration shipped, from the migration files' names (``00NN_topic.py`` holds revision ``00NN``).
+
+    Read without importing alembic or running any migration script, so that every command can check the schema
+    version cheaply; a test checks that it equals alembic's :func:`head_revision` and that every file's revision
+    is its name's number.
+    """
+    versions = resources.files("tkitrack.schemas").joinpath("migrations", "versions")
+    numbers = [p.name.split("_", 1)[0] for p in versions.iterdir() if p.name.endswith(".py") and p.name[:4].isdigit()]
+    return max(numbers)
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database's ``alembic_version`` table (None when there is none), read with a
+    plain query: the same value as :func:`current_revision` without importing alembic."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError) as err:
+        if inspect(engine).has_table("alembic_version"):  # the table is there: the failure is the database's
+            raise ConfigError(f"cannot reach database {redact_url(str(engine.url))}: {err.orig}") from None
+        return None
+
+
 def require_current(engine: Engine) -> None:
-    """Raise ConfigError unless the database exists and is at the newest migration."""
-    rev = current_revision(engine)
+    """Raise ConfigError unless the database exists and is at the newest migration (no migration script read)."""
+    try:
+        rev = stored_revision(engine)
+    except OperationalError as err:
+        raise ConfigError(f"cannot reach database {redact_url(str(engine.url))}: {err.orig}") from None
     if rev is None:
         tables = inspect(engine).get_table_names()
         what = "is empty" if not tables else "was not created by tkitrack"
         raise ConfigError(
             f"database {redact_url(str(engine.url))} {what}; run `tkitrack init` (or pass --db / set TKITRACK_DB)"
         )
-    if rev != head_revision():
+    if rev != schema_head():
         raise ConfigError(
-            f"database {redact_url(str(engine.url))} is at schema {rev}, this tkitrack needs {head_revision()}; "
+            f"database {redact_url(str(engine.url))} is at schema {rev}, this tkitrack needs {schema_head()}; "
             "run `tkitrack db upgrade`"
         )
 

@@ -13,7 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def test_derive_from_pharmaverse_sdtm_reproduces_the_adam_oracle(run_cli, tmp_path):
-    result = run_cli("sqlite:///unused.db", "derive", "--adam", str(tmp_path), "--sdtm", str(DATA / "pharmaverse" / "sdtm"),
+    result = run_cli("sqlite:///unused.db", "derive", "-o", str(tmp_path), "--sdtm", str(DATA / "pharmaverse" / "sdtm"),
                      "--last-alive", str(DATA / "pharmaverse" / "adsl.csv"))  # fmt: skip
     assert result.exit_code == 0, result.output
     key = ["USUBJID", "PARAMCD"]
@@ -44,17 +44,21 @@ def test_derive_writes_the_five_adam_datasets_in_the_chosen_format(run_cli, tmp_
 
 
 def test_derive_format_is_a_validated_choice(run_cli, tmp_path):
-    result = run_cli("sqlite:///unused.db", "derive", "-o", str(tmp_path / "x"), "--format", "banana")
-    assert result.exit_code == 2 and "--format must be one of xpt, json, csv, parquet, got 'banana'" in result.output
+    result = run_cli(
+        "sqlite:///unused.db", "derive", "-o", str(tmp_path / "x"), "--format", "banana", env={"COLUMNS": "250"}
+    )
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "'banana' is not one of 'xpt', 'json', 'csv', 'parquet'" in text
     result = run_cli("sqlite:///unused.db", "derive", "--adam", str(tmp_path / "a"), "-o", str(tmp_path / "b"))
-    assert result.exit_code == 2 and "two folders given" in result.output
+    assert result.exit_code == 2 and "--adam DIR and -o DIR both given" in result.stderr
+    assert "warning: --adam DIR is deprecated and will be removed in the next release; use -o DIR" in result.stderr
     assert not any(tmp_path.iterdir())
 
 
 def test_survival_on_a_csv_reproduces_r(run_cli):
     # R: survfit(Surv(time, status) ~ sex, data = lung); survdiff(...): chisq 10.3; coxph: HR 0.588 (0.424-0.816)
     result = run_cli("sqlite:///unused.db", "survival", "--csv", str(DATA / "lung" / "lung.csv"), "--time", "time",
-                     "--event", "status==2", "--group", "sex", "--cox", "--format", "json")  # fmt: skip
+                     "--event", "status==2", "--by", "sex", "--cox", "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     rows = {r["group"]: r for r in out["summary"]}
@@ -88,7 +92,7 @@ def test_survival_cox_more_than_two_groups_matches_r(run_cli, tmp_path):
     path = tmp_path / "lung_ecog.csv"
     lung.to_csv(path, index=False)
     result = run_cli("sqlite:///unused.db", "survival", "--csv", str(path), "--time", "time", "--event",
-                         "status==2", "--group", "ph.ecog", "--cox", "--format", "json")  # fmt: skip
+                         "status==2", "--by", "ph.ecog", "--cox", "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     cox = json.loads(result.stdout)["cox"]
     assert [c["group"] for c in cox["comparisons"]] == ["1", "2", "3"]
@@ -102,9 +106,21 @@ def test_survival_cox_without_information_prints_the_summary(run_cli, tmp_path):
     pd.DataFrame({"days": [5, 8, 12, 20, 7, 9, 30], "dead": [1, 1, 0, 1, 0, 0, 0], "arm": list("aaaabbb")}).to_csv(
         path, index=False
     )
-    result = run_cli("sqlite:///unused.db", "survival", "--csv", str(path), "--time", "days", "--event", "dead==1",
-                     "--group", "arm", "--cox")  # fmt: skip
+    result = run_cli(
+        "sqlite:///unused.db",
+        "survival",
+        "--csv",
+        str(path),
+        "--time",
+        "days",
+        "--event",
+        "dead==1",
+        "--group",
+        "arm",
+        "--cox",
+    )  # fmt: skip (the retired spelling of --by, one release more)
     assert result.exit_code == 0, result.output
+    assert "warning: --group COL is deprecated and will be removed in the next release; use --by COL" in result.stderr
     out = result.stdout
     assert "b vs a: HR not estimable (no events in b)" in out
     assert "Median, days (95% CI)" in out and "log-rank (exploratory): chi-square" in out
@@ -136,7 +152,7 @@ def test_cuminc_on_a_csv_matches_cmprsk(run_cli, tmp_path):
     data.to_csv(path, index=False)
     est = pd.read_csv(DATA / "r_reference" / "cuminc_est_r.csv").query("series == 4 and cause == 1 and time == 60")
     result = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
-                     "--group", "group", "--landmarks", "60", "--format", "json")  # fmt: skip
+                     "--by", "group", "--landmarks", "60", "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["gray_test"]["stat"] == pytest.approx(3.18365504379877, rel=1e-9) and out["gray_test"]["df"] == 2
@@ -145,9 +161,10 @@ def test_cuminc_on_a_csv_matches_cmprsk(run_cli, tmp_path):
     table = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
                     "--group", "group", "--conf-type", "log")  # fmt: skip
     assert table.exit_code == 0 and "Gray's test 3.18 on 2 df, p = 0.20 (exploratory)" in table.stdout
+    assert "warning: --group COL is deprecated" in table.stderr
     bad = run_cli("sqlite:///unused.db", "cuminc", "--csv", str(path), "--time", "time", "--status", "status",
-                  "--conf-type", "plain")  # fmt: skip
-    assert bad.exit_code == 2 and "--conf-type must be log-log or log" in bad.stderr
+                  "--conf-type", "plain", env={"COLUMNS": "250"})  # fmt: skip
+    assert bad.exit_code == 2 and "'plain' is not one of 'log-log', 'log'" in " ".join(bad.stderr.split())
 
 
 def test_cuminc_on_the_database(cli):
@@ -155,7 +172,7 @@ def test_cuminc_on_the_database(cli):
     result = cli("cuminc", "--endpoint", "RELAPSE_AFTER_STOP", "--format", "json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["title"] == "Cumulative incidence of relapse from stopping the inhibitor, days"
+    assert out["title"] == "Cumulative incidence of relapse from stopping the index therapy in complete response, days"
     (row,) = out["summary"]
     assert (row["n"], row["events"], row["competing"]) == (1, 0, 0)  # the letter's patient: no relapse in 4 years
     assert cli("cuminc", "--endpoint", "OS").exit_code == 2
@@ -166,7 +183,10 @@ def test_stopping_on_the_published_letter_case(cli):
     result = cli("stopping", "--format", "json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["cohort"].startswith("1 patients reached CR on an inhibitor; 1 stopped it")
+    assert out["cohort"].startswith("1 patients with an index therapy; 1 analysed (in CR on it), 1 of them stopped it")
+    assert out["excluded"] == []
+    assert out["relapse_after_stop"]["text"] == ("relapse after stopping in CR (death competing): 1 patients, "
+                                                 "0 relapses, 0 deaths without relapse")  # fmt: skip
     (stopped,) = out["stopped"]
     # the letter: CR at 4 months, stopped at 6 months, no relapse 4 years later
     assert stopped["patient_id"] == "LETTER-IMT-1" and stopped["relapse"] is False
@@ -232,3 +252,18 @@ def test_cutoff_and_index_drug_on_derive_survival_and_safety(cli, tmp_path):
     assert early.exit_code == 0 and json.loads(early.stdout)["ae_incidence"] == []
     bad = cli("derive", "-o", str(tmp_path / "x"), "--cutoff", "31/07/2019")
     assert bad.exit_code == 2 and "--cutoff must be a date YYYY-MM-DD" in bad.stderr
+
+
+def test_stopping_reason_filter_cutoff_and_exclusions(cli):
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    # the letter's crizotinib was stopped for toxicity (the gait change): an elective-only analysis leaves it out
+    out = json.loads(cli("stopping", "--stop-reason", "complete_response", "--format", "json").stdout)
+    assert out["excluded"] == [{"patient_id": "LETTER-IMT-1", "reason": "stopped for another reason (toxicity)"}]
+    assert out["stopped"] == [] and out["relapse_after_stop"]["summary"] == []
+    tox = json.loads(cli("stopping", "--stop-reason", "toxicity", "--format", "json").stdout)
+    assert [r["patient_id"] for r in tox["stopped"]] == ["LETTER-IMT-1"]
+    # at a cut-off before the stop the course is ongoing: nobody stopped yet
+    early = json.loads(cli("stopping", "--cutoff", "2019-07-31", "--format", "json").stdout)
+    assert early["stopped"] == [] and early["cohort"].startswith("1 patients with an index therapy; 1 analysed")
+    bad = cli("stopping", "--stop-reason", "boredom")
+    assert bad.exit_code == 2 and "--stop-reason 'boredom' is not one of" in bad.stderr

@@ -7,7 +7,7 @@ import re
 
 def test_demo_runs_twice_and_reports(run_cli, tmp_path):
     folder = tmp_path / "demo"
-    first = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")
+    first = run_cli("sqlite:///unused.db", "demo", "-o", str(folder), "--patients", "30", "--seed", "3")
     assert first.exit_code == 0, first.output
     text = first.stdout
     assert "37 patients: 7 published cases and 30 synthetic" in text
@@ -28,6 +28,7 @@ def test_demo_runs_twice_and_reports(run_cli, tmp_path):
 
     assert (folder / "report.html").stat().st_size > 1_000_000
     assert {p.name for p in (folder / "adam").iterdir()} == {"adsl.csv", "adrs.csv", "adtte.csv"}
-    second = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")
+    second = run_cli("sqlite:///unused.db", "demo", "--dir", str(folder), "--patients", "30", "--seed", "3")  # retired
     assert second.exit_code == 0, second.output
+    assert "warning: --dir DIR is deprecated and will be removed in the next release; use -o DIR" in second.stderr
     assert second.stdout.splitlines()[:3] == text.splitlines()[:3]  # rebuilt, not appended to

@@ -48,7 +48,7 @@ def _good(folder: Path) -> Path:
 
 
 def test_template_writes_every_record_type_and_a_dictionary(run_cli, tmp_path):
-    result = run_cli("sqlite:///unused.db", "template", str(tmp_path / "t"))
+    result = run_cli("sqlite:///unused.db", "template", "-o", str(tmp_path / "t"))
     assert result.exit_code == 0, result.output
     for record in RECORD_MODELS:
         header = (tmp_path / "t" / f"{record}.csv").read_text().strip().split(",")
@@ -164,7 +164,7 @@ def test_validate_the_sample_broken_files_gives_the_expected_listing(run_cli, tm
 def test_export_then_import_round_trips(cli, run_cli, tmp_path, sqlite_template):
     sqlite_url = f"sqlite:///{shutil.copyfile(sqlite_template, tmp_path / 'second.db')}"
     cli("import", str(SAMPLE / "published"))
-    assert cli("export", str(tmp_path / "out")).exit_code == 0
+    assert cli("export", "-o", str(tmp_path / "out")).exit_code == 0
     assert (tmp_path / "out" / "data_dictionary.csv").exists()
     result = run_cli(sqlite_url, "import", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
@@ -186,7 +186,7 @@ def test_deidentified_export_leaks_no_identifier(cli, tmp_path):
     frame["initials"] = ["QXZ", "JWV"]
     frame.to_csv(folder / "patient.csv", index=False)
     assert cli("import", str(folder)).exit_code == 0
-    result = cli("export", str(tmp_path / "deid"), "--deidentify", "--secret", "a-long-random-secret-of-32-chars")
+    result = cli("export", "-o", str(tmp_path / "deid"), "--deidentify", "--secret", "a-long-random-secret-of-32-chars")
     assert result.exit_code == 0, result.output
     blob = b"".join(p.read_bytes() for p in (tmp_path / "deid").iterdir())
     for identifier in ("MRN-778812", "MRN-990154", "QXZ", "JWV", "P1", "P2", "2019-02-01", "2013-02", "2019-01-10"):
@@ -210,7 +210,7 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     """`export --sdtm` then `import` of that folder into an empty database: the same records, field by field."""
     sqlite_url = f"sqlite:///{shutil.copyfile(sqlite_template, tmp_path / 'second.db')}"
     assert cli("import", str(SAMPLE / "published")).exit_code == 0
-    result = cli("export", "--sdtm", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
+    result = cli("export", "--sdtm", "-o", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"wrote 15 SDTM datasets ({fmt}), define.xml and manifest.json to ")
     assert "DM 7, DS 1, EX 1, AE 2, RS 3, TU 1, TR 1, SS 3, VS 0" in result.stdout  # the letter: stop, 3 responses
@@ -226,27 +226,43 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--sdtm", "out", "--format", "banana"], "--format must be one of xpt, json, csv, parquet",
-                     id="sdtm-banana"),
+        pytest.param(["--sdtm", "-o", "out", "--format", "banana"], "'banana' is not one of 'csv', 'xlsx', 'parquet', "
+                     "'xpt', 'json'", id="sdtm-banana"),
+        pytest.param(["--sdtm", "-o", "out", "--format", "xlsx"], "--format must be one of xpt, json, csv, parquet "
+                     "with --sdtm, got 'xlsx'", id="sdtm-xlsx"),
         pytest.param(["-o", "out", "--format", "xpt"], "--format must be csv, xlsx or parquet for the records export",
                      id="records-xpt"),
-        pytest.param(["--sdtm", "a", "-o", "b"], "give either --sdtm DIR", id="two-targets"),
+        pytest.param(["--sdtm", "a", "-o", "b"], "--sdtm DIR and --sdtm -o DIR both given", id="two-targets"),
         pytest.param([], "give the folder to write into", id="no-target"),
-        pytest.param(["--sdtm", "a", "--deidentify"], "--deidentify applies to the records export", id="sdtm-deid"),
+        pytest.param(["--sdtm", "-o", "a", "--deidentify"], "--deidentify applies to the records export", id="sdtm-deid"),
     ],
 )  # fmt: skip
 def test_export_options_are_checked_before_anything_is_written(cli, tmp_path, args, message):
-    result = cli("export", *[str(tmp_path / a) if a in ("out", "a", "b") else a for a in args])
-    assert result.exit_code == 2 and message in result.output
+    result = cli("export", *[str(tmp_path / a) if a in ("out", "a", "b") else a for a in args], env={"COLUMNS": "250"})
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
     assert not any((tmp_path / name).exists() for name in ("out", "a", "b"))
 
 
 def test_export_dash_o_is_the_old_positional_folder(cli, tmp_path):
     cli("import", str(SAMPLE / "published"))
     assert cli("export", "-o", str(tmp_path / "new")).exit_code == 0
-    assert cli("export", str(tmp_path / "old")).exit_code == 0
+    old = cli("export", str(tmp_path / "old"))  # the retired spelling, for one release more
+    assert old.exit_code == 0
+    assert (
+        "warning: the folder argument is deprecated and will be removed in the next release; use -o DIR" in old.stderr
+    )
     new = sorted(p.name for p in (tmp_path / "new").iterdir())
     assert new == sorted(p.name for p in (tmp_path / "old").iterdir()) and "patient.csv" in new
+    sdtm_old = cli("export", "--sdtm", str(tmp_path / "sdtm-old"))
+    assert sdtm_old.exit_code == 0
+    assert (
+        "warning: --sdtm DIR is deprecated and will be removed in the next release; use --sdtm -o DIR"
+        in sdtm_old.stderr
+    )
+    assert cli("export", "--sdtm", "-o", str(tmp_path / "sdtm-new")).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "sdtm-old").iterdir()) == sorted(
+        p.name for p in (tmp_path / "sdtm-new").iterdir()
+    )
 
 
 def test_sample_broken_writes_the_package_files_and_refuses_to_replace_them(run_cli, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ def filled(sqlite_url, run_cli):
 
 def test_swimmer_html_and_bad_options(filled, tmp_path):
     out = tmp_path / "s.html"
-    result = filled("swimmer", "-o", str(out), "--group-by", "fusion_partner", "--sort", "id")
+    result = filled("swimmer", "-o", str(out), "--by", "fusion_partner", "--sort", "id")
     assert result.exit_code == 0, result.output
     assert re.search(r"\((\d+) patients, (\d+) traces\)", result.stdout).group(1) == "3"  # 3 have a diagnosis date
     assert "plotly" in out.read_text()[:5_000_000]
@@ -27,7 +27,10 @@ def test_swimmer_html_and_bad_options(filled, tmp_path):
     assert filled("swimmer", "-o", str(out), "--origin", "randomisation", "--sort", "ID", "--force").exit_code == 0
     assert filled("swimmer", "-o", str(tmp_path / "s.gif")).exit_code == 2
     assert filled("swimmer", "-o", str(out), "--sort", "colour", "--force").exit_code == 2
-    assert filled("swimmer", "-o", str(out), "--group-by", "eye_colour", "--force").exit_code == 2
+    assert filled("swimmer", "-o", str(out), "--by", "eye_colour", "--force").exit_code == 2
+    old = filled("swimmer", "-o", str(out), "--group-by", "histology", "--force")  # retired, one release more
+    assert old.exit_code == 0, old.output
+    assert "warning: --group-by is deprecated and will be removed in the next release; use --by" in old.stderr
 
 
 @pytest.mark.browser
@@ -88,10 +91,14 @@ def test_plot_kinds(filled, tmp_path, kind):
 
 def test_plot_timeline_needs_a_known_patient(filled, tmp_path):
     out = tmp_path / "t.html"
-    assert filled("plot", "timeline", "-o", str(out), "--patient", "LETTER-IMT-1").exit_code == 0
+    assert filled("plot", "timeline", "LETTER-IMT-1", "-o", str(out)).exit_code == 0
     assert filled("plot", "timeline", "-o", str(out)).exit_code == 2
-    unknown = filled("plot", "timeline", "-o", str(out), "--patient", "NOPE")
+    unknown = filled("plot", "timeline", "NOPE", "-o", str(out))
     assert unknown.exit_code == 1 and "NOPE" in unknown.stderr
+    old = filled("plot", "timeline", "-o", str(out), "--patient", "LETTER-IMT-1", "--force")
+    assert old.exit_code == 0 and "warning: --patient is deprecated" in old.stderr
+    not_for_km = filled("plot", "km", "LETTER-IMT-1", "-o", str(tmp_path / "km.html"))
+    assert not_for_km.exit_code == 2 and "PATIENT_ID (LETTER-IMT-1) is for plot timeline only" in not_for_km.stderr
     assert filled("plot", "pie", "-o", str(out)).exit_code == 2
 
 

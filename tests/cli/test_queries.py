@@ -25,7 +25,7 @@ def test_a_data_manager_works_a_query_from_the_command_line(cli, tmp_path):
     assert [(r["id"], r["patient_id"], r["record"], r["record_id"], r["field"], r["state"], r["raised_by"])
             for r in rows] == [(1, "P1", "exposure", "1", "dose", "closed", "tester")]  # fmt: skip
     assert json.loads(_ok(cli("queries", "list", "-f", "json", "--state", "open"))) == []
-    assert json.loads(_ok(cli("queries", "list", "-f", "json", "--by", "someone"))) == []
+    assert json.loads(_ok(cli("queries", "list", "-f", "json", "--who", "someone"))) == []
     out = tmp_path / "queries.csv"
     assert _ok(cli("queries", "list", "-o", str(out))) == f"wrote 1 queries to {out}\n"
     assert [r["state"] for r in csv.DictReader(io.StringIO(out.read_text()))] == ["closed"]
@@ -40,7 +40,7 @@ def test_a_data_manager_works_a_query_from_the_command_line(cli, tmp_path):
 def test_a_locked_record_refuses_the_command_line_edit_until_unlocked(cli):
     _ok(cli(*PATIENT))
     _ok(cli(*EXPOSURE))
-    assert _ok(cli("record", "lock", "all", "--patient", "P1")) == "locked 2 record(s) (0 already were)\n"
+    assert _ok(cli("record", "lock", "all", "P1")) == "locked 2 record(s) (0 already were)\n"
     refused = cli("exposure", "edit", "1", "--dose", "250", "--reason", "chart")
     assert refused.exit_code == 3
     assert "exposure 1 is locked (by tester" in refused.stderr and "cannot be changed" in refused.stderr

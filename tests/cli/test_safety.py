@@ -71,12 +71,12 @@ def test_a_refused_import_prints_errors_first_and_warnings_by_rule(cli, tmp_path
 @pytest.mark.parametrize(
     ("args", "made"),
     [
-        pytest.param(["template", "{out}"], "{out}/patient.csv", id="template"),
-        pytest.param(["export", "{out}"], "{out}/patient.csv", id="export"),
+        pytest.param(["template", "-o", "{out}"], "{out}/patient.csv", id="template"),
+        pytest.param(["export", "-o", "{out}"], "{out}/patient.csv", id="export"),
         pytest.param(["report", "-o", "{out}/r.html"], "{out}/r.html", id="report"),
         pytest.param(["validate", "-o", "{out}/q.csv"], "{out}/q.csv", id="validate-o"),
-        pytest.param(["derive", "--adam", "{out}"], "{out}/adsl.csv", id="derive-adam"),
-        pytest.param(["sample", "published", "--out", "{out}"], "{out}/patient.csv", id="sample-published"),
+        pytest.param(["derive", "-o", "{out}"], "{out}/adsl.csv", id="derive"),
+        pytest.param(["sample", "published", "-o", "{out}"], "{out}/patient.csv", id="sample-published"),
     ],
 )
 def test_outputs_are_never_replaced_without_force(cli, tmp_path, args, made):
@@ -101,8 +101,8 @@ def test_export_does_not_write_through_a_symlink(cli, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("system file")
     (out / "ae.csv").symlink_to(victim)
-    assert cli("export", str(out)).exit_code == 2
-    assert cli("export", str(out), "--force").exit_code == 0
+    assert cli("export", "-o", str(out)).exit_code == 2
+    assert cli("export", "-o", str(out), "--force").exit_code == 0
     assert victim.read_text() == "system file" and not (out / "ae.csv").is_symlink()
 
 
@@ -113,7 +113,7 @@ def test_formula_cells_are_neutralised_and_restored_on_reimport(cli, run_cli, tm
 
     note = '=HYPERLINK("http://evil","click")'
     assert cli("import", str(_folder(tmp_path, pid="@P1", note=note))).exit_code == 0
-    assert cli("export", str(tmp_path / "x"), "--format", fmt).exit_code == 0
+    assert cli("export", "-o", str(tmp_path / "x"), "--format", fmt).exit_code == 0
     if fmt == "csv":
         text = (tmp_path / "x" / "patient.csv").read_text()
         assert "'=HYPERLINK" in text and "'@P1" in text and "\n=" not in text and ",=" not in text

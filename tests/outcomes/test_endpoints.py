@@ -12,6 +12,7 @@ from tkitrack.outcomes.endpoints import (
     derive_competing_endpoint,
     endpoint_info,
 )
+from tkitrack.outcomes.stopping import derive_relapse_after_stop
 from tkitrack.schemas.errors import InputError
 
 
@@ -55,17 +56,25 @@ def test_competing_endpoint_codes_and_unknown(tmp_path):
         derive_competing_endpoint({}, "OS")
 
 
-def test_relapse_after_stop_from_records():
-    # one patient: first dose 2020-01-01, CR 2020-03-01, stop 2020-06-30, recurrence 2020-12-31 (184 days later)
+def test_relapse_after_cr_from_records():
+    # one patient: first dose 2020-01-01, CR 2020-03-01, stop 2020-06-30, recurrence 2020-12-31 (305 days after CR)
     frames = {
         "exposure": pd.DataFrame({"patient_id": ["P1"], "drug": ["crizotinib"], "start": ["2020-01-01"],
-                                  "end": ["2020-06-30"], "reason": ["complete_response"]}),
+                                  "end": ["2020-06-30"], "reason": ["complete_response"], "discontinued": [True]}),
         "assessment": pd.DataFrame({"patient_id": ["P1"], "date": ["2020-03-01"], "response": ["CR"]}),
         "disease_event": pd.DataFrame({"patient_id": ["P1"], "kind": ["recurrence"], "date": ["2020-12-31"]}),
         "followup": pd.DataFrame({"patient_id": ["P1"], "date": ["2021-06-01"], "vital_status": ["alive"],
                                   "death_date": [None]}),
     }  # fmt: skip
-    out = derive_competing_endpoint(frames, "RELAPSE_AFTER_STOP")
-    assert out.to_dict("records") == [{"patient_id": "P1", "time": 184.0, "status": 1}]
     cr = derive_competing_endpoint(frames, "RELAPSE_AFTER_CR")
     assert cr[["time", "status"]].to_dict("records") == [{"time": 305.0, "status": 1}]
+
+
+def test_relapse_after_stop_is_the_rfsstp_population_with_death_competing():
+    adtte = pd.DataFrame({"USUBJID": ["A", "B", "C", "D"], "PARAMCD": ["RFSSTP"] * 3 + ["OS"],
+                          "AVAL": [185, 40, 900, 10], "CNSR": [0, 0, 1, 0],
+                          "EVNTDESC": ["Relapse (Disease Event)", "Death", "Alive", "Death"]})  # fmt: skip
+    out = derive_relapse_after_stop(adtte)
+    assert out.to_dict("records") == [{"patient_id": "A", "time": 185.0, "status": 1},
+                                      {"patient_id": "B", "time": 40.0, "status": 2},
+                                      {"patient_id": "C", "time": 900.0, "status": 0}]  # fmt: skip

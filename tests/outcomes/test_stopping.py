@@ -12,9 +12,11 @@ import pytest
 from tkitrack.outcomes.stopping import (
     derive_landmark_cohort,
     derive_stopping_cohort,
+    derive_stopping_exclusions,
     fit_time_varying_cox,
     landmark_analysis,
     list_stopped_patients,
+    restrict_stopping_cohort,
 )
 from tkitrack.schemas.errors import InputError
 
@@ -41,6 +43,7 @@ SEED_EXPOSURE = pd.DataFrame(
         "start": [date(2019, 1, 1)],
         "end": [date(2019, 7, 1)],
         "reason": ["toxicity"],
+        "discontinued": [True],
     }
 )
 SEED_ASSESSMENT = pd.DataFrame(
@@ -141,6 +144,7 @@ def _small_cohort() -> pd.DataFrame:
             "start": [first] * 6,
             "end": [day(60), None, day(200), day(10), day(100), None],
             "reason": ["complete_response", None, "complete_response", "toxicity", "complete_response", None],
+            "discontinued": [True, False, True, True, True, False],
         }
     )
     rs = pd.DataFrame({"patient_id": list("ABCDFE"), "date": [day(0)] * 6, "response": ["CR"] * 5 + ["PR"]})
@@ -244,25 +248,36 @@ def test_list_stopped_patients_small_cohort():
     pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
 
 
-def test_switch_is_not_a_stop_and_interruption_resumes():
-    # crizotinib to day 30 then lorlatinib from day 31 (switch); gap d90-d120 (interruption); final stop d200
+def test_a_switch_stops_the_index_course_and_a_hold_is_no_stop():
+    # P: crizotinib discontinued d30 for toxicity, lorlatinib from d31 (a switch: the restart, a new course)
+    # Q: crizotinib held d50-d60 (not discontinued), resumed to the elective stop on d200: one course
     ex = pd.DataFrame(
         {
-            "patient_id": ["P"] * 3,
-            "drug": ["crizotinib", "lorlatinib", "lorlatinib"],
-            "start": [day(-100), day(31), day(120)],
-            "end": [day(30), day(90), day(200)],
-            "reason": ["toxicity", "toxicity", "complete_response"],
+            "patient_id": ["P", "P", "Q", "Q"],
+            "drug": ["crizotinib", "lorlatinib", "crizotinib", "crizotinib"],
+            "start": [day(-100), day(31), day(-100), day(60)],
+            "end": [day(30), day(200), day(50), day(200)],
+            "reason": ["toxicity", "complete_response", "toxicity", "complete_response"],
+            "discontinued": [True, True, False, True],
         }
     )
-    rs = pd.DataFrame({"patient_id": ["P"], "date": [day(0)], "response": ["CR"]})
+    rs = pd.DataFrame({"patient_id": ["P", "Q"], "date": [day(0)] * 2, "response": ["CR"] * 2})
     ev = pd.DataFrame({"patient_id": ["P"], "kind": ["recurrence"], "date": [day(400)]})
-    fu = pd.DataFrame({"patient_id": ["P"], "date": [day(500)]})
-    row = derive_stopping_cohort(ex, rs, ev, fu).iloc[0]
-    assert row["stop_date"] == pd.Timestamp(day(200)) and row["stop_reason"] == "complete_response"
-    assert row["relapse_date"] == pd.Timestamp(day(400))
-    # days on drug: 131 (d-100..d30) + 60 (d31..d90) + 81 (d120..d200) = 272
-    assert row["days_on_drug"] == 272
+    fu = pd.DataFrame({"patient_id": ["P", "Q"], "date": [day(500)] * 2})
+    c = derive_stopping_cohort(ex, rs, ev, fu).set_index("patient_id")
+    assert (c.loc["P", "stop_date"], c.loc["P", "stop_reason"]) == (pd.Timestamp(day(30)), "toxicity")
+    assert c.loc["P", "restart_date"] == pd.Timestamp(day(31)) and c.loc["P", "in_cr_at_stop"]
+    assert c.loc["P", "relapse_date"] == pd.Timestamp(day(400))
+    assert c.loc["P", "days_on_drug"] == 131  # d-100..d30 of the index course
+    assert (c.loc["Q", "stop_date"], c.loc["Q", "stop_reason"]) == (pd.Timestamp(day(200)), "complete_response")
+    assert pd.isna(c.loc["Q", "restart_date"])
+    assert c.loc["Q", "days_on_drug"] == 151 + 141  # d-100..d50 and d60..d200: the hold is not counted
+    # the hold is on-drug time in the time-varying Cox model: Q is off drug only from d200
+    long = fit_time_varying_cox(c.reset_index()).long
+    assert long[long["patient_id"] == "Q"][["start", "stop", "stopped"]].values.tolist() == [[0, 200, 0], [200, 500, 1]]
+    # P: off drug d30-d31, on lorlatinib again from d31 to the relapse on d400 (the event, on drug)
+    assert long[long["patient_id"] == "P"][["start", "stop", "stopped", "event"]].values.tolist() == [
+        [0, 30, 0, 0], [30, 31, 1, 0], [31, 400, 0, 1]]  # fmt: skip
 
 
 def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
@@ -273,6 +288,7 @@ def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
             "start": [day(-100), day(320)],
             "end": [day(100), None],
             "reason": ["complete_response", None],
+            "discontinued": [True, False],
         }
     )
     rs = pd.DataFrame({"patient_id": ["P"] * 2, "date": [day(0), day(300)], "response": ["CR", "PD"]})
@@ -289,7 +305,6 @@ def test_restart_after_relapse_keeps_the_stop_and_pd_counts_as_relapse():
     [
         pytest.param("exposure", {"start": "first day"}, "not a date", id="bad-date"),
         pytest.param("assessment", None, r"column\(s\) \['response'\] missing", id="missing-column"),
-        pytest.param("followup", "empty", "no last contact", id="no-followup"),
     ],
 )
 def test_bad_input(frame, change, match):
@@ -312,3 +327,75 @@ def test_bad_input(frame, change, match):
 def test_bad_origin(seed_cohort):
     with pytest.raises(InputError, match="origin"):
         landmark_analysis(seed_cohort, (30,), origin="diagnosis")
+
+
+# ---- boundaries: a stop on the landmark day, an event on it, a restart before it (origin: the CR date) ----------
+def _boundary_cohort() -> pd.DataFrame:
+    cr = pd.Timestamp(CR)
+
+    def d(n):
+        return cr + pd.Timedelta(days=n) if n is not None else pd.NaT
+
+    rows = [  # patient, stop, restart, relapse, last contact (days after CR)
+        ("S1", 90, None, 200, 500),  # last dose on the 90-day landmark: stopped at it
+        ("S2", 60, 80, None, 300),  # stopped, restarted before the landmark: on drug at it
+        ("S3", None, None, 90, 500),  # relapse on the landmark day: relapsed by then, left out
+        ("S4", None, None, 150, 500),  # on drug throughout
+        ("S5", 30, None, None, 400),  # stopped, no relapse
+        ("S6", 91, None, 250, 500),  # stops the day after the landmark: on drug at it
+    ]
+    return pd.DataFrame(
+        {
+            "patient_id": [r[0] for r in rows],
+            "first_dose_date": cr - pd.Timedelta(days=100),
+            "cr_date": cr,
+            "stop_date": [d(r[1]) for r in rows],
+            "stop_reason": ["complete_response" if r[1] is not None else None for r in rows],
+            "in_cr_at_stop": [r[1] is not None for r in rows],
+            "restart_date": [d(r[2]) for r in rows],
+            "relapse_date": [d(r[3]) for r in rows],
+            "relapse_kind": ["recurrence" if r[3] is not None else None for r in rows],
+            "death_date": pd.NaT,
+            "last_contact_date": [d(r[3] if r[3] is not None else r[4]) for r in rows],
+            "days_on_drug": 0,
+        }
+    )
+
+
+def test_landmark_boundaries():
+    lm = derive_landmark_cohort(_boundary_cohort(), 90).set_index("patient_id")
+    assert lm["status"].to_dict() == {"S1": "stopped", "S2": "on_drug", "S4": "on_drug", "S5": "stopped",
+                                      "S6": "on_drug"}  # fmt: skip
+    assert lm[["time", "event"]].values.tolist() == [[110, 1], [210, 0], [60, 1], [310, 0], [160, 1]]
+    out = landmark_analysis(_boundary_cohort(), (90,)).set_index("status")
+    assert out.loc["stopped", ["n", "events"]].tolist() == [2, 1] and out.loc["on_drug", ["n", "events"]].tolist() == [
+        3,
+        2,
+    ]
+    assert (out["n_not_at_risk"] == 1).all()  # S3
+    # R 4.2.2, survival 3.5.3: survfit(Surv(time, event) ~ g) on these landmark rows: medians 110 and 160
+    assert out.loc["stopped", "median"] == 110 and out.loc["on_drug", "median"] == 160
+
+
+def test_time_varying_cox_with_a_restart_matches_r():
+    res = fit_time_varying_cox(_boundary_cohort())
+    assert res.long[res.long["patient_id"] == "S2"][["start", "stop", "stopped"]].values.tolist() == [
+        [0, 60, 0], [60, 80, 1], [80, 300, 0]]  # fmt: skip
+    assert (res.n_patients, res.n_events, res.n_events_off_drug, res.n_stopped) == (6, 4, 2, 4)
+    # R 4.2.2, survival 3.5.3: coxph(Surv(start, stop, event) ~ stopped, ties = "efron") on res.long:
+    # exp(coef) 0.7954257034, 95% CI 0.0903103657-7.0058630016, Wald p 0.8366424462
+    assert res.hazard_ratio == pytest.approx(0.7954257034, rel=1e-6)
+    assert (res.lower, res.upper) == (pytest.approx(0.0903103657, rel=1e-5), pytest.approx(7.0058630016, rel=1e-5))
+    assert res.p == pytest.approx(0.8366424462, rel=1e-4)
+
+
+def test_exclusions_say_why():
+    c = _boundary_cohort()
+    c.loc[c["patient_id"] == "S5", "stop_reason"] = "toxicity"
+    c.loc[c["patient_id"] == "S4", "cr_date"] = pd.NaT
+    c.loc[c["patient_id"] == "S6", "stop_date"] = pd.Timestamp(CR) - pd.Timedelta(days=1)
+    out = derive_stopping_exclusions(c, ["complete_response"]).set_index("patient_id")["reason"].to_dict()
+    assert out == {"S4": "never in complete response on the index therapy",
+                   "S5": "stopped for another reason (toxicity)",
+                   "S6": "index therapy stopped before the first complete response"}  # fmt: skip
+    assert sorted(restrict_stopping_cohort(c, ["complete_response"])["patient_id"]) == ["S1", "S2", "S3"]

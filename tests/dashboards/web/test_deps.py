@@ -11,7 +11,13 @@ from .conftest import ROLES, csrf_of
 #: GET routes and the roles that get 200 (others: 403, anonymous: sign-in). ``A`` / ``B``: the site's patient.
 PATIENT_ROUTES = ["/patients/{p}", "/patients/{p}/timeline.json", "/patients/{p}/findings"]
 READERS = {"site_a", "site_b", "dm", "inv"}
+EDITORS = {"site_a", "site_b", "dm"}
 ROUTES = {
+    "/patients/new": EDITORS,
+    "/queries": EDITORS,
+    "/queries?state=all&mine=1": EDITORS,
+    "/forms/ctcae?term=nausea": EDITORS,
+    "/queries/new?patient_id=A-001&record=exposure&record_id=1": {"dm"},
     "/patients": READERS,
     "/patients?q=001&site=A&histology=IMT&status=on+treatment": READERS,
     "/cohort": READERS,

@@ -30,9 +30,10 @@ def test_patient_page_shows_every_record_with_its_values(shared_clients):
     for record, count in (("patient", 1), ("molecular", 1), ("exposure", 1), ("assessment", 3), ("ae", 1),
                           ("followup", 1), ("ihc", 0), ("procedure", 0), ("disease_event", 0)):  # fmt: skip
         assert f'<h3 id="records-{record}">{record} ({count})</h3>' in html
-    assert re.search(r'<tr id="record-exposure-\d+"><td>\d+</td><td></td><td></td><td>crizotinib</td>'
-                     r"<td>200</td><td>mg</td><td>QD</td><td>ORAL</td><td></td><td>2019-02-01</td><td></td><td></td>"
-                     r"<td>false</td></tr>", html)  # fmt: skip
+    # an editor's rows start with the record's state and actions (edit, query, verify, lock), then the values
+    assert re.search(r'<tr id="record-exposure-\d+">\s*<td class="actions">.*?</td>\s*<td>\d+</td><td></td><td></td>'
+                     r"<td>crizotinib</td><td>200</td><td>mg</td><td>QD</td><td>ORAL</td><td></td><td>2019-02-01</td>"
+                     r"<td></td><td></td><td>false</td></tr>", html, re.S)  # fmt: skip
     assert re.search(r'<tr id="record-ae-\d+">.*?<td>Gait disturbance</td>.*?<td>2</td><td>2019-07</td>', html, re.S)
     assert "<td>MRN-111</td>" in html  # a data manager sees identifiers
 
