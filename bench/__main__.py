@@ -10,7 +10,7 @@ import argparse
 import json
 import time
 
-from bench import audit_verify, derive, importing, report, startup, swimmer, validation, web
+from bench import audit_verify, browser, commands, derive, importing, report, startup, swimmer, validation, web
 from bench._harness import format_table, machine
 
 #: figure -> (full run, --quick run); each a callable taking the parsed options.
@@ -26,13 +26,15 @@ FIGURES = {
     6: (lambda o: report.run(1_000, repeats=3), lambda o: report.run(200, repeats=2)),
     7: (lambda o: web.run(10_000, repeats=21), lambda o: web.run(2_000, repeats=5)),
     8: (lambda o: audit_verify.run(1_000_000), lambda o: audit_verify.run(100_000)),
+    9: (lambda o: commands.run((1_000, 10_000, 100_000)), lambda o: commands.run((200, 1_000))),
+    10: (lambda o: browser.run(10_000, repeats=3), lambda o: browser.run(1_000, repeats=2)),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke run)")
-    parser.add_argument("--only", default="", help="comma-separated figure numbers (1-8), default all")
+    parser.add_argument("--only", default="", help="comma-separated figure numbers (1-10), default all")
     parser.add_argument("--pg-url", default=importing.PG_URL,
                         help="PostgreSQL server for figure 3 (a scratch schema is created and dropped)")  # fmt: skip
     parser.add_argument("--no-pg", dest="pg_url", action="store_const", const=None, help="skip PostgreSQL")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from bench._harness import Result, median_time
 
-__all__ = ["make_sdtm", "run"]
+__all__ = ["growth_exponent", "make_sdtm", "run"]
 
 _RESP = np.array(["CR", "PR", "SD", "PD", "NE"], dtype=object)
 
@@ -81,4 +81,21 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), repeats: int = 3) -> 
             "rows": f"ADRS {len(out['adrs']):,}, ADTTE {len(out['adtte']):,}",
         }
         results.append(Result("4 derive_adam", f"{n:,} patients x 10 assessments", t, None, None, repeats, notes))
+    times = {n: p * n for n, p in per_patient.items()}
+    if len(times) > 1:
+        k = growth_exponent(times)
+        results[-1].notes["exponent"] = f"{k:.2f} (time ~ n^k over {', '.join(f'{n:,}' for n in times)}; 1 = linear)"
     return results
+
+
+def growth_exponent(times: dict[int, float]) -> float:
+    """k in time = c * n**k, fitted by least squares on log time against log n (1.0: linear; 2.0: quadratic).
+
+    >>> round(growth_exponent({1_000: 1.0, 10_000: 10.0, 100_000: 100.0}), 2)
+    1.0
+    """
+    import numpy as np
+
+    n = np.log(np.array(list(times), dtype=float))
+    t = np.log(np.array(list(times.values()), dtype=float))
+    return float(np.polyfit(n, t, 1)[0])

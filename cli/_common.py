@@ -18,6 +18,7 @@ __all__ = [
     "ListingFormat",
     "State",
     "command",
+    "derived",
     "fail",
     "force_option",
     "group",
@@ -185,6 +186,14 @@ def open_db(*, create: bool = False):
     if not create:
         require_current(engine)
     return engine
+
+
+def derived(cutoff: str | None = None, index_drug: str | None = None):
+    """The derived datasets of the chosen database as it stood on ``cutoff``, each computed once per data version
+    and options (and kept on disk: :mod:`tkitrack.outcomes.cache`)."""
+    from tkitrack.outcomes.cache import Derived
+
+    return Derived(engine=open_db(), cutoff=check_cutoff(cutoff), index_drug=index_drug)
 
 
 def anchors_path():

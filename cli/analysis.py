@@ -11,6 +11,7 @@ import typer
 from tkitrack.cli._common import (
     command,
     cutoff_option,
+    derived,
     fail,
     force_option,
     index_drug_option,
@@ -185,15 +186,15 @@ def survival(
         data["_event"] = ~hit if op == "!=" else hit
         title, grp = f"{csv.name}: {time}, event {event}", by
     else:
-        from tkitrack.outcomes.cohort import GROUPINGS, derive_endpoint, derive_patient_attributes
+        from tkitrack.outcomes.cohort import GROUPINGS
 
-        frames = _frames(cutoff)
-        data = derive_endpoint(frames, endpoint, index_drug=index_drug).rename(columns={"event": "_event"})
+        if by is not None and by not in GROUPINGS:
+            raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+        cohort = derived(cutoff, index_drug)
+        data = cohort.endpoint(endpoint).rename(columns={"event": "_event"})
         time, grp = "time", by
         if by is not None:
-            if by not in GROUPINGS:
-                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
-            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+            data = data.merge(cohort.patient_attributes()[["patient_id", by]], on="patient_id", how="left")
         info = endpoint_info(endpoint)
         title = f"{info.title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
     s = summarise_endpoint(data, time=time, event="_event", group=grp, conf_type=conf_type, median_rule=median_rule,
@@ -256,7 +257,7 @@ def cuminc(
     """Cumulative incidence with competing events (Aalen-Johansen, cmprsk's variance) by group, and Gray's test."""
     import json
 
-    from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
+    from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_competing
 
     by = renamed(by, old_group, old="--group COL", new="--by COL")
@@ -269,15 +270,15 @@ def cuminc(
         data, grp, st = _read_csv(csv, time, (by, status)), by, status
         title = f"{csv.name}: cumulative incidence of {status} == {event_code}, {time}"
     else:
-        from tkitrack.outcomes.cohort import GROUPINGS, derive_patient_attributes
+        from tkitrack.outcomes.cohort import GROUPINGS
 
-        frames = _frames()
-        data = derive_competing_endpoint(frames, endpoint)
+        if by is not None and by not in GROUPINGS:
+            raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
+        cohort = derived()
+        data = cohort.competing_endpoint(endpoint)
         time, st, grp, event_code, competing = "time", "status", by, 1, [2]
         if by is not None:
-            if by not in GROUPINGS:
-                raise fail(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}", 2)
-            data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+            data = data.merge(cohort.patient_attributes()[["patient_id", by]], on="patient_id", how="left")
         title = f"{endpoint_info(endpoint).title}, days" + (f", by {by.replace('_', ' ')}" if by else "")
     s = summarise_competing(data, time=time, status=st, group=grp, event=event_code, competing=competing,
                             conf=conf_level, conf_type=conf_type, landmarks=marks)  # fmt: skip

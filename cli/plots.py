@@ -10,6 +10,7 @@ import typer
 from tkitrack.cli._common import (
     command,
     cutoff_option,
+    derived,
     fail,
     force_option,
     index_drug_option,
@@ -99,12 +100,12 @@ def swimmer(
         raise fail(f"--origin must be diagnosis, first_dose or reference, got {origin!r}", 2)
     if sort not in ("duration", "start", "id"):
         raise fail(f"--sort must be duration, start or id, got {sort!r}", 2)
-    frames = _frames()
-    data = _swimmer_data(frames, origin, ae_min_grade)
+    cohort = derived()
+    data = cohort.swimmer(origin=origin, ae_min_grade=ae_min_grade)
     if group_by is not None and group_by not in data.lanes.columns:
         raise fail(f"--by {group_by!r} is not a patient attribute; use histology, fusion_partner, "
                    "kinase_gene, sex, site or age_group", 2)  # fmt: skip
-    notes = [n for n in [synthetic_note(frames["patient"], data.lanes["patient_id"])] if n]
+    notes = [n for n in [synthetic_note(cohort.patient_notes(), data.lanes["patient_id"])] if n]
     title = f"Treatment and follow-up from {_ORIGINS[origin]}"
     fig = figure_swimmer(data, sort=sort, group_by=group_by, title=title, footnotes=notes,
                          **({"width": width} if width else {}))  # fmt: skip
@@ -196,11 +197,12 @@ def plot(
 
 
 def build_report(frames, output: Path, *, title: str, provenance: dict, force: bool = False,
-                 index_drug: str | None = None) -> Path:  # fmt: skip
+                 index_drug: str | None = None, derived=None) -> Path:  # fmt: skip
     """Validate, derive and write the cohort report for these frames (shared by `report` and `demo`)."""
     from tkitrack.dashboards.cohort_report import write_cohort_report
 
-    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug)
+    return write_cohort_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug,
+                               derived=derived)  # fmt: skip
 
 
 def _data_version(engine) -> tuple[int, str]:
@@ -230,7 +232,8 @@ def report(
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
     head = _data_version(engine)  # read first: the data are this version or newer (a write moves it forward)
-    frames = _frames(cutoff)
+    cohort = derived(cutoff, index_drug)
+    frames = cohort.frames
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
                   "data version": "empty" if not head[0] else f"audit entry {head[0]}, hash {head[1]}",
                   "patients": len(frames["patient"])}  # fmt: skip
@@ -238,6 +241,8 @@ def report(
         provenance["data cut-off"] = cutoff
     if index_drug is not None:
         provenance["index therapy"] = index_drug
-    path = build_report(frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug)
+    path = build_report(
+        frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug, derived=cohort
+    )
     typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
     publish_head(engine, head, f"report {output}")

@@ -34,19 +34,17 @@ from tkitrack.dashboards.tables_safety import (
     table_exposure_listing,
 )
 from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
-from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint, derive_patient_attributes
+from tkitrack.outcomes.cache import Derived
 from tkitrack.outcomes.courses import derive_index_therapy
-from tkitrack.outcomes.endpoints import derive_competing_endpoint, endpoint_info
+from tkitrack.outcomes.endpoints import endpoint_info
 from tkitrack.outcomes.safety import derive_safety_population, summarise_worst_grade
 from tkitrack.outcomes.stopping import (
-    derive_stopping_cohort,
     fit_time_varying_cox,
     landmark_analysis,
     list_stopped_patients,
     restrict_stopping_cohort,
 )
 from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
-from tkitrack.outcomes.swimmer import derive_swimmer_data
 from tkitrack.outcomes.tumour import (
     derive_best_percent_change,
     derive_best_response_from_adrs,
@@ -86,6 +84,7 @@ def figure_endpoint(
     conf: float = 0.95,
     conf_type: str = "log",
     median_rule: str = "first",
+    derived: Derived | None = None,
 ) -> go.Figure:
     """The curve of an endpoint: Kaplan-Meier (with medians) or cumulative incidence for a competing-risks one.
 
@@ -94,15 +93,20 @@ def figure_endpoint(
     """
     info = endpoint_info(code)
     ids = frames["patient"]["patient_id"]
+    d = derived if derived is not None else Derived(frames)
     if info.kind == "incidence":
-        data = derive_competing_endpoint(frames, code)
-    else:
+        data = d.competing_endpoint(code)
+    elif adam is not None and derived is None:
+        from tkitrack.outcomes.cohort import derive_endpoint
+
         data = derive_endpoint(frames, code, adam=adam)
+    else:
+        data = d.endpoint(code)
     data = data[data["time"].notna()]  # a row without a time has no origin: the patient is left out, and said so
 
     abbreviations = ""
     if by is not None:
-        data = data.merge(derive_patient_attributes(frames)[["patient_id", by]], on="patient_id", how="left")
+        data = data.merge(d.patient_attributes()[["patient_id", by]], on="patient_id", how="left")
     if by is not None:
         abbreviations = abbreviation_note(by, data[by])
         data[by] = value_labels(by, data[by], short=True)
@@ -126,23 +130,29 @@ def figure_endpoint(
 
 
 def build_cohort_sections(frames: Mapping[str, pd.DataFrame], *, listing: pd.DataFrame | None = None,
-                          group_by: str = "histology", index_drug: str | None = None) -> list[Section]:  # fmt: skip
+                          group_by: str = "histology", index_drug: str | None = None,
+                          derived: Derived | None = None) -> list[Section]:  # fmt: skip
     """Every section of the cohort report, in reading order, computed from typed record frames (day 1: the first
-    dose of the index therapy, the first kinase-inhibitor course unless ``index_drug`` names another drug)."""
+    dose of the index therapy, the first kinase-inhibitor course unless ``index_drug`` names another drug).
+
+    ``derived`` (of the same records and index drug) supplies datasets already derived; every derivation runs once
+    per report.
+    """
+    d = derived if derived is not None else Derived(frames, index_drug=index_drug)
     sections = [Section("Cohort", cohort_description(frames), tables=[table_characteristics(frames)])]
     treated = len(frames["exposure"]) > 0
-    adam = derive_adam_from_records(frames, index_drug=index_drug) if treated else None
+    adam = d.adam() if treated else None
     if adam is not None:
         sections.append(_response_section(frames, adam))
-    sections.append(_swimmer_section(frames, group_by))
+    sections.append(_swimmer_section(frames, group_by, d))
     if adam is not None:
-        figures = [figure_endpoint(frames, code, adam=adam, landmarks=(365.25, 730.5)) for code in KM_ENDPOINTS]
+        figures = [figure_endpoint(frames, code, landmarks=(365.25, 730.5), derived=d) for code in KM_ENDPOINTS]
         sections.append(Section(
             "Time-to-event endpoints", "Kaplan-Meier estimates with 95% pointwise confidence bands (log transform); "
             "numbers at risk under each plot at the x-axis ticks; each curve's legend entry gives its patients and "
-            "events. Each endpoint starts where its title says.", tables=[table_time_to_event(frames)],
+            "events. Each endpoint starts where its title says.", tables=[table_time_to_event(frames, endpoint_data=d.endpoint)],
             figures=figures))  # fmt: skip
-    sections.append(_stopping_section(frames))
+    sections.append(_stopping_section(frames, d))
     if treated:
         listings = [table_exposure_listing(frames)]
         sections.append(Section(
@@ -179,12 +189,8 @@ def _response_section(frames: Mapping[str, pd.DataFrame], adam: Mapping[str, pd.
     return Section("Response", text, tables=[table_response(frames, adam=adam)], figures=figures)
 
 
-def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str) -> Section:
-    attrs = derive_patient_attributes(frames)
-    patients = frames["patient"].merge(attrs[["patient_id", "fusion_partner"]], on="patient_id", how="left")
-    swim = derive_swimmer_data(patients, frames["exposure"], frames["assessment"], frames["disease_event"],
-                               frames["procedure"], frames["followup"], frames["ae"], origin="diagnosis",
-                               ae_min_grade=2)  # fmt: skip
+def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str, derived: Derived) -> Section:
+    swim = derived.swimmer(origin="diagnosis", ae_min_grade=2)
     notes = [n for n in [synthetic_note(frames["patient"], swim.lanes["patient_id"])] if n]
     fig = figure_swimmer(swim, group_by=group_by if group_by in swim.lanes else None,
                          title="Treatment and follow-up from diagnosis", footnotes=notes)  # fmt: skip
@@ -196,14 +202,18 @@ def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str) -> Secti
 def write_cohort_report(
     frames: Mapping[str, pd.DataFrame], output, *, title: str, provenance: dict, force: bool = False,
     index_drug: str | None = None,
+    derived: Derived | None = None,
 ):  # fmt: skip
     """Validate, derive and write the cohort report for these frames (the CLI's report and demo, the web download).
 
     An existing ``output`` is replaced only with ``force`` (see :func:`tkitrack.schemas.outputs.open_output`).
+    ``derived`` (of the same records) supplies datasets and the validation listing already derived.
     """
     from tkitrack.schemas.queries import validate_frames
 
-    sections = build_cohort_sections(frames, listing=validate_frames(frames), index_drug=index_drug)
+    d = derived if derived is not None else Derived(frames, index_drug=index_drug)
+    sections = build_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
+                                     derived=d)  # fmt: skip
     return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
@@ -221,14 +231,12 @@ def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
                    figures=[fig])  # fmt: skip
 
 
-def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
+def _stopping_section(frames: Mapping[str, pd.DataFrame], derived: Derived) -> Section:
     heading = "Stopping the inhibitor after complete response"
     if not len(frames["exposure"]):
         return Section(heading, "No drug courses recorded.")
     try:
-        cohort = derive_stopping_cohort(
-            frames["exposure"], frames["assessment"], frames["disease_event"], frames["followup"]
-        )
+        cohort = derived.stopping_cohort()
     except InputError as err:  # e.g. a treated patient without follow-up: say so instead of guessing
         return Section(heading, f"Not computed: {err}.")
     in_cr = restrict_stopping_cohort(cohort)
@@ -245,7 +253,7 @@ def _stopping_section(frames: Mapping[str, pd.DataFrame]) -> Section:
             "Comparing those who stopped with those who continued from the start would credit the stoppers with "
             "the time they had to survive to stop (immortal-time bias), so status is fixed at landmarks after the "
             "CR and follow-up counted from there, and the Cox model lets stopping change over time. " + tv_text)  # fmt: skip
-    fig = figure_endpoint(frames, "RELAPSE_AFTER_CR", landmarks=(365.25,))
+    fig = figure_endpoint(frames, "RELAPSE_AFTER_CR", landmarks=(365.25,), derived=derived)
     return Section(heading, text, tables=[table_landmarks(marks), table_stopped(stopped)], figures=[fig])
 
 

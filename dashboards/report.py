@@ -1,8 +1,11 @@
 """The one dashboards module that writes files: self-contained HTML reports and static figure images.
 
-An HTML report holds plotly.js once, inlined from the installed plotly package (no CDN, no network: it opens
-on an isolated hospital network), then each section's heading, text, tables and figures, and a footer with the
-provenance of the data and the tool versions. Static PNG/SVG/PDF images go through
+An HTML report holds plotly.js once, inlined (no CDN, no network: it opens on an isolated hospital network): the
+smallest bundle that draws every figure (:func:`tkitrack.dashboards.compact.plotly_bundle`), then each section's
+heading, text, tables and figures, and a footer with the provenance of the data and the tool versions. Figures
+carry their hover details as indices into tables of distinct strings (:mod:`tkitrack.dashboards.compact`), and a
+listing longer than :data:`MAX_LISTING_ROWS` rows shows its first rows and says where the rest is, so that a
+registry's report stays a file a browser opens. Static PNG/SVG/PDF images go through
 :func:`tkitrack.dashboards.images.render_images`, which starts Chromium once for any number of images.
 """
 
@@ -20,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 import plotly
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
+from tkitrack.dashboards.compact import UNPACK_JS, figure_html, plotly_bundle
 from tkitrack.dashboards.images import IMAGE_FORMATS, render_images
 from tkitrack.dashboards.pubtable import PubTable
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
@@ -34,6 +37,7 @@ from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.outputs import check_outputs, write_bytes, write_text
 
 __all__ = [
+    "MAX_LISTING_ROWS",
     "TABLE_FORMATS",
     "Section",
     "build_report_sections",
@@ -44,6 +48,8 @@ __all__ = [
     "write_table",
 ]
 
+#: Rows of a table shown in the HTML report; longer listings show these and say how many more there are.
+MAX_LISTING_ROWS = 200
 #: File formats of :func:`write_table`.
 TABLE_FORMATS: tuple[str, ...] = ("html", "csv", "docx")
 
@@ -114,6 +120,13 @@ def _table(caption: str, table: PubTable | pd.DataFrame) -> str:
 
         slug = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-") or "table"
         table = PubTable.from_frame(slug[:40], caption, present_frame(table))
+    n = len(table.rows)
+    if n > MAX_LISTING_ROWS:
+        from dataclasses import replace
+
+        note = (f"The report shows the first {MAX_LISTING_ROWS:,} of {n:,} rows; the command line lists every row "
+                "(`tkitrack stopping`, `tkitrack safety`, `--format json`).")  # fmt: skip
+        table = replace(table, rows=table.rows.head(MAX_LISTING_ROWS), footnotes=[*table.footnotes, note])
     return f'<div class="tk-table">{table.to_html()}</div>'
 
 
@@ -129,13 +142,7 @@ def _section_html(number: int, section: Section) -> str:
 
     for k, item in enumerate(section.figures, start=1):
         caption, fig = _captioned(item)
-        div = fig.to_html(  # type: ignore[union-attr]
-            full_html=False,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            div_id=f"fig-s{number}-{k}",
-            config={"displaylogo": False, "responsive": True},
-        )
+        div = figure_html(fig, f"fig-s{number}-{k}", {"displaylogo": False, "responsive": True})  # type: ignore[arg-type]
         figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         parts.append(f'<figure class="tk-figure">{figcaption}{div}</figure>')
     parts.append("</section>")
@@ -173,16 +180,19 @@ def write_report(
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     toc = "".join(f'<li><a href="#s{i}">{html.escape(s.heading)}</a></li>' for i, s in enumerate(sections, 1))
     body = "\n".join(_section_html(i, s) for i, s in enumerate(sections, 1))
+    bundle, plotly_js = plotly_bundle([_captioned(f)[1] for s in sections for f in s.figures])  # type: ignore[misc]
     facts = {
         **{str(k): str(v) for k, v in provenance.items()},
         "generated": generated,
         **{f"version: {k}": v for k, v in tool_versions().items()},
+        "figures drawn with": bundle,
     }
     footer = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items())
     document = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n'
+        f'<script type="text/javascript">{plotly_js}</script>\n'
+        f'<script type="text/javascript">{UNPACK_JS}</script>\n</head>\n<body>\n'
         f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n{body}\n"
         f"<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n"
     )

@@ -13,7 +13,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tkitrack.dashboards.labels import RESPONSE_LABELS
-from tkitrack.dashboards.layout import compute_line_arrays
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
 from tkitrack.schemas.errors import InputError
@@ -172,15 +171,16 @@ def figure_spider(
     fig = go.Figure()
     for response in [r for r in (*RESPONSE_ORDER, "all") if r in set(groups)]:
         part = data.loc[groups == response]
-        # consecutive points of one patient form a segment; segments are joined by NaN between patients
-        same = part["patient_id"].to_numpy()[1:] == part["patient_id"].to_numpy()[:-1]
-        day = part["day"].to_numpy(dtype="float64")
-        pct = part["pct_change"].to_numpy(dtype="float64")
+        # one polyline per patient with two points or more, a NaN gap between patients
+        part = part[part.groupby("patient_id", sort=False)["day"].transform("size") > 1]
         ids = part["patient_id"].astype(str).to_numpy(dtype=object)
-        text = np.array([f"<b>{p}</b>" for p in ids], dtype=object)[1:][same]
-        x, y, t = compute_line_arrays(
-            day[:-1][same], day[1:][same], pct[:-1][same], pct[1:][same], text, midpoint=False
-        )
+        first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, dtype=bool)
+        where = np.arange(len(ids)) + np.cumsum(first) - 1  # each point's place, after a gap per earlier patient
+        size = len(ids) + max(int(first.sum()) - 1, 0)
+        x, y, t = np.full(size, np.nan), np.full(size, np.nan), np.full(size, "", dtype=object)
+        x[where] = part["day"].to_numpy(dtype="float64")
+        y[where] = part["pct_change"].to_numpy(dtype="float64")
+        t[where] = ("<b>" + part["patient_id"].astype(str) + "</b>").to_numpy(dtype=object)
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
         colour = "#999999" if colour.upper() == "#FFFFFF" else colour
         fig.add_trace(

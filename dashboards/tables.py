@@ -261,22 +261,31 @@ def table_time_to_event(
     conf: float = 0.95,
     conf_type: str = "log",
     median_rule: str = "first",
+    endpoint_data: Callable[[str], pd.DataFrame] | None = None,
 ) -> PubTable:
     """One row per endpoint: patients, events, median with CI, landmark estimates and median follow-up (months).
 
-    Each endpoint names where its clock starts (from :mod:`tkitrack.outcomes.endpoints`).
+    Each endpoint names where its clock starts (from :mod:`tkitrack.outcomes.endpoints`). ``endpoint_data(code)``
+    gives an endpoint's ``patient_id, time, event`` when already derived (e.g.
+    :meth:`tkitrack.outcomes.cache.Derived.endpoint`); by default they are derived from ``frames``.
     """
     from tkitrack.outcomes.cohort import derive_adam_from_records, derive_endpoint
     from tkitrack.outcomes.endpoints import endpoint_info
     from tkitrack.outcomes.summary import summarise_endpoint
 
-    adam = derive_adam_from_records(frames) if len(frames["exposure"]) else None
+    treated = len(frames["exposure"]) > 0
+    if endpoint_data is None and treated:
+        adam = derive_adam_from_records(frames)
+
+        def endpoint_data(code: str) -> pd.DataFrame:
+            return derive_endpoint(frames, code, adam=adam)
+
     level = f"{conf * 100:g}%"
     month = 30.4375
     rows, notes, seen = [], [], set()
     for code in endpoints:
         info = endpoint_info(code)
-        data = derive_endpoint(frames, code, adam=adam) if adam is not None else pd.DataFrame()
+        data = endpoint_data(code) if treated and endpoint_data is not None else pd.DataFrame()
         row = {"group": "", "label": info.name, "origin": f"From {info.origin}", "event": info.event}
         if data.empty:
             rows.append(row | {"n": "0", "events": "0", "median": "no patients", "fu": ""})

@@ -212,3 +212,11 @@ def tkitrack_exe() -> str:
     exe = str(beside) if beside.exists() else shutil.which("tkitrack")
     assert exe, f"the tkitrack console script is not installed beside {sys.executable}; run `pip install -e .`"
     return exe
+
+
+@pytest.fixture(autouse=True)
+def _derived_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test keeps derived datasets in a cache directory of its own (never the user's ~/.cache)."""
+    folder = tmp_path_factory.mktemp("derived-cache")
+    monkeypatch.setenv("TKITRACK_CACHE_DIR", str(folder))
+    return folder

@@ -40,19 +40,20 @@ def test_waterfall_bars_and_thresholds():
     assert fig.layout.yaxis.range[0] <= -110
 
 
-def test_spider_one_trace_nan_separated():
+def test_spider_one_trace_one_polyline_per_patient_nan_separated():
     changes = pd.DataFrame(
         {
-            "patient_id": ["P1", "P1", "P1", "P2", "P2"],
-            "day": [0, 60, 120, 0, 50],
-            "pct_change": [0.0, -40.0, -60.0, 0.0, 25.0],
+            "patient_id": ["P1", "P1", "P1", "P2", "P2", "P3"],
+            "day": [0, 60, 120, 0, 50, 0],
+            "pct_change": [0.0, -40.0, -60.0, 0.0, 25.0, 0.0],
         }
     )
     fig = figure_spider(changes)
     assert len(fig.data) == 1
-    np.testing.assert_array_equal(fig.data[0].x, [0, 60, np.nan, 60, 120, np.nan, 0, 50, np.nan])
-    np.testing.assert_array_equal(fig.data[0].y, [0, -40, np.nan, -40, -60, np.nan, 0, 25, np.nan])
-    assert list(fig.data[0].customdata[:3]) == ["<b>P1</b>", "<b>P1</b>", ""]
+    # P3 has a single measurement: no line to draw
+    np.testing.assert_array_equal(fig.data[0].x, [0, 60, 120, np.nan, 0, 50])
+    np.testing.assert_array_equal(fig.data[0].y, [0, -40, -60, np.nan, 0, 25])
+    assert list(fig.data[0].customdata) == ["<b>P1</b>"] * 3 + [""] + ["<b>P2</b>"] * 2
     assert _threshold_lines(fig) == {"PR threshold -30%": -30.0, "PD threshold +20%": 20.0}
 
 

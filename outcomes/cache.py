@@ -1,0 +1,318 @@
+"""Derived datasets computed once per data version: kept in memory for a run and on disk between runs.
+
+A command asks :class:`Derived` for what it needs (``adam()``, ``endpoint("PFS")``, ``swimmer(...)``, or any
+derivation through :meth:`Derived.get`); each product is computed at most once per run, and, for a database,
+kept on disk under a key that names
+
+- the database (its URL, password removed),
+- the data version: the audit chain head (position and hash). Every write to the records appends audit entries
+  and so moves the head; the hash covers the whole trail, so two different histories never share a head,
+- the schema revision, tkitrack's derivation code (a digest of ``outcomes/`` and ``schemas/`` sources and
+  vocabularies) and the pandas/numpy versions,
+- the derivation's name and every option it was called with, and the data cut-off and index drug the
+  ``Derived`` was made for (records are cut at the cut-off before any derivation).
+
+A changed database therefore misses the cache (never serves numbers of an older version), and a different option
+is a different entry. The head is read before and after the records are read; when a write landed in between
+the products are not stored. Entries are Parquet files (no pickle: nothing in the cache directory can run
+code); only the newest data version of each database is kept. The directory is ``$TKITRACK_CACHE_DIR``, else
+``$XDG_CACHE_HOME/tkitrack``, else ``~/.cache/tkitrack``; ``TKITRACK_CACHE_DIR=off`` keeps products in memory
+only (for the run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["CACHE_ENV", "Derived", "cache_directory", "code_digest", "read_data_version"]
+
+#: Environment variable naming the cache directory (``off`` disables the disk cache).
+CACHE_ENV = "TKITRACK_CACHE_DIR"
+_OFF = ("off", "0", "no", "none", "")
+_CODE_DIGEST: str | None = None
+
+
+def cache_directory() -> Path | None:
+    """Where derived datasets are kept between runs, or None when the disk cache is off."""
+    given = os.environ.get(CACHE_ENV)
+    if given is not None:
+        return None if given.strip().lower() in _OFF else Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tkitrack"
+
+
+def code_digest() -> str:
+    """A digest of the derivation code (``outcomes/``, ``schemas/`` sources and vocabularies) and library versions.
+
+    A changed derivation (a new release, a local edit) must not read datasets an older one derived.
+    """
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        import numpy
+
+        import tkitrack.outcomes
+        import tkitrack.schemas
+
+        h = hashlib.sha256(f"pandas {pd.__version__} numpy {numpy.__version__}".encode())
+        for package in (tkitrack.outcomes, tkitrack.schemas):
+            root = Path(package.__file__).parent
+            for path in sorted(root.rglob("*")):
+                if path.suffix in (".py", ".csv", ".json") and "__pycache__" not in path.parts:
+                    h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        _CODE_DIGEST = h.hexdigest()
+    return _CODE_DIGEST
+
+
+def read_data_version(session) -> str:
+    """The data version of the database behind ``session``: audit chain head position and hash, schema revision."""
+    from alembic.runtime.migration import MigrationContext
+
+    from tkitrack.schemas.audit import chain_head
+
+    seq, digest = chain_head(session)
+
+    revision = MigrationContext.configure(session.connection()).get_current_revision()
+    return f"revision {revision}; audit head {seq} {digest}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _options_key(name: str, options: Mapping[str, Any]) -> str:
+    shown = json.dumps({k: options[k] for k in sorted(options)}, default=repr, sort_keys=True)
+    return f"{name}-{_digest(name + shown)}"
+
+
+class Derived:
+    """The derived datasets of one database state (or of frames in hand), each computed at most once.
+
+    Parameters
+    ----------
+    frames : mapping of record name to frame, optional
+        Typed record frames already read (:func:`tkitrack.schemas.store.read_frames`); with them nothing is kept
+        on disk (their version is unknown).
+    engine : sqlalchemy.Engine, optional
+        The database to read the records from, only when a product is not cached.
+    directory : pathlib.Path, optional
+        Cache directory (default :func:`cache_directory`; None with ``frames``).
+    cutoff : datetime.date, optional
+        Data cut-off: records dated after it are left out (:func:`tkitrack.outcomes.cutoff.derive_records_at_cutoff`)
+        before anything is derived; part of every key.
+    index_drug : str, optional
+        The index therapy's drug (default: the first kinase-inhibitor course); part of every key.
+
+    Examples
+    --------
+    >>> derived = Derived(engine=engine)                        # doctest: +SKIP
+    >>> pfs = derived.endpoint("PFS")                            # doctest: +SKIP
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame] | None = None, *, engine=None,
+                 directory: Path | str | None = "default", cutoff: dt.date | None = None,
+                 index_drug: str | None = None) -> None:  # fmt: skip
+        if frames is None and engine is None:
+            raise ValueError("Derived needs record frames or an engine to read them from")
+        self.cutoff, self.index_drug = cutoff, index_drug
+        self._frames = dict(frames) if frames is not None else None
+        self._engine = engine
+        self._memory: dict[str, Any] = {}
+        self.hits: list[str] = []
+        self.computed: list[str] = []
+        self._folder: Path | None = None
+        self._version: str | None = None
+        if engine is not None and frames is None:
+            root = cache_directory() if directory == "default" else (Path(directory) if directory else None)
+            url = engine.url
+            persistent = not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+            if root is not None and persistent:
+                from tkitrack.schemas.storage import transaction
+
+                with transaction(engine) as session:
+                    self._version = read_data_version(session)
+                db = _digest(url.render_as_string(hide_password=True))
+                self._folder = root / db / _digest(f"{self._version}; code {code_digest()}")
+
+    @property
+    def version(self) -> str | None:
+        """The data version the products belong to (None for frames in hand or without a disk cache)."""
+        return self._version
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The typed record frames, read from the database the first time they are needed."""
+        if self._frames is None:
+            from tkitrack.schemas.storage import transaction
+            from tkitrack.schemas.store import read_frames
+
+            with transaction(self._engine) as session:
+                frames = read_frames(session)
+                if self._folder is not None and read_data_version(session) != self._version:
+                    self._folder = None  # a write landed since the version was read: keep nothing on disk
+            if self.cutoff is not None:
+                from tkitrack.outcomes.cutoff import derive_records_at_cutoff
+
+                frames = derive_records_at_cutoff(frames, self.cutoff)
+            self._frames = frames
+        return self._frames
+
+    def get(self, name: str, compute: Callable[[dict[str, pd.DataFrame]], Any], **options: Any) -> Any:
+        """``compute(frames)`` for ``name`` with ``options`` (part of the key), computed once per data version.
+
+        ``compute`` must be a pure derivation of the records and the options: the cache serves its result for as
+        long as the data version, the code and the options are the same.
+        """
+        key = _options_key(name, {"options": options, "records": {"cutoff": str(self.cutoff),
+                                                                  "index_drug": self.index_drug}})  # fmt: skip
+        if key in self._memory:
+            return self._memory[key]
+        value = self._read(key)
+        if value is not None:
+            self.hits.append(name)
+        else:
+            value = compute(self.frames)
+            self.computed.append(name)
+            self._write(key, value)
+        self._memory[key] = value
+        return value
+
+    # -- the derivations commands share -------------------------------------------------------------------------
+
+    def adam(self, *, reference: str = "TRTSDT") -> dict[str, pd.DataFrame]:
+        """ADSL, ADRS, ADTTE (:func:`tkitrack.outcomes.cohort.derive_adam_from_records`)."""
+        from tkitrack.outcomes.cohort import derive_adam_from_records
+
+        return self.get("adam", lambda f: derive_adam_from_records(f, reference=reference, index_drug=self.index_drug),
+                        reference=reference)  # fmt: skip
+
+    def patient_attributes(self) -> pd.DataFrame:
+        """:func:`tkitrack.outcomes.cohort.derive_patient_attributes`."""
+        from tkitrack.outcomes.cohort import derive_patient_attributes
+
+        return self.get("patient_attributes", derive_patient_attributes)
+
+    def patient_notes(self) -> pd.DataFrame:
+        """``patient_id, note`` of every patient: enough to say whether synthetic patients are pooled."""
+        return self.get("patient_notes", lambda f: f["patient"][["patient_id", "note"]].reset_index(drop=True))
+
+    def endpoint(self, code: str) -> pd.DataFrame:
+        """``patient_id, time, event`` of an endpoint (:func:`tkitrack.outcomes.cohort.derive_endpoint`)."""
+        from tkitrack.outcomes.cohort import ENDPOINTS, derive_endpoint
+
+        key = code.upper()
+        if key not in ENDPOINTS:
+            return derive_endpoint({}, key)  # raises the unknown-endpoint error
+        return self.get("endpoint", lambda f: derive_endpoint(f, key, adam=self.adam()), code=key)
+
+    def competing_endpoint(self, code: str) -> pd.DataFrame:
+        """``patient_id, time, status`` (:func:`tkitrack.outcomes.endpoints.derive_competing_endpoint`)."""
+        from tkitrack.outcomes.endpoints import derive_competing_endpoint
+
+        key = code.upper()
+        return self.get("competing_endpoint", lambda f: derive_competing_endpoint(f, key), code=key)
+
+    def stopping_cohort(self) -> pd.DataFrame:
+        """:func:`tkitrack.outcomes.stopping.derive_stopping_cohort` of the records."""
+        from tkitrack.outcomes.stopping import derive_stopping_cohort
+
+        return self.get("stopping_cohort", lambda f: derive_stopping_cohort(
+            f["exposure"], f["assessment"], f["disease_event"], f["followup"], index_drug=self.index_drug))  # fmt: skip
+
+    def swimmer(self, *, origin: str = "diagnosis", ae_min_grade: int = 1):
+        """:func:`tkitrack.outcomes.cohort.derive_swimmer_from_records` (lanes carry every grouping)."""
+        from tkitrack.outcomes.cohort import derive_swimmer_from_records
+
+        return self.get("swimmer", lambda f: derive_swimmer_from_records(f, origin=origin, ae_min_grade=ae_min_grade),
+                        origin=origin, ae_min_grade=ae_min_grade)  # fmt: skip
+
+    # -- the disk side ------------------------------------------------------------------------------------------
+
+    def _read(self, key: str) -> Any:
+        if self._folder is None:
+            return None
+        folder = self._folder / key
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            parts = {name: pd.read_parquet(folder / f"{i}.parquet") for i, name in enumerate(meta["frames"])}
+        except (OSError, ValueError, KeyError, ImportError):  # absent, half-removed or unreadable: derive again
+            return None
+        if meta["kind"] == "frame":
+            return parts[meta["frames"][0]]
+        if meta["kind"] == "frames":
+            return parts
+        if meta["kind"] == "dataclass":
+            from importlib import import_module
+
+            module, _, qualname = meta["type"].rpartition(".")
+            if not module.startswith("tkitrack."):
+                return None
+            cls = getattr(import_module(module), qualname)
+            return cls(**parts, **meta["scalars"])
+        return None
+
+    def _write(self, key: str, value: Any) -> None:
+        if self._folder is None:
+            return
+        scalars: dict[str, Any] = {}
+        if isinstance(value, pd.DataFrame):
+            kind, parts = "frame", {"frame": value}
+        elif isinstance(value, Mapping) and all(isinstance(v, pd.DataFrame) for v in value.values()):
+            kind, parts = "frames", dict(value)
+        elif is_dataclass(value) and value.__module__.startswith("tkitrack."):
+            kind, parts = "dataclass", {}
+            for f in fields(value):
+                item = getattr(value, f.name)
+                if isinstance(item, pd.DataFrame):
+                    parts[f.name] = item
+                elif item is None or isinstance(item, (str, int, float, bool)):
+                    scalars[f.name] = item
+                else:
+                    return  # not representable without pickle: memory only
+        else:
+            return
+        meta = {"kind": kind, "frames": list(parts), "scalars": scalars,
+                "type": f"{type(value).__module__}.{type(value).__qualname__}"}  # fmt: skip
+        target = self._folder / key
+        if target.exists():
+            return
+        tmp = None
+        try:
+            self._folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._drop_other_versions()
+            self._folder.mkdir(exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self._folder))
+            for i, frame in enumerate(parts.values()):
+                frame.to_parquet(tmp / f"{i}.parquet")
+            (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            os.replace(tmp, target)  # atomic: a reader sees the whole entry or none
+        except (OSError, ValueError, TypeError, ImportError, _arrow_errors()):  # e.g. a full disk: memory only
+            pass
+        finally:
+            if tmp is not None and tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _drop_other_versions(self) -> None:
+        assert self._folder is not None
+        for other in self._folder.parent.iterdir():
+            if other.is_dir() and other.name != self._folder.name:
+                shutil.rmtree(other, ignore_errors=True)
+
+
+def _arrow_errors() -> type[Exception]:
+    try:
+        import pyarrow
+
+        return pyarrow.ArrowException
+    except ImportError:  # pragma: no cover - pandas' parquet needs pyarrow
+        return OSError

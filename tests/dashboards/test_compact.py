@@ -1,0 +1,185 @@
+"""Tests for tkitrack.dashboards.compact: packed hover details give back the very strings, in Python and in
+Chromium; the report inlines the smallest plotly.js bundle that draws its figures; long listings are cut."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import pytest
+
+from tkitrack.dashboards.compact import (
+    BASIC_TRACE_TYPES,
+    MIN_PACKED,
+    pack_figure,
+    plotly_bundle,
+    unpack_strings,
+)
+from tkitrack.dashboards.pubtable import PubTable
+from tkitrack.dashboards.report import MAX_LISTING_ROWS, Section, write_report
+from tkitrack.dashboards.swimmer import figure_swimmer
+from tkitrack.outcomes.cohort import derive_swimmer_from_records
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def swimmer(cohort_frames):
+    return figure_swimmer(derive_swimmer_from_records(cohort_frames, ae_min_grade=1), title="Swimmer")
+
+
+def _as_list(values) -> list:
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+
+
+def test_packed_hover_text_unpacks_to_the_figure_strings(swimmer):
+    figure, packed = pack_figure(swimmer)
+    assert packed["traces"], "the swimmer's hover text is long enough to pack"
+    for trace, keys in packed["traces"].items():
+        original = swimmer.data[int(trace)]
+        assert "hovertext" not in figure["data"][int(trace)]
+        for key, parts in keys.items():
+            assert unpack_strings(packed["tables"], parts) == _as_list(original[key]), (trace, key)
+    # nothing reads the record keys in a static page: they are not written
+    assert all("customdata" not in t for t in figure["data"])
+    # every distinct string is written once, whatever the number of points
+    for table in packed["tables"]:
+        assert len(table) == len(set(table))
+
+
+def test_short_arrays_and_mixed_values_stay_as_they_are():
+    short = ["<b>P1</b>"] * (MIN_PACKED - 1)
+    mixed = ["a"] * MIN_PACKED + [3]
+    fig = go.Figure([go.Scatter(x=np.arange(len(short)), y=np.arange(len(short)), hovertext=short),
+                     go.Scatter(x=np.arange(len(mixed)), y=np.arange(len(mixed)), customdata=mixed,
+                                hovertemplate="%{customdata}")])  # fmt: skip
+    figure, packed = pack_figure(fig)
+    assert packed["traces"] == {}
+    assert figure["data"][0]["hovertext"] == short and list(figure["data"][1]["customdata"]) == mixed
+
+
+def test_exactly_min_packed_strings_are_packed_and_customdata_a_template_reads_is_kept():
+    values = [f"<b>P{i % 3}</b><br>day {i}" for i in range(MIN_PACKED)]
+    fig = go.Figure(go.Scatter(x=np.arange(MIN_PACKED), y=np.zeros(MIN_PACKED), customdata=values,
+                               hovertemplate="%{customdata}<extra></extra>"))  # fmt: skip
+    figure, packed = pack_figure(fig)
+    assert unpack_strings(packed["tables"], packed["traces"]["0"]["customdata"]) == values
+    assert (
+        "customdata" not in figure["data"][0] and figure["data"][0]["hovertemplate"] == "%{customdata}<extra></extra>"
+    )
+    assert packed["tables"][0] == [None, "<b>P0</b>", "<b>P1</b>", "<b>P2</b>"]
+
+
+def test_coordinates_go_as_float32_only_when_exact_in_small_traces():
+    exact = np.arange(MIN_PACKED, dtype=float) / 4  # quarters: float32 holds them exactly
+    inexact = exact + 0.1
+    fig = go.Figure([go.Scatter(x=exact, y=inexact)])
+    figure, _ = pack_figure(fig)
+    assert figure["data"][0]["x"]["dtype"] == "f4" and figure["data"][0]["y"]["dtype"] == "f8"
+    figure, _ = pack_figure(fig, lossy_points=MIN_PACKED)  # a big trace: both go as float32
+    assert figure["data"][0]["y"]["dtype"] == "f4"
+
+
+def test_bundle_is_basic_when_every_trace_is_scatter_bar_or_pie(swimmer):
+    name, source = plotly_bundle([swimmer, go.Figure(go.Bar(x=[1], y=[2]))])
+    assert name == "plotly.js basic"
+    version = plotly.offline.get_plotlyjs_version()  # the bundle is of the version plotly.py draws for
+    assert f"plotly.js (basic - minified) v{version}" in source[:300]
+    assert len(source) < len(plotly.offline.get_plotlyjs()) / 3
+    name, source = plotly_bundle([swimmer, go.Figure(go.Heatmap(z=[[1, 2]]))])
+    assert name == "plotly.js" and source == plotly.offline.get_plotlyjs()
+    assert {"scatter", "bar", "pie"} == BASIC_TRACE_TYPES
+
+
+def _listing(n: int) -> PubTable:
+    import pandas as pd
+
+    return PubTable.from_frame(
+        "stopped", "Everyone who stopped", pd.DataFrame({"Patient": [f"P{i:04d}" for i in range(n)]})
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "shown", "cut"),
+    [
+        pytest.param(MAX_LISTING_ROWS, MAX_LISTING_ROWS, False, id="at-the-limit-all-shown"),
+        pytest.param(MAX_LISTING_ROWS + 1, MAX_LISTING_ROWS, True, id="one-over-cut"),
+    ],
+)
+def test_long_listings_show_their_first_rows_and_say_so(tmp_path, rows, shown, cut):
+    path = write_report([Section("Listing", tables=[_listing(rows)])], tmp_path / "r.html", title="t", provenance={})
+    page = path.read_text()
+    assert len(re.findall(r">P\d{4}<", page)) == shown
+    note = f"The report shows the first {MAX_LISTING_ROWS:,} of {rows:,} rows"
+    assert (note in page) is cut
+
+
+@pytest.mark.browser
+def test_report_in_chromium_shows_the_hover_details(swimmer, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    path = write_report([Section("Swimmer", figures=[swimmer])], tmp_path / "report.html", title="t", provenance={})
+    page_text = path.read_text()
+    assert "plotly.js (basic - minified)" in page_text
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelector('#fig-s1-1 svg.main-svg') !== null", timeout=60000)
+            drawn = page.evaluate("JSON.stringify(document.getElementById('fig-s1-1').data.map(t => t.hovertext))")
+            # hover a marker the way a reader does (plotly's documented Fx.hover) and read the label shown
+            marker = next(i for i, t in enumerate(swimmer.data) if t.mode == "markers")
+            page.evaluate(f"Plotly.Fx.hover('fig-s1-1', [{{curveNumber: {marker}, pointNumber: 0}}])")
+            label = page.evaluate(
+                "[...document.querySelectorAll('#fig-s1-1 .hoverlayer .hovertext text.nums tspan.line')]"
+                ".map(t => t.textContent)"
+            )
+        finally:
+            browser.close()
+    assert errors == []
+    assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
+    expected = swimmer.data[marker].hovertext[0]
+    assert label == [re.sub("<[^>]+>", "", line) for line in expected.split("<br>")]
+
+
+def _decoded(value: dict) -> np.ndarray:
+    import base64
+
+    return np.frombuffer(
+        base64.b64decode(value["bdata"]), dtype={"i2": "<i2", "i4": "<i4", "f4": "<f4", "f8": "<f8"}[value["dtype"]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("top", "dtype"), [pytest.param(2**15 - 1, "i2", id="int16-max"), pytest.param(2**15, "i4", id="past-int16")]
+)
+def test_whole_number_axis_goes_as_integers_and_the_other_axis_keeps_the_gaps(top, dtype):
+    # segments [start, end, gap] as a swimmer draws them: days whole, lanes fractional
+    n = MIN_PACKED
+    x = np.array([[i, top, np.nan] for i in range(n)], dtype=float).ravel()
+    y = np.array([[i + 0.5, i + 0.5, np.nan] for i in range(n)], dtype=float).ravel()
+    figure, _ = pack_figure(go.Figure(go.Scatter(x=x, y=y, mode="lines")))
+    xs, ys = figure["data"][0]["x"], figure["data"][0]["y"]
+    assert xs["dtype"] == dtype and ys["dtype"] in ("f4", "f8")
+    got_x, got_y = _decoded(xs), _decoded(ys)
+    assert np.isnan(got_y[2::3]).all()  # the line still breaks after every segment
+    np.testing.assert_array_equal(got_x[~np.isnan(x)], x[~np.isnan(x)])
+    np.testing.assert_array_equal(got_x[2::3], got_x[1::3])  # a gap takes the value before it
+    np.testing.assert_array_equal(got_y, y.astype(got_y.dtype))
+
+
+def test_gaps_in_one_axis_only_keep_it_float():
+    n = MIN_PACKED
+    x = np.arange(n, dtype=float)
+    x[5] = np.nan  # a gap in x alone: turning x into integers would join the line there
+    y = np.arange(n, dtype=float) + 0.25
+    figure, _ = pack_figure(go.Figure(go.Scatter(x=x, y=y)))
+    assert figure["data"][0]["x"]["dtype"] in ("f4", "f8") and np.isnan(_decoded(figure["data"][0]["x"])[5])

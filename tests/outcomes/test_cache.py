@@ -1,0 +1,221 @@
+"""Derived datasets kept per data version: reused while nothing changed, never served after a write."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tkitrack.outcomes import cache as cache_mod
+from tkitrack.outcomes.cache import Derived, cache_directory
+from tkitrack.outcomes.cohort import (
+    derive_adam_from_records,
+    derive_endpoint,
+    derive_patient_attributes,
+    derive_swimmer_from_records,
+)
+from tkitrack.outcomes.stopping import derive_stopping_cohort
+from tkitrack.sample_data.generate import generate_cohort
+from tkitrack.schemas.storage import transaction
+from tkitrack.schemas.store import add_records, delete_record, read_frames
+
+
+@pytest.fixture
+def cohort_engine(engine):
+    with transaction(engine) as session:
+        add_records(session, generate_cohort(12, seed=3), user="tester", source="test cohort")
+    return engine
+
+
+def _same(a, b) -> None:
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    else:
+        assert type(a) is type(b)
+        for f in fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, pd.DataFrame):
+                _same(x, y)
+            else:
+                assert x == y
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(p.parent.name for p in folder.rglob("meta.json"))
+
+
+def test_second_run_reads_every_product_from_disk_identical_to_a_fresh_derivation(cohort_engine, tmp_path):
+    first = Derived(engine=cohort_engine, directory=tmp_path)
+    products = {
+        "adam": first.adam(),
+        "attributes": first.patient_attributes(),
+        "stopping": first.stopping_cohort(),
+        "swimmer": first.swimmer(origin="diagnosis", ae_min_grade=2),
+        "pfs": first.endpoint("PFS"),
+        "tot": first.endpoint("TOT"),
+        "relapse": first.competing_endpoint("RELAPSE_AFTER_CR"),
+    }
+    assert first.hits == []
+    second = Derived(engine=cohort_engine, directory=tmp_path)
+    again = {
+        "adam": second.adam(),
+        "attributes": second.patient_attributes(),
+        "stopping": second.stopping_cohort(),
+        "swimmer": second.swimmer(origin="diagnosis", ae_min_grade=2),
+        "pfs": second.endpoint("PFS"),
+        "tot": second.endpoint("TOT"),
+        "relapse": second.competing_endpoint("RELAPSE_AFTER_CR"),
+    }
+    assert second.computed == []  # nothing derived again ...
+    assert second._frames is None  # ... and the records were never read
+    for name, value in products.items():
+        _same(value, again[name])
+    # and they are what the derivations give on the records (the cache adds nothing of its own)
+    with transaction(cohort_engine) as session:
+        frames = read_frames(session)
+    _same(again["adam"], derive_adam_from_records(frames))
+    _same(again["attributes"], derive_patient_attributes(frames))
+    _same(again["swimmer"], derive_swimmer_from_records(frames, origin="diagnosis", ae_min_grade=2))
+    _same(again["pfs"], derive_endpoint(frames, "PFS"))
+    _same(again["stopping"], derive_stopping_cohort(frames["exposure"], frames["assessment"],
+                                                    frames["disease_event"], frames["followup"]))  # fmt: skip
+
+
+def test_a_write_moves_the_version_and_the_next_run_derives_the_new_data(cohort_engine, tmp_path):
+    before = Derived(engine=cohort_engine, directory=tmp_path).endpoint("PFS")
+    with transaction(cohort_engine) as session:
+        exposure = read_frames(session, ["exposure"])["exposure"]
+        gone = str(before["patient_id"].iloc[0])
+        for record_id in exposure.loc[exposure["patient_id"] == gone, "id"]:
+            delete_record(session, "exposure", int(record_id), reason="entered for the wrong patient", user="tester")
+    after = Derived(engine=cohort_engine, directory=tmp_path)
+    pfs = after.endpoint("PFS")
+    assert after.computed == ["adam", "endpoint"] and after.hits == []
+    assert gone not in set(pfs["patient_id"])  # no index therapy any more: no PFS row
+    assert len(pfs) == len(before) - 1
+    assert len({p.parent.parent.name for p in tmp_path.rglob("meta.json")}) == 1  # the old version was dropped
+
+
+def test_a_write_between_reading_the_version_and_the_records_is_never_stored(cohort_engine, tmp_path):
+    racing = Derived(engine=cohort_engine, directory=tmp_path)  # version read here
+    with transaction(cohort_engine) as session:
+        add_records(session, generate_cohort(2, seed=9, prefix="LATE"), user="tester", source="late import")
+    racing.endpoint("PFS")  # records read now, with the late patients, under the old version
+    assert racing.frames["patient"]["patient_id"].str.startswith("LATE").sum() == 2
+    assert _entries(tmp_path) == []  # so nothing was kept under the old version
+    fresh = Derived(engine=cohort_engine, directory=tmp_path)
+    fresh.endpoint("PFS")
+    assert fresh.computed == ["adam", "endpoint"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param({"code": "PFS"}, {"code": "OS"}, id="endpoint-code"),
+        pytest.param(
+            {"origin": "diagnosis", "ae_min_grade": 1},
+            {"origin": "diagnosis", "ae_min_grade": 2},
+            id="swimmer-ae-grade",
+        ),
+        pytest.param(
+            {"origin": "diagnosis", "ae_min_grade": 1}, {"origin": "first_dose", "ae_min_grade": 1}, id="swimmer-origin"
+        ),
+    ],
+)
+def test_a_different_option_is_a_different_entry(cohort_engine, tmp_path, first, second):
+    method = "endpoint" if "code" in first else "swimmer"
+    one = Derived(engine=cohort_engine, directory=tmp_path)
+    getattr(one, method)(**first)
+    two = Derived(engine=cohort_engine, directory=tmp_path)
+    getattr(two, method)(**second)
+    assert two.computed[-1] == method and method not in two.hits
+    three = Derived(engine=cohort_engine, directory=tmp_path)
+    getattr(three, method)(**first)
+    getattr(three, method)(**second)
+    assert three.hits == [method, method] and three.computed == []
+
+
+def test_get_keys_on_every_option_given(cohort_engine, tmp_path):
+    calls = []
+
+    def count(frames, cutoff):
+        calls.append(cutoff)
+        return frames["patient"][frames["patient"]["patient_id"] <= cutoff][["patient_id"]].reset_index(drop=True)
+
+    d = Derived(engine=cohort_engine, directory=tmp_path)
+    a = d.get("upto", lambda f: count(f, "SYN-00004"), cutoff="SYN-00004")
+    b = d.get("upto", lambda f: count(f, "SYN-00008"), cutoff="SYN-00008")
+    assert calls == ["SYN-00004", "SYN-00008"] and len(a) < len(b)
+    d2 = Derived(engine=cohort_engine, directory=tmp_path)
+    _same(d2.get("upto", lambda f: count(f, "SYN-00004"), cutoff="SYN-00004"), a)
+    assert calls == ["SYN-00004", "SYN-00008"]
+
+
+def test_changed_derivation_code_misses(cohort_engine, tmp_path, monkeypatch):
+    Derived(engine=cohort_engine, directory=tmp_path).adam()
+    monkeypatch.setattr(cache_mod, "_CODE_DIGEST", "another release")
+    d = Derived(engine=cohort_engine, directory=tmp_path)
+    d.adam()
+    assert d.computed == ["adam"]
+
+
+def test_a_damaged_entry_is_derived_again(cohort_engine, tmp_path):
+    Derived(engine=cohort_engine, directory=tmp_path).endpoint("TOT")
+    (meta,) = [m for m in tmp_path.rglob("meta.json") if m.parent.name.startswith("endpoint-")]
+    next(meta.parent.glob("*.parquet")).write_bytes(b"not parquet")
+    d = Derived(engine=cohort_engine, directory=tmp_path)
+    d.endpoint("TOT")
+    assert d.computed == ["endpoint"]
+
+
+def test_off_keeps_nothing_on_disk(cohort_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("TKITRACK_CACHE_DIR", "off")
+    assert cache_directory() is None
+    d = Derived(engine=cohort_engine)
+    d.endpoint("TOT")
+    d.endpoint("TOT")
+    assert d.computed == ["endpoint"]  # once per run still
+    assert d.version is None and not list(tmp_path.rglob("*.parquet"))
+
+
+def test_default_directory_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("TKITRACK_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_directory() == tmp_path / "tkitrack"
+
+
+def test_frames_in_hand_are_derived_once_and_never_stored(cohort_engine, tmp_path):
+    with transaction(cohort_engine) as session:
+        frames = read_frames(session)
+    d = Derived(frames, directory=tmp_path)
+    assert d.adam() is d.adam()
+    assert d.computed == ["adam"] and not list(tmp_path.rglob("*.parquet"))
+
+
+def test_unknown_endpoint_says_which_exist(cohort_engine, tmp_path):
+    from tkitrack.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="unknown endpoint 'XYZ'; choose one of OS, PFS"):
+        Derived(engine=cohort_engine, directory=tmp_path).endpoint("xyz")
+
+
+def test_cutoff_and_index_drug_are_part_of_every_key(cohort_engine, tmp_path):
+    import datetime as dt
+
+    full = Derived(engine=cohort_engine, directory=tmp_path).endpoint("OS")
+    early = Derived(engine=cohort_engine, directory=tmp_path, cutoff=dt.date(2015, 6, 30))
+    cut = early.endpoint("OS")
+    assert early.computed == ["adam", "endpoint"] and early.hits == []
+    assert not cut.equals(full)  # the records were cut before deriving
+    named = Derived(engine=cohort_engine, directory=tmp_path, index_drug="crizotinib")
+    named.endpoint("OS")  # the same drug as the default here, but another option: another entry
+    assert named.computed == ["adam", "endpoint"] and named.hits == []
+    again = Derived(engine=cohort_engine, directory=tmp_path, cutoff=dt.date(2015, 6, 30))
+    _same(again.endpoint("OS"), cut)
+    assert again.hits == ["endpoint"] and again.computed == []
