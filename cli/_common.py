@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import typer
@@ -32,6 +33,7 @@ __all__ = [
     "render_rows",
     "report_failures",
     "retired_option",
+    "shown_path",
     "state",
 ]
 
@@ -372,3 +374,12 @@ def read_records(cutoff: str | None = None) -> dict:
     with transaction(open_db()) as session:
         frames = read_frames(session)
     return derive_records_at_cutoff(frames, day)
+
+
+def shown_path(path: Path) -> str:
+    """The path as the user can type it: relative to the working folder when inside it, else absolute."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)

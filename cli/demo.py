@@ -6,20 +6,11 @@ from pathlib import Path
 
 import typer
 
-from tkitrack.cli._common import command, renamed, retired_option
+from tkitrack.cli._common import command, renamed, retired_option, shown_path
 
 __all__ = ["app"]
 
 app = typer.Typer()
-
-
-def _shown(path: Path) -> str:
-    """The path as the user can type it: relative to the working folder when inside it, else absolute."""
-    full = path.resolve()
-    try:
-        return str(full.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(full)
 
 
 @command(app, "demo")
@@ -102,5 +93,5 @@ def demo(
                           provenance={"database": str(db), "published cases": len(published["patient"]),
                                       "synthetic patients": f"{patients} (seed {seed})"}, force=True)  # fmt: skip
     typer.echo(f"ADaM datasets: {adam_dir}/ (adsl.csv, adrs.csv, adtte.csv)")
-    typer.echo(f"report: {_shown(report)}  <- open this file in a browser (works offline)")
+    typer.echo(f"report: {shown_path(report)}  <- open this file in a browser (works offline)")
     typer.echo(f"explore: tkitrack --db {db} timeline LETTER-IMT-1")

@@ -21,6 +21,7 @@ from tkitrack.cli._common import (
     read_records,
     renamed,
     retired_option,
+    shown_path,
 )
 
 __all__ = ["KINDS", "app", "build_report"]
@@ -244,5 +245,5 @@ def report(
     path = build_report(
         frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug, derived=cohort
     )
-    typer.echo(f"wrote {path.resolve()}; open it in a browser (it works offline)")
+    typer.echo(f"wrote {shown_path(path)}; open it in a browser (it works offline)")
     publish_head(engine, head, f"report {output}")

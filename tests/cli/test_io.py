@@ -243,7 +243,9 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     assert cli("import", str(SAMPLE / "published")).exit_code == 0
     result = cli("export", "--sdtm", "-o", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"wrote 15 SDTM datasets ({fmt}), define.xml and manifest.json to ")
+    assert result.stdout.startswith(
+        f"wrote 16 SDTM datasets ({fmt}), define.xml and manifest.json to "
+    )  # CE (disease events) since issue 10
     assert "DM 7, DS 1, EX 1, AE 2, RS 3, TU 1, TR 1, SS 3, VS 0" in result.stdout  # the letter: stop, 3 responses
     result = run_cli(sqlite_url, "import", str(tmp_path / "sdtm"))
     assert result.exit_code == 0, result.output
