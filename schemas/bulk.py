@@ -43,17 +43,22 @@ def _postgres_copy(conn: Connection, table: Table, columns: dict[str, Sequence])
 
     Values go through psycopg's adapters (the same as for a bound parameter), row by row into the COPY stream.
     """
+    import psycopg
     from psycopg import sql
+    from sqlalchemy.exc import IntegrityError
 
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(*([table.schema] if table.schema else []), table.name),
         sql.SQL(", ").join(sql.Identifier(name) for name in columns),
     )
     driver = conn.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        write = copy.write_row
-        for row in zip(*columns.values(), strict=True):
-            write(row)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
+            for row in zip(*columns.values(), strict=True):
+                write(row)
+    except psycopg.IntegrityError as err:  # as SQLAlchemy reports it for an INSERT: callers handle one kind
+        raise IntegrityError(str(statement), None, err) from err
 
 
 def insert_columns(
