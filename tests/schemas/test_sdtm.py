@@ -75,8 +75,12 @@ def test_several_files_of_one_domain_take_each_subject_from_the_most_specific(tm
     assert sorted(found) == ["DM", "RS", "SUPPDM"]  # supplemental qualifiers are SUPP + their RDOMAIN
     rs = found["RS"]
     assert rs[["USUBJID", "RSSEQ", "RSDTC"]].values.tolist() == [["A", "1", "2014-05-05"], ["B", "1", "2014-03-01"]]
-    assert rs.attrs == {"files": ["rs_onco_recist.csv", "rs_onco.csv"],
-                        "dropped": {"rs_onco_recist.csv": 0, "rs_onco.csv": 2}}  # fmt: skip
+    assert {k: rs.attrs[k] for k in ("files", "dropped", "kept")} == {
+        "files": ["rs_onco_recist.csv", "rs_onco.csv"],
+        "dropped": {"rs_onco_recist.csv": 0, "rs_onco.csv": 2},
+        "kept": {"rs_onco_recist.csv": 1, "rs_onco.csv": 1},  # every row kept or dropped (reconciliation)
+    }
+    assert [p.rsplit("/", 1)[-1] for p in rs.attrs["paths"]] == rs.attrs["files"]
 
 
 def test_sas_transport_files_read_like_csv(tmp_path, sdtm):
