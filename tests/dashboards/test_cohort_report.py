@@ -244,4 +244,8 @@ def test_report_cif_and_ae_figures(rendered, cohort_frames):
     (ae,) = _section_figures(figures, 7)
     grades = sorted(summarise_worst_grade(cohort_frames["ae"])["grade"].unique())
     assert [e["text"] for e in ae["legend"]] == [f"Grade {g}" for g in grades]
-    assert ae["x"] == [f"Patients of {len(cohort_frames['patient'])}"]
+    from tkitrack.outcomes.safety import derive_safety_population
+
+    treated = derive_safety_population(cohort_frames["patient"], cohort_frames["exposure"])
+    assert 0 < len(treated) < len(cohort_frames["patient"])  # untreated patients are in the cohort, not counted
+    assert ae["x"] == [f"Patients of {len(treated)}"]  # the safety population (issue 10 item 7)
