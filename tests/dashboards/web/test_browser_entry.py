@@ -12,26 +12,14 @@ import re
 
 import pytest
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, _sign_in, server, shots  # noqa: F401  (fixtures)
+from .test_browser import _sign_in, browser, server, shots  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _person(chromium, server, name: str):  # noqa: F811
+def _person(browser, server, name: str):  # noqa: F811
     """A fresh browser context signed in as ``name``; its problems (console errors, outside requests) collected."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.problems = []  # type: ignore[attr-defined]
     page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -60,10 +48,10 @@ def _save(page, button: str = "#save") -> None:
     assert refused.count() == 0, refused.all_inner_texts()
 
 
-def test_a_nurse_logs_a_course_and_a_data_manager_works_a_query_on_it(chromium, server, shots):  # noqa: F811
+def test_a_nurse_logs_a_course_and_a_data_manager_works_a_query_on_it(browser, server, shots):  # noqa: F811
     from playwright.sync_api import expect
 
-    nurse_context, nurse = _person(chromium, server, "site_a")
+    nurse_context, nurse = _person(browser, server, "site_a")
     nurse.click("#new-patient")
     assert nurse.input_value("#f-site") == "A"
     _fill(nurse, {"patient_id": "A-010", "sex": "F", "birth_date": "2015-04", "diagnosis_date": "2022-01-10",
@@ -98,7 +86,7 @@ def test_a_nurse_logs_a_course_and_a_data_manager_works_a_query_on_it(chromium, 
     _save(nurse)
     nurse.screenshot(path=str(shots / "entry-patient-after-stop.png"), full_page=True)
 
-    dm_context, dm = _person(chromium, server, "dm")  # a data manager raises a query on the dose
+    dm_context, dm = _person(browser, server, "dm")  # a data manager raises a query on the dose
     dm.goto(f"{server}/patients/A-010")
     dm.click(f"#record-exposure-{exposure_id} a.raise")
     dm.select_option("#q-field", "dose")
