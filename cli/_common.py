@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +61,10 @@ class State:
 
     db: str | None = None
     user: str | None = None
+    #: Engines this command opened (:func:`open_db`); closed when the command ends, so that its pooled
+    #: connections are not left for the garbage collector (a command run in-process, as by the tests or the web
+    #: app, would otherwise leave them open).
+    engines: list = field(default_factory=list)
 
 
 _STATE = State()
@@ -173,6 +177,9 @@ def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable:
                     "Rerun with TKITRACK_DEBUG=1 for the traceback and report it.",
                     4,
                 ) from None
+            finally:
+                while _STATE.engines:
+                    _STATE.engines.pop().dispose()
 
         kwargs.setdefault("epilog", EXIT_CODES)
         return app.command(*args, **kwargs)(run)
@@ -185,6 +192,7 @@ def open_db(*, create: bool = False):
     from tkitrack.schemas.storage import make_engine, require_current
 
     engine = make_engine(_STATE.db)
+    _STATE.engines.append(engine)
     if not create:
         require_current(engine)
     return engine

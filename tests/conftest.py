@@ -22,6 +22,12 @@ from typer.testing import CliRunner
 from tkitrack.schemas import storage
 from tkitrack.schemas.storage import current_revision, head_revision, make_engine, upgrade
 
+# The commands' output is tested as a pipe sees it (no terminal: tables 200 columns wide, cli._common._print_table);
+# a terminal size inherited from the caller (pytest-xdist's workers get COLUMNS=80, LINES=24) would wrap them.
+# Tests that want a width pass COLUMNS themselves.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

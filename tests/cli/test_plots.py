@@ -78,7 +78,7 @@ def test_plot_km_titles_name_the_endpoint_and_its_origin(filled, tmp_path):
     assert filled("plot", "km", "-o", str(out), "--endpoint", "RELAPSE_AFTER_CR").exit_code == 2
     cif = tmp_path / "cif.html"
     assert filled("plot", "cif", "-o", str(cif), "--endpoint", "RELAPSE_AFTER_STOP").exit_code == 0
-    assert "Cumulative incidence of relapse from stopping the inhibitor" in cif.read_text()
+    assert "Cumulative incidence of relapse from stopping the index therapy in complete response" in cif.read_text()
 
 
 @pytest.mark.parametrize("kind", ["km", "cif", "waterfall", "spider", "ae"])

@@ -10,7 +10,7 @@ import pytest
 
 from tkitrack.schemas.audit import read_audit_log
 from tkitrack.schemas.dataqueries import list_queries
-from tkitrack.schemas.storage import make_engine, transaction
+from tkitrack.schemas.storage import transaction
 from tkitrack.schemas.store import read_frames, read_record
 
 from .conftest import csrf_of
@@ -253,7 +253,7 @@ def test_a_post_without_the_csrf_token_is_refused(client_factory):
     site_a = client_factory("site_a")
     response = site_a.post("/patients/new", data={"patient_id": "A-009", "site": "A"})
     assert response.status_code == 403
-    with transaction(make_engine(str(_db(site_a).url))) as s:
+    with transaction(_db(site_a)) as s:
         assert [r for r in read_frames(s, ["patient"])["patient"]["patient_id"] if r == "A-009"] == []
 
 
