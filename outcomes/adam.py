@@ -2,8 +2,8 @@
 
 A layer applied after the outcome derivations (``derive_adam``): it adds what a submission needs and never
 changes a derived value. The rules follow the pharmaverse admiral templates (ADSL, ADAE, ADEX), checked against
-``pharmaverseadam::adsl``: TRT01P = ARM, TRT01A = ACTARM; SAFFL Y when the subject has a first dose (TRTSDT),
-else N; treatment-emergent as ``derive_var_trtemfl(end_window = 30)``.
+``pharmaverseadam::adsl``: TRT01P = ARM, TRT01A = ACTARM; SAFFL Y when the subject received any dose of any drug
+(an EX record with EXDOSE > 0, or a placebo at 0: admiral's template; DESIGN's safety population), else N; treatment-emergent as ``derive_var_trtemfl(end_window = 30)``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype("object").where(frame[name].notna(), "").astype(str).str.strip()
 
 
-def derive_adsl_core(adsl: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+def derive_adsl_core(adsl: pd.DataFrame, dm: pd.DataFrame, ex: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add the ADSL core variables from SDTM DM and the derived dates.
 
     Parameters
@@ -55,12 +55,17 @@ def derive_adsl_core(adsl: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
         ADSL from :func:`~tkitrack.outcomes.adsl.derive_adsl` (USUBJID, TRTSDT, ... as datetime64).
     dm : DataFrame
         SDTM DM: STUDYID, USUBJID, SUBJID, SITEID, AGE, AGEU, SEX, RACE, ETHNIC, COUNTRY, ARM, ACTARM, ARMNRS.
+    ex : DataFrame, optional
+        SDTM EX (USUBJID, EXTRT, EXDOSE): the doses that make a subject part of the safety population. Without
+        it, a first dose of the index therapy (TRTSDT) stands in.
 
     Returns
     -------
     DataFrame
         One row per ADSL subject: the core variables first (STUDYID ... LSTALVDT), then any other column of
-        ``adsl``. TRT01P = ARM, TRT01A = ACTARM; SAFFL = Y with a first dose (TRTSDT), else N; ITTFL = Y when
+        ``adsl``. TRT01P = ARM, TRT01A = ACTARM; SAFFL = Y when the subject received a dose of any drug (EXDOSE
+        > 0, or 0 of a placebo, as admiral's ADSL template; a patient given only chemotherapy before any kinase
+        inhibitor is in the safety population although TRTSDT is empty), else N; ITTFL = Y when
         an arm was assigned (ARM given and no ARMNRS), else N; AGE numeric (years).
     """
     if "USUBJID" not in dm.columns:
@@ -72,12 +77,22 @@ def derive_adsl_core(adsl: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
         out[name] = ids.map(_col(info, name)).fillna("").to_numpy()
     out["AGE"] = pd.to_numeric(ids.map(_col(info, "AGE")), errors="coerce").to_numpy()
     out["TRT01P"], out["TRT01A"] = out["ARM"], out["ACTARM"]
-    out["SAFFL"] = np.where(out["TRTSDT"].notna(), "Y", "N")
+    out["SAFFL"] = np.where(_dosed(ex, ids) if ex is not None else out["TRTSDT"].notna(), "Y", "N")
     assigned = (out["ARM"] != "") & (ids.map(_col(info, "ARMNRS")).fillna("") == "").to_numpy()
     out["ITTFL"] = np.where(assigned, "Y", "N")
     out["DTHFL"] = out["DTHFL"].astype("object").where(out["DTHFL"].notna(), "")
     lead = [c for c in _ADSL_LEAD if c in out.columns]
     return out[lead + [c for c in out.columns if c not in lead]]
+
+
+def _dosed(ex: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Whether each subject of ``ids`` has an EX dose: EXDOSE > 0, or EXDOSE = 0 of a placebo (admiral)."""
+    if not len(ex):
+        return np.zeros(len(ids), dtype=bool)
+    dose = pd.to_numeric(_col(ex, "EXDOSE"), errors="coerce")
+    placebo = _col(ex, "EXTRT").astype("string").str.upper().str.contains("PLACEBO", regex=False).fillna(False)
+    given = (dose > 0) | ((dose == 0) & placebo)
+    return ids.isin(set(_col(ex, "USUBJID").astype(str)[given.fillna(False).to_numpy()])).to_numpy()
 
 
 def derive_studyid(frame: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
@@ -213,7 +228,7 @@ def derive_adam_datasets(sdtm: Mapping[str, pd.DataFrame], adam: Mapping[str, pd
     sets = {str(k).upper(): v for k, v in adam.items()}
     if "DM" not in domains or "ADSL" not in sets:
         raise InputError("ADaM datasets need SDTM DM and the derived ADSL; derive them first (derive_adam)")
-    adsl = derive_adsl_core(sets["ADSL"], domains["DM"])
+    adsl = derive_adsl_core(sets["ADSL"], domains["DM"], domains.get("EX"))
     out = {"ADSL": adsl}
     for name, order in (("ADRS", ADRS_PARAMS), ("ADTTE", ADTTE_PARAMS)):
         if name in sets:

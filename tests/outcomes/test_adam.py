@@ -140,3 +140,19 @@ def test_adsl_core_from_a_planned_arm_and_a_case_series():
     assert out[["TRT01P", "TRT01A", "SAFFL", "ITTFL", "DTHFL"]].values.tolist() == [
         ["Crizotinib", "CRIZOTINIB", "Y", "Y", ""], ["CRIZOTINIB", "CRIZOTINIB", "Y", "Y", "Y"], ["", "", "N", "N", ""]]  # fmt: skip
     assert out["AGE"].tolist()[0] == 6 and pd.isna(out["AGE"].iloc[1])
+
+
+def test_saffl_is_any_dose_of_any_drug_not_the_index_therapy():
+    """DESIGN's safety population (at least one dose) and admiral's ADSL rule: EXDOSE > 0, or 0 of a placebo.
+    C1 had only vinblastine (no kinase inhibitor, so no TRTSDT): in the safety population. Z1's only record is
+    0 mg of crizotinib (a planned dose never given): not. P1 had 0 mg of placebo: in. N1 has no EX record."""
+    dm = pd.DataFrame({"STUDYID": "S", "USUBJID": ["C1", "Z1", "P1", "N1"]})
+    adsl = pd.DataFrame({"USUBJID": ["C1", "Z1", "P1", "N1"], "TRTSDT": pd.to_datetime([None, None, None, None]),
+                         "DTHFL": None})  # fmt: skip
+    ex = pd.DataFrame({"USUBJID": ["C1", "Z1", "P1"], "EXTRT": ["VINBLASTINE", "CRIZOTINIB", "Placebo"],
+                       "EXDOSE": ["6", "0", "0"]})  # fmt: skip
+    assert derive_adsl_core(adsl, dm, ex)["SAFFL"].tolist() == ["Y", "N", "Y", "N"]
+    assert derive_adsl_core(adsl, dm, ex.iloc[0:0])["SAFFL"].tolist() == ["N", "N", "N", "N"]
+    # without EX the first dose of the index therapy stands in
+    treated = adsl.assign(TRTSDT=pd.to_datetime(["2020-01-01", None, None, None]))
+    assert derive_adsl_core(treated, dm)["SAFFL"].tolist() == ["Y", "N", "N", "N"]
