@@ -235,8 +235,61 @@ def _compare_chunk(record: str, chunk: list[tuple[str, dict | None, list]], repo
                 found(rid, name, shown, state.get(name), VALUE_DIFFERS)
 
 
+def _state_trail(session: Session, batch: int) -> dict[tuple[str, str], dict[str, tuple[str | None, str]]]:
+    """The trail's last value and its user of ``verified`` and ``locked``, per ``(record, record id)``."""
+    t = AuditEntry.__table__
+    stmt = (select(t.c.record_id, t.c.field, t.c.new_value, t.c.user).where(t.c.table_name == "record_state")
+            .order_by(t.c.seq))  # fmt: skip
+    out: dict[tuple[str, str], dict[str, tuple[str | None, str]]] = {}
+    result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
+    for record_id, name, new, user in result:
+        record, _, rid = str(record_id).partition(" ")
+        out.setdefault((record, rid), {})[name] = (new, user)
+    result.close()
+    return out
+
+
+def _replay_record_states(session: Session, report: ReplayReport, limit: int, batch: int) -> None:
+    """Compare ``record_state`` (verified, locked and by whom) with its trail entries (schemas/recordstate.py).
+
+    A flag the trail never set is false; a row holding a true flag without an entry, a flag that differs from its
+    last entry, a ``*_by`` that is not that entry's user, or a state the trail leaves true whose row is gone, is
+    a finding. Holds one entry per record whose state ever changed (verification and locks are set by people,
+    record by record, so this stays small beside the record tables).
+    """
+    from tkitrack.schemas.recordstate import RecordState
+
+    def found(*args) -> None:
+        report.total += 1
+        if len(report.findings) < limit:
+            report.findings.append(Finding("record_state", *args))
+
+    trail = _state_trail(session, batch)
+    t = RecordState.__table__
+    result = session.execute(select(t).execution_options(stream_results=True, yield_per=batch))
+    for row in result.mappings():
+        report.records += 1
+        key = (row["record"], row["record_id"])
+        entries = trail.pop(key, {})
+        rid = " ".join(key)
+        for flag in ("verified", "locked"):
+            value, user = entries.get(flag, ("false", None))
+            shown = _canon(bool(row[flag]))
+            if shown != value:
+                found(rid, flag, shown, value if flag in entries else None,
+                      VALUE_DIFFERS if flag in entries else ROW_NOT_IN_TRAIL)  # fmt: skip
+            elif value == "true" and row[f"{flag}_by"] != user:
+                found(rid, f"{flag}_by", _canon(row[f"{flag}_by"]), user, VALUE_DIFFERS)
+    result.close()
+    for key, entries in trail.items():
+        for flag, (value, _user) in entries.items():
+            if value == "true":
+                found(" ".join(key), flag, None, value, ROW_MISSING)
+
+
 def replay_trail(session: Session, *, limit: int = 1_000, chunk: int = 20_000, batch: int = 20_000) -> ReplayReport:
-    """Replay the trail for every record type and report what the tables hold that the trail does not explain.
+    """Replay the trail for every record type and the records' verification and lock states, and report what the
+    tables hold that the trail does not explain.
 
     Reads each table and the trail once, in order, ``chunk`` records at a time. ``limit`` findings are kept
     (``total`` counts all).
@@ -252,4 +305,6 @@ def replay_trail(session: Session, *, limit: int = 1_000, chunk: int = 20_000, b
                 part = []
         if part:
             _compare_chunk(record, part, report, limit)
+    report.tables += 1
+    _replay_record_states(session, report, limit, batch)
     return report

@@ -76,7 +76,7 @@ def _anchor(engine) -> Anchor:
 def test_an_untouched_database_is_explained_by_its_trail(seeded):
     chain, replay = _check(seeded, [_anchor(seeded)])
     assert (chain.ok, chain.entries, chain.anchors) == (True, 7, 1)
-    assert (replay.ok, replay.records, replay.tables, replay.findings) == (True, 5, 9, [])
+    assert (replay.ok, replay.records, replay.tables, replay.findings) == (True, 5, 10, [])
 
 
 @pytest.mark.parametrize(
@@ -109,6 +109,39 @@ def test_a_change_to_the_tables_is_found_by_the_replay(seeded, attack, expected)
     assert chain.ok  # the trail itself is untouched ...
     assert replay.findings == expected  # ... and does not explain the table
     assert replay.total == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("attack", "expected"),
+    [
+        pytest.param("UPDATE record_state SET locked = false, locked_by = NULL, locked_ts = NULL",
+                     [("ae 1", "locked", "false", "true", VALUE_DIFFERS)], id="unlock"),
+        pytest.param("UPDATE record_state SET verified_by = 'someone else'",
+                     [("ae 1", "verified_by", "someone else", "monitor", VALUE_DIFFERS)], id="verifier"),
+        pytest.param("DELETE FROM record_state", [("ae 1", "locked", None, "true", ROW_MISSING),
+                                                  ("ae 1", "verified", None, "true", ROW_MISSING)], id="delete-state"),
+        pytest.param("INSERT INTO record_state (record, record_id, patient_id, verified, verified_by, locked) "
+                     "VALUES ('patient', 'P1', 'P1', true, 'dm', false)",
+                     [("patient P1", "verified", "true", None, ROW_NOT_IN_TRAIL)], id="insert-verified"),
+    ],
+)  # fmt: skip
+def test_a_change_to_the_record_states_is_found_by_the_replay(seeded, attack, expected):
+    """Verification and locks (issue 15) are replayed too: an unlock, a verifier, a removed or an invented state
+    done outside tkitrack is found. P1's AE 1 is verified by the monitor and locked by the data manager."""
+    from tkitrack.schemas.recordstate import set_locked, set_verified
+
+    with transaction(seeded) as session:
+        set_verified(session, "ae", 1, user="monitor", reason="SDV")
+    with transaction(seeded) as session:
+        set_locked(session, "ae", 1, user="dm", reason="database lock")
+    assert _check(seeded)[1].ok
+    _sql(seeded, attack)
+    chain, replay = _check(seeded)
+    assert chain.ok
+    assert sorted((f.record_id, f.field, f.table_value, f.trail_value, f.problem) for f in replay.findings) == sorted(
+        expected
+    )
+    assert {f.table for f in replay.findings} == {"record_state"}
 
 
 def test_the_database_refuses_to_rewrite_the_trail(seeded):
