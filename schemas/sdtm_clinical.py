@@ -76,7 +76,7 @@ def _events(ce: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> 
 
 
 def _molecular(gf: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
-    names = ["CAND5P", "EXON5P", "PANEL", "FISHPCT", "SPECSRC", "VAF", "TMB", "RESMUT", "KARYOTYP", "NOTE", "CONSTDT"]
+    names = ["CAND5P", "EXON5P", "PANEL", "FISHPCT", "SPECSRC", "VAF", "TMB", "RESMUT", "KARYO", "NOTE", "CONSTDT"]
     supp = supp_values(sdtm, "GF", gf, names, idvar="GFSEQ")
     gene_3p = _column(gf, "GFSYM")
     fusion = _column(gf, "GFORRES").str.extract(r"^\s*([A-Za-z0-9.-]+)\s*::\s*([A-Za-z0-9.-]+)\s*$")
@@ -88,7 +88,7 @@ def _molecular(gf: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) 
         "exon_3p": _column(gf, "GFGENSR").str.extract(r"(?i)^\s*exon\s*(\d+)\s*$")[0].fillna(""),
         "method": method, "panel": supp["PANEL"], "fish_percent": supp["FISHPCT"], "specimen_date": _column(gf, "GFDTC"),
         "specimen": supp["SPECSRC"], "vaf": supp["VAF"], "tmb": supp["TMB"], "resistance_mutation": supp["RESMUT"],
-        "karyotype": supp["KARYOTYP"], "note": _notes(exact, supp, method_note), "constructed_dates": supp["CONSTDT"],
+        "karyotype": supp["KARYO"], "note": _notes(exact, supp, method_note), "constructed_dates": supp["CONSTDT"],
     }  # fmt: skip
     return _frame("molecular", cols, gf.index)
 
@@ -106,10 +106,10 @@ def _ihc(mi: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.
 
 
 def _procedures(pr: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
-    supp = supp_values(sdtm, "PR", pr, ["MARGIN", "DETAILS", "NOTE", "CONSTDT"], idvar="PRSEQ")
+    supp = supp_values(sdtm, "PR", pr, ["MARGIN", "DETAIL", "NOTE", "CONSTDT"], idvar="PRSEQ")
     name = _column(pr, "PRTRT")
     known = name.str.lower().isin(PROCEDURE_KINDS)
-    details = supp["DETAILS"] if exact else _join_notes(name.where(~known, ""), supp["DETAILS"])
+    details = supp["DETAIL"] if exact else _join_notes(name.where(~known, ""), supp["DETAIL"])
     cols = {
         "patient_id": _column(pr, "USUBJID"), "kind": name.str.lower().where(known | exact, "other"),
         "date": _column(pr, "PRSTDTC"), "margin": supp["MARGIN"], "site": _column(pr, "PRLOC"), "details": details,

@@ -80,7 +80,7 @@ def gf(mol: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
         "VAF": ("Variant Allele Fraction (%)", pd.Series(num_text(mol["vaf"]), index=out.index)),
         "TMB": ("Tumour Mutational Burden (mut/Mb)", pd.Series(num_text(mol["tmb"]), index=out.index)),
         "RESMUT": ("Resistance Mutation at Relapse", _series(mol["resistance_mutation"], out.index)),
-        "KARYOTYP": ("Karyotype or Rearrangement (ISCN)", _series(mol["karyotype"], out.index)),
+        "KARYO": ("Karyotype or Rearrangement (ISCN)", _series(mol["karyotype"], out.index)),
         **_record_supp(mol, out.index),
     }, idvar="GFSEQ")  # fmt: skip
     return out, supp
@@ -99,7 +99,7 @@ def mi(ihc: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     ihc = ihc.sort_values(["patient_id", "specimen_date", "id"], kind="stable")
     marker = pd.Series(txt(ihc["marker"]), index=ihc.index)
     out = pd.DataFrame({
-        **head(ihc, study, "MI"), "MITESTCD": mi_testcd(marker), "MITEST": txt(marker.str.slice(0, 40)),
+        **head(ihc, study, "MI"), "MITESTCD": mi_testcd(marker), "MITEST": txt(marker.str.slice(0, 40).str.rstrip()),
         "MIORRES": txt(ihc["result"]), "MISTRESC": np.char.upper(txt(ihc["result"]).astype(str)),
         "MISPEC": "TISSUE", "MISPCCND": "", "MIMETHOD": "IMMUNOHISTOCHEMISTRY", "MILOBXFL": "", "VISITNUM": np.nan,
         "EPOCH": epoch(ihc["specimen_date"], ihc["patient_id"], ref), "MIDTC": txt(ihc["specimen_date_dtc"]),
@@ -124,7 +124,7 @@ def pr(proc: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame,
     out = _finish(out, "PR", "PRSTDTC", ref)
     supp = supp_rows(out, "PR", {
         "MARGIN": ("Resection Margin", _series(proc["margin"], out.index)),
-        "DETAILS": ("Procedure Details", _series(proc["details"], out.index)),
+        "DETAIL": ("Procedure Details", _series(proc["details"], out.index)),
         **_record_supp(proc, out.index),
     }, idvar="PRSEQ")  # fmt: skip
     return out, supp
