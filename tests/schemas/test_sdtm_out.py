@@ -232,8 +232,9 @@ def test_free_text_can_be_left_out(rich_records):
     full = records_to_sdtm(typed, study="S")
     bare = records_to_sdtm(typed, study="S", free_text=False)
     assert "NOTE" in set(full["SUPPDM"]["QNAM"]) and "DTHCAUS" in set(full["SUPPSS"]["QNAM"])
+    assert "DETAIL" in set(full["SUPPPR"]["QNAM"])
     supp = pd.concat([f for n, f in bare.items() if n.startswith("SUPP")])
-    assert not supp["QNAM"].str.match(r"^(NOTE|DTHCAUS)\d*$").any()
+    assert not supp["QNAM"].str.match(r"^(NOTE|DTHCAUS|DETAIL)\d*$").any()  # DETAIL: procedure details
     assert bare["DS"].loc[bare["DS"]["DSDECOD"] == "DEATH", "DSTERM"].tolist() == ["DEATH"]
     assert full["DS"].loc[full["DS"]["DSDECOD"] == "DEATH", "DSTERM"].str.startswith("sepsis").all()
     assert bare["AE"].equals(full["AE"]) and bare["DM"].equals(full["DM"])  # nothing else changes
