@@ -120,7 +120,8 @@ def _domain_groups(domain: str, frame: pd.DataFrame, records: dict[str, pd.DataF
         why = left_out(domain, frame)
         return ("not imported||" + why).mask(why == "", f"imported|{CLINICAL_DOMAINS[domain]}|")
     if domain.startswith("SUPP"):
-        return label.mask(label == "", f"merged|{domain[4:].lower()}|supplemental qualifiers of {domain[4:]}")
+        record = CLINICAL_DOMAINS.get(domain[4:], domain[4:].lower())
+        return label.mask(label == "", f"merged|{record}|supplemental qualifiers of {domain[4:]}")
     if domain == "VS":
         return label.mask(label == "", "merged|patient|height and weight")
     if domain == "SS":

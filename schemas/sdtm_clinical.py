@@ -79,8 +79,8 @@ def _molecular(gf: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) 
     names = ["CAND5P", "EXON5P", "PANEL", "FISHPCT", "SPECSRC", "VAF", "TMB", "RESMUT", "KARYO", "NOTE", "CONSTDT"]
     supp = supp_values(sdtm, "GF", gf, names, idvar="GFSEQ")
     gene_3p = _column(gf, "GFSYM")
-    fusion = _column(gf, "GFORRES").str.extract(r"^\s*([A-Za-z0-9.-]+)\s*::\s*([A-Za-z0-9.-]+)\s*$")
-    gene_5p = fusion[0].where(fusion[1].str.upper() == gene_3p.str.upper()).fillna("")
+    fusion = _column(gf, "GFORRES").str.extract(r"^(.+?)::(.+)$")  # 5'::3' (HGNC); its 3' gene must be GFSYM's
+    gene_5p = fusion[0].str.strip().where(fusion[1].str.strip().str.upper() == gene_3p.str.upper()).fillna("")
     method, method_note = _mapped(_column(gf, "GFMETHOD"), _invert(GF_METHODS), "GFMETHOD")
     cols = {
         "patient_id": _column(gf, "USUBJID"), "gene_5p": gene_5p, "gene_5p_candidates": supp["CAND5P"],
