@@ -66,10 +66,10 @@ def _notes(exact: bool, supp: pd.DataFrame, *mapping: pd.Series) -> pd.Series:
 
 
 def _events(ce: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
-    supp = supp_values(sdtm, "CE", ce, ["CONFBY", "NOTE", "CONSTDT"], idvar="CESEQ")
+    supp = supp_values(sdtm, "CE", ce, ["CELOC1", "CONFBY", "NOTE", "CONSTDT"], idvar="CESEQ")
     cols = {
         "patient_id": _column(ce, "USUBJID"), "kind": _column(ce, "CEDECOD").str.upper().map(_invert(DISEASE_EVENT_DECOD)),
-        "date": _column(ce, "CESTDTC"), "site": _column(ce, "CELOC"), "confirmed_by": supp["CONFBY"],
+        "date": _column(ce, "CESTDTC"), "site": _column(ce, "CELOC") + supp["CELOC1"], "confirmed_by": supp["CONFBY"],
         "note": supp["NOTE"], "constructed_dates": supp["CONSTDT"],
     }  # fmt: skip
     return _frame("disease_event", cols, ce.index)
@@ -106,13 +106,13 @@ def _ihc(mi: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.
 
 
 def _procedures(pr: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], exact: bool) -> pd.DataFrame:
-    supp = supp_values(sdtm, "PR", pr, ["MARGIN", "DETAIL", "NOTE", "CONSTDT"], idvar="PRSEQ")
+    supp = supp_values(sdtm, "PR", pr, ["PRLOC1", "MARGIN", "DETAIL", "NOTE", "CONSTDT"], idvar="PRSEQ")
     name = _column(pr, "PRTRT")
     known = name.str.lower().isin(PROCEDURE_KINDS)
     details = supp["DETAIL"] if exact else _join_notes(name.where(~known, ""), supp["DETAIL"])
     cols = {
         "patient_id": _column(pr, "USUBJID"), "kind": name.str.lower().where(known | exact, "other"),
-        "date": _column(pr, "PRSTDTC"), "margin": supp["MARGIN"], "site": _column(pr, "PRLOC"), "details": details,
+        "date": _column(pr, "PRSTDTC"), "margin": supp["MARGIN"], "site": _column(pr, "PRLOC") + supp["PRLOC1"], "details": details,
         "note": supp["NOTE"], "constructed_dates": supp["CONSTDT"],
     }  # fmt: skip
     return _frame("procedure", cols, pr.index)

@@ -50,6 +50,14 @@ def _finish(out: pd.DataFrame, prefix: str, dtc: str, ref: pd.DataFrame) -> pd.D
     return add_seq(out, prefix)
 
 
+def _first_piece(out: pd.DataFrame, column: str) -> pd.Series:
+    """Keep the first 200 bytes of a text column in ``out``; the rest (a long site in a multi-byte script) as a
+    Series for SUPP-- ``<column>1``, so that the transport limit holds and the value comes back whole."""
+    pieces = _split(out[column])
+    out[column] = [p[0] for p in pieces]
+    return pd.Series(["".join(p[1:]) for p in pieces], index=out.index)
+
+
 def fusion_text(gene_5p: pd.Series, gene_3p: pd.Series) -> np.ndarray:
     """The finding as GFORRES: ``5'::3'`` (HGNC fusion notation, ``STRN::ALK``), or ``ALK REARRANGEMENT`` when
     the 5' partner is not known."""
@@ -123,6 +131,7 @@ def pr(proc: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame,
     })  # fmt: skip
     out = _finish(out, "PR", "PRSTDTC", ref)
     supp = supp_rows(out, "PR", {
+        "PRLOC1": ("Location of Procedure (continued)", _first_piece(out, "PRLOC")),
         "MARGIN": ("Resection Margin", _series(proc["margin"], out.index)),
         "DETAIL": ("Procedure Details", _series(proc["details"], out.index)),
         **_record_supp(proc, out.index),
@@ -146,6 +155,7 @@ def ce(ev: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, p
     out["CETERM"] = [p[0] for p in _split(out["CETERM"])]
     out = _finish(out, "CE", "CESTDTC", ref)
     supp = supp_rows(out, "CE", {
+        "CELOC1": ("Location of Event (continued)", _first_piece(out, "CELOC")),
         "CONFBY": ("Confirmed by", _series(ev["confirmed_by"], out.index)),
         **_record_supp(ev, out.index),
     }, idvar="CESEQ")  # fmt: skip

@@ -144,3 +144,16 @@ def test_the_reconciliation_names_the_rows_left_out():
     reasons = table.loc[table["outcome"] == "not imported", "reason"].tolist()
     assert "1 GF rows that are not a rearrangement of a kinase gene tkitrack keeps (GFTESTCD SEQREAR, GFSYM ALK, " \
            "ROS1, NTRK1-3, ...)" in reasons  # fmt: skip
+
+
+def test_a_site_over_200_bytes_is_split_for_transport_and_comes_back_whole(tmp_path):
+    from tkitrack.schemas.cdisc_files import write_datasets
+    from tkitrack.schemas.sdtm import read_sdtm_records
+
+    site = "é" * 120  # 120 characters, 240 bytes in UTF-8: over the 200 bytes of a transport value
+    out = _out(procedure=[{"kind": "biopsy", "date": "2019-07-01", "site": site}],
+               disease_event=[{"kind": "recurrence", "date": "2020-01-01", "site": site}])  # fmt: skip
+    assert [len(out[d].iloc[0][v].encode()) for d, v in (("PR", "PRLOC"), ("CE", "CELOC"))] == [200, 200]
+    write_datasets(out, tmp_path, fmt="xpt", study="S", standard="SDTM")
+    back = read_sdtm_records(tmp_path)
+    assert back["procedure"]["site"].tolist() == [site] and back["disease_event"]["site"].tolist() == [site]
