@@ -418,8 +418,9 @@ def records_to_sdtm(
     -------
     dict
         ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty), ``CE`` (disease events), ``GF``
-        (molecular findings), ``MI`` (IHC), ``PR`` (procedures) and the ``SUPP--`` of each where they have rows. Dates are the partial ISO 8601 text as given; --DY from complete
-        dates and RFSTDTC; EPOCH from the imputed dates. Direct identifiers (MRN, initials) are never exported.
+        (molecular findings), ``MI`` (IHC), ``PR`` (procedures) and the ``SUPP--`` of each where they have rows.
+        Dates are the partial ISO 8601 text as given; --DY from complete dates and RFSTDTC; EPOCH from the
+        imputed dates. Direct identifiers (MRN, initials) are never exported.
     """
     from tkitrack.schemas.sdtm_out_tumour import rs_tu_tr
 
