@@ -323,7 +323,6 @@ def stopping(
     from tkitrack.outcomes.cohort import derive_adam_from_records
     from tkitrack.outcomes.stopping import (
         derive_relapse_after_stop,
-        derive_stopping_cohort,
         derive_stopping_exclusions,
         fit_time_varying_cox,
         landmark_analysis,
@@ -338,18 +337,18 @@ def stopping(
         if r not in REASONS:
             raise fail(f"--stop-reason {r!r} is not one of {', '.join(REASONS)}", 2)
     _check_conf(conf_level)
-    frames = _frames(cutoff)
-    cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                    frames["followup"], index_drug=index_drug)  # fmt: skip
+    data = derived(cutoff, index_drug)  # derived once per data version (outcomes/cache.py)
+    cohort = data.stopping_cohort()
     excluded = derive_stopping_exclusions(cohort, reasons)
     used = restrict_stopping_cohort(cohort, reasons)
     marks = landmark_analysis(used, tuple(int(x) for x in parse_numbers(landmarks, "--landmarks")), median_rule=median_rule,
                               conf_type=conf_type, conf=conf_level)  # fmt: skip
     tv = fit_time_varying_cox(used, conf=conf_level)
     stopped = list_stopped_patients(used)
-    rel = derive_relapse_after_stop(
-        derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=reasons)["adtte"]
-    )
+    adam = data.adam() if reasons is None else data.get(
+        "adam", lambda f: derive_adam_from_records(f, index_drug=index_drug, stop_reasons=reasons),
+        reference="TRTSDT", stop_reasons=sorted(reasons))  # fmt: skip
+    rel = derive_relapse_after_stop(adam["adtte"])
     cif = summarise_competing(rel, conf=conf_level, landmarks=(365, 730)) if len(rel) else None
     only = f" for {' or '.join(reasons)}" if reasons else ""
     header = (f"{len(cohort)} patients with an index therapy; {len(used)} analysed (in CR on it), {len(stopped)} of "

@@ -17,7 +17,7 @@ from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
+__all__ = ["MARKED_POINTS_MAX", "PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
 
 #: RECIST 1.1 thresholds in % change of the sum of diameters.
 PR_THRESHOLD = -30.0
@@ -135,6 +135,10 @@ def figure_waterfall(
     return add_footnotes(fig, footnotes)
 
 
+#: Assessments up to which the spider plot marks every point (:func:`figure_spider`).
+MARKED_POINTS_MAX = 2_000
+
+
 def figure_spider(
     assessment_changes: pd.DataFrame,
     *,
@@ -168,6 +172,13 @@ def figure_spider(
         if "best_response" in data.columns
         else pd.Series("all", index=data.index, dtype="string")
     )
+    # Above MARKED_POINTS_MAX assessments the points are not marked: each marker is an SVG element of its own
+    # (10,000 patients: 7 s of the report's load in Chromium), while the line's vertices show the same values and
+    # hover still gives each one. The figure says so.
+    marked = len(data) <= MARKED_POINTS_MAX
+    if not marked:
+        footnotes = [*footnotes, f"{len(data):,} assessments: points are not marked above {MARKED_POINTS_MAX:,}; "
+                                 "each vertex of a line is one assessment (hover for its value)."]  # fmt: skip
     fig = go.Figure()
     for response in [r for r in (*RESPONSE_ORDER, "all") if r in set(groups)]:
         part = data.loc[groups == response]
@@ -187,7 +198,7 @@ def figure_spider(
             go.Scatter(
                 x=x,
                 y=y,
-                mode="lines+markers",
+                mode="lines+markers" if marked else "lines",
                 name="Patients" if response == "all" else RESPONSE_LABELS.get(response, response),
                 line={"color": colour, "width": 1.5},
                 marker={"size": 5, "color": colour},

@@ -1,9 +1,10 @@
-"""Drug exposure derivations: days on drug, dose changes, cumulative dose and dose intensity, time on
-treatment, treatment-free interval, relapse-free time after stopping and time to the first adverse event.
+"""Drug exposure derivations: days on drug, dose changes, cumulative dose and dose intensity, and time to the
+first adverse event.
 
 Day counts follow the ADaM convention ``end - start + 1`` for a period whose first day is ``start``: days on
-drug count both the first and the last dose day; periods that begin after a stop (treatment-free interval,
-relapse after stopping) begin the day after the stop, so they come to ``date - stop_date`` days.
+drug count both the first and the last dose day. Time on treatment, the treatment-free interval and relapse after
+stopping are case-series endpoints of the index therapy's courses (:mod:`tkitrack.outcomes.courses`,
+:mod:`tkitrack.outcomes.case_series`: ADTTE TTD, TFI, RFSSTP), not of every drug's first and last dose.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from tkitrack.schemas.errors import InputError
 __all__ = [
     "check_frame",
     "derive_exposure_summary",
-    "derive_relapse_free_after_stop",
-    "derive_time_on_treatment",
     "derive_time_to_first_ae",
-    "derive_treatment_free_interval",
 ]
 
 _OPEN = pd.Timestamp("2261-12-31")  # stands in for "ongoing" where a date is needed; pandas ends at 2262
@@ -216,121 +214,6 @@ def derive_exposure_summary(
         "dose_intensity_mg_m2_day",
     ]
     return out[cols].reset_index(drop=True)
-
-
-def derive_time_on_treatment(
-    exposure: pd.DataFrame, followup: pd.DataFrame | None = None, *, drugs: Sequence[str] | None = None, cutoff=None
-) -> pd.DataFrame:
-    """Time on treatment per patient: first start to last end of ``drugs`` (interruptions included).
-
-    Returns
-    -------
-    DataFrame
-        ``patient_id, start, end, days, event, end_reason``: ``days = end - start + 1``; ``event`` 1 when
-        treatment stopped, 0 when ongoing (censored at last contact or ``cutoff``).
-
-    Examples
-    --------
-    >>> ex = pd.DataFrame({"patient_id": ["P1", "P1"], "drug": ["crizotinib"] * 2,
-    ...     "start": ["2020-01-01", "2020-03-01"], "end": ["2020-01-31", "2020-03-31"],
-    ...     "reason": ["toxicity", "complete_response"]})
-    >>> derive_time_on_treatment(ex)[["days", "event"]].values.tolist()
-    [[91, 1]]
-    """
-    ex = check_frame(exposure, "exposure", ["patient_id", "drug", "start", "end"], dates=["start", "end"])
-    ex = _select_drugs(ex, drugs)
-    if "reason" not in ex.columns:
-        ex["reason"] = None
-    ex["ongoing"] = ex["end"].isna()
-    ex["end"] = _close_open_intervals(ex, followup, cutoff)
-    ex = ex.sort_values(["patient_id", "end", "start"])
-    out = (
-        ex.groupby("patient_id")
-        .agg(start=("start", "min"), end=("end", "max"), ongoing=("ongoing", "any"), end_reason=("reason", "last"))
-        .reset_index()
-    )
-    out["days"] = (out["end"] - out["start"]).dt.days + 1
-    out["event"] = (~out["ongoing"]).astype(int)
-    out["end_reason"] = out["end_reason"].where(~out["ongoing"], "ongoing")
-    return out[["patient_id", "start", "end", "days", "event", "end_reason"]]
-
-
-def derive_treatment_free_interval(
-    exposure: pd.DataFrame, followup: pd.DataFrame, *, drugs: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """One row per stop of ``drugs``: days from the stop to the restart, the next other therapy, or last contact.
-
-    A stop is the end of a block of ``drugs`` (intervals of different drugs in the set that touch or overlap
-    count as one block, so a switch is not a stop). The interval ends at the next start of any drug in
-    ``exposure`` (``end_reason`` "restart" when it is one of ``drugs``, else "next_therapy"); otherwise it is
-    censored at death or last contact (``event`` 0). ``days = end_date - stop_date``.
-
-    Returns
-    -------
-    DataFrame
-        ``patient_id, stop_date, end_date, days, event, end_reason``.
-    """
-    ex = check_frame(exposure, "exposure", ["patient_id", "drug", "start", "end"], dates=["start", "end"])
-    last = _last_contact(followup)
-    index = _select_drugs(ex, drugs)
-    blocks = _merge_blocks(index.assign(end=index["end"].fillna(_OPEN)), ["patient_id"])
-    stops = blocks[blocks["end"] < _OPEN][["patient_id", "end"]].rename(columns={"end": "stop_date"})
-    starts = ex[["patient_id", "start", "drug"]].sort_values("start")
-    stops = stops.sort_values("stop_date")
-    nxt = pd.merge_asof(
-        stops,
-        starts,
-        left_on="stop_date",
-        right_on="start",
-        by="patient_id",
-        direction="forward",
-        allow_exact_matches=False,
-    )
-    nxt = nxt.merge(last, left_on="patient_id", right_index=True, how="left")
-    restarted = nxt["start"].notna()
-    nxt["end_date"] = nxt["start"].where(restarted, nxt["last_contact_date"])
-    is_index = nxt["drug"].str.lower().isin([d.lower() for d in drugs]) if drugs is not None else restarted
-    nxt["end_reason"] = np.where(
-        ~restarted,
-        np.where(nxt["death_date"].notna(), "death", "last_contact"),
-        np.where(is_index, "restart", "next_therapy"),
-    )
-    nxt["event"] = restarted.astype(int)
-    nxt["days"] = (nxt["end_date"] - nxt["stop_date"]).dt.days
-    out = nxt[["patient_id", "stop_date", "end_date", "days", "event", "end_reason"]]
-    return out.sort_values(["patient_id", "stop_date"]).reset_index(drop=True)
-
-
-def derive_relapse_free_after_stop(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Time from stopping the inhibitor to relapse; death is a competing event, else censored at last contact.
-
-    ``cohort`` is the frame of :func:`tkitrack.outcomes.stopping.derive_stopping_cohort` (columns
-    ``patient_id, stop_date, relapse_date, death_date, last_contact_date``); patients who never stopped are
-    left out. A relapse after the stop is the event (status 1); death without relapse is status 2 (for
-    :func:`tkitrack.outcomes.competing.compute_cif`); status 0 is censored. ``days = end_date - stop_date``.
-
-    Returns
-    -------
-    DataFrame
-        ``patient_id, stop_date, end_date, days, status, event`` (``event`` 1 for relapse only).
-    """
-    cols = ["patient_id", "stop_date", "relapse_date", "death_date", "last_contact_date"]
-    c = check_frame(cohort, "cohort", cols, dates=cols[1:])
-    c = c[c["stop_date"].notna()]
-    relapse = c["relapse_date"].where(c["relapse_date"] > c["stop_date"])
-    status = np.select([relapse.notna(), c["death_date"].notna()], [1, 2], default=0)
-    end = relapse.fillna(c["death_date"]).fillna(c["last_contact_date"])
-    out = pd.DataFrame(
-        {
-            "patient_id": c["patient_id"],
-            "stop_date": c["stop_date"],
-            "end_date": end,
-            "days": (end - c["stop_date"]).dt.days,
-            "status": status,
-            "event": (status == 1).astype(int),
-        }
-    )
-    return out.reset_index(drop=True)
 
 
 def derive_time_to_first_ae(

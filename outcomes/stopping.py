@@ -25,7 +25,6 @@ from tkitrack.outcomes.survival import summarise_km
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
-    "INHIBITORS",
     "TimeVaryingCoxResult",
     "derive_landmark_cohort",
     "derive_relapse_after_stop",
@@ -43,20 +42,6 @@ COHORT_COLUMNS = (
     "relapse_date", "relapse_kind", "death_date", "last_contact_date", "days_on_drug",
 )  # fmt: skip
 
-#: ALK, ROS1 and NTRK inhibitors counted as "the inhibitor" by default (switching between them is no stop).
-INHIBITORS = (
-    "crizotinib",
-    "ceritinib",
-    "alectinib",
-    "brigatinib",
-    "lorlatinib",
-    "ensartinib",
-    "entrectinib",
-    "larotrectinib",
-    "repotrectinib",
-    "selitrectinib",
-    "taletrectinib",
-)
 RELAPSE_KINDS = ("recurrence", "progression", "metastasis")
 Origin = Literal["cr", "first_dose"]
 DeathRule = Literal["event", "censor"]

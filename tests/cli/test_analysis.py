@@ -262,8 +262,29 @@ def test_stopping_reason_filter_cutoff_and_exclusions(cli):
     assert out["stopped"] == [] and out["relapse_after_stop"]["summary"] == []
     tox = json.loads(cli("stopping", "--stop-reason", "toxicity", "--format", "json").stdout)
     assert [r["patient_id"] for r in tox["stopped"]] == ["LETTER-IMT-1"]
+    # the ADTTE behind the relapse estimate is cached per stop reason: the toxicity run is not served the
+    # complete_response run's (empty) RFSSTP population
+    assert [r["n"] for r in tox["relapse_after_stop"]["summary"]] == [1]
     # at a cut-off before the stop the course is ongoing: nobody stopped yet
     early = json.loads(cli("stopping", "--cutoff", "2019-07-31", "--format", "json").stdout)
     assert early["stopped"] == [] and early["cohort"].startswith("1 patients with an index therapy; 1 analysed")
     bad = cli("stopping", "--stop-reason", "boredom")
     assert bad.exit_code == 2 and "--stop-reason 'boredom' is not one of" in bad.stderr
+
+
+def test_stopping_a_second_time_reads_no_record(cli, monkeypatch):
+    """`stopping` takes its cohort and ADaM from the derive-once cache (outcomes/cache.py): run again on the same
+    data it gives the same answer without reading the records."""
+    import tkitrack.schemas.store as store
+
+    assert cli("import", str(SAMPLE / "published")).exit_code == 0
+    first = cli("stopping", "--stop-reason", "toxicity", "--format", "json")
+    assert first.exit_code == 0, first.output
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the records were read again")
+
+    monkeypatch.setattr(store, "read_frames", unread)
+    again = cli("stopping", "--stop-reason", "toxicity", "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert again.stdout == first.stdout

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from tkitrack.dashboards.response import figure_spider, figure_waterfall
+from tkitrack.dashboards.response import MARKED_POINTS_MAX, figure_spider, figure_waterfall
 
 
 def _threshold_lines(fig) -> dict[str, float]:
@@ -55,6 +56,21 @@ def test_spider_one_trace_one_polyline_per_patient_nan_separated():
     np.testing.assert_array_equal(fig.data[0].y, [0, -40, -60, np.nan, 0, 25])
     assert list(fig.data[0].customdata) == ["<b>P1</b>"] * 3 + [""] + ["<b>P2</b>"] * 2
     assert _threshold_lines(fig) == {"PR threshold -30%": -30.0, "PD threshold +20%": 20.0}
+
+
+@pytest.mark.parametrize(("points", "mode"), [(2_000, "lines+markers"), (2_001, "lines")])
+def test_spider_marks_points_up_to_2000_assessments_and_says_when_it_does_not(points, mode):
+    """A marker is an SVG element of its own: a 10,000-patient spider drew 7 s in Chromium. Above 2,000
+    assessments the vertices carry the values, and a footnote says so; at 2,000 every point is marked."""
+    assert MARKED_POINTS_MAX == 2_000
+    changes = pd.DataFrame({"patient_id": np.repeat([f"P{i}" for i in range(points // 2 + 1)], 2)[:points],
+                            "day": np.tile([0, 56], points // 2 + 1)[:points], "pct_change": -10.0})  # fmt: skip
+    fig = figure_spider(changes)
+    assert {trace.mode for trace in fig.data} == {mode}
+    notes = " ".join(a.text for a in fig.layout.annotations)
+    assert ("points are not marked above 2,000" in notes) == (mode == "lines")
+    if mode == "lines":
+        assert "2,001 assessments" in notes
 
 
 def test_spider_coloured_by_best_response():

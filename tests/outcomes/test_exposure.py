@@ -10,10 +10,7 @@ import pytest
 
 from tkitrack.outcomes.exposure import (
     derive_exposure_summary,
-    derive_relapse_free_after_stop,
-    derive_time_on_treatment,
     derive_time_to_first_ae,
-    derive_treatment_free_interval,
 )
 from tkitrack.schemas.errors import InputError
 
@@ -104,69 +101,6 @@ def test_open_interval_needs_followup_or_cutoff():
 def test_missing_column_is_named():
     with pytest.raises(InputError, match=r"exposure: column\(s\) \['frequency'\] missing"):
         derive_exposure_summary(MULTI_EX.drop(columns="frequency"))
-
-
-@pytest.mark.parametrize(
-    ("followup", "cutoff", "expected"),
-    [
-        # P1 ongoing: Jan 1 .. last contact Feb 10 = 41 days, censored; P2 stopped: 10 days, event
-        pytest.param(MULTI_FU, None, {"P1": (41, 0, "ongoing"), "P2": (10, 1, "completed")}, id="last-contact"),
-        pytest.param(MULTI_FU, "2020-01-31", {"P1": (31, 0, "ongoing"), "P2": (10, 1, "completed")}, id="cutoff"),
-    ],
-)
-def test_time_on_treatment(followup, cutoff, expected):
-    out = derive_time_on_treatment(MULTI_EX, followup, cutoff=cutoff).set_index("patient_id")
-    got = {p: (int(r.days), int(r.event), r.end_reason) for p, r in out.iterrows()}
-    assert got == expected
-
-
-def test_treatment_free_interval():
-    # P1: stop Jan 20, restart Feb 1 -> 12 days; P2: stop Jan 10 2021, nothing after -> censored at Jun 30
-    out = derive_treatment_free_interval(MULTI_EX, MULTI_FU)
-    expected = pd.DataFrame(
-        {
-            "patient_id": ["P1", "P2"],
-            "stop_date": pd.to_datetime(["2020-01-20", "2021-01-10"]),
-            "days": [12, 171],
-            "event": [1, 0],
-            "end_reason": ["restart", "last_contact"],
-        }
-    )
-    pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
-
-
-def test_treatment_free_interval_next_therapy_and_death():
-    ex = pd.DataFrame(
-        {
-            "patient_id": ["A", "A", "B"],
-            "drug": ["crizotinib", "vinblastine", "crizotinib"],
-            "start": ["2020-01-01", "2020-06-01", "2020-01-01"],
-            "end": ["2020-03-01", "2020-09-01", "2020-03-01"],
-        }
-    )
-    fu = pd.DataFrame(
-        {"patient_id": ["A", "B"], "date": ["2021-01-01", "2020-05-01"], "death_date": [None, "2020-05-01"]}
-    )
-    out = derive_treatment_free_interval(ex, fu, drugs=["crizotinib"]).set_index("patient_id")
-    assert (out.loc["A", "days"], out.loc["A", "end_reason"]) == (92, "next_therapy")  # Mar 1 -> Jun 1
-    assert (out.loc["B", "days"], out.loc["B", "event"], out.loc["B", "end_reason"]) == (61, 0, "death")
-
-
-def test_relapse_free_after_stop():
-    cohort = pd.DataFrame(
-        {
-            "patient_id": ["R", "D", "C", "N"],
-            "stop_date": ["2020-01-01", "2020-01-01", "2020-01-01", None],
-            "relapse_date": ["2020-03-01", None, None, None],
-            "death_date": [None, "2020-02-01", None, None],
-            "last_contact_date": ["2021-01-01", "2020-02-01", "2020-12-31", "2021-01-01"],
-        }
-    )
-    out = derive_relapse_free_after_stop(cohort)
-    expected = pd.DataFrame(
-        {"patient_id": ["R", "D", "C"], "days": [60, 31, 365], "status": [1, 2, 0], "event": [1, 0, 0]}
-    )
-    pd.testing.assert_frame_equal(out[expected.columns], expected, check_dtype=False)
 
 
 def test_time_to_first_ae_seed():
