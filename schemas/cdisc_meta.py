@@ -9,7 +9,15 @@ from importlib import resources
 
 import pandas as pd
 
-from tkitrack.schemas.vocabulary import ETHNICITIES, FREQUENCIES, RACES, countries
+from tkitrack.schemas.sdtm_out_clinical import GF_METHODS
+from tkitrack.schemas.vocabulary import (
+    ETHNICITIES,
+    FREQUENCIES,
+    IHC_RESULTS,
+    PROCEDURE_KINDS,
+    RACES,
+    countries,
+)
 
 __all__ = ["CODELISTS", "DATASETS", "Dataset", "column_metadata", "dataset_info", "order_columns", "variables"]
 
@@ -43,6 +51,12 @@ DATASETS: dict[str, Dataset] = {
                   ("STUDYID", "USUBJID", "SSTESTCD", "SSDTC", "SSSEQ"), "SDTM"),
     "CE": Dataset("Clinical Events", "EVENTS", "One record per disease event per subject",
                   ("STUDYID", "USUBJID", "CEDECOD", "CESTDTC"), "SDTM"),
+    "GF": Dataset("Genomics Findings", "FINDINGS", "One record per genomic finding (fusion) per specimen per subject",
+                  ("STUDYID", "USUBJID", "GFTESTCD", "GFSYM", "GFDTC", "GFSEQ"), "SDTM"),
+    "MI": Dataset("Microscopic Findings", "FINDINGS", "One record per finding per specimen per subject",
+                  ("STUDYID", "USUBJID", "MITESTCD", "MIDTC", "MISEQ"), "SDTM"),
+    "PR": Dataset("Procedures", "INTERVENTIONS", "One record per recorded procedure per occurrence per subject",
+                  ("STUDYID", "USUBJID", "PRTRT", "PRSTDTC", "PRSEQ"), "SDTM"),
     "VS": Dataset("Vital Signs", "FINDINGS", "One record per vital sign measurement per subject",
                   ("STUDYID", "USUBJID", "VSTESTCD", "VSDTC"), "SDTM"),
     "ADSL": Dataset("Subject-Level Analysis Dataset", "SUBJECT LEVEL ANALYSIS DATASET", "One record per subject",
@@ -100,6 +114,13 @@ CODELISTS: dict[str, tuple[str, ...]] = {
     "METHOD": ("CT SCAN", "MRI", "PET-CT SCAN", "PHYSICAL EXAMINATION", "ULTRASOUND", "X-RAY"),
     "EVAL": ("INDEPENDENT ASSESSOR", "INVESTIGATOR"),
     "CEDECOD": ("DISEASE RECURRENCE", "DISEASE PROGRESSION", "METASTASIS"),
+    "GFTESTCD": ("SEQREAR",),
+    "GFTEST": ("Sequence Rearrangement",),
+    "GFMETHOD": tuple(GF_METHODS.values()),
+    "MISTRESC": tuple(r.upper() for r in IHC_RESULTS),
+    "MISPEC": ("TISSUE",),
+    "MIMETHOD": ("IMMUNOHISTOCHEMISTRY",),
+    "PRTRT": tuple(k.upper() for k in PROCEDURE_KINDS),
     "SSTESTCD": ("SURVSTAT",),
     "SSTEST": ("Survival Status",),
     "SSSTRESC": ("ALIVE", "DEAD", "UNKNOWN"),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.sdtm_clinical import CLINICAL_DOMAINS, left_out
 from tkitrack.schemas.sdtm_tumour import EVALUATORS_SDTM, evaluator_status, nodal_lesions, text
 
 __all__ = ["COLUMNS", "file_sha256", "import_entry", "reconcile_sdtm", "reconcile_template"]
@@ -115,8 +116,12 @@ def _domain_groups(domain: str, frame: pd.DataFrame, records: dict[str, pd.DataF
             label = label.mask(other & (code == c), f"not imported||of TRTESTCD {c}: not imported; not a measurement "
                                                     "tkitrack keeps")  # fmt: skip
         return label
+    if domain in CLINICAL_DOMAINS:
+        why = left_out(domain, frame)
+        return ("not imported||" + why).mask(why == "", f"imported|{CLINICAL_DOMAINS[domain]}|")
     if domain.startswith("SUPP"):
-        return label.mask(label == "", f"merged|{domain[4:].lower()}|supplemental qualifiers of {domain[4:]}")
+        record = CLINICAL_DOMAINS.get(domain[4:], domain[4:].lower())
+        return label.mask(label == "", f"merged|{record}|supplemental qualifiers of {domain[4:]}")
     if domain == "VS":
         return label.mask(label == "", "merged|patient|height and weight")
     if domain == "SS":

@@ -16,7 +16,7 @@ from tkitrack.schemas.sdtm_records import sdtm_to_records
 __all__ = ["SDTM_DOMAINS", "read_sdtm", "read_sdtm_records", "records_to_sdtm", "sdtm_to_records"]
 
 #: Domains tkitrack maps (both ways); others found in a folder are returned as read, SUPP-- as SUPP + RDOMAIN.
-SDTM_DOMAINS = ("DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS")
+SDTM_DOMAINS = ("DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS", "CE", "GF", "MI", "PR")
 _SUFFIXES = {".csv", ".xpt", ".json", ".parquet"}
 
 

@@ -1,4 +1,5 @@
-"""Records out as SDTMIG 3.4 domains: DM, DS, EX, AE, SS, VS, CE with their SUPP-- (RS, TU, TR: sdtm_out_tumour).
+"""Records out as SDTMIG 3.4 domains: DM, DS, EX, AE, SS, VS with their SUPP-- (RS, TU, TR: sdtm_out_tumour;
+CE, GF, MI, PR: sdtm_out_clinical).
 
 Mapping rules, variable by variable, are in docs/cdisc.md; the labels, types and origins in
 ``schemas/cdisc/variables.csv``. What SDTM has no variable for goes to SUPP-- (one row per value, IDVAR the
@@ -14,6 +15,7 @@ import pandas as pd
 
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import column_dtypes
+from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.sdtm_records import AE_ACTIONS, AE_OUTCOMES_SDTM, AE_RELATIONS, ROUTES_SDTM
 from tkitrack.schemas.vocabulary import ctcae, kinase_inhibitors
 
@@ -351,23 +353,6 @@ def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     return out, supp
 
 
-def _ce(ev: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
-    """Disease events (recurrence, progression, metastasis) as CE, category DISEASE EVENT."""
-    ev = ev.sort_values(["patient_id", "date", "id"], kind="stable")
-    kind = ev["kind"].astype("string").str.lower()
-    site = txt(ev["site"]) if "site" in ev.columns else np.full(len(ev), "")
-    term = np.char.upper(txt(kind).astype(str))
-    out = pd.DataFrame({
-        **head(ev, study, "CE"), "CETERM": np.where(site != "", np.char.add(np.char.add(term, ", "),
-                                                                          site.astype(str)), term),
-        "CEDECOD": txt(kind.map(DISEASE_EVENT_DECOD)), "CECAT": "DISEASE EVENT",
-        "EPOCH": epoch(ev["date"], ev["patient_id"], ref), "CESTDTC": txt(ev["date_dtc"]),
-    })  # fmt: skip
-    out["CETERM"] = [p[0] for p in _split(out["CETERM"])]
-    out["CESTDY"] = derive_study_day(out["CESTDTC"], out["USUBJID"], ref["rfst_complete"]).array
-    return add_seq(out, "CE")
-
-
 def _vs(pt: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:
     parts = []
     for test, label, unit, value, date in (("HEIGHT", "Height", "cm", "height_cm", "height_date"),
@@ -398,7 +383,6 @@ def _without_free_text(record: str, frame: pd.DataFrame) -> pd.DataFrame:
     formulation, AE term, ...) stays: the de-identified records export (schemas.deidentify) handles all of it.
     """
     from tkitrack.schemas.fields import field_info
-    from tkitrack.schemas.models import RECORD_MODELS
 
     model = RECORD_MODELS[record]
     free = [c for c in frame.columns if c in model.model_fields and field_info(model, c).free_text
@@ -421,7 +405,8 @@ def records_to_sdtm(
     Parameters
     ----------
     frames : mapping of str to DataFrame
-        Typed frames: ``patient`` required; ``exposure``, ``ae``, ``assessment``, ``followup`` used when given.
+        Typed frames: ``patient`` required; every other record type (``exposure``, ``ae``, ``assessment``,
+        ``followup``, ``molecular``, ``ihc``, ``procedure``, ``disease_event``) used when given.
     study : str
         STUDYID of every row.
     free_text : bool
@@ -432,9 +417,10 @@ def records_to_sdtm(
     Returns
     -------
     dict
-        ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty), ``CE`` (disease events) and ``SUPPDM, SUPPEX, SUPPAE, SUPPRS,
-        SUPPTR, SUPPSS`` where they have rows. Dates are the partial ISO 8601 text as given; --DY from complete
-        dates and RFSTDTC; EPOCH from the imputed dates. Direct identifiers (MRN, initials) are never exported.
+        ``DM, DS, EX, AE, RS, TU, TR, SS, VS`` (always, possibly empty), ``CE`` (disease events), ``GF``
+        (molecular findings), ``MI`` (IHC), ``PR`` (procedures) and the ``SUPP--`` of each where they have rows.
+        Dates are the partial ISO 8601 text as given; --DY from complete dates and RFSTDTC; EPOCH from the
+        imputed dates. Direct identifiers (MRN, initials) are never exported.
     """
     from tkitrack.schemas.sdtm_out_tumour import rs_tu_tr
 
@@ -442,11 +428,10 @@ def records_to_sdtm(
         raise InputError("records_to_sdtm needs the patient frame; read it with read_frames(session)")
     if not str(study).strip():
         raise InputError("the study identifier (STUDYID) is empty; give one, e.g. --study-id IMT-REGISTRY")
-    pt, ex, ae, a, fu = (_typed(frames, r) for r in ("patient", "exposure", "ae", "assessment", "followup"))
-    ev = _typed(frames, "disease_event")
+    typed = {r: _typed(frames, r) for r in RECORD_MODELS}
     if not free_text:
-        pt, ex, ae, a, fu = (_without_free_text(r, f) for r, f in zip(("patient", "exposure", "ae", "assessment",
-                                                                       "followup"), (pt, ex, ae, a, fu), strict=True))  # fmt: skip
+        typed = {r: _without_free_text(r, f) for r, f in typed.items()}
+    pt, ex, ae, a, fu = (typed[r] for r in ("patient", "exposure", "ae", "assessment", "followup"))
     ref = _reference(pt, ex, fu)
     dm = _dm(pt, ex, fu, ref, study)
     supp_dm = supp_rows(dm, "DM", {
@@ -465,8 +450,15 @@ def records_to_sdtm(
     rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study)
     out = {"DM": dm, "DS": _ds(pt, ex, fu, ref, study), "EX": ex_out, "AE": ae_out, "RS": rs, "TU": tu, "TR": tr,
            "SS": ss, "VS": _vs(pt, ref, study)}  # fmt: skip
-    if len(ev):  # CE only where there are disease events (a dataset without rows cannot be read back from .xpt)
-        out["CE"] = _ce(ev, ref, study)
     supps = {"SUPPDM": supp_dm, "SUPPEX": supp_ex, "SUPPAE": supp_ae, "SUPPRS": supp_rs, "SUPPTR": supp_tr,
              "SUPPSS": supp_ss}  # fmt: skip
+    for domain, (record, build) in _clinical_domains().items():
+        if len(typed[record]):  # only with rows (a dataset without rows cannot be read back from .xpt)
+            out[domain], supps[f"SUPP{domain}"] = build(typed[record], ref, study)
     return out | {name: frame for name, frame in supps.items() if len(frame)}
+
+
+def _clinical_domains() -> dict:
+    from tkitrack.schemas import sdtm_out_clinical as c
+
+    return {"CE": ("disease_event", c.ce), "GF": ("molecular", c.gf), "MI": ("ihc", c.mi), "PR": ("procedure", c.pr)}

@@ -1,4 +1,4 @@
-"""SDTM domains (DM, DS, EX, AE, RS, TR, TU, SS, VS and SUPP--) mapped to tkitrack template text frames for ``add_records``."""
+"""SDTM domains (DM, DS, EX, AE, RS, TR, TU, SS, VS, CE, GF, MI, PR and SUPP--) mapped to tkitrack template text frames for ``add_records``."""
 
 from __future__ import annotations
 
@@ -350,7 +350,9 @@ def sdtm_to_records(
     Returns
     -------
     dict
-        ``patient``, ``exposure``, ``ae``, ``assessment``, ``followup`` frames with the template columns.
+        ``patient``, ``exposure``, ``ae``, ``assessment``, ``followup`` frames with the template columns, and
+        ``disease_event``, ``molecular``, ``ihc``, ``procedure`` where CE, GF, MI, PR are given
+        (:mod:`tkitrack.schemas.sdtm_clinical`: which of their rows are mapped, and how).
 
     Notes
     -----
@@ -368,6 +370,8 @@ def sdtm_to_records(
       EX, AE, RS/TR and randomisation, kept with its given precision); a dead subject gets a death row
       (DM.DTHDTC, else the DS DEATH date) and a contact row only when the last contact precedes death.
     """
+    from tkitrack.schemas.sdtm_clinical import clinical_from_sdtm
+
     sdtm = {str(k).upper(): v for k, v in sdtm.items()}
     dm = _require(sdtm, "DM", ["USUBJID"])
     if dm is None:
@@ -393,4 +397,4 @@ def sdtm_to_records(
         out["followup"] = _frame("followup", {c: rows[c] for c in rows.columns}, rows.index)
     else:
         out["followup"] = _followups(dm, ds, out, ae)
-    return out
+    return out | clinical_from_sdtm(sdtm, exact)

@@ -244,12 +244,15 @@ def test_export_sdtm_then_import_gives_the_same_records(cli, run_cli, tmp_path, 
     result = cli("export", "--sdtm", "-o", str(tmp_path / "sdtm"), "--format", fmt, "--study-id", "PUBLISHED-CASES")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        f"wrote 16 SDTM datasets ({fmt}), define.xml and manifest.json to "
-    )  # CE (disease events) since issue 10
+        f"wrote 23 SDTM datasets ({fmt}), define.xml and manifest.json to "
+    )  # CE (disease events) since issue 10; GF, MI, PR and SUPPCE, SUPPGF, SUPPMI, SUPPPR since issue 12
     assert "DM 7, DS 1, EX 1, AE 2, RS 3, TU 1, TR 1, SS 3, VS 0" in result.stdout  # the letter: stop, 3 responses
+    # the published cases' 5 disease events, 10 molecular findings, 39 IHC results and 7 procedures
+    assert "CE 5, GF 10, MI 39, PR 7" in result.stdout
+    assert {p.name for p in (tmp_path / "sdtm").iterdir()} >= {f"{d}.{fmt}" for d in ("ce", "gf", "mi", "pr")}
     result = run_cli(sqlite_url, "import", str(tmp_path / "sdtm"))
     assert result.exit_code == 0, result.output
-    for record in ("patient", "exposure", "ae", "assessment", "followup"):
+    for record in RECORD_MODELS:
         a = json.loads(cli(_group(record), "list", "--format", "json").stdout)
         b = json.loads(run_cli(sqlite_url, _group(record), "list", "--format", "json").stdout)
         key = lambda r: json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True)  # noqa: E731

@@ -161,10 +161,15 @@ def test_every_xpt_reads_back_in_pyreadstat_and_pandas_with_its_labels_and_types
     for name, frame in datasets.items():
         path = tmp_path / f"{name.lower()}.xpt"
         typed, meta = typed_columns(name, frame)
-        _, info = pyreadstat.read_xport(str(path))
+        rows, info = pyreadstat.read_xport(str(path))
         assert [info.column_names_to_labels[c] for c in info.column_names] == meta["label"].tolist(), name
+        assert len(rows) == len(frame), name
         data = pd.read_sas(path, format="xport", encoding="utf-8")
-        assert list(data.columns) == meta["variable"].tolist() and len(data) == len(frame), name
+        # pandas takes every blank 8-byte word of the last 80-byte card for padding when a record is shorter than
+        # 80 bytes (pandas.io.sas.sas_xport, _record_count), so it can miss the last row of such a file (PR)
+        short = sum(info.variable_storage_width.values()) < 80
+        assert list(data.columns) == meta["variable"].tolist() and (len(data) == len(frame) or short), name
+        typed = typed.iloc[: len(data)]
         for column, kind in zip(meta["variable"], meta["type"], strict=True):
             numeric = pd.api.types.is_float_dtype(data[column])
             assert numeric == (kind in ("integer", "float", "date")) or data[column].isna().all(), (name, column)

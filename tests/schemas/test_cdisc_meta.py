@@ -42,7 +42,8 @@ def test_every_exported_variable_and_qualifier_is_declared(rich_records):
     assert supp["QNAM"].map(NAME.match).all() and (supp["QLABEL"].str.len() <= 40).all()
     assert set(supp["QNAM"].str.replace(r"\d+$", "", regex=True)) <= {
         "AGEDIAG", "DIAGDTC", "HISTOL", "PRIMSITE", "FNCLCCGR", "ARMFRTRT", "NOTE", "CONSTDT", "DISCFL", "ENDRSN",
-        "AETERM", "AETRTREL", "MODALITY", "DISSTAT", "DTHCAUS"}  # fmt: skip
+        "AETERM", "AETRTREL", "MODALITY", "DISSTAT", "DTHCAUS", "CONFBY", "CAND5P", "EXON5P", "PANEL", "FISHPCT",
+        "SPECSRC", "VAF", "TMB", "RESMUT", "KARYO", "MARKER", "PATTERN", "MARGIN", "DETAIL", "CELOC", "PRLOC"}  # fmt: skip
 
 
 def test_undeclared_columns_are_described_from_their_values_and_put_last():

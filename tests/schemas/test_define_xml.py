@@ -57,6 +57,8 @@ def test_define_describes_the_transport_files_as_written(written, standard):
                  for c in mdv.findall("odm:CodeList", NS)}  # fmt: skip
     groups = mdv.findall("odm:ItemGroupDef", NS)
     assert [g.get("Name") for g in groups] == list(datasets)
+    if standard == "SDTM":  # every record type's home is described, with its supplemental qualifiers
+        assert {"CE", "GF", "MI", "PR", "SUPPCE", "SUPPGF", "SUPPMI", "SUPPPR"} <= set(datasets)
     for group in groups:
         name = group.get("Name")
         data, meta = pyreadstat.read_xport(str(folder / f"{name.lower()}.xpt"))

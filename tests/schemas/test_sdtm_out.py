@@ -1,4 +1,5 @@
-"""Tests of tkitrack.schemas.sdtm_out (DM, DS, EX, AE, SS, VS, SUPP--) and the exact import of what it writes.
+"""Tests of tkitrack.schemas.sdtm_out (DM, DS, EX, AE, SS, VS, CE, GF, MI, PR, SUPP--) and the exact import of what
+it writes.
 
 Hand-worked cases pin the study day (no day 0), EPOCH, AGE, the seriousness criteria, ARM/ARMNRS and the
 splitting of long text; the round trips write every format to disk, import it into a fresh database (SQLite and
@@ -18,6 +19,8 @@ from tkitrack.sample_data.generate import generate_cohort
 from tkitrack.sample_data.published import read_published
 from tkitrack.schemas.cdisc_files import write_datasets
 from tkitrack.schemas.export import record_text
+from tkitrack.schemas.frames import input_columns
+from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.parse import parse_records
 from tkitrack.schemas.sdtm import read_sdtm, read_sdtm_records, records_to_sdtm, sdtm_to_records
 from tkitrack.schemas.sdtm_out import _split, derive_study_day
@@ -25,7 +28,7 @@ from tkitrack.schemas.storage import make_engine, transaction
 from tkitrack.schemas.store import add_records, read_frames
 
 SDTM = Path(__file__).resolve().parents[1] / "data" / "pharmaverse" / "sdtm"
-RECORDS = ("patient", "exposure", "ae", "assessment", "followup")
+RECORDS = tuple(RECORD_MODELS)  # every record type the data model holds
 
 
 def _typed(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -58,12 +61,23 @@ def _copy(template: Path, path: Path) -> Engine:
     return make_engine(f"sqlite:///{shutil.copyfile(template, path)}")
 
 
-def _round_trip(engine: Engine, raws: dict, folder: Path, fmt: str, fresh: Engine) -> None:
+def _round_trip(engine: Engine, raws: dict, folder: Path, fmt: str, fresh: Engine) -> dict[str, pd.DataFrame]:
     original = _store(engine, raws)
     datasets = records_to_sdtm(original, study="RT-01")
     write_datasets(datasets, folder, fmt=fmt, study="RT-01", standard="SDTM")
     back = _store(fresh, read_sdtm_records(folder))
     assert _comparable(back) == _comparable(original)
+    return original
+
+
+def test_the_rich_records_fill_every_field_of_every_record_type(rich_records):
+    """The round trips compare every field: each must hold a value somewhere, or a field the export dropped
+    would come back empty on both sides and the comparison would not see it."""
+    assert set(rich_records) == set(RECORDS)
+    empty = {
+        r: [c for c in input_columns(r) if c not in f.columns or (f[c] == "").all()] for r, f in rich_records.items()
+    }
+    assert {r: cols for r, cols in empty.items() if cols} == {}
 
 
 @pytest.mark.parametrize("fmt", ["xpt", "json", "csv", "parquet"])
@@ -71,14 +85,15 @@ def test_every_record_comes_back_from_every_format(
     engine: Engine, tmp_path: Path, fmt: str, rich_records, sqlite_template
 ):
     target = _copy(sqlite_template, tmp_path / "back.db")
-    _round_trip(engine, rich_records, tmp_path / fmt, fmt, target)
+    original = _round_trip(engine, rich_records, tmp_path / fmt, fmt, target)
     target.dispose()
+    assert {r: len(original[r]) for r in RECORDS} == {r: len(f) for r, f in rich_records.items()}
 
 
 def test_published_cases_and_a_synthetic_cohort_come_back(engine: Engine, tmp_path: Path, sqlite_template):
     raws = {r: f for r, f in read_published().items() if r in RECORDS}
     cohort = generate_cohort(40, seed=3)
-    raws = {r: pd.concat([raws[r], cohort[r]], ignore_index=True).fillna("") for r in RECORDS}
+    raws = {r: pd.concat([raws.get(r), cohort.get(r)], ignore_index=True).fillna("") for r in RECORDS}
     target = _copy(sqlite_template, tmp_path / "back.db")
     _round_trip(engine, raws, tmp_path / "xpt", "xpt", target)
     target.dispose()
@@ -217,8 +232,9 @@ def test_free_text_can_be_left_out(rich_records):
     full = records_to_sdtm(typed, study="S")
     bare = records_to_sdtm(typed, study="S", free_text=False)
     assert "NOTE" in set(full["SUPPDM"]["QNAM"]) and "DTHCAUS" in set(full["SUPPSS"]["QNAM"])
+    assert "DETAIL" in set(full["SUPPPR"]["QNAM"])
     supp = pd.concat([f for n, f in bare.items() if n.startswith("SUPP")])
-    assert not supp["QNAM"].str.match(r"^(NOTE|DTHCAUS)\d*$").any()
+    assert not supp["QNAM"].str.match(r"^(NOTE|DTHCAUS|DETAIL)\d*$").any()  # DETAIL: procedure details
     assert bare["DS"].loc[bare["DS"]["DSDECOD"] == "DEATH", "DSTERM"].tolist() == ["DEATH"]
     assert full["DS"].loc[full["DS"]["DSDECOD"] == "DEATH", "DSTERM"].str.startswith("sepsis").all()
     assert bare["AE"].equals(full["AE"]) and bare["DM"].equals(full["DM"])  # nothing else changes
