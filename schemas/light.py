@@ -346,21 +346,39 @@ def add_one(engine: Engine, record: str, raw: dict[str, str | None], *, user: st
 
     One transaction: the write lock, the checks on the patient's stored records, the insert and its audit entry.
     """
+    from sqlalchemy.exc import IntegrityError
+
     from tkitrack.schemas.storage import core_transaction
 
-    with core_transaction(engine) as conn:
-        row, found = check_one(conn, record, raw)
-        if found:
-            return False  # the transaction ends with nothing written; the full path reports what is wrong
-        values = {k: v for k, v in row.items() if not (k == "id" and record != "patient")}
-        if record == "patient":
-            _insert(conn, record, values)
-            record_id = row["patient_id"]
-        else:
-            record_id = _insert(conn, record, values, returning="id")
-        cols = [c for c in INPUT_COLUMNS[record] if c != "patient_id"]
-        shown = {c: values[f"{c}_dtc"] if f"{c}_dtc" in values else values[c] for c in cols}
-        entry = {"action": "insert", "table_name": record, "record_id": record_id, "patient_id": row["patient_id"],
-                 "field": "*", "new_value": json.dumps(shown), "reason": f"added from {source}"}  # fmt: skip
-        _append_audit(conn, entry, user)
+    try:
+        with core_transaction(engine) as conn:
+            row, found = check_one(conn, record, raw)
+            if found:
+                raise _LeftToFullPath  # rolls back: nothing written; the full path reports what is wrong
+            _write(conn, record, row, user, source)
+    except _LeftToFullPath:
+        return False
+    except IntegrityError:
+        # PostgreSQL: another writer added the same patient after the PT011 check; the full path refuses it as
+        # PT011 with its listing (SQLite took the write lock before the check, so it cannot happen there)
+        return False
     return True
+
+
+class _LeftToFullPath(Exception):
+    """The light path found something or does not decide: roll back, let the full path run."""
+
+
+def _write(conn: Connection, record: str, row: dict, user: str, source: str) -> None:
+    """Insert the typed row and its audit entry (what :func:`~tkitrack.schemas.store.add_records` writes)."""
+    values = {k: v for k, v in row.items() if not (k == "id" and record != "patient")}
+    if record == "patient":
+        _insert(conn, record, values)
+        record_id = row["patient_id"]
+    else:
+        record_id = _insert(conn, record, values, returning="id")
+    cols = [c for c in INPUT_COLUMNS[record] if c != "patient_id"]
+    shown = {c: values[f"{c}_dtc"] if f"{c}_dtc" in values else values[c] for c in cols}
+    entry = {"action": "insert", "table_name": record, "record_id": record_id, "patient_id": row["patient_id"],
+             "field": "*", "new_value": json.dumps(shown), "reason": f"added from {source}"}  # fmt: skip
+    _append_audit(conn, entry, user)
