@@ -233,7 +233,7 @@ def publish_head(engine, head: tuple[int, str], what: str, path=None) -> None:
 
 
 def user() -> str:
-    from tkitrack.schemas.audit import current_user
+    from tkitrack.schemas.audit_chain import current_user
 
     return current_user(_STATE.user)
 

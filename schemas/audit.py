@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
-import json
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, SQLModel
 
+from tkitrack.schemas.audit_chain import _ENCODE, _HASHED, GENESIS, _now, chain_columns, current_user, entry_hash
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import AuditError
 from tkitrack.schemas.fields import field as _f
@@ -33,13 +30,6 @@ __all__ = [
     "read_audit_log",
     "verify_chain",
 ]
-
-#: The ``prev_hash`` of the first entry.
-GENESIS = "0" * 64
-_HASHED = ("seq", "ts", "user", "action", "table_name", "record_id", "patient_id", "field", "old_value",
-           "new_value", "reason", "prev_hash")  # fmt: skip
-#: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` with its encoder built once, not per entry.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class AuditEntry(SQLModel, table=True):
@@ -74,27 +64,6 @@ class AuditHead(SQLModel, table=True):
     hash: str = _f(GENESIS, label="Hash of the last entry", max_length=64)
 
 
-def current_user(user: str | None = None) -> str:
-    """Who is making a change: ``--user``, else ``$TKITRACK_USER``, else the operating-system user."""
-    name = user or os.environ.get("TKITRACK_USER")
-    if not name:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry (containers)
-            name = f"uid-{os.getuid()}"
-    return name
-
-
-def entry_hash(entry: dict) -> str:
-    """SHA-256 over the entry's fields (in a fixed order, JSON-encoded) and the previous entry's hash."""
-    payload = _ENCODE([entry.get(k) for k in _HASHED])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
     """Chain and append audit entries inside the caller's transaction; returns how many were written.
 
@@ -113,23 +82,7 @@ def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
         seq, prev = 0, GENESIS
     else:
         seq, prev = head.seq, head.hash
-    ts = _now()
-    n = len(entries)
-    # built column by column; only the chain itself is a loop (each hash covers the previous one, as entry_hash)
-    columns: dict[str, list] = {k: [e.get(k) for e in entries] for k in _HASHED if k not in ("seq", "ts", "user",
-                                                                                             "prev_hash")}  # fmt: skip
-    for k in ("record_id", "old_value", "new_value"):
-        columns[k] = [None if v is None else str(v) for v in columns[k]]
-    columns.update(seq=list(range(seq + 1, seq + n + 1)), ts=[ts] * n, user=[user] * n)
-    prevs, hashes = [], []
-    sha256, encode = hashlib.sha256, _ENCODE
-    for values in zip(*(columns[k] for k in _HASHED[:-1]), strict=True):
-        prevs.append(prev)
-        prev = sha256(encode([*values, prev]).encode("utf-8")).hexdigest()
-        hashes.append(prev)
-    columns["prev_hash"], columns["hash"] = prevs, hashes
-    columns = {k: columns[k] for k in (*_HASHED, "hash")}
-    seq += n
+    columns, seq, prev = chain_columns(entries, seq=seq, prev=prev, user=user)
     insert_columns(session, AuditEntry.__table__, columns)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     return len(entries)

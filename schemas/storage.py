@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from tkitrack.schemas.errors import BusyError, ConfigError
@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_URL",
     "LOCK_TIMEOUT_DEFAULT",
     "busy_error",
+    "core_transaction",
     "current_revision",
     "head_revision",
     "lock_for_write",
@@ -130,7 +131,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return engine
 
 
-def lock_for_write(session: Session) -> None:
+def lock_for_write(session: Session | Connection) -> None:
     """Take the database's write lock now, before the transaction reads what it is about to change.
 
     SQLite: ``BEGIN IMMEDIATE`` unless the transaction holds the write lock already, so that every read from here
@@ -140,7 +141,7 @@ def lock_for_write(session: Session) -> None:
     them). PostgreSQL: nothing here; the rows read for an edit are locked with ``SELECT ... FOR NO KEY UPDATE``
     instead. Waiting is bounded by :func:`lock_timeout`; then BusyError.
     """
-    conn = session.connection()
+    conn = session if isinstance(session, Connection) else session.connection()
     if conn.dialect.name != "sqlite":
         return
     raw = conn.connection.dbapi_connection
@@ -189,6 +190,17 @@ def transaction(engine: Engine) -> Iterator:
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
+    except OperationalError as err:
+        raise busy_error(err) or ConfigError(f"database {redact_url(str(engine.url))} failed: {err.orig}") from None
+
+
+@contextmanager
+def core_transaction(engine: Engine) -> Iterator[Connection]:
+    """A SQLAlchemy Core connection whose work commits as one transaction (no ORM session: a single-record write),
+    with the same errors as :func:`transaction`."""
+    try:
+        with engine.begin() as conn:
+            yield conn
     except OperationalError as err:
         raise busy_error(err) or ConfigError(f"database {redact_url(str(engine.url))} failed: {err.orig}") from None
 

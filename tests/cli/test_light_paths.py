@@ -117,3 +117,101 @@ def test_an_old_or_empty_database_is_still_refused(tmp_path, run_cli):
     old = run_cli(url, "timeline", "P1")
     assert old.exit_code == 1
     assert f"is at schema 0004, this tkitrack needs {schema_head()}; run `tkitrack db upgrade`" in old.stderr
+
+
+_ADDS = [
+    ("patient", "add", "P9", "--birth-date", "2010-05", "--diagnosis-date", "2019-06-14", "--sex", "F",
+     "--height-cm", "131.5", "--weight-kg", "28", "--constructed-dates", "birth_date"),
+    ("exposure", "add", "P9", "--drug", "Crizotinib", "--dose", "200", "--unit", "mg", "--frequency", "BID",
+     "--start", "2019-07", "--end", "2019-09-30", "--discontinued", "yes"),
+    ("ae", "add", "P9", "--term", "Nausea", "--grade", "2", "--start", "2019-07-03", "--end", "2019-08",
+     "--serious", "false", "--attributed-drug", "crizotinib", "--note", "résumé, day 3"),
+    ("followup", "add", "P9", "--date", "2020-01-15", "--vital-status", "alive", "--disease-status", "NED"),
+]  # fmt: skip
+
+
+def test_ae_exposure_and_patient_add_import_neither_pandas_nor_pandera_nor_the_models(sqlite_url):
+    for args in _ADDS[:3]:
+        heavy, out = _imported(sqlite_url, "--user", "nurse", *args)
+        assert heavy == [], args
+        assert out == f"added {args[0]} for patient P9\n"
+
+
+def _rows(url: str, sql: str) -> list[dict]:
+    from sqlalchemy import text
+
+    from tkitrack.schemas.storage import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql)).mappings()]
+    finally:
+        engine.dispose()
+
+
+def test_light_add_writes_what_the_full_path_writes(db_url, run_cli, monkeypatch):
+    """The same commands for two patients, P9 through the light path and P8 forced through the full path: the same
+    rows (imputed dates, flags, MedDRA code, lower-case drug, defaults) and the same audit entries (who, what,
+    source); the hash-chained trail verifies and replays. On SQLite and PostgreSQL."""
+    from tkitrack.schemas import light
+
+    for args in _ADDS:
+        assert run_cli(db_url, *args).exit_code == 0, args
+    real = light.check_one
+    monkeypatch.setattr(light, "check_one", lambda conn, record, raw: ({}, [light.LIGHT]))
+    for args in _ADDS:
+        result = run_cli(db_url, *[("P8" if a == "P9" else a) for a in args])
+        assert result.exit_code == 0, result.output
+    monkeypatch.setattr(light, "check_one", real)
+    for table in ("patient", "exposure", "ae", "followup"):
+        rows = _rows(db_url, f"SELECT * FROM {table} ORDER BY patient_id")
+        assert [r["patient_id"] for r in rows] == ["P8", "P9"]
+        full, fast = ({k: v for k, v in r.items() if k not in ("id", "patient_id")} for r in rows)
+        assert fast == full, table
+    ae = _rows(db_url, "SELECT * FROM ae WHERE patient_id = 'P9'")[0]
+    assert (ae["term_code"], str(ae["end"])[:10], ae["end_dtf"]) == ("10028813", "2019-08-31", "D")
+    ex = _rows(db_url, "SELECT * FROM exposure WHERE patient_id = 'P9'")[0]
+    assert (ex["drug"], str(ex["start"])[:10], ex["start_dtf"], ex["route"]) == (
+        "crizotinib",
+        "2019-07-01",
+        "D",
+        "ORAL",
+    )
+    audit = _rows(db_url, 'SELECT "user", action, table_name, patient_id, field, old_value, new_value, reason '
+                          "FROM audit_log ORDER BY seq")  # fmt: skip
+    assert len(audit) == 2 * len(_ADDS)
+    for fast, full in zip(audit[: len(_ADDS)], audit[len(_ADDS) :], strict=True):
+        assert (fast["patient_id"], full["patient_id"]) == ("P9", "P8")
+        assert {**fast, "patient_id": "P8", "new_value": fast["new_value"].replace("P9", "P8")} == full
+    assert audit[0]["user"] == "tester" and audit[2]["reason"] == "added from tkitrack ae add"
+    verified = run_cli(db_url, "audit", "verify")
+    assert verified.exit_code == 0 and "tables match the trail" in verified.stdout
+
+
+def test_a_refused_add_prints_what_import_prints_and_writes_nothing(db_url, run_cli, tmp_path, dump):
+    """A row the light path does not certify goes to the full path: the errors and exit code of `tkitrack import`
+    for the same row, and the database as it was."""
+    import csv
+
+    assert run_cli(db_url, *_ADDS[0]).exit_code == 0
+    before = dump()
+    bad = {"patient_id": "P9", "term": "Nausea", "grade": "7", "start": "2009-01-01"}
+    added = run_cli(db_url, "ae", "add", "P9", "--term", "Nausea", "--grade", "7", "--start", "2009-01-01",
+                    env={"COLUMNS": "400"})  # fmt: skip
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with (folder / "ae.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(bad))
+        writer.writeheader()
+        writer.writerow(bad)
+    imported = run_cli(db_url, "import", str(folder), "-o", str(tmp_path / "listing.json"))
+    assert added.exit_code == imported.exit_code == 1
+    listing = json.loads((tmp_path / "listing.json").read_text())
+    errors = [q for q in listing if q["severity"] == "error"]
+    assert sorted(q["rule_id"] for q in errors) == ["AE003", "DT002", "FLD003"]
+    for q in errors:
+        assert q["message"] in added.stderr, q
+    assert added.stderr.count("│ error ") == len(errors)
+    assert "3 error(s) in tkitrack ae add; nothing was written" in added.stderr
+    assert dump() == before
