@@ -5,7 +5,10 @@ the drug, the day, the AE term): as JSON strings that is 20 MB. :func:`pack_figu
 of a trace (``hovertext``, ``text``, ``customdata``) at ``<br>`` into parts and keeps, for each part, its distinct
 values once and an integer array (typed, base64) of indices into them; the page's script
 (:data:`UNPACK_JS`) rebuilds the arrays before plotly draws, so the hover labels are the ones the figure was made
-with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long. The plotly.js bundle is the smallest of plotly's
+with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long.
+A filled line of shapes, each followed by a gap (the swimmer's glyphs and bars above its marker limit), goes as a
+few numbers per shape (:func:`shape_columns`: a glyph's position, a bar's ends) and its strings once per shape;
+the page rebuilds the vertices. The plotly.js bundle is the smallest of plotly's
 distributions that draws every trace type in the report (:func:`plotly_bundle`): ``basic`` (scatter, bar, pie),
 shipped in ``dashboards/assets`` with its licence, else the full bundle of the installed plotly package.
 """
@@ -22,7 +25,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.utils import PlotlyJSONEncoder
 
-__all__ = ["BASIC_TRACE_TYPES", "UNPACK_JS", "figure_html", "pack_figure", "plotly_bundle", "unpack_strings"]
+__all__ = [
+    "BASIC_TRACE_TYPES",
+    "UNPACK_JS",
+    "figure_html",
+    "pack_figure",
+    "plotly_bundle",
+    "shape_columns",
+    "shape_period",
+    "unpack_figure",
+    "unpack_strings",
+]
 
 #: Trace types plotly.js's ``basic`` partial bundle draws (plotly.js-basic-dist-min, same version as plotly.py's).
 BASIC_TRACE_TYPES: frozenset[str] = frozenset({"scatter", "bar", "pie"})
@@ -31,8 +44,10 @@ MIN_PACKED = 64
 _PACKED_KEYS = ("hovertext", "text", "customdata")
 _SEP = "<br>"
 
-#: Rebuilds packed string arrays, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed`` is
-#: ``{"tables": [distinct values of part 0, of part 1, ...], "traces": {trace: {key: [[base64, dtype], ...]}}}``.
+#: Rebuilds packed string arrays and glyph lines, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed``
+#: is ``{"tables": [distinct values of part 0, of part 1, ...], "traces": {trace: {key: [[base64, dtype], ...]}},
+#: "glyphs": {trace: {"period": p, "x": {"cols": [typed array, ...], "src": [...], "off": [...]}, "y": {...},
+#: "gap": {key: value at the gaps}}}}``: vertex j of shape i is ``cols[src[j]][i] + off[j]``, then a gap.
 UNPACK_JS = """
 function tkIdx(b64, dtype) {
   var bin = atob(b64), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
@@ -53,12 +68,41 @@ function tkUnpack(tables, parts) {
   }
   return out;
 }
+var TK_TYPES = {i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
+                f4: Float32Array, f8: Float64Array};
+function tkTyped(v) {
+  if (!v || !v.bdata) return v;
+  var bin = atob(v.bdata), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
+  for (var i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+  return new TK_TYPES[v.dtype](buf);
+}
+function tkGlyphs(trace, g) {
+  var p = g.period;
+  ["x", "y"].forEach(function (k) {
+    var cols = g[k].cols.map(tkTyped), src = g[k].src, off = g[k].off, n = cols[0].length;
+    var out = new Float64Array(n * p);
+    for (var i = 0; i < n; i++) {
+      for (var j = 0; j < p - 1; j++) out[i * p + j] = cols[src[j]][i] + off[j];
+      out[i * p + p - 1] = NaN;
+    }
+    trace[k] = out;
+  });
+  Object.keys(g.gap).forEach(function (k) {
+    var v = trace[k], n = v.length, out = new Array(n * p);
+    for (var i = 0; i < n; i++) {
+      for (var j = 0; j < p - 1; j++) out[i * p + j] = v[i];
+      out[i * p + p - 1] = g.gap[k];
+    }
+    trace[k] = out;
+  });
+}
 function tkPlot(id, fig, packed, config) {
   Object.keys(packed.traces || {}).forEach(function (t) {
     Object.keys(packed.traces[t]).forEach(function (k) {
       fig.data[+t][k] = tkUnpack(packed.tables, packed.traces[t][k]);
     });
   });
+  Object.keys(packed.glyphs || {}).forEach(function (t) { tkGlyphs(fig.data[+t], packed.glyphs[t]); });
   Plotly.newPlot(id, fig.data, fig.layout, config);
 }
 """
@@ -106,6 +150,33 @@ def unpack_strings(tables: list[list], parts: list) -> list[str | None]:
         found = [table[codes[i]] for table, codes in cols if table[codes[i]] is not None]
         out.append(_SEP.join(found) if found else None)
     return out
+
+
+def unpack_figure(figure: dict, packed: dict) -> list[dict]:
+    """The traces as the page's script hands them to plotly: strings unpacked, glyph lines rebuilt (x and y as
+    float64 arrays, other typed arrays decoded). For tests and for reading a report's data."""
+    data = [dict(props) for props in figure["data"]]
+    for trace, keys in packed.get("traces", {}).items():
+        for key, parts in keys.items():
+            data[int(trace)][key] = unpack_strings(packed["tables"], parts)
+    for props in data:
+        for key in ("x", "y"):
+            decoded = _decode(props.get(key))
+            if decoded is not None:
+                props[key] = decoded.astype("float64")
+    for trace, g in packed.get("glyphs", {}).items():
+        props, p = data[int(trace)], g["period"]
+        for key in ("x", "y"):
+            cols = [_decode(c).astype("float64") for c in g[key]["cols"]]
+            out = np.full((len(cols[0]), p), np.nan)
+            for j, (s, o) in enumerate(zip(g[key]["src"], g[key]["off"], strict=True)):
+                out[:, j] = cols[s] + o
+            props[key] = out.ravel()
+        for key, gap in g["gap"].items():
+            out = np.full((len(props[key]), p), gap, dtype=object)
+            out[:, :-1] = np.asarray(props[key], dtype=object)[:, None]
+            props[key] = out.ravel().tolist()
+    return data
 
 
 _DTYPES = {"i1": "<i1", "u1": "<u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}
@@ -166,6 +237,110 @@ def _reads_customdata(props: dict) -> bool:
     return any("customdata" in str(props.get(k) or "") for k in ("hovertemplate", "texttemplate"))
 
 
+def shape_period(x: np.ndarray, y: np.ndarray) -> int | None:
+    """``p`` when a line is shapes of ``p - 1`` vertices each followed by a gap (NaN in x and y at every ``p``-th
+    point, nowhere else), ``p >= 3``; else None.
+
+    >>> shape_period(np.array([0, 1, np.nan, 5, 6, np.nan]), np.array([0, 2, np.nan, 1, 3, np.nan]))
+    3
+    """
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    gaps = np.flatnonzero(np.isnan(x))
+    if len(x) != len(y) or not len(gaps):
+        return None
+    p = int(gaps[0]) + 1
+    if p < 3 or len(x) % p or not np.array_equal(gaps, np.arange(p - 1, len(x), p)):
+        return None
+    return p if np.array_equal(np.flatnonzero(np.isnan(y)), gaps) else None
+
+
+def shape_columns(v: np.ndarray) -> tuple[list[np.ndarray], list[int], list[float]]:
+    """One coordinate of ``n`` shapes (an ``n x k`` array, a row per shape) as few columns: ``(columns, src, off)``
+    with vertex ``j`` of every shape ``columns[src[j]] + off[j]`` (within 1e-9 of the largest value).
+
+    A vertex at a fixed offset from an earlier column takes that column; any other vertex is a column of its
+    own. A column around whole numbers (days, lanes) is stored as whole numbers, its fraction moved to ``off``.
+
+    >>> cols, src, off = shape_columns(np.array([[10.25, 11.25, 20.0], [30.25, 31.25, 35.0]]))
+    >>> [c.tolist() for c in cols], src, off
+    ([[10.0, 30.0], [20.0, 35.0]], [0, 0, 1], [0.25, 1.25, 0.0])
+    """
+    tol = 1e-9 * max(1.0, float(np.abs(v).max()) if v.size else 1.0)
+    cols: list[np.ndarray] = []
+    src: list[int] = []
+    off: list[float] = []
+    for j in range(v.shape[1]):
+        for c, col in enumerate(cols):
+            d = v[:, j] - col
+            if np.abs(d - d[0]).max() <= tol:
+                src.append(c)
+                off.append(float(d[0]))
+                break
+        else:
+            col = v[:, j]
+            shift = col[0] - np.round(col[0])
+            whole = np.round(col - shift)
+            if np.abs(col - shift - whole).max() <= tol:
+                col = whole
+            else:
+                shift = 0.0
+            cols.append(col)
+            src.append(len(cols) - 1)
+            off.append(float(shift))
+    return cols, src, off
+
+
+def _per_shape(values: Any, p: int) -> tuple[np.ndarray, Any] | None:
+    """(each shape's value, the value at the gaps) when a string array is constant within each shape; else None."""
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1 or len(arr) % p:
+        return None
+    blocks = arr.reshape(-1, p)
+    gap = blocks[0, -1]
+    if not (isinstance(gap, str) or gap is None) or any(v != gap for v in blocks[:, -1]):
+        return None
+    if not (blocks[:, :-1] == blocks[:, :1]).all():
+        return None
+    return blocks[:, 0], gap
+
+
+def _typed_column(col: np.ndarray, *, lossy: bool) -> dict:
+    if len(col) and np.array_equal(col, np.round(col)) and np.abs(col).max() < 2**31:
+        dtype = "i2" if np.abs(col).max() < 2**15 else "i4"
+    else:
+        exact = np.array_equal(col.astype("<f4").astype("<f8"), col)
+        dtype = "f4" if lossy or exact else "f8"
+    return {"dtype": dtype, "bdata": base64.b64encode(col.astype(_DTYPES[dtype]).tobytes()).decode("ascii")}
+
+
+def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
+    """A filled line of shapes (``mode="none"``, the swimmer's glyphs and bars): its coordinates as
+    :func:`shape_columns` and its strings once per shape, taken out of ``props``; what the page rebuilds them from."""
+    x, y = _decode(props.get("x")), _decode(props.get("y"))
+    if props.get("mode") != "none" or x is None or y is None or len(x) < MIN_PACKED:
+        return None
+    p = shape_period(x, y)
+    if p is None:
+        return None
+    strings = {}
+    for key in _PACKED_KEYS:
+        if props.get(key) is not None and not isinstance(props[key], (str, dict)):
+            shapes = _per_shape(props[key], p)
+            if shapes is None:
+                return None
+            strings[key] = shapes
+    out: dict[str, Any] = {"period": p}
+    for key, a in (("x", x), ("y", y)):
+        cols, src, off = shape_columns(a.reshape(-1, p)[:, :-1])
+        lossy = len(a) >= lossy_points
+        out[key] = {"cols": [_typed_column(c, lossy=lossy) for c in cols], "src": src, "off": off}
+        del props[key]
+    for key, (values, _) in strings.items():
+        props[key] = values.tolist()
+    out["gap"] = {k: gap for k, (_, gap) in strings.items()}
+    return out
+
+
 def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
     """(figure as a plotly JSON dict with long string arrays taken out, the packed arrays).
 
@@ -175,9 +350,13 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     """
     figure = fig.to_dict()  # numeric arrays already typed (base64) by plotly
     found: list[tuple[str, str, list[pd.Series]]] = []
+    glyphs: dict[str, dict] = {}
     for i, props in enumerate(figure["data"]):
         if "customdata" in props and not _reads_customdata(props):
             del props["customdata"]
+        shapes = _pack_shapes(props, lossy_points)
+        if shapes is not None:
+            glyphs[str(i)] = shapes
         for key in _PACKED_KEYS:
             value = props.get(key)
             if value is not None and not isinstance(value, (str, dict)):
@@ -206,6 +385,8 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
             _index_array(c[offset : offset + n]) for c in codes_by_part[: len(parts)]
         ]
         offset += n
+    if glyphs:
+        packed["glyphs"] = glyphs
     return figure, packed
 
 
