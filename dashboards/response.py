@@ -7,6 +7,7 @@ response) and +20% (progression). Traces are one per best-response category, nev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,15 @@ from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["MARKED_POINTS_MAX", "PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
+__all__ = [
+    "BARS_MAX",
+    "MARKED_POINTS_MAX",
+    "PD_THRESHOLD",
+    "PR_THRESHOLD",
+    "RESPONSE_ORDER",
+    "figure_spider",
+    "figure_waterfall",
+]
 
 #: RECIST 1.1 thresholds in % change of the sum of diameters.
 PR_THRESHOLD = -30.0
@@ -66,6 +75,43 @@ def _threshold_labels() -> list[dict]:
     ]
 
 
+#: Patients up to which the waterfall draws a plotly bar each (:func:`figure_waterfall`); above, one filled path
+#: of bars per best response.
+BARS_MAX = 2_000
+_BARGAP = 0.15
+
+
+def _fixed1(value: float) -> str:
+    """``value`` as plotly's ``%{y:.1f}`` writes it (JavaScript's ``toFixed``: ties away from zero; no "-0.0").
+
+    >>> [_fixed1(v) for v in (2.25, -2.25, -0.04, 35.0)]
+    ['2.3', '-2.3', '0.0', '35.0']
+    """
+    text = str(Decimal(abs(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return "-" + text if value < 0 and text != "0.0" else text
+
+
+def _filled_bars(part: pd.DataFrame, response: str) -> dict[str, object]:
+    """Bars as one fill-only path: per patient a rectangle ``_BARGAP`` narrower than its rank's slot (base left,
+    top left, top middle, top right, base right, back to the start), a gap after each; the hover text of the
+    bar's template, written out, on every vertex."""
+    x = part["rank"].to_numpy(dtype="float64")
+    y = part["best_pct_change"].to_numpy(dtype="float64")
+    half, zero, gap = (1 - _BARGAP) / 2, np.zeros(len(x)), np.full(len(x), np.nan)
+    text = ("<b>" + part["patient_id"].astype(str) + "</b><br>best change "
+            + part["best_pct_change"].map(_fixed1) + "%<br>" + response).to_numpy(dtype=object)  # fmt: skip
+    per_bar = np.repeat(text[:, None], 7, axis=1)
+    per_bar[:, -1] = ""
+    ids = np.repeat(part["patient_id"].astype(str).to_numpy(dtype=object)[:, None], 7, axis=1)
+    ids[:, -1] = ""
+    return {
+        "x": np.column_stack([x - half, x - half, x, x + half, x + half, x - half, gap]).ravel(),
+        "y": np.column_stack([zero, y, y, y, zero, zero, gap]).ravel(),
+        "hovertext": per_bar.ravel(),
+        "customdata": ids.ravel(),
+    }
+
+
 def figure_waterfall(
     best_change: pd.DataFrame,
     *,
@@ -90,7 +136,8 @@ def figure_waterfall(
     plotly.graph_objects.Figure
         One bar trace per best response present (legend, named by :data:`RESPONSE_LABELS`), x = rank (1 =
         largest increase), the -30% and +20% lines as layout shapes named ``PR threshold -30%`` and ``PD
-        threshold +20%``.
+        threshold +20%``. Above :data:`BARS_MAX` patients each of those traces is one filled path of the same
+        bars (fill-only scatter, same colour and pattern, no outline), and a footnote says so.
     """
     _require(best_change, ("patient_id", "best_pct_change", "best_response"), "best change")
     data = best_change.loc[best_change["best_pct_change"].notna()].copy()
@@ -99,10 +146,32 @@ def figure_waterfall(
     data["rank"] = np.arange(1, len(data) + 1)
     present = [r for r in RESPONSE_ORDER if r in set(data["best_response"])]
     present += sorted(set(data["best_response"]) - set(present))
+    # Above BARS_MAX patients the bars are not plotly bars (an SVG element each: 10,000 took about 1 s of the
+    # report's load in Chromium) but one filled path per response; hover still gives each patient. The figure
+    # says so.
+    filled = len(data) > BARS_MAX
+    if filled:
+        footnotes = [*footnotes, f"{len(data):,} patients: above {BARS_MAX:,} the bars of each best response are "
+                                 "drawn as one filled shape, without outlines; hover a bar for its patient."]  # fmt: skip
     fig = go.Figure()
     for response in present:
         part = data.loc[data["best_response"] == response]
         colour = RESPONSE_COLOURS.get(response, "#999999")
+        pattern = {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}
+        if filled:
+            fig.add_trace(
+                go.Scatter(
+                    **_filled_bars(part, response),
+                    name=RESPONSE_LABELS.get(response, response),
+                    mode="none",
+                    fill="toself",
+                    fillcolor=colour,
+                    fillpattern=pattern,
+                    hoverinfo="text",
+                    hoveron="points",
+                )
+            )
+            continue
         fig.add_trace(
             go.Bar(
                 x=part["rank"].to_numpy(),
@@ -111,7 +180,7 @@ def figure_waterfall(
                 marker={
                     "color": colour,
                     "line": {"color": "#333333", "width": 0.8},
-                    "pattern": {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6},
+                    "pattern": pattern,
                 },
                 customdata=part["patient_id"].astype(str).to_numpy(),
                 hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
@@ -131,6 +200,8 @@ def figure_waterfall(
         legend={"title": {"text": legend_title}, "x": 1.06},
     )
     fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False, ticks="")
+    if filled:  # the range plotly gives the bars: half a slot either side
+        fig.update_xaxes(range=[0.5, len(data) + 0.5])
     fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top], zeroline=True)
     return add_footnotes(fig, footnotes)
 

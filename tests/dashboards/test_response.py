@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tkitrack.dashboards.response import MARKED_POINTS_MAX, figure_spider, figure_waterfall
+from tkitrack.dashboards.response import BARS_MAX, MARKED_POINTS_MAX, figure_spider, figure_waterfall
 
 
 def _threshold_lines(fig) -> dict[str, float]:
@@ -87,3 +87,79 @@ def test_spider_coloured_by_best_response():
     assert np.nanmax(fig.data[1].y) == 25.0
     assert fig.data[0].line.color != fig.data[1].line.color  # coloured by best response, not all grey
     assert fig.layout.legend.title.text == "Best overall response (confirmed)" and fig.layout.showlegend
+
+
+def _best(n: int) -> pd.DataFrame:
+    responses = np.array(["CR", "PR", "SD", "PD", "NE"])
+    return pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(n)],
+                         "best_pct_change": np.linspace(-100.0, 80.0, n).round(2),
+                         "best_response": responses[np.arange(n) % 5]})  # fmt: skip
+
+
+@pytest.mark.parametrize(("patients", "filled"), [(BARS_MAX, False), (BARS_MAX + 1, True)])
+def test_waterfall_draws_bars_up_to_2000_patients_then_one_filled_path_per_response(patients, filled):
+    """A bar is an SVG element of its own (10,000 took about 1 s of the report's load in Chromium). Above
+    2,000 patients each response's bars are one fill-only path: same traces, names, colours and patterns."""
+    assert BARS_MAX == 2_000
+    fig = figure_waterfall(_best(patients))
+    bars = figure_waterfall(_best(5))  # the legend of the same responses, drawn as bars
+    assert [t.name for t in fig.data] == [t.name for t in bars.data]
+    assert {t.type for t in fig.data} == ({"scatter"} if filled else {"bar"})
+    notes = " ".join(a.text for a in fig.layout.annotations if a.name == "footnotes")
+    assert (f"{patients:,} patients: above 2,000 the bars" in notes) == filled
+    for trace, bar in zip(fig.data, bars.data, strict=True):
+        colour = trace.fillcolor if filled else trace.marker.color
+        pattern = trace.fillpattern if filled else trace.marker.pattern
+        assert colour == bar.marker.color and pattern.shape == bar.marker.pattern.shape
+        if filled:
+            assert (trace.mode, trace.fill, trace.hoveron, trace.hoverinfo) == ("none", "toself", "points", "text")
+            assert len(trace.x) == 7 * sum(_best(patients)["best_response"] == trace.hovertext[0][-2:].strip(">"))
+    if filled:
+        assert list(fig.layout.xaxis.range) == [0.5, patients + 0.5]
+
+
+def test_filled_bar_vertices_and_hover_text_hand_worked():
+    """P2 at rank 2 with -45.0%: a rectangle 0.85 wide from 0 to -45, the bar template's text on each vertex."""
+    best = _best(BARS_MAX + 1)
+    best.loc[best["patient_id"] == "P00001", ["best_pct_change", "best_response"]] = [2.25, "SD"]
+    fig = figure_waterfall(best)
+    sd = next(t for t in fig.data if t.name == "Stable disease (SD)")
+    ranked = best.sort_values(["best_pct_change", "patient_id"], ascending=[False, True]).reset_index(drop=True)
+    rank = int(ranked.index[ranked["patient_id"] == "P00001"][0]) + 1
+    at = list(sd.customdata).index("P00001")
+    assert at % 7 == 0
+    np.testing.assert_allclose(sd.x[at : at + 7], [rank - 0.425, rank - 0.425, rank, rank + 0.425, rank + 0.425,
+                                                    rank - 0.425, np.nan])  # fmt: skip
+    np.testing.assert_allclose(sd.y[at : at + 7], [0, 2.25, 2.25, 2.25, 0, 0, np.nan])
+    # plotly's %{y:.1f} rounds a tie away from zero (2.25 -> 2.3), as the bar's label did
+    assert list(sd.hovertext[at : at + 7]) == ["<b>P00001</b><br>best change 2.3%<br>SD"] * 6 + [""]
+
+
+@pytest.mark.browser
+def test_filled_bar_hover_label_is_the_bars_in_chromium(tmp_path):
+    """The same patients drawn as bars (2,000) and as a filled path (2,001): plotly shows the same label."""
+    from playwright.sync_api import sync_playwright
+
+    from tkitrack.dashboards.report import Section, write_report
+
+    best = _best(BARS_MAX + 1)
+    figs = [figure_waterfall(best.iloc[:BARS_MAX]), figure_waterfall(best)]
+    path = write_report([Section("Waterfall", figures=figs)], tmp_path / "r.html", title="t", provenance={})
+    labels = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelector('#fig-s1-2 svg.main-svg') !== null", timeout=60000)
+            for div, trace, point in (("fig-s1-1", 1, 3), ("fig-s1-2", 1, 3 * 7 + 1)):  # the 4th PR patient
+                page.evaluate(f"Plotly.Fx.hover('{div}', [{{curveNumber: {trace}, pointNumber: {point}}}])")
+                labels.append(page.evaluate(
+                    f"[...document.querySelectorAll('#{div} .hoverlayer .hovertext text.nums tspan.line')]"
+                    ".map(t => t.textContent)"))  # fmt: skip
+            fills = page.evaluate("document.querySelectorAll('#fig-s1-2 .scatterlayer path.js-fill').length")
+        finally:
+            browser.close()
+    assert labels[0] == labels[1] and labels[0][0].startswith("P0") and "best change" in labels[0][1]
+    assert fills == 5  # one filled path per response
