@@ -6,9 +6,9 @@ of a trace (``hovertext``, ``text``, ``customdata``) at ``<br>`` into parts and 
 values once and an integer array (typed, base64) of indices into them; the page's script
 (:data:`UNPACK_JS`) rebuilds the arrays before plotly draws, so the hover labels are the ones the figure was made
 with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long.
-A filled line of shapes, each followed by a gap (the swimmer's glyphs and bars above its marker limit), goes as a
-few numbers per shape (:func:`shape_columns`: a glyph's position, a bar's ends) and its strings once per shape;
-the page rebuilds the vertices. The plotly.js bundle is the smallest of plotly's
+A fill-only line of shapes joined without gaps (:func:`join_shapes`: the swimmer's glyphs and bars, the
+waterfall's bars above their limits) goes as a few numbers per shape (:func:`shape_columns`: a glyph's position,
+a bar's ends) and its strings once per shape; the page rebuilds the vertices. The plotly.js bundle is the smallest of plotly's
 distributions that draws every trace type in the report (:func:`plotly_bundle`): ``basic`` (scatter, bar, pie),
 shipped in ``dashboards/assets`` with its licence, else the full bundle of the installed plotly package.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "BASIC_TRACE_TYPES",
     "UNPACK_JS",
     "figure_html",
+    "join_shapes",
     "pack_figure",
     "plotly_bundle",
     "shape_columns",
@@ -47,7 +48,8 @@ _SEP = "<br>"
 #: Rebuilds packed string arrays and glyph lines, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed``
 #: is ``{"tables": [distinct values of part 0, of part 1, ...], "traces": {trace: {key: [[base64, dtype], ...]}},
 #: "glyphs": {trace: {"period": p, "x": {"cols": [typed array, ...], "src": [...], "off": [...]}, "y": {...},
-#: "gap": {key: value at the gaps}}}}``: vertex j of shape i is ``cols[src[j]][i] + off[j]``, then a gap.
+#: "keys": [string keys given per shape]}}}``: vertex j of shape i is ``cols[src[j]][i] + off[j]``; after the
+#: shapes the line goes back through the shapes' first vertices (:func:`join_shapes`).
 UNPACK_JS = """
 function tkIdx(b64, dtype) {
   var bin = atob(b64), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
@@ -78,21 +80,24 @@ function tkTyped(v) {
 }
 function tkGlyphs(trace, g) {
   var p = g.period;
+  function back(out, n) {
+    for (var m = 0; m < n - 1; m++) out[n * p + m] = out[(n - 2 - m) * p];
+  }
   ["x", "y"].forEach(function (k) {
     var cols = g[k].cols.map(tkTyped), src = g[k].src, off = g[k].off, n = cols[0].length;
-    var out = new Float64Array(n * p);
+    var out = new Float64Array(n * (p + 1) - 1);
     for (var i = 0; i < n; i++) {
-      for (var j = 0; j < p - 1; j++) out[i * p + j] = cols[src[j]][i] + off[j];
-      out[i * p + p - 1] = NaN;
+      for (var j = 0; j < p; j++) out[i * p + j] = cols[src[j]][i] + off[j];
     }
+    back(out, n);
     trace[k] = out;
   });
-  Object.keys(g.gap).forEach(function (k) {
-    var v = trace[k], n = v.length, out = new Array(n * p);
+  g.keys.forEach(function (k) {
+    var v = trace[k], n = v.length, out = new Array(n * (p + 1) - 1);
     for (var i = 0; i < n; i++) {
-      for (var j = 0; j < p - 1; j++) out[i * p + j] = v[i];
-      out[i * p + p - 1] = g.gap[k];
+      for (var j = 0; j < p; j++) out[i * p + j] = v[i];
     }
+    back(out, n);
     trace[k] = out;
   });
 }
@@ -168,14 +173,11 @@ def unpack_figure(figure: dict, packed: dict) -> list[dict]:
         props, p = data[int(trace)], g["period"]
         for key in ("x", "y"):
             cols = [_decode(c).astype("float64") for c in g[key]["cols"]]
-            out = np.full((len(cols[0]), p), np.nan)
-            for j, (s, o) in enumerate(zip(g[key]["src"], g[key]["off"], strict=True)):
-                out[:, j] = cols[s] + o
-            props[key] = out.ravel()
-        for key, gap in g["gap"].items():
-            out = np.full((len(props[key]), p), gap, dtype=object)
-            out[:, :-1] = np.asarray(props[key], dtype=object)[:, None]
-            props[key] = out.ravel().tolist()
+            blocks = np.column_stack([cols[s] + o for s, o in zip(g[key]["src"], g[key]["off"], strict=True)])
+            props[key] = np.concatenate([blocks.ravel(), blocks[-2::-1, 0]])
+        for key in g["keys"]:
+            blocks = np.repeat(np.asarray(props[key], dtype=object)[:, None], p, axis=1)
+            props[key] = np.concatenate([blocks.ravel(), blocks[-2::-1, 0]]).tolist()
     return data
 
 
@@ -237,21 +239,51 @@ def _reads_customdata(props: dict) -> bool:
     return any("customdata" in str(props.get(k) or "") for k in ("hovertemplate", "texttemplate"))
 
 
-def shape_period(x: np.ndarray, y: np.ndarray) -> int | None:
-    """``p`` when a line is shapes of ``p - 1`` vertices each followed by a gap (NaN in x and y at every ``p``-th
-    point, nowhere else), ``p >= 3``; else None.
+def join_shapes(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Shapes as one line without gaps: ``n x p`` arrays (a row per shape, x, y and any per-vertex values), each
+    row starting and ending at the same point (its anchor), laid out row after row and then back through the
+    anchors of rows ``n - 2`` to ``0``.
 
-    >>> shape_period(np.array([0, 1, np.nan, 5, 6, np.nan]), np.array([0, 2, np.nan, 1, 3, np.nan]))
+    Filled (``fill="toself"``), every way between two shapes is gone along twice, once in each direction, so it
+    adds no area: the fill is the shapes. Plotly draws a line's pieces between gaps as an SVG element each (and
+    makes, styles and removes one per piece even when it draws no line), so a line of shapes without gaps is
+    one element whatever the number of shapes.
+
+    >>> x, = join_shapes(np.array([[0, 1, 0], [5, 6, 5], [9, 8, 9]]))
+    >>> x.tolist()
+    [0, 1, 0, 5, 6, 5, 9, 8, 9, 5, 0]
+    """
+    out = []
+    for a in arrays:
+        a = np.asarray(a)
+        out.append(np.concatenate([a.ravel(), a[-2::-1, 0]]) if len(a) else a.ravel())
+    return tuple(out)
+
+
+def shape_period(x: np.ndarray, y: np.ndarray) -> int | None:
+    """``p`` when a line is shapes of ``p`` vertices joined as :func:`join_shapes` lays them out (``p >= 3``), the
+    smallest such; else None.
+
+    >>> shape_period(np.array([0, 1, 0, 5, 6, 5, 9, 8, 9, 5, 0]), np.zeros(11))
     3
     """
     x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-    gaps = np.flatnonzero(np.isnan(x))
-    if len(x) != len(y) or not len(gaps):
+    total = len(x) + 1  # n shapes of p vertices and n - 1 anchors back: n * (p + 1)
+    if len(y) != len(x) or len(x) < 3 or np.isnan(x).any() or np.isnan(y).any():
         return None
-    p = int(gaps[0]) + 1
-    if p < 3 or len(x) % p or not np.array_equal(gaps, np.arange(p - 1, len(x), p)):
-        return None
-    return p if np.array_equal(np.flatnonzero(np.isnan(y)), gaps) else None
+    for p in range(3, total):
+        if total % (p + 1):
+            continue
+        n = total // (p + 1)
+        ok = True
+        for a in (x, y):
+            blocks = a[: n * p].reshape(n, p)
+            if not (np.array_equal(blocks[:, 0], blocks[:, -1]) and np.array_equal(a[n * p :], blocks[-2::-1, 0])):
+                ok = False
+                break
+        if ok:
+            return p
+    return None
 
 
 def shape_columns(v: np.ndarray) -> tuple[list[np.ndarray], list[int], list[float]]:
@@ -290,18 +322,16 @@ def shape_columns(v: np.ndarray) -> tuple[list[np.ndarray], list[int], list[floa
     return cols, src, off
 
 
-def _per_shape(values: Any, p: int) -> tuple[np.ndarray, Any] | None:
-    """(each shape's value, the value at the gaps) when a string array is constant within each shape; else None."""
+def _per_shape(values: Any, p: int) -> np.ndarray | None:
+    """Each shape's value when a string array laid out as :func:`join_shapes` is constant within each shape."""
     arr = np.asarray(values, dtype=object)
-    if arr.ndim != 1 or len(arr) % p:
+    n = (len(arr) + 1) // (p + 1)
+    if arr.ndim != 1 or n * (p + 1) - 1 != len(arr):
         return None
-    blocks = arr.reshape(-1, p)
-    gap = blocks[0, -1]
-    if not (isinstance(gap, str) or gap is None) or any(v != gap for v in blocks[:, -1]):
+    blocks = arr[: n * p].reshape(n, p)
+    if not (blocks == blocks[:, :1]).all() or not (arr[n * p :] == blocks[-2::-1, 0]).all():
         return None
-    if not (blocks[:, :-1] == blocks[:, :1]).all():
-        return None
-    return blocks[:, 0], gap
+    return blocks[:, 0]
 
 
 def _typed_column(col: np.ndarray, *, lossy: bool) -> dict:
@@ -314,14 +344,15 @@ def _typed_column(col: np.ndarray, *, lossy: bool) -> dict:
 
 
 def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
-    """A filled line of shapes (``mode="none"``, the swimmer's glyphs and bars): its coordinates as
-    :func:`shape_columns` and its strings once per shape, taken out of ``props``; what the page rebuilds them from."""
+    """A fill-only line of shapes (``mode="none"``, :func:`join_shapes`): its coordinates as :func:`shape_columns`
+    and its strings once per shape, taken out of ``props``; what the page rebuilds them from."""
     x, y = _decode(props.get("x")), _decode(props.get("y"))
     if props.get("mode") != "none" or x is None or y is None or len(x) < MIN_PACKED:
         return None
     p = shape_period(x, y)
     if p is None:
         return None
+    n = (len(x) + 1) // (p + 1)
     strings = {}
     for key in _PACKED_KEYS:
         if props.get(key) is not None and not isinstance(props[key], (str, dict)):
@@ -331,13 +362,13 @@ def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
             strings[key] = shapes
     out: dict[str, Any] = {"period": p}
     for key, a in (("x", x), ("y", y)):
-        cols, src, off = shape_columns(a.reshape(-1, p)[:, :-1])
+        cols, src, off = shape_columns(a[: n * p].reshape(n, p))
         lossy = len(a) >= lossy_points
         out[key] = {"cols": [_typed_column(c, lossy=lossy) for c in cols], "src": src, "off": off}
         del props[key]
-    for key, (values, _) in strings.items():
+    for key, values in strings.items():
         props[key] = values.tolist()
-    out["gap"] = {k: gap for k, (_, gap) in strings.items()}
+    out["keys"] = list(strings)
     return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.compact import join_shapes
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
@@ -93,23 +94,21 @@ def _fixed1(value: float) -> str:
 
 def _filled_bars(part: pd.DataFrame, response: str) -> dict[str, object]:
     """Bars as one fill-only path: per patient a rectangle ``_BARGAP`` narrower than its rank's slot (base left,
-    top left, top middle, top right, base right, back to the start), a gap after each; the hover text of the
-    bar's template, written out, on every vertex."""
+    top left, top middle, top right, base right, base left), joined without gaps (:func:`join_shapes`); the hover
+    text of the bar's template, written out, on every vertex."""
     x = part["rank"].to_numpy(dtype="float64")
     y = part["best_pct_change"].to_numpy(dtype="float64")
-    half, zero, gap = (1 - _BARGAP) / 2, np.zeros(len(x)), np.full(len(x), np.nan)
+    half, zero = (1 - _BARGAP) / 2, np.zeros(len(x))
     text = ("<b>" + part["patient_id"].astype(str) + "</b><br>best change "
             + part["best_pct_change"].map(_fixed1) + "%<br>" + response).to_numpy(dtype=object)  # fmt: skip
-    per_bar = np.repeat(text[:, None], 7, axis=1)
-    per_bar[:, -1] = ""
-    ids = np.repeat(part["patient_id"].astype(str).to_numpy(dtype=object)[:, None], 7, axis=1)
-    ids[:, -1] = ""
-    return {
-        "x": np.column_stack([x - half, x - half, x, x + half, x + half, x - half, gap]).ravel(),
-        "y": np.column_stack([zero, y, y, y, zero, zero, gap]).ravel(),
-        "hovertext": per_bar.ravel(),
-        "customdata": ids.ravel(),
-    }
+    ids = part["patient_id"].astype(str).to_numpy(dtype=object)
+    gx, gy, per_bar, per_id = join_shapes(
+        np.column_stack([x - half, x - half, x, x + half, x + half, x - half]),
+        np.column_stack([zero, y, y, y, zero, zero]),
+        np.repeat(text[:, None], 6, axis=1),
+        np.repeat(ids[:, None], 6, axis=1),
+    )
+    return {"x": gx, "y": gy, "hovertext": per_bar, "customdata": per_id}
 
 
 def figure_waterfall(

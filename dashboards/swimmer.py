@@ -8,8 +8,9 @@ event kinds present, not on the number of patients; 10,000 lanes build as fast a
 Above :data:`MARKER_LANES_MAX` lanes the events are not plotly markers (each an SVG element of its own: the
 10,000-patient report's 41,000 took seconds of its load in Chromium) but glyphs: each event is a small closed
 polygon of the marker's shape and pixel size, drawn in data coordinates, and each event kind is one filled path
-(``fill="toself"``, the glyphs separated by gaps, no line: plotly draws a line as one SVG element per piece
-between gaps). Hover gives the same text on every vertex of a glyph; the figure says so in a footnote.
+(``fill="toself"``, no line, no gaps: plotly makes an SVG element for each piece of a line between gaps). Solid
+lane stretches are filled bars the same way. Hover gives the same text on every vertex of a glyph; the figure
+says so in a footnote.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import shape_period
+from tkitrack.dashboards.compact import join_shapes
 from tkitrack.dashboards.labels import column_label, value_label
 from tkitrack.dashboards.layout import (
     SortKey,
@@ -256,30 +257,28 @@ def _marker_trace(
 
 def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     """A marker trace (:func:`_marker_trace`) as one filled path: a glyph of the marker's shape and pixel size around
-    each point (:func:`glyph_outline`), a gap after each; ``units`` are data units per pixel across and down.
+    each point (:func:`glyph_outline`); ``units`` are data units per pixel across and down.
 
-    The path is fill only (``mode="none"``, ``fill="toself"``): plotly draws a line as one SVG element per piece
-    between gaps, but a fill as one element. After the outline a glyph's path goes to its centre (the event's
-    own point, where a lane's vertex may be too: the nearest point wins the hover) and the fill closes back along
-    the same line, which adds no area. Each vertex carries its event's hover text and record key; the gaps
-    carry ``""`` (as lane separators do). Name, legend group and title, and colour are the marker trace's; the
-    marker's thin black outline is not drawn.
+    The path is fill only (``mode="none"``, ``fill="toself"``) and has no gaps (:func:`join_shapes`): plotly
+    makes an SVG element for each piece of a line between gaps, but a fill is one element. Each glyph starts and
+    ends at its centre, the event's own point (where a lane's vertex may be too: the nearest point wins the
+    hover); every vertex carries its event's hover text and record key. Name, legend group and title, and colour
+    are the marker trace's; the marker's thin black outline is not drawn.
     """
     m = markers.marker
     outline = glyph_outline(m.symbol, float(m.size) / 2.0, float(m.line.width or 0.0))
-    shape = np.vstack([outline, [0.0, 0.0]])  # and the centre: there hover finds the event, as it found the marker
-    k, n = len(shape), len(markers.x)
-    gx, gy = np.full((n, k + 1), np.nan), np.full((n, k + 1), np.nan)
-    gx[:, :k] = np.asarray(markers.x, dtype="float64")[:, None] + shape[:, 0] * units[0]
-    gy[:, :k] = np.asarray(markers.y, dtype="float64")[:, None] + shape[:, 1] * units[1]
-    text, keys = np.full((n, k + 1), "", dtype=object), np.full((n, k + 1), "", dtype=object)
-    text[:, :k] = np.asarray(markers.hovertext, dtype=object)[:, None]
-    keys[:, :k] = np.asarray(markers.customdata, dtype=object)[:, None]
+    shape = np.vstack([[0.0, 0.0], outline, [0.0, 0.0]])
+    n = len(markers.x)
+    gx = np.asarray(markers.x, dtype="float64")[:, None] + shape[:, 0] * units[0]
+    gy = np.asarray(markers.y, dtype="float64")[:, None] + shape[:, 1] * units[1]
+    text = np.repeat(np.asarray(markers.hovertext, dtype=object)[:, None], len(shape), axis=1)
+    keys = np.repeat(np.asarray(markers.customdata, dtype=object)[:, None], len(shape), axis=1)
+    x, y, text, keys = join_shapes(gx.reshape(n, -1), gy.reshape(n, -1), text, keys)
     return go.Scatter(
-        x=gx.ravel(),
-        y=gy.ravel(),
-        hovertext=text.ravel(),
-        customdata=keys.ravel(),
+        x=x,
+        y=y,
+        hovertext=text,
+        customdata=keys,
         hoverinfo="text",
         hoveron="points",
         mode="none",
@@ -293,27 +292,26 @@ def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
 
 def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     """A solid lane trace (``x0, mid, x1, gap`` per segment, :func:`compute_line_arrays`) as one filled path: a bar
-    as tall as the line is wide around each segment, vertices at both ends and the middle (hover finds them, as it
-    found the line's points), a gap after each bar. Returned unchanged if it is not made of such segments."""
+    as tall as the line is wide around each segment, vertices at both ends and the middle of both edges (hover
+    finds them, as it found the line's points), joined without gaps (:func:`join_shapes`). Returned unchanged
+    if it is not made of such segments."""
     x, y = np.asarray(lines.x, dtype="float64"), np.asarray(lines.y, dtype="float64")
-    if len(x) == 0 or shape_period(x, y) != 4:
+    if len(x) == 0 or len(x) % 4 or not np.isnan(x[3::4]).all() or np.isnan(x.reshape(-1, 4)[:, :3]).any():
         return lines
     x, y = x.reshape(-1, 4), y.reshape(-1, 4)
     x0, mid, x1 = x[:, 0], x[:, 1], x[:, 2]
     half = float(lines.line.width) / 2.0 * units[1]
     top, bottom = y[:, 0] - half, y[:, 0] + half
-    gap = np.full(len(x), np.nan)
-    gx = np.column_stack([x0, mid, x1, x1, mid, x0, x0, gap]).ravel()
-    gy = np.column_stack([top, top, top, bottom, bottom, bottom, top, gap]).ravel()
-    per_bar = 8
-    text = np.repeat(np.asarray(lines.hovertext, dtype=object).reshape(-1, 4)[:, :1], per_bar, axis=1)
-    keys = np.repeat(np.asarray(lines.customdata, dtype=object).reshape(-1, 4)[:, :1], per_bar, axis=1)
-    text[:, -1], keys[:, -1] = "", ""
+    gx = np.column_stack([x0, mid, x1, x1, mid, x0, x0])
+    gy = np.column_stack([top, top, top, bottom, bottom, bottom, top])
+    text = np.repeat(np.asarray(lines.hovertext, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
+    keys = np.repeat(np.asarray(lines.customdata, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
+    gx, gy, text, keys = join_shapes(gx, gy, text, keys)
     return go.Scatter(
         x=gx,
         y=gy,
-        hovertext=text.ravel(),
-        customdata=keys.ravel(),
+        hovertext=text,
+        customdata=keys,
         hoverinfo="text",
         hoveron="points",
         mode="none",

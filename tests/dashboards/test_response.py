@@ -113,7 +113,8 @@ def test_waterfall_draws_bars_up_to_2000_patients_then_one_filled_path_per_respo
         assert colour == bar.marker.color and pattern.shape == bar.marker.pattern.shape
         if filled:
             assert (trace.mode, trace.fill, trace.hoveron, trace.hoverinfo) == ("none", "toself", "points", "text")
-            assert len(trace.x) == 7 * sum(_best(patients)["best_response"] == trace.hovertext[0][-2:].strip(">"))
+            bars_of = sum(_best(patients)["best_response"] == trace.hovertext[0][-2:])
+            assert len(trace.x) == 6 * bars_of + bars_of - 1  # 6 vertices a bar, then back through the first ones
     if filled:
         assert list(fig.layout.xaxis.range) == [0.5, patients + 0.5]
 
@@ -127,12 +128,12 @@ def test_filled_bar_vertices_and_hover_text_hand_worked():
     ranked = best.sort_values(["best_pct_change", "patient_id"], ascending=[False, True]).reset_index(drop=True)
     rank = int(ranked.index[ranked["patient_id"] == "P00001"][0]) + 1
     at = list(sd.customdata).index("P00001")
-    assert at % 7 == 0
-    np.testing.assert_allclose(sd.x[at : at + 7], [rank - 0.425, rank - 0.425, rank, rank + 0.425, rank + 0.425,
-                                                    rank - 0.425, np.nan])  # fmt: skip
-    np.testing.assert_allclose(sd.y[at : at + 7], [0, 2.25, 2.25, 2.25, 0, 0, np.nan])
+    assert at % 6 == 0
+    np.testing.assert_allclose(sd.x[at : at + 6], [rank - 0.425, rank - 0.425, rank, rank + 0.425, rank + 0.425,
+                                                    rank - 0.425])  # fmt: skip
+    np.testing.assert_allclose(sd.y[at : at + 6], [0, 2.25, 2.25, 2.25, 0, 0])
     # plotly's %{y:.1f} rounds a tie away from zero (2.25 -> 2.3), as the bar's label did
-    assert list(sd.hovertext[at : at + 7]) == ["<b>P00001</b><br>best change 2.3%<br>SD"] * 6 + [""]
+    assert list(sd.hovertext[at : at + 6]) == ["<b>P00001</b><br>best change 2.3%<br>SD"] * 6
 
 
 @pytest.mark.browser
@@ -153,7 +154,7 @@ def test_filled_bar_hover_label_is_the_bars_in_chromium(tmp_path):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(path.as_uri())
             page.wait_for_function("document.querySelector('#fig-s1-2 svg.main-svg') !== null", timeout=60000)
-            for div, trace, point in (("fig-s1-1", 1, 3), ("fig-s1-2", 1, 3 * 7 + 1)):  # the 4th PR patient
+            for div, trace, point in (("fig-s1-1", 1, 3), ("fig-s1-2", 1, 3 * 6 + 1)):  # the 4th PR patient
                 page.evaluate(f"Plotly.Fx.hover('{div}', [{{curveNumber: {trace}, pointNumber: {point}}}])")
                 labels.append(page.evaluate(
                     f"[...document.querySelectorAll('#{div} .hoverlayer .hovertext text.nums tspan.line')]"

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from tkitrack.dashboards.compact import pack_figure, shape_columns, shape_period, unpack_figure
+from tkitrack.dashboards.compact import join_shapes, pack_figure, shape_columns, shape_period, unpack_figure
 from tkitrack.dashboards.notes import FOOTNOTE_NAME
 from tkitrack.dashboards.swimmer import MARKER_LANES_MAX, _glyph_trace, figure_swimmer, glyph_outline
 from tkitrack.outcomes.swimmer import derive_swimmer_data
@@ -47,11 +47,12 @@ def _footnote(fig) -> str:
 
 
 def _shapes(values) -> np.ndarray:
-    """The vertices of a glyph path, one row per glyph (the gap dropped)."""
+    """The vertices of a glyph path, one row per glyph (the way back through the first vertices dropped)."""
     a = np.asarray(values, dtype="float64")
-    p = shape_period(a, a)
+    p = shape_period(a, np.zeros(len(a)))
     assert p is not None
-    return a.reshape(-1, p)[:, :-1]
+    n = (len(a) + 1) // (p + 1)
+    return a[: n * p].reshape(n, p)
 
 
 def test_at_the_limit_events_are_markers_and_lanes_lines(at_limit):
@@ -108,16 +109,21 @@ def test_glyph_outlines_are_plotlys_marker_shapes():
 
 
 def test_a_glyph_in_data_units_for_a_known_scale():
-    """A diamond of size 10 at (day 100, lane 3) with 2 days and 0.1 lane per pixel: vertices 6.5 px out, then
-    the centre, then the gap."""
+    """A diamond of size 10 at (day 100, lane 3) with 2 days and 0.1 lane per pixel: from the centre to the
+    vertices 6.5 px out and back to the centre."""
     markers = go.Scatter(x=[100], y=[3], hovertext=["<b>P1</b><br>day 100<br>PR"], customdata=["P1\tassessment\t3"],
                          mode="markers", name="Partial response (first)",
                          marker={"symbol": "diamond", "color": "#56B4E9", "size": 10, "line": {"width": 0.3}})  # fmt: skip
     glyph = _glyph_trace(markers, (2.0, 0.1))
-    np.testing.assert_allclose(glyph.x, [113, 100, 87, 100, 113, 100, np.nan])
-    np.testing.assert_allclose(glyph.y, [3, 3.65, 3, 2.35, 3, 3, np.nan])
-    assert list(glyph.hovertext) == ["<b>P1</b><br>day 100<br>PR"] * 6 + [""]
-    assert list(glyph.customdata) == ["P1\tassessment\t3"] * 6 + [""]
+    np.testing.assert_allclose(glyph.x, [100, 113, 100, 87, 100, 113, 100])
+    np.testing.assert_allclose(glyph.y, [3, 3, 3.65, 3, 2.35, 3, 3])
+    assert list(glyph.hovertext) == ["<b>P1</b><br>day 100<br>PR"] * 7
+    assert list(glyph.customdata) == ["P1\tassessment\t3"] * 7
+    # two events: the second glyph follows the first, then the path goes back to the first centre
+    markers.update(x=[100, 200], y=[3, 5], hovertext=["a", "b"], customdata=["k", "l"])
+    two = _glyph_trace(markers, (2.0, 0.1))
+    np.testing.assert_allclose(two.x, [100, 113, 100, 87, 100, 113, 100, 200, 213, 200, 187, 200, 213, 200, 100])
+    assert list(two.hovertext) == ["a"] * 7 + ["b"] * 7 + ["a"]
 
 
 def test_glyph_size_follows_the_axis_ranges_and_the_figures_pixels(over):
@@ -130,12 +136,14 @@ def test_glyph_size_follows_the_axis_ranges_and_the_figures_pixels(over):
     span = over.layout.xaxis.range[1] - over.layout.xaxis.range[0]
     assert over.layout.height - over.layout.margin.t - over.layout.margin.b == 3000
     half_x, half_y = 1.575 * span / ((1100 - 90 - 342 - 12) / 1.02), 1.575 * 1001 / 3000
-    centre_x, centre_y = xs[:, -1:], ys[:, -1:]  # the last vertex: the event's own point
-    np.testing.assert_allclose(xs[:, :4].mean(axis=1, keepdims=True), centre_x)
-    np.testing.assert_allclose(xs - centre_x, np.broadcast_to([half_x, -half_x, -half_x, half_x, half_x, 0], xs.shape),
-                               atol=1e-9)  # fmt: skip
-    np.testing.assert_allclose(ys - centre_y, np.broadcast_to([half_y, half_y, -half_y, -half_y, half_y, 0], ys.shape),
-                               atol=1e-9)  # fmt: skip
+    centre_x, centre_y = xs[:, :1], ys[:, :1]  # first and last vertex: the event's own point
+    np.testing.assert_allclose(xs[:, 1:5].mean(axis=1, keepdims=True), centre_x)
+    square_x, square_y = (
+        [0, half_x, -half_x, -half_x, half_x, half_x, 0],
+        [0, half_y, half_y, -half_y, -half_y, half_y, 0],
+    )
+    np.testing.assert_allclose(xs - centre_x, np.broadcast_to(square_x, xs.shape), atol=1e-9)
+    np.testing.assert_allclose(ys - centre_y, np.broadcast_to(square_y, ys.shape), atol=1e-9)
 
 
 def test_glyph_hover_text_is_the_markers(at_limit, over):
@@ -143,8 +151,9 @@ def test_glyph_hover_text_is_the_markers(at_limit, over):
     for before, after in zip(at_limit.data, over.data, strict=True):
         if before.mode != "markers":
             continue
-        glyph_text = np.asarray(after.hovertext, dtype=object).reshape(len(_shapes(after.x)), -1)
-        assert (glyph_text[:, :-1] == glyph_text[:, :1]).all() and (glyph_text[:, -1] == "").all()
+        n, p = len(_shapes(after.x)), _shapes(after.x).shape[1]
+        glyph_text = np.asarray(after.hovertext, dtype=object)[: n * p].reshape(n, p)
+        assert (glyph_text == glyph_text[:, :1]).all()
         shared = set(before.hovertext) & set(glyph_text[:, 0])  # P00000-P00999 are the same patients on both sides
         assert len(shared) >= 0.99 * len(before.hovertext), before.name
 
@@ -156,7 +165,10 @@ def test_glyph_text_equals_marker_text_for_one_event():
     glyph = next(t for t in figure_swimmer(large).data if t.name == "AE onset, grade 1")
     first = marker.hovertext[0]
     assert first.startswith("<b>P00000</b>")
-    assert list(glyph.hovertext[: list(glyph.hovertext).index("")]) == [first] * (len(glyph_outline("circle", 1)) + 1)
+    assert list(glyph.hovertext[: len(glyph_outline("circle", 1)) + 2]) == [first] * (
+        len(glyph_outline("circle", 1)) + 2
+    )
+    assert glyph.hovertext[len(glyph_outline("circle", 1)) + 2] != first  # the next patient's AE
 
 
 def test_glyph_and_bar_paths_pack_small_and_unpack_to_the_figure(over):
@@ -180,11 +192,15 @@ def test_glyph_and_bar_paths_pack_small_and_unpack_to_the_figure(over):
 
 
 def test_shape_columns_and_period_boundaries():
-    assert shape_period(np.array([0, np.nan, 1, np.nan]), np.array([0, np.nan, 1, np.nan])) is None  # one vertex
-    uneven = np.array([0, 1, np.nan, 2, 3, 4, np.nan])
-    assert shape_period(uneven, uneven) is None
-    x = np.array([0, 1, np.nan, 5, 6, np.nan])
-    assert shape_period(x, np.array([0, 1, np.nan, 5, np.nan, 6])) is None  # gaps differ between x and y
+    x, y = join_shapes(np.array([[0, 1, 2, 0], [5, 6, 7, 5]]), np.array([[0, 1, 1, 0], [3, 4, 4, 3]]))
+    assert x.tolist() == [0, 1, 2, 0, 5, 6, 7, 5, 0] and shape_period(x, y) == 4
+    assert shape_period(x[:-1], y[:-1]) is None  # no way back
+    bad = x.copy()
+    bad[-1] = 1  # back to a point that is not the first shape's start
+    assert shape_period(bad, y) is None
+    with_gap = x.astype(float)
+    with_gap[4] = np.nan
+    assert shape_period(with_gap, y) is None
     cols, src, off = shape_columns(np.array([[0.5, 1.5], [3.5, 4.5]]))
     assert [c.tolist() for c in cols] == [[0.0, 3.0]] and src == [0, 0] and off == [0.5, 1.5]
     cols, src, off = shape_columns(np.array([[0.0, 1.0], [3.0, 7.0]]))  # second vertex not a fixed offset
@@ -193,14 +209,16 @@ def test_shape_columns_and_period_boundaries():
 
 def test_a_glyph_path_with_varying_text_inside_a_glyph_is_not_packed():
     n = 40
-    x = np.column_stack([np.arange(n), np.arange(n) + 0.5, np.full(n, np.nan)]).ravel()
-    text = np.column_stack([np.full(n, "a"), np.full(n, "b"), np.full(n, "")]).ravel()
-    fig = go.Figure(go.Scatter(x=x, y=x, hovertext=text, mode="none", fill="toself"))
-    _, packed = pack_figure(fig)
+    base = np.arange(n, dtype=float)[:, None]
+    x, y = join_shapes(np.add(base, [0, 0.5, 0.25, 0]), np.add(base, [0, 0, 1, 0]))
+    text = np.repeat(np.array([f"P{i}" for i in range(n)], dtype=object)[:, None], 4, axis=1)
+    (same,) = join_shapes(text)
+    text[:, 1] = "other"
+    (varying,) = join_shapes(text)
+    _, packed = pack_figure(go.Figure(go.Scatter(x=x, y=y, hovertext=varying, mode="none", fill="toself")))
     assert "glyphs" not in packed
-    text[1::3] = "a"
-    _, packed = pack_figure(go.Figure(go.Scatter(x=x, y=x, hovertext=text, mode="none", fill="toself")))
-    assert packed["glyphs"]["0"]["period"] == 3
+    _, packed = pack_figure(go.Figure(go.Scatter(x=x, y=y, hovertext=same, mode="none", fill="toself")))
+    assert packed["glyphs"]["0"]["period"] == 4
 
 
 def test_web_swimmer_parts_stay_markers():
