@@ -8,7 +8,8 @@ values once and an integer array (typed, base64) of indices into them; the page'
 with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long.
 A fill-only line of shapes joined without gaps (:func:`join_shapes`: the swimmer's glyphs and bars, the
 waterfall's bars above their limits) goes as a few numbers per shape (:func:`shape_columns`: a glyph's position,
-a bar's ends) and its strings once per shape; the page rebuilds the vertices. The plotly.js bundle is the smallest of plotly's
+a bar's ends) and its strings once per shape; the page rebuilds the vertices. A line of polylines from one start, each going out and back along itself
+(:func:`mirror_lines`, the spider), goes as the polylines once and their lengths. The plotly.js bundle is the smallest of plotly's
 distributions that draws every trace type in the report (:func:`plotly_bundle`): ``basic`` (scatter, bar, pie),
 shipped in ``dashboards/assets`` with its licence, else the full bundle of the installed plotly package.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "UNPACK_JS",
     "figure_html",
     "join_shapes",
+    "mirror_lines",
     "pack_figure",
     "plotly_bundle",
     "shape_columns",
@@ -101,6 +103,19 @@ function tkGlyphs(trace, g) {
     trace[k] = out;
   });
 }
+function tkMirror(trace, m) {
+  var lengths = tkTyped(m.lengths);
+  ["x", "y"].concat(m.keys).forEach(function (k) {
+    var v = tkTyped(trace[k]), out = [], at = 0;
+    for (var i = 0; i < lengths.length; i++) {
+      var n = lengths[i];
+      for (var j = 0; j < n; j++) out.push(v[at + j]);
+      for (j = n - 2; j > 0; j--) out.push(v[at + j]);
+      at += n;
+    }
+    trace[k] = out;
+  });
+}
 function tkPlot(id, fig, packed, config) {
   Object.keys(packed.traces || {}).forEach(function (t) {
     Object.keys(packed.traces[t]).forEach(function (k) {
@@ -108,6 +123,7 @@ function tkPlot(id, fig, packed, config) {
     });
   });
   Object.keys(packed.glyphs || {}).forEach(function (t) { tkGlyphs(fig.data[+t], packed.glyphs[t]); });
+  Object.keys(packed.mirror || {}).forEach(function (t) { tkMirror(fig.data[+t], packed.mirror[t]); });
   Plotly.newPlot(id, fig.data, fig.layout, config);
 }
 """
@@ -178,6 +194,12 @@ def unpack_figure(figure: dict, packed: dict) -> list[dict]:
         for key in g["keys"]:
             blocks = np.repeat(np.asarray(props[key], dtype=object)[:, None], p, axis=1)
             props[key] = np.concatenate([blocks.ravel(), blocks[-2::-1, 0]]).tolist()
+    for trace, m in packed.get("mirror", {}).items():
+        props, index = data[int(trace)], mirror_lines(_decode(m["lengths"]).astype(np.int64))
+        for key in ("x", "y", *m["keys"]):
+            props[key] = np.asarray(props[key], dtype="float64" if key in "xy" else object)[index]
+            if key not in "xy":
+                props[key] = props[key].tolist()
     return data
 
 
@@ -258,6 +280,38 @@ def join_shapes(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         a = np.asarray(a)
         out.append(np.concatenate([a.ravel(), a[-2::-1, 0]]) if len(a) else a.ravel())
     return tuple(out)
+
+
+def mirror_lines(lengths: np.ndarray) -> np.ndarray:
+    """Indices that lay polylines (given one after another, of ``lengths`` points) out as one line: each polyline
+    forward and back along itself to its second point, so that the next one starts where the first began.
+
+    >>> mirror_lines(np.array([3, 2])).tolist()
+    [0, 1, 2, 1, 3, 4]
+    """
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    return np.concatenate([np.r_[np.arange(a, a + n), np.arange(a + n - 2, a, -1)] for a, n in
+                           zip(starts, lengths, strict=True)]).astype(int)  # fmt: skip
+
+
+def _unmirror(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """The polyline lengths when a line (no gaps) is laid out as :func:`mirror_lines` with every polyline starting
+    at its first point, and that point nowhere else; else None."""
+    if len(x) < 2 or np.isnan(x).any() or np.isnan(y).any():
+        return None
+    hubs = np.flatnonzero((x == x[0]) & (y == y[0]))
+    spans = np.diff(np.r_[hubs, len(x)])
+    if (spans % 2).any():
+        return None
+    lengths = spans // 2 + 1
+    index = mirror_lines(lengths)
+    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(hubs, lengths, strict=True)])
+    if len(index) != len(x):
+        return None
+    fx, fy = x[forward], y[forward]
+    if not (np.array_equal(fx[index], x) and np.array_equal(fy[index], y)):
+        return None
+    return lengths
 
 
 def shape_period(x: np.ndarray, y: np.ndarray) -> int | None:
@@ -372,6 +426,34 @@ def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
     return out
 
 
+def _pack_mirror(props: dict) -> dict | None:
+    """A line of polylines out and back (:func:`mirror_lines`): the polylines once, in place of the line in
+    ``props`` (coordinates and strings); their lengths for the page to lay them out again."""
+    x, y = _decode(props.get("x")), _decode(props.get("y"))
+    if props.get("mode") != "lines" or x is None or y is None or len(x) < MIN_PACKED:
+        return None
+    lengths = _unmirror(x, y)
+    if lengths is None:
+        return None
+    index = mirror_lines(lengths)
+    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(np.r_[0, np.cumsum(2 * lengths - 2)[:-1]], lengths,
+                                                                  strict=True)])  # fmt: skip
+    keys = []
+    for key in _PACKED_KEYS:
+        value = props.get(key)
+        if value is not None and not isinstance(value, (str, dict)):
+            arr = np.asarray(value, dtype=object)
+            if len(arr) != len(x) or not (arr[forward][index] == arr).all():
+                return None
+            keys.append(key)
+    for key in keys:
+        props[key] = np.asarray(props[key], dtype=object)[forward].tolist()
+    for key, a in (("x", x), ("y", y)):
+        props[key] = {"dtype": "f8", "bdata": base64.b64encode(a[forward].astype("<f8").tobytes()).decode("ascii")}
+    codes = _index_array(lengths.astype(np.int64))
+    return {"lengths": {"dtype": {"u1": "u1", "u2": "u2", "i4": "i4"}[codes[1]], "bdata": codes[0]}, "keys": keys}
+
+
 def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
     """(figure as a plotly JSON dict with long string arrays taken out, the packed arrays).
 
@@ -382,12 +464,16 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     figure = fig.to_dict()  # numeric arrays already typed (base64) by plotly
     found: list[tuple[str, str, list[pd.Series]]] = []
     glyphs: dict[str, dict] = {}
+    mirror: dict[str, dict] = {}
     for i, props in enumerate(figure["data"]):
         if "customdata" in props and not _reads_customdata(props):
             del props["customdata"]
         shapes = _pack_shapes(props, lossy_points)
         if shapes is not None:
             glyphs[str(i)] = shapes
+        there_and_back = _pack_mirror(props)
+        if there_and_back is not None:
+            mirror[str(i)] = there_and_back
         for key in _PACKED_KEYS:
             value = props.get(key)
             if value is not None and not isinstance(value, (str, dict)):
@@ -418,6 +504,8 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
         offset += n
     if glyphs:
         packed["glyphs"] = glyphs
+    if mirror:
+        packed["mirror"] = mirror
     return figure, packed
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import join_shapes
+from tkitrack.dashboards.compact import join_shapes, mirror_lines
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
@@ -205,6 +205,24 @@ def figure_waterfall(
     return add_footnotes(fig, footnotes)
 
 
+def _retraced(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NaN-separated polylines that all start at one point (baseline: day 0, 0%) as one line without gaps: each
+    polyline out from the start and back along itself (:func:`tkitrack.dashboards.compact.mirror_lines`).
+
+    Plotly draws each piece of a line between gaps as an SVG element of its own; a line that goes back over
+    itself looks the same (one stroke). Returned unchanged when the polylines do not share their first point.
+    """
+    gap = np.isnan(x) | np.isnan(y)
+    if not len(x) or not gap.any():
+        return x, y, t
+    starts = np.r_[0, np.flatnonzero(gap) + 1]
+    if not ((x[starts] == x[0]) & (y[starts] == y[0])).all():
+        return x, y, t
+    keep = np.flatnonzero(~gap)
+    order = keep[mirror_lines(np.r_[np.flatnonzero(gap), len(x)] - starts)]
+    return x[order], y[order], t[order]
+
+
 #: Assessments up to which the spider plot marks every point (:func:`figure_spider`).
 MARKED_POINTS_MAX = 2_000
 
@@ -262,6 +280,8 @@ def figure_spider(
         x[where] = part["day"].to_numpy(dtype="float64")
         y[where] = part["pct_change"].to_numpy(dtype="float64")
         t[where] = ("<b>" + part["patient_id"].astype(str) + "</b>").to_numpy(dtype=object)
+        if not marked:
+            x, y, t = _retraced(x, y, t)
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
         colour = "#999999" if colour.upper() == "#FFFFFF" else colour
         fig.add_trace(

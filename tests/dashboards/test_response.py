@@ -164,3 +164,80 @@ def test_filled_bar_hover_label_is_the_bars_in_chromium(tmp_path):
             browser.close()
     assert labels[0] == labels[1] and labels[0][0].startswith("P0") and "best change" in labels[0][1]
     assert fills == 5  # one filled path per response
+
+
+def _assessments(patients: int, per_patient: int = 3) -> pd.DataFrame:
+    ids = np.repeat([f"P{i:05d}" for i in range(patients)], per_patient)
+    day = np.tile(np.arange(per_patient) * 60, patients)
+    change = np.where(day == 0, 0.0, -np.tile(np.arange(per_patient), patients) * 7.5 - (np.arange(len(ids)) % 11))
+    return pd.DataFrame({"patient_id": ids, "day": day, "pct_change": change})
+
+
+def test_spider_lines_above_2000_go_out_and_back_from_baseline_without_gaps():
+    """All polylines start at baseline (day 0, 0%): above 2,000 assessments each goes out and back along itself,
+    so the next starts where it began; one line, no gaps (plotly draws each piece between gaps as an element)."""
+    changes = _assessments(667)  # 2,001 assessments
+    fig = figure_spider(changes)
+    (trace,) = fig.data
+    x, y = np.asarray(trace.x, dtype="float64"), np.asarray(trace.y, dtype="float64")
+    assert not np.isnan(x).any() and len(x) == 667 * 4  # 3 out, 1 back (the 2nd point) per patient
+    first = changes[changes["patient_id"] == "P00000"]
+    np.testing.assert_array_equal(x[:5], [0, 60, 120, 60, 0])
+    np.testing.assert_array_equal(y[:4], [*first["pct_change"], first["pct_change"].iloc[1]])
+    assert list(trace.customdata[:5]) == ["<b>P00000</b>"] * 4 + ["<b>P00001</b>"]
+    # at 2,000 assessments (marked) the NaN-separated layout stays
+    marked = figure_spider(changes.iloc[:2000])
+    assert np.isnan(np.asarray(marked.data[0].x, dtype="float64")).any()
+
+
+def test_spider_keeps_its_gaps_when_lines_do_not_share_a_start():
+    changes = _assessments(667)
+    changes.loc[changes.index[3], "pct_change"] = 5.0  # P00001's first point is not the others' start
+    (trace,) = figure_spider(changes).data
+    assert np.isnan(np.asarray(trace.x, dtype="float64")).sum() == 666
+
+
+def test_out_and_back_spider_packs_once_and_unpacks_to_the_figure():
+    from tkitrack.dashboards.compact import pack_figure, unpack_figure
+
+    fig = figure_spider(_assessments(667))
+    figure, packed = pack_figure(fig)
+    assert packed["mirror"]["0"]["keys"] == ["customdata"]
+    (rebuilt,) = unpack_figure(figure, packed)
+    np.testing.assert_allclose(rebuilt["x"], np.asarray(fig.data[0].x, dtype="float64"))
+    np.testing.assert_allclose(rebuilt["y"], np.asarray(fig.data[0].y, dtype="float64"), rtol=1e-6)
+    assert list(rebuilt["customdata"]) == list(fig.data[0].customdata)
+    assert figure["data"][0]["x"]["dtype"] == "i2"  # each polyline once: days as int16
+
+
+@pytest.mark.browser
+def test_out_and_back_spider_in_chromium_is_one_line_with_every_point(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tkitrack.dashboards.report import Section, write_report
+
+    fig = figure_spider(_assessments(667))
+    path = write_report([Section("Spider", figures=[fig])], tmp_path / "r.html", title="t", provenance={})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelector('#fig-s1-1 svg.main-svg') !== null", timeout=60000)
+            drawn = page.evaluate("(() => { const t = document.getElementById('fig-s1-1').data[0];"
+                                  " return [Array.from(t.x), Array.from(t.y), t.customdata]; })()")  # fmt: skip
+            lines = page.evaluate("document.querySelectorAll('#fig-s1-1 .scatterlayer path.js-line').length")
+            page.evaluate("Plotly.Fx.hover('fig-s1-1', [{curveNumber: 0, pointNumber: 6}])")
+            label = page.evaluate(
+                "[...document.querySelectorAll('#fig-s1-1 .hoverlayer .hovertext text.nums tspan.line')]"
+                ".map(t => t.textContent)"
+            )
+        finally:
+            browser.close()
+    assert lines == 1
+    np.testing.assert_allclose(drawn[0], np.asarray(fig.data[0].x, dtype="float64"))
+    np.testing.assert_allclose(drawn[1], np.asarray(fig.data[0].y, dtype="float64"), rtol=1e-6)
+    assert drawn[2] == list(fig.data[0].customdata)
+    y6 = float(fig.data[0].y[6])
+    assert label == ["P00001", f"day {int(fig.data[0].x[6])}: {y6:+.1f}%"]
