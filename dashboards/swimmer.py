@@ -8,9 +8,9 @@ event kinds present, not on the number of patients; 10,000 lanes build as fast a
 Above :data:`MARKER_LANES_MAX` lanes the events are not plotly markers (each an SVG element of its own: the
 10,000-patient report's 41,000 took seconds of its load in Chromium) but glyphs: each event is a small closed
 polygon of the marker's shape and pixel size, drawn in data coordinates, and each event kind is one filled path
-(``fill="toself"``, no line, no gaps: plotly makes an SVG element for each piece of a line between gaps). Solid
-lane stretches are filled bars the same way. Hover gives the same text on every vertex of a glyph; the figure
-says so in a footnote.
+(``fill="toself"``, no line, no gaps: plotly makes an SVG element for each piece of a line between gaps).
+Lane stretches are filled bars the same way (dotted ones filled with a dot pattern). Hover gives the same text
+on every vertex of a glyph; the figure says so in a footnote.
 """
 
 from __future__ import annotations
@@ -290,11 +290,20 @@ def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     )
 
 
+#: A dotted or dashed lane stretch as a bar: its colour in dots or upright strokes on nothing (``fillmode``
+#: "replace"), so that the bar reads as the line's pattern, in the lane and in the legend.
+_BAR_PATTERNS: dict[str, dict[str, object]] = {
+    "dot": {"shape": ".", "fillmode": "replace", "size": 6, "solidity": 0.5},
+    "dash": {"shape": "|", "fillmode": "replace", "size": 9, "solidity": 0.6},
+}
+
+
 def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
-    """A solid lane trace (``x0, mid, x1, gap`` per segment, :func:`compute_line_arrays`) as one filled path: a bar
-    as tall as the line is wide around each segment, vertices at both ends and the middle of both edges (hover
-    finds them, as it found the line's points), joined without gaps (:func:`join_shapes`). Returned unchanged
-    if it is not made of such segments."""
+    """A lane trace (``x0, mid, x1, gap`` per segment, :func:`compute_line_arrays`) as one filled path: a bar as
+    tall as the line is wide around each segment, vertices at both ends and the middle of both edges (hover finds
+    them, as it found the line's points), joined without gaps (:func:`join_shapes`); a dotted or dashed line's
+    bar is filled with dots or strokes (:data:`_BAR_PATTERNS`). Returned unchanged if it is not made of such
+    segments."""
     x, y = np.asarray(lines.x, dtype="float64"), np.asarray(lines.y, dtype="float64")
     if len(x) == 0 or len(x) % 4 or not np.isnan(x[3::4]).all() or np.isnan(x.reshape(-1, 4)[:, :3]).any():
         return lines
@@ -317,6 +326,7 @@ def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
         mode="none",
         fill="toself",
         fillcolor=lines.line.color,
+        fillpattern=_BAR_PATTERNS.get(lines.line.dash or "solid"),
         name=lines.name,
         legendgroup=lines.legendgroup,
         legendgrouptitle=lines.legendgrouptitle,
@@ -522,14 +532,12 @@ def figure_swimmer(
             (x_range[1] - x_range[0]) / _plot_width(width, margin, traces),
             n_rows / (height - margin["t"] - margin["b"]),  # the y axis runs down: one lane is n_rows / height px
         )
-        solid = [t.mode == "lines" and (t.line.dash or "solid") == "solid" for t in traces]
-        glyphs = [_glyph_trace(t, units) if t.mode == "markers" else _bar_trace(t, units) if bar else t
-                  for t, bar in zip(traces, solid, strict=True)]  # fmt: skip
+        glyphs = [_glyph_trace(t, units) if t.mode == "markers" else _bar_trace(t, units) for t in traces]
         events = sum(len(t.x) for t in traces if t.mode == "markers")
         footnotes = [*footnotes, f"{len(y):,} lanes: above {MARKER_LANES_MAX:,} lanes the {events:,} events are drawn "
-                                 "as filled shapes of their marker's form and size and solid lane stretches as "
-                                 "filled bars of the line's width (one path per legend entry), not as markers and "
-                                 "lines; hover a shape or bar for its details."]  # fmt: skip
+                                 "as filled shapes of their marker's form and size and lane stretches as filled bars "
+                                 "of the line's width (dotted ones filled with dots; one path per legend entry), not "
+                                 "as markers and lines; hover a shape or bar for its details."]  # fmt: skip
         traces = glyphs
     fig = go.Figure(data=traces)
     show_ids = px >= 9.0

@@ -72,10 +72,10 @@ def test_one_lane_over_events_are_glyph_paths_with_the_same_legend(at_limit, ove
         if before.mode == "markers":
             assert (after.mode, after.fill, after.hoveron) == ("none", "toself", "points")
             assert after.fillcolor == before.marker.color
-        elif before.line.dash in (None, "solid"):  # solid stretches: bars of the line's colour
+        else:  # lane stretches: bars of the line's colour, a dotted or dashed line's filled with dots or strokes
             assert (after.mode, after.fill, after.fillcolor) == ("none", "toself", before.line.color)
-        else:  # dotted or dashed stretches stay lines (their pattern is what the legend names)
-            assert after.mode == "lines" and after.line.dash == before.line.dash
+            shape = {None: None, "solid": None, "dot": ".", "dash": "|"}[before.line.dash]
+            assert after.fillpattern.shape == shape and (shape is None or after.fillpattern.fillmode == "replace")
     # every event is one glyph
     events = sum(len(t.x) for t in at_limit.data if t.mode == "markers")
     n_events = len(over_data.markers) + int(over_data.lanes[["ongoing_treatment", "ongoing_response"]].to_numpy().sum()
