@@ -2,7 +2,7 @@
 
 A 10,000-patient swimmer carries a hover text for each of ~180,000 points, most of it repeated (the patient id,
 the drug, the day, the AE term): as JSON strings that is 20 MB. :func:`pack_figure` splits every long string array
-of a trace (``hovertext``, ``text``, ``customdata``) at ``<br>`` into parts and keeps, for each part, its distinct
+of a trace (``hovertext``, ``text``, ``customdata``, ``hovertemplate``) at ``<br>`` into parts and keeps, for each part, its distinct
 values once and an integer array (typed, base64) of indices into them; the page's script
 (:data:`UNPACK_JS`) rebuilds the arrays before plotly draws, so the hover labels are the ones the figure was made
 with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long.
@@ -44,7 +44,7 @@ __all__ = [
 BASIC_TRACE_TYPES: frozenset[str] = frozenset({"scatter", "bar", "pie"})
 #: String arrays shorter than this stay as they are.
 MIN_PACKED = 64
-_PACKED_KEYS = ("hovertext", "text", "customdata")
+_PACKED_KEYS = ("hovertext", "text", "customdata", "hovertemplate")
 _SEP = "<br>"
 
 #: Rebuilds packed string arrays and glyph lines, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed``
@@ -258,7 +258,14 @@ def _float32(value: Any, *, exact: bool) -> Any:
 
 
 def _reads_customdata(props: dict) -> bool:
-    return any("customdata" in str(props.get(k) or "") for k in ("hovertemplate", "texttemplate"))
+    for key in ("hovertemplate", "texttemplate"):
+        value = props.get(key)
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else np.unique(np.asarray(value, dtype=object).astype(str))
+        if any("customdata" in v for v in values):
+            return True
+    return False
 
 
 def join_shapes(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
