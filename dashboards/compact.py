@@ -458,7 +458,7 @@ def _pack_mirror(props: dict) -> dict | None:
     for key, a in (("x", x), ("y", y)):
         props[key] = {"dtype": "f8", "bdata": base64.b64encode(a[forward].astype("<f8").tobytes()).decode("ascii")}
     codes = _index_array(lengths.astype(np.int64))
-    return {"lengths": {"dtype": {"u1": "u1", "u2": "u2", "i4": "i4"}[codes[1]], "bdata": codes[0]}, "keys": keys}
+    return {"lengths": {"dtype": codes[1], "bdata": codes[0]}, "keys": keys}
 
 
 def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:

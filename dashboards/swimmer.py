@@ -501,7 +501,9 @@ def figure_swimmer(
     -------
     plotly.graph_objects.Figure
         Traces, in order: off treatment, one per (drug, dose level), one per marker kind (AE per grade), then
-        the ongoing arrows; grouped in the legend as lanes / responses / events.
+        the ongoing arrows; grouped in the legend as lanes / responses / events. Above :data:`MARKER_LANES_MAX`
+        lanes the same traces are fill-only paths (glyphs for the markers, bars for the lane stretches; their
+        legend entries show a filled swatch) and a footnote says so.
     """
     lanes, segments, markers = data.lanes, data.segments, data.markers
     n_groups = int(lanes[group_by].nunique(dropna=False)) if group_by in lanes.columns else 0
