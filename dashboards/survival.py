@@ -154,7 +154,7 @@ def _curve_traces(
 #: Censor marks per figure up to which they are plotly markers; above, each curve's marks are one line (see
 #: :func:`_censor_line`).
 CENSOR_MARKS_MAX = 1_000
-_TICK_PX = 4.5  # half the height of a "line-ns-open" marker of size 9
+_TICK_PX = 1.4 * 9 / 2  # half a "line-ns-open" marker of size 9: plotly.js draws it 1.4 radii either side
 
 
 def _censor_line(marks: go.Scatter, curve: go.Scatter, half: float) -> go.Scatter:

@@ -172,11 +172,13 @@ def test_censor_marks_up_to_1000_are_markers_then_one_line_per_curve(marks, line
 
 def test_censor_line_tick_is_the_markers_height_hand_worked():
     """Figure 560 px tall (one at-risk row), margins 90 + 60: 410 px; the top row gets 0.9 x 0.87 of it (0.1
-    spacing, 13% table): 321.03 px for y 0-1.03, so the 9 px tick reaches 4.5 x 1.03 / 321.03 = 0.014438 either side."""
+    spacing, 13% table): 321.03 px for y 0-1.03. A size-9 "line-ns" marker reaches 1.4 x 4.5 = 6.3 px either side
+    (plotly.js's symbol), so the tick reaches 6.3 x 1.03 / 321.03 = 0.020213 in y."""
     frame = _many_marks(CENSOR_MARKS_MAX + 1)
     fig = figure_km({"A": frame})
     cens = next(t for t in fig.data if t.name == "A censored")
-    half = 4.5 * 1.03 / (410 * 0.9 * 0.87)
+    half = 6.3 * 1.03 / (410 * 0.9 * 0.87)
+    assert round(half, 6) == 0.020213
     # time 0 (not censored), then time 1 (censored: S = 1.0): up, down, back; time 2 (censored, S = 0.999)
     np.testing.assert_allclose(cens.x[:9], [0, 1, 1, 1, 1, 2, 2, 2, 2])
     np.testing.assert_allclose(cens.y[:5], [1.0, 1.0, 1.0 + half, 1.0 - half, 1.0], rtol=1e-4)
