@@ -167,7 +167,9 @@ def row_errors(record: str, row: dict) -> list[str]:
     start, end = row.get("start"), row.get("end")
     if record in ("exposure", "ae") and start is not None and end is not None and end < start:
         found.append("EX001" if record == "exposure" else "AE001")
-    if record == "exposure" and row["dose"] is not None and row["dose"] <= 0 and row["drug"] != "placebo":
+    # a missing drug is FLD001's; whether dose 0 is allowed (placebo) is then undecided, as in frames.py
+    if record == "exposure" and row["dose"] is not None and row["drug"] is not None and row["dose"] <= 0 \
+            and row["drug"] != "placebo":  # fmt: skip
         found.append("EX006")
     if record == "ae" and row["term"] is not None:
         if row["term"] not in CTCAE and not row["verbatim"]:

@@ -15,12 +15,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from tkitrack.schemas import storage
 from tkitrack.schemas.storage import current_revision, head_revision, make_engine, upgrade
+
+# Property tests draw the same examples on every run (a red suite is then a bug, never a lucky draw, and a
+# failure reproduces as it was seen); HYPOTHESIS_PROFILE=explore draws new ones, to look for bugs on purpose.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # The commands' output is tested as a pipe sees it (no terminal: tables 200 columns wide, cli._common._print_table);
 # a terminal size inherited from the caller (pytest-xdist's workers get COLUMNS=80, LINES=24) would wrap them.

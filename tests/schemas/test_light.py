@@ -224,6 +224,9 @@ def _with(stored, record, **raw):
          []),
         ("exposure", {"drug": "crizotinib", "dose": "0", "unit": "mg", "frequency": "BID", "start": "2020-03-01"},
          ["EX006"]),
+        # EX006 needs the drug: with none, dose 0 is only FLD001 (found by hypothesis); placebo may be 0
+        ("exposure", {"drug": "", "dose": "0", "unit": "mg", "frequency": "QD", "start": "2020-03-01"}, ["FLD001"]),
+        ("exposure", {"drug": "placebo", "dose": "0", "unit": "mg", "frequency": "QD", "start": "2020-03-01"}, []),
         ("followup", {"date": "2020-07-01", "vital_status": "dead"}, ["FU001"]),
         ("assessment", {"date": "2019-12-31"}, ["AS001"]),
         ("assessment", {"date": "2020-01-01"}, []),
