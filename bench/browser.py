@@ -5,6 +5,9 @@ The report is written by ``tkitrack report`` on a SQLite file of generated patie
 runs from navigation to the moment every figure has its SVG (median of the repeats, a fresh page each). Baseline:
 a page holding only the same inlined plotly.js bundle and one empty plot, opened the same way (the cost of
 parsing the library, which no report avoids).
+
+``--per-figure`` also prints, for each figure, the time since navigation at which its SVG appeared (a
+MutationObserver installed before the page loads; median of the repeats) and the difference to the one before.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from bench._harness import Result
 
-__all__ = ["load_seconds", "run"]
+__all__ = ["figure_seconds", "load_seconds", "run"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -55,6 +58,37 @@ def load_seconds(paths: list[Path], repeats: int) -> list[float]:
     return out
 
 
+_OBSERVE = """
+window.__drawn = {};
+new MutationObserver(() => {
+  document.querySelectorAll('div[id^=fig-]').forEach(d => {
+    if (!(d.id in window.__drawn) && d.querySelector('svg.main-svg')) window.__drawn[d.id] = performance.now();
+  });
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def figure_seconds(path: Path, repeats: int) -> dict[str, float]:
+    """Seconds from navigation until each figure's SVG appears (median of ``repeats``), in page order."""
+    from playwright.sync_api import sync_playwright
+
+    runs: list[dict[str, float]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            for _ in range(repeats):
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.add_init_script(_OBSERVE)
+                page.goto(path.as_uri(), timeout=300_000)
+                page.wait_for_function(_DRAWN, timeout=300_000, polling=50)
+                runs.append({k: v / 1000 for k, v in page.evaluate("window.__drawn").items()})
+                page.close()
+        finally:
+            browser.close()
+    order = sorted(runs[0], key=runs[0].get)
+    return {k: statistics.median(r[k] for r in runs) for k in order}
+
+
 def _baseline_page(report: Path, out: Path) -> None:
     html = report.read_text(encoding="utf-8")
     scripts = re.findall(r'<script type="text/javascript">(.*?)</script>', html, re.S)
@@ -67,7 +101,7 @@ def _baseline_page(report: Path, out: Path) -> None:
     )
 
 
-def run(n: int = 10_000, repeats: int = 3, *, db_dir: str | None = None) -> list[Result]:
+def run(n: int = 10_000, repeats: int = 3, *, db_dir: str | None = None, per_figure: bool = False) -> list[Result]:
     from bench.report import _build_db
     from bench.startup import _script
 
@@ -84,6 +118,11 @@ def run(n: int = 10_000, repeats: int = 3, *, db_dir: str | None = None) -> list
         _baseline_page(report, baseline)
         t_report, t_base = load_seconds([report, baseline], repeats)
         figures = len(re.findall(r'<div id="fig-', report.read_text(encoding="utf-8")))
+        if per_figure:
+            before = 0.0
+            for fig_id, t in figure_seconds(report, repeats).items():
+                print(f"{fig_id}: drawn at {t:.2f} s (+{t - before:.2f} s)", flush=True)
+                before = t
         notes = {"HTML": f"{report.stat().st_size / 2**20:.1f} MiB (target < 8 MiB at 10,000)",
                  "figures": figures, "target": "< 5 s"}  # fmt: skip
     return [Result("10 report in Chromium", f"{n:,} patients: open until every figure is drawn", t_report, t_base,
@@ -99,5 +138,6 @@ if __name__ == "__main__":  # python -m bench.browser [N] [--db-dir DIR]
     parser.add_argument("n", nargs="?", type=int, default=10_000)
     parser.add_argument("--db-dir")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--per-figure", action="store_true", help="also print when each figure is drawn")
     opts = parser.parse_args()
-    print(format_table(run(opts.n, opts.repeats, db_dir=opts.db_dir)), flush=True)
+    print(format_table(run(opts.n, opts.repeats, db_dir=opts.db_dir, per_figure=opts.per_figure)), flush=True)

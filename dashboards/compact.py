@@ -2,10 +2,14 @@
 
 A 10,000-patient swimmer carries a hover text for each of ~180,000 points, most of it repeated (the patient id,
 the drug, the day, the AE term): as JSON strings that is 20 MB. :func:`pack_figure` splits every long string array
-of a trace (``hovertext``, ``text``, ``customdata``) at ``<br>`` into parts and keeps, for each part, its distinct
+of a trace (``hovertext``, ``text``, ``customdata``, ``hovertemplate``) at ``<br>`` into parts and keeps, for each part, its distinct
 values once and an integer array (typed, base64) of indices into them; the page's script
 (:data:`UNPACK_JS`) rebuilds the arrays before plotly draws, so the hover labels are the ones the figure was made
-with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long. The plotly.js bundle is the smallest of plotly's
+with. Whole-number coordinates go as int16/int32, others as float32 where that is exact or the trace is long.
+A fill-only line of shapes joined without gaps (:func:`join_shapes`: the swimmer's glyphs and bars, the
+waterfall's bars above their limits) goes as a few numbers per shape (:func:`shape_columns`: a glyph's position,
+a bar's ends) and its strings once per shape; the page rebuilds the vertices. A line of polylines from one start, each going out and back along itself
+(:func:`mirror_lines`, the spider), goes as the polylines once and their lengths. The plotly.js bundle is the smallest of plotly's
 distributions that draws every trace type in the report (:func:`plotly_bundle`): ``basic`` (scatter, bar, pie),
 shipped in ``dashboards/assets`` with its licence, else the full bundle of the installed plotly package.
 """
@@ -22,17 +26,32 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.utils import PlotlyJSONEncoder
 
-__all__ = ["BASIC_TRACE_TYPES", "UNPACK_JS", "figure_html", "pack_figure", "plotly_bundle", "unpack_strings"]
+__all__ = [
+    "BASIC_TRACE_TYPES",
+    "UNPACK_JS",
+    "figure_html",
+    "join_shapes",
+    "mirror_lines",
+    "pack_figure",
+    "plotly_bundle",
+    "shape_columns",
+    "shape_period",
+    "unpack_figure",
+    "unpack_strings",
+]
 
 #: Trace types plotly.js's ``basic`` partial bundle draws (plotly.js-basic-dist-min, same version as plotly.py's).
 BASIC_TRACE_TYPES: frozenset[str] = frozenset({"scatter", "bar", "pie"})
 #: String arrays shorter than this stay as they are.
 MIN_PACKED = 64
-_PACKED_KEYS = ("hovertext", "text", "customdata")
+_PACKED_KEYS = ("hovertext", "text", "customdata", "hovertemplate")
 _SEP = "<br>"
 
-#: Rebuilds packed string arrays, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed`` is
-#: ``{"tables": [distinct values of part 0, of part 1, ...], "traces": {trace: {key: [[base64, dtype], ...]}}}``.
+#: Rebuilds packed string arrays and glyph lines, then draws: ``tkPlot(div id, figure, packed, config)``; ``packed``
+#: is ``{"tables": [distinct values of part 0, of part 1, ...], "traces": {trace: {key: [[base64, dtype], ...]}},
+#: "glyphs": {trace: {"period": p, "x": {"cols": [typed array, ...], "src": [...], "off": [...]}, "y": {...},
+#: "keys": [string keys given per shape]}}}``: vertex j of shape i is ``cols[src[j]][i] + off[j]``; after the
+#: shapes the line goes back through the shapes' first vertices (:func:`join_shapes`).
 UNPACK_JS = """
 function tkIdx(b64, dtype) {
   var bin = atob(b64), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
@@ -53,12 +72,58 @@ function tkUnpack(tables, parts) {
   }
   return out;
 }
+var TK_TYPES = {i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
+                f4: Float32Array, f8: Float64Array};
+function tkTyped(v) {
+  if (!v || !v.bdata) return v;
+  var bin = atob(v.bdata), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
+  for (var i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+  return new TK_TYPES[v.dtype](buf);
+}
+function tkGlyphs(trace, g) {
+  var p = g.period;
+  function back(out, n) {
+    for (var m = 0; m < n - 1; m++) out[n * p + m] = out[(n - 2 - m) * p];
+  }
+  ["x", "y"].forEach(function (k) {
+    var cols = g[k].cols.map(tkTyped), src = g[k].src, off = g[k].off, n = cols[0].length;
+    var out = new Float64Array(n * (p + 1) - 1);
+    for (var i = 0; i < n; i++) {
+      for (var j = 0; j < p; j++) out[i * p + j] = cols[src[j]][i] + off[j];
+    }
+    back(out, n);
+    trace[k] = out;
+  });
+  g.keys.forEach(function (k) {
+    var v = trace[k], n = v.length, out = new Array(n * (p + 1) - 1);
+    for (var i = 0; i < n; i++) {
+      for (var j = 0; j < p; j++) out[i * p + j] = v[i];
+    }
+    back(out, n);
+    trace[k] = out;
+  });
+}
+function tkMirror(trace, m) {
+  var lengths = tkTyped(m.lengths);
+  ["x", "y"].concat(m.keys).forEach(function (k) {
+    var v = tkTyped(trace[k]), out = [], at = 0;
+    for (var i = 0; i < lengths.length; i++) {
+      var n = lengths[i];
+      for (var j = 0; j < n; j++) out.push(v[at + j]);
+      for (j = n - 2; j > 0; j--) out.push(v[at + j]);
+      at += n;
+    }
+    trace[k] = out;
+  });
+}
 function tkPlot(id, fig, packed, config) {
   Object.keys(packed.traces || {}).forEach(function (t) {
     Object.keys(packed.traces[t]).forEach(function (k) {
       fig.data[+t][k] = tkUnpack(packed.tables, packed.traces[t][k]);
     });
   });
+  Object.keys(packed.glyphs || {}).forEach(function (t) { tkGlyphs(fig.data[+t], packed.glyphs[t]); });
+  Object.keys(packed.mirror || {}).forEach(function (t) { tkMirror(fig.data[+t], packed.mirror[t]); });
   Plotly.newPlot(id, fig.data, fig.layout, config);
 }
 """
@@ -106,6 +171,36 @@ def unpack_strings(tables: list[list], parts: list) -> list[str | None]:
         found = [table[codes[i]] for table, codes in cols if table[codes[i]] is not None]
         out.append(_SEP.join(found) if found else None)
     return out
+
+
+def unpack_figure(figure: dict, packed: dict) -> list[dict]:
+    """The traces as the page's script hands them to plotly: strings unpacked, glyph lines rebuilt (x and y as
+    float64 arrays, other typed arrays decoded). For tests and for reading a report's data."""
+    data = [dict(props) for props in figure["data"]]
+    for trace, keys in packed.get("traces", {}).items():
+        for key, parts in keys.items():
+            data[int(trace)][key] = unpack_strings(packed["tables"], parts)
+    for props in data:
+        for key in ("x", "y"):
+            decoded = _decode(props.get(key))
+            if decoded is not None:
+                props[key] = decoded.astype("float64")
+    for trace, g in packed.get("glyphs", {}).items():
+        props, p = data[int(trace)], g["period"]
+        for key in ("x", "y"):
+            cols = [_decode(c).astype("float64") for c in g[key]["cols"]]
+            blocks = np.column_stack([cols[s] + o for s, o in zip(g[key]["src"], g[key]["off"], strict=True)])
+            props[key] = np.concatenate([blocks.ravel(), blocks[-2::-1, 0]])
+        for key in g["keys"]:
+            blocks = np.repeat(np.asarray(props[key], dtype=object)[:, None], p, axis=1)
+            props[key] = np.concatenate([blocks.ravel(), blocks[-2::-1, 0]]).tolist()
+    for trace, m in packed.get("mirror", {}).items():
+        props, index = data[int(trace)], mirror_lines(_decode(m["lengths"]).astype(np.int64))
+        for key in ("x", "y", *m["keys"]):
+            props[key] = np.asarray(props[key], dtype="float64" if key in "xy" else object)[index]
+            if key not in "xy":
+                props[key] = props[key].tolist()
+    return data
 
 
 _DTYPES = {"i1": "<i1", "u1": "<u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}
@@ -163,7 +258,207 @@ def _float32(value: Any, *, exact: bool) -> Any:
 
 
 def _reads_customdata(props: dict) -> bool:
-    return any("customdata" in str(props.get(k) or "") for k in ("hovertemplate", "texttemplate"))
+    for key in ("hovertemplate", "texttemplate"):
+        value = props.get(key)
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else np.unique(np.asarray(value, dtype=object).astype(str))
+        if any("customdata" in v for v in values):
+            return True
+    return False
+
+
+def join_shapes(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Shapes as one line without gaps: ``n x p`` arrays (a row per shape, x, y and any per-vertex values), each
+    row starting and ending at the same point (its anchor), laid out row after row and then back through the
+    anchors of rows ``n - 2`` to ``0``.
+
+    Filled (``fill="toself"``), every way between two shapes is gone along twice, once in each direction, so it
+    adds no area: the fill is the shapes. Plotly draws a line's pieces between gaps as an SVG element each (and
+    makes, styles and removes one per piece even when it draws no line), so a line of shapes without gaps is
+    one element whatever the number of shapes.
+
+    >>> x, = join_shapes(np.array([[0, 1, 0], [5, 6, 5], [9, 8, 9]]))
+    >>> x.tolist()
+    [0, 1, 0, 5, 6, 5, 9, 8, 9, 5, 0]
+    """
+    out = []
+    for a in arrays:
+        a = np.asarray(a)
+        out.append(np.concatenate([a.ravel(), a[-2::-1, 0]]) if len(a) else a.ravel())
+    return tuple(out)
+
+
+def mirror_lines(lengths: np.ndarray) -> np.ndarray:
+    """Indices that lay polylines (given one after another, of ``lengths`` points) out as one line: each polyline
+    forward and back along itself to its second point, so that the next one starts where the first began.
+
+    >>> mirror_lines(np.array([3, 2])).tolist()
+    [0, 1, 2, 1, 3, 4]
+    """
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    return np.concatenate([np.r_[np.arange(a, a + n), np.arange(a + n - 2, a, -1)] for a, n in
+                           zip(starts, lengths, strict=True)]).astype(int)  # fmt: skip
+
+
+def _unmirror(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """The polyline lengths when a line (no gaps) is laid out as :func:`mirror_lines` with every polyline starting
+    at its first point, and that point nowhere else; else None."""
+    if len(x) < 2 or np.isnan(x).any() or np.isnan(y).any():
+        return None
+    hubs = np.flatnonzero((x == x[0]) & (y == y[0]))
+    spans = np.diff(np.r_[hubs, len(x)])
+    if (spans % 2).any():
+        return None
+    lengths = spans // 2 + 1
+    index = mirror_lines(lengths)
+    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(hubs, lengths, strict=True)])
+    if len(index) != len(x):
+        return None
+    fx, fy = x[forward], y[forward]
+    if not (np.array_equal(fx[index], x) and np.array_equal(fy[index], y)):
+        return None
+    return lengths
+
+
+def shape_period(x: np.ndarray, y: np.ndarray) -> int | None:
+    """``p`` when a line is shapes of ``p`` vertices joined as :func:`join_shapes` lays them out (``p >= 3``), the
+    smallest such; else None.
+
+    >>> shape_period(np.array([0, 1, 0, 5, 6, 5, 9, 8, 9, 5, 0]), np.zeros(11))
+    3
+    """
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    total = len(x) + 1  # n shapes of p vertices and n - 1 anchors back: n * (p + 1)
+    if len(y) != len(x) or len(x) < 3 or np.isnan(x).any() or np.isnan(y).any():
+        return None
+    for p in range(3, total):
+        if total % (p + 1):
+            continue
+        n = total // (p + 1)
+        ok = True
+        for a in (x, y):
+            blocks = a[: n * p].reshape(n, p)
+            if not (np.array_equal(blocks[:, 0], blocks[:, -1]) and np.array_equal(a[n * p :], blocks[-2::-1, 0])):
+                ok = False
+                break
+        if ok:
+            return p
+    return None
+
+
+def shape_columns(v: np.ndarray) -> tuple[list[np.ndarray], list[int], list[float]]:
+    """One coordinate of ``n`` shapes (an ``n x k`` array, a row per shape) as few columns: ``(columns, src, off)``
+    with vertex ``j`` of every shape ``columns[src[j]] + off[j]`` (within 1e-9 of the largest value).
+
+    A vertex at a fixed offset from an earlier column takes that column; any other vertex is a column of its
+    own. A column around whole numbers (days, lanes) is stored as whole numbers, its fraction moved to ``off``.
+
+    >>> cols, src, off = shape_columns(np.array([[10.25, 11.25, 20.0], [30.25, 31.25, 35.0]]))
+    >>> [c.tolist() for c in cols], src, off
+    ([[10.0, 30.0], [20.0, 35.0]], [0, 0, 1], [0.25, 1.25, 0.0])
+    """
+    tol = 1e-9 * max(1.0, float(np.abs(v).max()) if v.size else 1.0)
+    cols: list[np.ndarray] = []
+    src: list[int] = []
+    off: list[float] = []
+    for j in range(v.shape[1]):
+        for c, col in enumerate(cols):
+            d = v[:, j] - col
+            if np.abs(d - d[0]).max() <= tol:
+                src.append(c)
+                off.append(float(d[0]))
+                break
+        else:
+            col = v[:, j]
+            shift = col[0] - np.round(col[0])
+            whole = np.round(col - shift)
+            if np.abs(col - shift - whole).max() <= tol:
+                col = whole
+            else:
+                shift = 0.0
+            cols.append(col)
+            src.append(len(cols) - 1)
+            off.append(float(shift))
+    return cols, src, off
+
+
+def _per_shape(values: Any, p: int) -> np.ndarray | None:
+    """Each shape's value when a string array laid out as :func:`join_shapes` is constant within each shape."""
+    arr = np.asarray(values, dtype=object)
+    n = (len(arr) + 1) // (p + 1)
+    if arr.ndim != 1 or n * (p + 1) - 1 != len(arr):
+        return None
+    blocks = arr[: n * p].reshape(n, p)
+    if not (blocks == blocks[:, :1]).all() or not (arr[n * p :] == blocks[-2::-1, 0]).all():
+        return None
+    return blocks[:, 0]
+
+
+def _typed_column(col: np.ndarray, *, lossy: bool) -> dict:
+    if len(col) and np.array_equal(col, np.round(col)) and np.abs(col).max() < 2**31:
+        dtype = "i2" if np.abs(col).max() < 2**15 else "i4"
+    else:
+        exact = np.array_equal(col.astype("<f4").astype("<f8"), col)
+        dtype = "f4" if lossy or exact else "f8"
+    return {"dtype": dtype, "bdata": base64.b64encode(col.astype(_DTYPES[dtype]).tobytes()).decode("ascii")}
+
+
+def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
+    """A fill-only line of shapes (``mode="none"``, :func:`join_shapes`): its coordinates as :func:`shape_columns`
+    and its strings once per shape, taken out of ``props``; what the page rebuilds them from."""
+    x, y = _decode(props.get("x")), _decode(props.get("y"))
+    if props.get("mode") != "none" or x is None or y is None or len(x) < MIN_PACKED:
+        return None
+    p = shape_period(x, y)
+    if p is None:
+        return None
+    n = (len(x) + 1) // (p + 1)
+    strings = {}
+    for key in _PACKED_KEYS:
+        if props.get(key) is not None and not isinstance(props[key], (str, dict)):
+            shapes = _per_shape(props[key], p)
+            if shapes is None:
+                return None
+            strings[key] = shapes
+    out: dict[str, Any] = {"period": p}
+    for key, a in (("x", x), ("y", y)):
+        cols, src, off = shape_columns(a[: n * p].reshape(n, p))
+        lossy = len(a) >= lossy_points
+        out[key] = {"cols": [_typed_column(c, lossy=lossy) for c in cols], "src": src, "off": off}
+        del props[key]
+    for key, values in strings.items():
+        props[key] = values.tolist()
+    out["keys"] = list(strings)
+    return out
+
+
+def _pack_mirror(props: dict) -> dict | None:
+    """A line of polylines out and back (:func:`mirror_lines`): the polylines once, in place of the line in
+    ``props`` (coordinates and strings); their lengths for the page to lay them out again."""
+    x, y = _decode(props.get("x")), _decode(props.get("y"))
+    if props.get("mode") != "lines" or x is None or y is None or len(x) < MIN_PACKED:
+        return None
+    lengths = _unmirror(x, y)
+    if lengths is None:
+        return None
+    index = mirror_lines(lengths)
+    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(np.r_[0, np.cumsum(2 * lengths - 2)[:-1]], lengths,
+                                                                  strict=True)])  # fmt: skip
+    keys = []
+    for key in _PACKED_KEYS:
+        value = props.get(key)
+        if value is not None and not isinstance(value, (str, dict)):
+            arr = np.asarray(value, dtype=object)
+            if len(arr) != len(x) or not (arr[forward][index] == arr).all():
+                return None
+            keys.append(key)
+    for key in keys:
+        props[key] = np.asarray(props[key], dtype=object)[forward].tolist()
+    for key, a in (("x", x), ("y", y)):
+        props[key] = {"dtype": "f8", "bdata": base64.b64encode(a[forward].astype("<f8").tobytes()).decode("ascii")}
+    codes = _index_array(lengths.astype(np.int64))
+    return {"lengths": {"dtype": codes[1], "bdata": codes[0]}, "keys": keys}
 
 
 def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
@@ -175,9 +470,17 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     """
     figure = fig.to_dict()  # numeric arrays already typed (base64) by plotly
     found: list[tuple[str, str, list[pd.Series]]] = []
+    glyphs: dict[str, dict] = {}
+    mirror: dict[str, dict] = {}
     for i, props in enumerate(figure["data"]):
         if "customdata" in props and not _reads_customdata(props):
             del props["customdata"]
+        shapes = _pack_shapes(props, lossy_points)
+        if shapes is not None:
+            glyphs[str(i)] = shapes
+        there_and_back = _pack_mirror(props)
+        if there_and_back is not None:
+            mirror[str(i)] = there_and_back
         for key in _PACKED_KEYS:
             value = props.get(key)
             if value is not None and not isinstance(value, (str, dict)):
@@ -206,6 +509,10 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
             _index_array(c[offset : offset + n]) for c in codes_by_part[: len(parts)]
         ]
         offset += n
+    if glyphs:
+        packed["glyphs"] = glyphs
+    if mirror:
+        packed["mirror"] = mirror
     return figure, packed
 
 

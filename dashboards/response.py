@@ -7,17 +7,27 @@ response) and +20% (progression). Traces are one per best-response category, nev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.compact import join_shapes, mirror_lines
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["MARKED_POINTS_MAX", "PD_THRESHOLD", "PR_THRESHOLD", "RESPONSE_ORDER", "figure_spider", "figure_waterfall"]
+__all__ = [
+    "BARS_MAX",
+    "MARKED_POINTS_MAX",
+    "PD_THRESHOLD",
+    "PR_THRESHOLD",
+    "RESPONSE_ORDER",
+    "figure_spider",
+    "figure_waterfall",
+]
 
 #: RECIST 1.1 thresholds in % change of the sum of diameters.
 PR_THRESHOLD = -30.0
@@ -66,6 +76,41 @@ def _threshold_labels() -> list[dict]:
     ]
 
 
+#: Patients up to which the waterfall draws a plotly bar each (:func:`figure_waterfall`); above, one filled path
+#: of bars per best response.
+BARS_MAX = 2_000
+_BARGAP = 0.15
+
+
+def _fixed1(value: float) -> str:
+    """``value`` as plotly's ``%{y:.1f}`` writes it (JavaScript's ``toFixed``: ties away from zero; no "-0.0").
+
+    >>> [_fixed1(v) for v in (2.25, -2.25, -0.04, 35.0)]
+    ['2.3', '-2.3', '0.0', '35.0']
+    """
+    text = str(Decimal(abs(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return "-" + text if value < 0 and text != "0.0" else text
+
+
+def _filled_bars(part: pd.DataFrame, response: str) -> dict[str, object]:
+    """Bars as one fill-only path: per patient a rectangle ``_BARGAP`` narrower than its rank's slot (base left,
+    top left, top middle, top right, base right, base left), joined without gaps (:func:`join_shapes`); the hover
+    text of the bar's template, written out, on every vertex."""
+    x = part["rank"].to_numpy(dtype="float64")
+    y = part["best_pct_change"].to_numpy(dtype="float64")
+    half, zero = (1 - _BARGAP) / 2, np.zeros(len(x))
+    text = ("<b>" + part["patient_id"].astype(str) + "</b><br>best change "
+            + part["best_pct_change"].map(_fixed1) + "%<br>" + response).to_numpy(dtype=object)  # fmt: skip
+    ids = part["patient_id"].astype(str).to_numpy(dtype=object)
+    gx, gy, per_bar, per_id = join_shapes(
+        np.column_stack([x - half, x - half, x, x + half, x + half, x - half]),
+        np.column_stack([zero, y, y, y, zero, zero]),
+        np.repeat(text[:, None], 6, axis=1),
+        np.repeat(ids[:, None], 6, axis=1),
+    )
+    return {"x": gx, "y": gy, "hovertext": per_bar, "customdata": per_id}
+
+
 def figure_waterfall(
     best_change: pd.DataFrame,
     *,
@@ -90,7 +135,8 @@ def figure_waterfall(
     plotly.graph_objects.Figure
         One bar trace per best response present (legend, named by :data:`RESPONSE_LABELS`), x = rank (1 =
         largest increase), the -30% and +20% lines as layout shapes named ``PR threshold -30%`` and ``PD
-        threshold +20%``.
+        threshold +20%``. Above :data:`BARS_MAX` patients each of those traces is one filled path of the same
+        bars (fill-only scatter, same colour and pattern, no outline), and a footnote says so.
     """
     _require(best_change, ("patient_id", "best_pct_change", "best_response"), "best change")
     data = best_change.loc[best_change["best_pct_change"].notna()].copy()
@@ -99,10 +145,32 @@ def figure_waterfall(
     data["rank"] = np.arange(1, len(data) + 1)
     present = [r for r in RESPONSE_ORDER if r in set(data["best_response"])]
     present += sorted(set(data["best_response"]) - set(present))
+    # Above BARS_MAX patients the bars are not plotly bars (an SVG element each: 10,000 took about 1 s of the
+    # report's load in Chromium) but one filled path per response; hover still gives each patient. The figure
+    # says so.
+    filled = len(data) > BARS_MAX
+    if filled:
+        footnotes = [*footnotes, f"{len(data):,} patients: above {BARS_MAX:,} the bars of each best response are "
+                                 "drawn as one filled shape, without outlines; hover a bar for its patient."]  # fmt: skip
     fig = go.Figure()
     for response in present:
         part = data.loc[data["best_response"] == response]
         colour = RESPONSE_COLOURS.get(response, "#999999")
+        pattern = {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}
+        if filled:
+            fig.add_trace(
+                go.Scatter(
+                    **_filled_bars(part, response),
+                    name=RESPONSE_LABELS.get(response, response),
+                    mode="none",
+                    fill="toself",
+                    fillcolor=colour,
+                    fillpattern=pattern,
+                    hoverinfo="text",
+                    hoveron="points",
+                )
+            )
+            continue
         fig.add_trace(
             go.Bar(
                 x=part["rank"].to_numpy(),
@@ -111,7 +179,7 @@ def figure_waterfall(
                 marker={
                     "color": colour,
                     "line": {"color": "#333333", "width": 0.8},
-                    "pattern": {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6},
+                    "pattern": pattern,
                 },
                 customdata=part["patient_id"].astype(str).to_numpy(),
                 hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
@@ -131,8 +199,28 @@ def figure_waterfall(
         legend={"title": {"text": legend_title}, "x": 1.06},
     )
     fig.update_xaxes(title_text=f"Patients (n={len(data)}), ordered by best change", showticklabels=False, ticks="")
+    if filled:  # the range plotly gives the bars: half a slot either side
+        fig.update_xaxes(range=[0.5, len(data) + 0.5])
     fig.update_yaxes(title_text="Best change from baseline in sum of diameters (%)", range=[bottom, top], zeroline=True)
     return add_footnotes(fig, footnotes)
+
+
+def _retraced(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NaN-separated polylines that all start at one point (baseline: day 0, 0%) as one line without gaps: each
+    polyline out from the start and back along itself (:func:`tkitrack.dashboards.compact.mirror_lines`).
+
+    Plotly draws each piece of a line between gaps as an SVG element of its own; a line that goes back over
+    itself looks the same (one stroke). Returned unchanged when the polylines do not share their first point.
+    """
+    gap = np.isnan(x) | np.isnan(y)
+    if not len(x) or not gap.any():
+        return x, y, t
+    starts = np.r_[0, np.flatnonzero(gap) + 1]
+    if not ((x[starts] == x[0]) & (y[starts] == y[0])).all():
+        return x, y, t
+    keep = np.flatnonzero(~gap)
+    order = keep[mirror_lines(np.r_[np.flatnonzero(gap), len(x)] - starts)]
+    return x[order], y[order], t[order]
 
 
 #: Assessments up to which the spider plot marks every point (:func:`figure_spider`).
@@ -192,6 +280,8 @@ def figure_spider(
         x[where] = part["day"].to_numpy(dtype="float64")
         y[where] = part["pct_change"].to_numpy(dtype="float64")
         t[where] = ("<b>" + part["patient_id"].astype(str) + "</b>").to_numpy(dtype=object)
+        if not marked:
+            x, y, t = _retraced(x, y, t)
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
         colour = "#999999" if colour.upper() == "#FFFFFF" else colour
         fig.add_trace(

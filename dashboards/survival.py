@@ -21,6 +21,7 @@ from tkitrack.outcomes.survival import compute_time_ticks  # one tick rule for t
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
+    "CENSOR_MARKS_MAX",
     "CIF_COLUMNS",
     "KM_COLUMNS",
     "compute_at_risk",
@@ -148,6 +149,48 @@ def _curve_traces(
             )
         )
     return traces
+
+
+#: Censor marks per figure up to which they are plotly markers; above, each curve's marks are one line (see
+#: :func:`_censor_line`).
+CENSOR_MARKS_MAX = 1_000
+_TICK_PX = 1.4 * 9 / 2  # half a "line-ns-open" marker of size 9: plotly.js draws it 1.4 radii either side
+
+
+def _censor_line(marks: go.Scatter, curve: go.Scatter, half: float) -> go.Scatter:
+    """A curve's censor marks (markers) as one line: the curve's own steps (``hv``) with an upright tick ``half``
+    (y units) above and below each censored point, in the marks' colour and width.
+
+    Plotly draws each marker as an SVG element of its own; this is one element per curve and looks the same: the
+    line's way between ticks runs inside the curve's wider stroke of the same colour. Hover: at a tick the marks'
+    label, elsewhere the curve's (the same text the curve trace shows there).
+    """
+    t, v = np.asarray(curve.x, dtype="float64"), np.asarray(curve.y, dtype="float64")
+    ct, cv = np.asarray(marks.x, dtype="float64"), np.asarray(marks.y, dtype="float64")
+    censored = dict(zip(zip(ct.tolist(), cv.tolist(), strict=True), np.asarray(marks.customdata).tolist(), strict=True))
+    xs, ys, data, templates = [], [], [], []
+    for ti, vi in zip(t.tolist(), v.tolist(), strict=True):
+        n = censored.pop((ti, vi), None)
+        if n is None:
+            xs.append(ti), ys.append(vi), data.append(""), templates.append(curve.hovertemplate)
+            continue
+        xs += [ti] * 4
+        ys += [vi, vi + half, vi - half, vi]
+        data += [str(n)] * 4
+        templates += [marks.hovertemplate] * 4
+    if censored:  # a mark off the curve's points: keep the markers
+        return marks
+    return go.Scatter(
+        x=np.asarray(xs),
+        y=np.asarray(ys),
+        mode="lines",
+        line={"color": marks.marker.color, "width": marks.marker.line.width, "shape": "hv", "simplify": False},
+        name=marks.name,
+        legendgroup=marks.legendgroup,
+        showlegend=False,
+        customdata=np.asarray(data, dtype=object),
+        hovertemplate=np.asarray(templates, dtype=object),
+    )
 
 
 def _median_trace(name: str, median: float, level: float, colour: str) -> go.Scatter:
@@ -301,6 +344,23 @@ def _build(
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         margin={"l": 110, "r": 30, "t": 90 if title else 40, "b": 60},
     )
+    marks = [i for i, t in enumerate(fig.data) if t.mode == "markers" and (t.name or "").endswith(" censored")]
+    n_marks = sum(len(fig.data[i].x) for i in marks)
+    if n_marks > CENSOR_MARKS_MAX:
+        # each curve's marks as one line (plotly draws a marker as an SVG element of its own); a tick's half height
+        # in y units: the top row's pixels from the figure's height, margins and the row's share of the plot
+        lay = fig.layout
+        domain = lay.yaxis.domain or (0.0, 1.0)
+        row_px = (lay.height - lay.margin.t - lay.margin.b) * (domain[1] - domain[0])
+        half = _TICK_PX * 1.03 / row_px  # the top row's y range is [0, 1.03]
+        curves_by_group = {t.legendgroup: t for t in fig.data if t.mode == "lines" and t.showlegend}
+        data = list(fig.data)
+        for i in marks:
+            data[i] = _censor_line(data[i], curves_by_group[data[i].legendgroup], half)
+        fig.data = []
+        fig.add_traces(data)  # each keeps the axes it was added on
+        footnotes = [*footnotes, f"{n_marks:,} censor marks: above {CENSOR_MARKS_MAX:,} each curve's marks are drawn "
+                                 "as one line along the curve with an upright tick at each (hover a tick for it)."]  # fmt: skip
     return add_footnotes(fig, footnotes)
 
 

@@ -4,6 +4,13 @@ Every legend entry is a single plotly trace whose coordinates are numpy arrays: 
 line trace with NaN separators between segments, markers as one scatter trace per event kind (and per CTCAE
 grade for adverse events). The number of traces therefore depends on the number of drugs, dose levels and
 event kinds present, not on the number of patients; 10,000 lanes build as fast as a few hundred.
+
+Above :data:`MARKER_LANES_MAX` lanes the events are not plotly markers (each an SVG element of its own: the
+10,000-patient report's 41,000 took seconds of its load in Chromium) but glyphs: each event is a small closed
+polygon of the marker's shape and pixel size, drawn in data coordinates, and each event kind is one filled path
+(``fill="toself"``, no line, no gaps: plotly makes an SVG element for each piece of a line between gaps).
+Lane stretches are filled bars the same way (dotted ones filled with a dot pattern). Hover gives the same text
+on every vertex of a glyph; the figure says so in a footnote.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.compact import join_shapes
 from tkitrack.dashboards.labels import column_label, value_label
 from tkitrack.dashboards.layout import (
     SortKey,
@@ -37,7 +45,7 @@ from tkitrack.dashboards.palette import (
 )
 from tkitrack.outcomes.swimmer import MARKER_KINDS, SwimmerData
 
-__all__ = ["LEGEND_GROUPS", "figure_swimmer"]
+__all__ = ["LEGEND_GROUPS", "MARKER_LANES_MAX", "figure_swimmer", "glyph_outline"]
 
 
 #: Legend groups (legendgroup -> title) in legend order.
@@ -48,6 +56,86 @@ LEGEND_GROUPS: dict[str, str] = {
 }
 _DOSE_LEVEL_ORDER = ("starting", "reduced", "escalated", "changed")
 _ORIGIN_LABEL = {"diagnosis": "diagnosis", "first_dose": "first dose", "reference": "reference date"}
+
+#: Lanes up to which events are drawn as plotly markers; above, as glyph paths (one path per event kind).
+MARKER_LANES_MAX = 1_000
+#: Vertices of the polygon that stands for a circle marker.
+CIRCLE_VERTICES = 8
+_SQRT3 = np.sqrt(3.0)
+
+
+def _moves(start: tuple[float, float], steps: list[tuple[float, float]]) -> np.ndarray:
+    """The points of an SVG path of relative moves (``M start l step l step ...``)."""
+    return np.cumsum(np.array([start, *steps], dtype="float64"), axis=0)
+
+
+def _ring(pts: np.ndarray, width: float) -> np.ndarray:
+    """A closed outline of stroke ``width`` as one filled polygon: the shape grown by half the width, then, the
+    other way round, shrunk by it (a hole under the nonzero fill rule), joined by a seam of no width."""
+    edges = np.roll(pts, -1, axis=0) - pts
+    cross = pts[:, 0] * edges[:, 1] - pts[:, 1] * edges[:, 0]  # twice each edge's triangle with the centre
+    inradius = float(np.min(np.abs(cross) / np.hypot(edges[:, 0], edges[:, 1])))  # centre to the nearest edge
+    outer = pts * (1 + width / 2 / inradius)
+    inner = pts * max(0.0, 1 - width / 2 / inradius)
+    return np.vstack([outer, outer[:1], inner[:1], inner[:0:-1]])
+
+
+def glyph_outline(symbol: str, r: float, line_width: float = 0.0) -> np.ndarray:
+    """A plotly marker ``symbol`` of radius ``r`` (half its ``size``) in pixels, as the vertices of one filled polygon.
+
+    Offsets from the marker's centre, y pointing down (screen), first vertex repeated at the end. The shapes are
+    plotly.js's own symbol definitions (``src/components/drawing/symbol_defs.js``); a circle is a regular polygon
+    of :data:`CIRCLE_VERTICES` vertices. Symbols plotly draws as a stroke of ``line_width`` (``-open``: the
+    outline; ``x-thin``: two diagonals) become a filled ring and a filled thin cross of that width.
+
+    >>> glyph_outline("square", 2.0).tolist()
+    [[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0], [2.0, -2.0], [2.0, 2.0]]
+    """
+    base = symbol.removesuffix("-open")
+    if base == "circle":
+        a = 2 * np.pi * np.arange(CIRCLE_VERTICES) / CIRCLE_VERTICES
+        pts = np.column_stack([r * np.cos(a), r * np.sin(a)])
+    elif base == "square":
+        pts = np.array([[r, r], [-r, r], [-r, -r], [r, -r]])
+    elif base == "diamond":
+        d = 1.3 * r
+        pts = np.array([[d, 0], [0, d], [-d, 0], [0, -d]])
+    elif base == "x":
+        e = 0.8 * r / np.sqrt(2.0)
+        ne, se, sw, nw = (e, e), (e, -e), (-e, -e), (-e, e)
+        pts = _moves((0, e), [ne, se, sw, se, sw, nw, sw, nw, ne, nw, ne])
+    elif base == "x-thin":  # the two diagonals, corner to corner, as a cross of arms line_width wide
+        h, arm = line_width / 2, r * np.sqrt(2.0)
+        plus = np.array([[h, h], [arm, h], [arm, -h], [h, -h], [h, -arm], [-h, -arm], [-h, -h], [-arm, -h],
+                         [-arm, h], [-h, h], [-h, arm], [h, arm]])  # fmt: skip
+        c = np.sqrt(0.5)
+        pts = plus @ np.array([[c, c], [-c, c]])  # turned by 45 degrees
+    elif base in ("triangle-down", "triangle-right"):
+        t, h = 2 * r / _SQRT3, r / 2
+        pts = (
+            np.array([[-t, -h], [t, -h], [0, r]]) if base == "triangle-down" else np.array([[-h, -t], [-h, t], [r, 0]])
+        )
+    elif base == "star":
+        s = 1.4 * r
+        x1, x2, x3, x4 = 0.225 * s, 0.951 * s, 0.363 * s, 0.588 * s
+        y1, y3, y4, y5 = -0.309 * s, 0.118 * s, 0.809 * s, 0.382 * s
+        pts = np.array([[x1, y1], [x2, y1], [x3, y3], [x4, y4], [0, y5], [-x4, y4], [-x3, y3], [-x2, y1], [-x1, y1],
+                        [0, -s]])  # fmt: skip
+    elif base == "hexagram":
+        h, x1, x2 = 0.66 * r, 0.38 * r, 0.76 * r
+        pts = _moves((-x2, 0), [(-x1, -h), (x2, 0), (x1, -h), (x1, h), (x2, 0), (-x1, h), (x1, h), (-x2, 0),
+                                (-x1, h), (-x1, -h), (-x2, 0)])  # fmt: skip
+    elif base == "arrow-right":
+        pts = np.array([[0, 0], [-2 * r, -r], [-2 * r, r]])
+    elif base == "arrow-bar-right":
+        w = 0.3 * r  # the bar plotly strokes with the marker's outline, as a thin filled bar
+        pts = np.array([[0, 0], [-2 * r, -r], [-2 * r, r], [0, 0], [0, r], [w, r], [w, -r], [0, -r]])
+    else:
+        raise ValueError(f"no glyph for marker symbol {symbol!r}")
+    pts = np.asarray(pts, dtype="float64")
+    if symbol.endswith("-open"):
+        return _ring(pts, line_width) + 0.0
+    return np.vstack([pts, pts[:1]]) + 0.0  # + 0.0: no negative zeros
 
 
 def _hover_segments(seg: pd.DataFrame) -> np.ndarray:
@@ -167,6 +255,84 @@ def _marker_trace(
     )
 
 
+def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
+    """A marker trace (:func:`_marker_trace`) as one filled path: a glyph of the marker's shape and pixel size around
+    each point (:func:`glyph_outline`); ``units`` are data units per pixel across and down.
+
+    The path is fill only (``mode="none"``, ``fill="toself"``) and has no gaps (:func:`join_shapes`): plotly
+    makes an SVG element for each piece of a line between gaps, but a fill is one element. Each glyph starts and
+    ends at its centre, the event's own point (where a lane's vertex may be too: the nearest point wins the
+    hover); every vertex carries its event's hover text and record key. Name, legend group and title, and colour
+    are the marker trace's; the marker's thin black outline is not drawn.
+    """
+    m = markers.marker
+    outline = glyph_outline(m.symbol, float(m.size) / 2.0, float(m.line.width or 0.0))
+    shape = np.vstack([[0.0, 0.0], outline, [0.0, 0.0]])
+    n = len(markers.x)
+    gx = np.asarray(markers.x, dtype="float64")[:, None] + shape[:, 0] * units[0]
+    gy = np.asarray(markers.y, dtype="float64")[:, None] + shape[:, 1] * units[1]
+    text = np.repeat(np.asarray(markers.hovertext, dtype=object)[:, None], len(shape), axis=1)
+    keys = np.repeat(np.asarray(markers.customdata, dtype=object)[:, None], len(shape), axis=1)
+    x, y, text, keys = join_shapes(gx.reshape(n, -1), gy.reshape(n, -1), text, keys)
+    return go.Scatter(
+        x=x,
+        y=y,
+        hovertext=text,
+        customdata=keys,
+        hoverinfo="text",
+        hoveron="points",
+        mode="none",
+        fill="toself",
+        fillcolor=m.color,
+        name=markers.name,
+        legendgroup=markers.legendgroup,
+        legendgrouptitle=markers.legendgrouptitle,
+    )
+
+
+#: A dotted or dashed lane stretch as a bar: its colour in dots or upright strokes on nothing (``fillmode``
+#: "replace"), so that the bar reads as the line's pattern, in the lane and in the legend.
+_BAR_PATTERNS: dict[str, dict[str, object]] = {
+    "dot": {"shape": ".", "fillmode": "replace", "size": 6, "solidity": 0.5},
+    "dash": {"shape": "|", "fillmode": "replace", "size": 9, "solidity": 0.6},
+}
+
+
+def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
+    """A lane trace (``x0, mid, x1, gap`` per segment, :func:`compute_line_arrays`) as one filled path: a bar as
+    tall as the line is wide around each segment, vertices at both ends and the middle of both edges (hover finds
+    them, as it found the line's points), joined without gaps (:func:`join_shapes`); a dotted or dashed line's
+    bar is filled with dots or strokes (:data:`_BAR_PATTERNS`). Returned unchanged if it is not made of such
+    segments."""
+    x, y = np.asarray(lines.x, dtype="float64"), np.asarray(lines.y, dtype="float64")
+    if len(x) == 0 or len(x) % 4 or not np.isnan(x[3::4]).all() or np.isnan(x.reshape(-1, 4)[:, :3]).any():
+        return lines
+    x, y = x.reshape(-1, 4), y.reshape(-1, 4)
+    x0, mid, x1 = x[:, 0], x[:, 1], x[:, 2]
+    half = float(lines.line.width) / 2.0 * units[1]
+    top, bottom = y[:, 0] - half, y[:, 0] + half
+    gx = np.column_stack([x0, mid, x1, x1, mid, x0, x0])
+    gy = np.column_stack([top, top, top, bottom, bottom, bottom, top])
+    text = np.repeat(np.asarray(lines.hovertext, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
+    keys = np.repeat(np.asarray(lines.customdata, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
+    gx, gy, text, keys = join_shapes(gx, gy, text, keys)
+    return go.Scatter(
+        x=gx,
+        y=gy,
+        hovertext=text,
+        customdata=keys,
+        hoverinfo="text",
+        hoveron="points",
+        mode="none",
+        fill="toself",
+        fillcolor=lines.line.color,
+        fillpattern=_BAR_PATTERNS.get(lines.line.dash or "solid"),
+        name=lines.name,
+        legendgroup=lines.legendgroup,
+        legendgrouptitle=lines.legendgrouptitle,
+    )
+
+
 def _event_traces(
     markers: pd.DataFrame, y: pd.Series, px: float, first: set[str], tolerance: float = 0.0
 ) -> list[go.Scatter]:
@@ -274,6 +440,25 @@ def _arrow_traces(lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, firs
     return traces
 
 
+#: Legend text: pixels per character (plotly's 12 px default font) and what an entry adds (its symbol, gaps).
+_LEGEND_CHAR_PX = 6.0
+_LEGEND_ENTRY_PX = 40.0
+
+
+def _plot_width(width: int, margin: dict[str, int], traces: list[go.Scatter]) -> float:
+    """The x axis's length in pixels once plotly has made room for the legend on the right (an estimate: the
+    legend's width depends on the browser's font; 5% off makes a glyph 5% wider or narrower than tall).
+
+    Plotly puts the legend at ``x=1.02`` of the plot area and moves the right margin to the legend's width plus
+    12 px, so ``margin.l + 1.02 * plot + legend + 12 = width`` (measured in Chromium: 642 px of a 1,100 px swimmer
+    at 10,000 lanes, with a 343 px legend).
+    """
+    names = [len(str(t.name or "")) * _LEGEND_CHAR_PX + _LEGEND_ENTRY_PX for t in traces if t.showlegend is not False]
+    titles = [len(str(t.legendgrouptitle.text or "")) * _LEGEND_CHAR_PX for t in traces if t.legendgrouptitle]
+    legend = max([*names, *titles], default=0.0)
+    return min(width - margin["l"] - margin["r"], (width - margin["l"] - legend - 12.0) / 1.02)
+
+
 def figure_swimmer(
     data: SwimmerData,
     *,
@@ -316,7 +501,9 @@ def figure_swimmer(
     -------
     plotly.graph_objects.Figure
         Traces, in order: off treatment, one per (drug, dose level), one per marker kind (AE per grade), then
-        the ongoing arrows; grouped in the legend as lanes / responses / events.
+        the ongoing arrows; grouped in the legend as lanes / responses / events. Above :data:`MARKER_LANES_MAX`
+        lanes the same traces are fill-only paths (glyphs for the markers, bars for the lane stretches; their
+        legend entries show a filled swatch) and a footnote says so.
     """
     lanes, segments, markers = data.lanes, data.segments, data.markers
     n_groups = int(lanes[group_by].nunique(dropna=False)) if group_by in lanes.columns else 0
@@ -338,13 +525,28 @@ def figure_swimmer(
     traces += _event_traces(markers, y, px, first, tolerance=marker_days)
 
     traces += _arrow_traces(lanes, y, pad, px, first)
+    legend_height = 21 * len(traces) + 36 * len(first)  # entries plus group titles, so the legend never scrolls
+    height = max(height, legend_height + margin["t"] + margin["b"])
+    x_range = [min(x_min, 0.0) - pad, x_max + 3.5 * pad]
+    if len(y) > MARKER_LANES_MAX:
+        # each event kind as one path of glyphs, sized in data units so that a glyph is as many pixels as its marker
+        units = (
+            (x_range[1] - x_range[0]) / _plot_width(width, margin, traces),
+            n_rows / (height - margin["t"] - margin["b"]),  # the y axis runs down: one lane is n_rows / height px
+        )
+        glyphs = [_glyph_trace(t, units) if t.mode == "markers" else _bar_trace(t, units) for t in traces]
+        events = sum(len(t.x) for t in traces if t.mode == "markers")
+        footnotes = [*footnotes, f"{len(y):,} lanes: above {MARKER_LANES_MAX:,} lanes the {events:,} events are drawn "
+                                 "as filled shapes of their marker's form and size and lane stretches as filled bars "
+                                 "of the line's width (dotted ones filled with dots; one path per legend entry), not "
+                                 "as markers and lines; hover a shape or bar for its details."]  # fmt: skip
+        traces = glyphs
     fig = go.Figure(data=traces)
     show_ids = px >= 9.0
-    legend_height = 21 * len(traces) + 36 * len(first)  # entries plus group titles, so the legend never scrolls
     fig.update_layout(
         title={"text": title} if title else None,
         width=width,
-        height=max(height, legend_height + margin["t"] + margin["b"]),
+        height=height,
         margin=margin,
         template="simple_white",
         hovermode="closest",
@@ -366,7 +568,7 @@ def figure_swimmer(
     )
     fig.update_xaxes(
         title_text=f"Days from {_ORIGIN_LABEL.get(data.origin, data.origin)}",
-        range=[min(x_min, 0.0) - pad, x_max + 3.5 * pad],
+        range=x_range,
         zeroline=True,
         showgrid=True,
         gridcolor="#EEEEEE",

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tkitrack.dashboards.survival import (
+    CENSOR_MARKS_MAX,
     compute_at_risk,
     compute_step_value,
     compute_time_ticks,
@@ -138,3 +139,68 @@ def test_cif_without_and_with_at_risk():
 def test_missing_columns_raise(curves):
     with pytest.raises(InputError, match="lacks column"):
         figure_km({"A": curves["A"].drop(columns="n_censor")})
+
+
+def _many_marks(marks: int) -> pd.DataFrame:
+    """One curve with a censored patient at each of the first ``marks`` times after 0 (an event at every other)."""
+    n = marks + 5
+    t = np.arange(n + 1, dtype=float)
+    surv = np.cumprod(np.r_[1.0, np.where(np.arange(n) % 2 == 1, 0.999, 1.0)])
+    censor = np.r_[0, (np.arange(n) < marks).astype(int)]
+    return pd.DataFrame({"time": t, "n_risk": np.arange(n + 1, 0, -1) + 2 * n, "n_event": np.r_[0, np.arange(n) % 2],
+                         "n_censor": censor, "survival": surv, "lower": surv * 0.9, "upper": np.minimum(surv * 1.1, 1.0)})  # fmt: skip
+
+
+@pytest.mark.parametrize(("marks", "line"), [(CENSOR_MARKS_MAX, False), (CENSOR_MARKS_MAX + 1, True)])
+def test_censor_marks_up_to_1000_are_markers_then_one_line_per_curve(marks, line):
+    """A marker is an SVG element of its own; above 1,000 marks each curve's marks are one line (the curve's steps
+    with an upright tick at each mark), same trace names and colours, and a footnote says so."""
+    assert CENSOR_MARKS_MAX == 1_000
+    fig = figure_km({"A": _many_marks(marks)})
+    small = figure_km({"A": _many_marks(3)})
+    assert [t.name.split(" (n=")[0] for t in fig.data] == [t.name.split(" (n=")[0] for t in small.data]
+    cens = next(t for t in fig.data if t.name == "A censored")
+    notes = " ".join(a.text for a in fig.layout.annotations if a.name == "footnotes")
+    assert (f"{marks:,} censor marks: above 1,000" in notes) == line
+    if not line:
+        assert cens.mode == "markers" and len(cens.x) == marks
+        return
+    assert cens.mode == "lines" and cens.line.shape == "hv" and cens.line.color == small.data[3].marker.color
+    assert cens.line.width == small.data[3].marker.line.width and not cens.showlegend
+    assert sum(1 for h in cens.hovertemplate if "censored" in h) == 4 * marks
+
+
+def test_censor_line_tick_is_the_markers_height_hand_worked():
+    """Figure 560 px tall (one at-risk row), margins 90 + 60: 410 px; the top row gets 0.9 x 0.87 of it (0.1
+    spacing, 13% table): 321.03 px for y 0-1.03. A size-9 "line-ns" marker reaches 1.4 x 4.5 = 6.3 px either side
+    (plotly.js's symbol), so the tick reaches 6.3 x 1.03 / 321.03 = 0.020213 in y."""
+    frame = _many_marks(CENSOR_MARKS_MAX + 1)
+    fig = figure_km({"A": frame})
+    cens = next(t for t in fig.data if t.name == "A censored")
+    half = 6.3 * 1.03 / (410 * 0.9 * 0.87)
+    assert round(half, 6) == 0.020213
+    # time 0 (not censored), then time 1 (censored: S = 1.0): up, down, back; time 2 (censored, S = 0.999)
+    np.testing.assert_allclose(cens.x[:9], [0, 1, 1, 1, 1, 2, 2, 2, 2])
+    np.testing.assert_allclose(cens.y[:5], [1.0, 1.0, 1.0 + half, 1.0 - half, 1.0], rtol=1e-4)
+    curve = next(t for t in fig.data if t.showlegend)
+    assert list(cens.hovertemplate[:2]) == [
+        curve.hovertemplate,
+        "<b>A</b><br>censored: %{customdata} at %{x}<extra></extra>",
+    ]
+    assert list(cens.customdata[:5]) == ["", "1", "1", "1", "1"]
+    # every curve point is on the line, in order: between ticks it runs along the curve
+    on_curve = np.r_[True, np.diff(np.asarray(cens.x)) != 0]
+    np.testing.assert_allclose(np.asarray(cens.x)[on_curve], curve.x)
+
+
+def test_censor_line_packs_for_the_report_and_unpacks_to_the_figure():
+    """The per-point templates and counts go packed (distinct strings once) and come back as the figure had them."""
+    from tkitrack.dashboards.compact import pack_figure, unpack_figure
+
+    fig = figure_km({"A": _many_marks(CENSOR_MARKS_MAX + 1)})
+    index = next(i for i, t in enumerate(fig.data) if t.name == "A censored")
+    figure, packed = pack_figure(fig)
+    assert set(packed["traces"][str(index)]) == {"customdata", "hovertemplate"}
+    rebuilt = unpack_figure(figure, packed)[index]
+    assert rebuilt["hovertemplate"] == list(fig.data[index].hovertemplate)
+    assert rebuilt["customdata"] == list(fig.data[index].customdata)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tkitrack.dashboards.compact import shape_period
 from tkitrack.dashboards.layout import compute_lane_positions, compute_record_keys
 from tkitrack.dashboards.palette import AE_GRADE_COLOURS, compute_colour_difference
 from tkitrack.dashboards.swimmer import LEGEND_GROUPS, figure_swimmer
@@ -289,7 +290,11 @@ def test_trace_count_does_not_grow_with_patients():
     assert isinstance(large.data[0].x, np.ndarray)  # arrays, not Python lists
     assert large.layout.height <= 3000 + 200  # height capped: lanes get thin instead
     assert not large.layout.yaxis.showticklabels
-    drawn = sum(np.isfinite(np.asarray(t.x, dtype="float64")).sum() for t in large.data if t.mode == "markers")
+    # 10,000 lanes is above MARKER_LANES_MAX: each event is a glyph of p vertices in one fill-only path (the glyphs
+    # one after another, then back through their first vertices: n * (p + 1) - 1 points)
+    events = {t.name for t in small.data if t.mode == "markers"}
+    glyphs = [t for t in large.data if t.name in events]
+    drawn = sum((len(t.x) + 1) // (shape_period(t.x, t.y) + 1) for t in glyphs)
     assert (
         drawn
         == len(large_data.markers)
