@@ -142,6 +142,43 @@ def peak_rss_delta(func: Callable[[], Any], interval: float = 0.002) -> tuple[An
     return result, peak - start
 
 
+#: Started as a fresh, small interpreter: runs the command as ITS child and reports that child's rusage. A child
+#: forked straight from a large process starts with the parent's peak resident set as its own (Linux copies the
+#: memory map's high-water mark on fork and keeps it in the process's ``ru_maxrss`` across exec), so measuring a
+#: command from a benchmark that has just built a large cohort would report the benchmark's peak, not the command's.
+_LAUNCH = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{proc.returncode} {usage.ru_utime + usage.ru_stime!r} {usage.ru_maxrss * 1024}")
+"""
+
+
+@dataclass
+class ChildUsage:
+    """What one command cost: exit status, CPU seconds (user + system), peak resident set in bytes."""
+
+    returncode: int
+    cpu_s: float
+    peak_bytes: int
+
+
+def child_usage(argv: list[str], *, env: dict[str, str] | None = None, **popen: Any) -> ChildUsage:
+    """Run ``argv`` to its end and measure it alone (through :data:`_LAUNCH`, so the peak memory is the command's,
+    whatever this process holds); ``popen`` (``stdout=``, ``stderr=``) goes to the launcher, whose streams the
+    command inherits."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tkitrack-usage-") as tmp:
+        report = os.path.join(tmp, "usage")
+        subprocess.run([sys.executable, "-c", _LAUNCH, report, *argv], env=env, check=True, **popen)
+        with open(report) as fh:
+            code, cpu, peak = fh.read().split()
+    return ChildUsage(int(code), float(cpu), int(peak))
+
+
 def run_isolated(module: str, *args: str, timeout: float = 900) -> str:
     """Run ``python -m module args`` from the repository root; return its stdout (stderr passes through)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

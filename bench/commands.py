@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench._harness import Result
+from bench._harness import Result, child_usage
 
 __all__ = ["run", "run_measured"]
 
@@ -47,14 +47,16 @@ print(len(s.table))
 
 
 def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """(CPU seconds, peak resident memory in bytes) of one subprocess, which must succeed."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+    """(CPU seconds, peak resident memory in bytes) of one subprocess, which must succeed (measured alone:
+    :func:`bench._harness.child_usage`)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:
+        usage = child_usage(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        if usage.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} failed ({usage.returncode}): {err.read().decode()[-2000:]}")
+    return usage.cpu_s, usage.peak_bytes
 
 
 def _build_db(path: Path, n: int) -> None:

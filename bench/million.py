@@ -7,8 +7,8 @@ The patient rows are the generated cohort's (``generate_cohort(1_000, seed=11)``
 there are ``--patients`` of them, written as one template ``patient.csv``. Each back end gets an empty database at
 the newest schema (a SQLite file; a PostgreSQL schema of its own, dropped afterwards), and ``tkitrack --db URL
 import DIR`` runs as a child process. Reported per back end: exit status, wall time, the child's CPU and peak
-resident memory (``os.wait4``: the child is a fresh interpreter, so its ``ru_maxrss`` is its own), and what the
-database holds afterwards: patients, audit entries of the import, and whether the patient ids are exactly the
+resident memory (``bench._harness.child_usage``: measured through a small launcher, so the peak is the import's
+own and not this process's), and what the database holds afterwards: patients, audit entries of the import, and whether the patient ids are exactly the
 file's. A run fails (exit 1) unless every patient is in the database once with one audit entry each.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -65,22 +64,21 @@ def _counts(url: str) -> dict[str, object]:
 
 def import_once(url: str, folder: Path) -> dict[str, object]:
     """``tkitrack --db URL import folder`` as a child process: exit status, wall, CPU and peak RSS, output tail."""
+    from bench._harness import child_usage
     from bench.startup import _script
 
     cmd = [sys.executable, *_script(), "--db", url, "import", str(folder)]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        usage = child_usage(cmd, stdout=out, stderr=subprocess.STDOUT)
         wall = time.perf_counter() - t0
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
     return {
-        "exit": proc.returncode,
+        "exit": usage.returncode,
         "wall_s": round(wall, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        "cpu_s": round(usage.cpu_s, 1),
+        "peak_rss_mib": round(usage.peak_bytes / 2**20),
         "output_tail": text.strip().splitlines()[-1:],
     }
 
