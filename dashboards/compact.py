@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "plotly_bundle",
     "shape_columns",
     "shape_period",
+    "standalone_html",
     "unpack_figure",
     "unpack_strings",
 ]
@@ -531,4 +533,25 @@ def figure_html(fig: go.Figure, div_id: str, config: dict) -> str:
         f'<div id="{div_id}" class="plotly-graph-div" style="{style}"></div>'
         f'<script type="text/javascript">tkPlot("{div_id}", {_script_json(figure)}, {_script_json(packed)}, '
         f"{_script_json(config)});</script>"
+    )
+
+
+def standalone_html(fig: go.Figure, *, div_id: str = "figure") -> str:
+    """One figure as a page of its own, written like the report's figures: hover details by index, coordinates
+    typed, shapes packed, and the smallest plotly.js bundle that draws it inlined (the page works offline).
+
+    ``fig.to_html`` would repeat every hover string and write every coordinate as text: a 10,000-patient swimmer
+    was 131 MiB that way against a few MiB packed.
+    """
+    import html
+
+    _, plotly_js = plotly_bundle([fig])
+    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "Figure"
+    config = {"displaylogo": False, "responsive": True}
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(re.sub('<[^>]+>', ' ', title))}</title>\n"
+        f'<script type="text/javascript">{plotly_js}</script>\n'
+        f'<script type="text/javascript">{UNPACK_JS}</script>\n</head>\n<body>\n'
+        f"{figure_html(fig, div_id, config)}\n</body>\n</html>\n"
     )

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import UNPACK_JS, figure_html, plotly_bundle
+from tkitrack.dashboards.compact import UNPACK_JS, figure_html, plotly_bundle, standalone_html
 from tkitrack.dashboards.images import IMAGE_FORMATS, render_images
 from tkitrack.dashboards.pubtable import PubTable
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
@@ -210,7 +210,8 @@ def write_figures(
 ) -> list[Path]:
     """Write several figures, each format chosen by its file suffix; Chromium starts once for all images.
 
-    ``.html`` files are written without a browser (plotly.js inlined); ``.png``, ``.svg``, ``.pdf``, ``.jpeg``
+    ``.html`` files are written without a browser, packed as the report's figures are (plotly.js inlined:
+    :func:`tkitrack.dashboards.compact.standalone_html`); ``.png``, ``.svg``, ``.pdf``, ``.jpeg``
     and ``.webp`` are rendered by kaleido with the system Chromium. Raises ConfigError when an image is
     asked for and no browser is found, InputError for an unknown suffix or (without ``force``) a file that exists.
     """
@@ -241,7 +242,7 @@ def write_figures(
         write_bytes(p, data, force=force)
     for (fig, _), p, s in zip(items, paths, suffixes, strict=True):
         if s == "html":
-            write_text(p, fig.to_html(include_plotlyjs=True, include_mathjax=False, full_html=True), force=force)
+            write_text(p, standalone_html(fig), force=force)
     return paths
 
 

@@ -183,3 +183,40 @@ def test_gaps_in_one_axis_only_keep_it_float():
     y = np.arange(n, dtype=float) + 0.25
     figure, _ = pack_figure(go.Figure(go.Scatter(x=x, y=y)))
     assert figure["data"][0]["x"]["dtype"] in ("f4", "f8") and np.isnan(_decoded(figure["data"][0]["x"])[5])
+
+
+def test_a_figure_written_as_html_is_packed_like_the_report_s():
+    """`tkitrack swimmer/plot -o FILE.html` write through write_figure: hover text once per distinct string and
+    typed coordinates, not plotly's to_html (a 10,000-patient swimmer was 131 MiB that way)."""
+    from tkitrack.dashboards.compact import standalone_html
+
+    label = "patient SYN-00001<br>crizotinib 280 mg BID<br>day 0-365"
+    fig = go.Figure(go.Scatter(x=np.arange(20_000), y=np.arange(20_000) % 7, mode="markers",
+                               hovertext=[label] * 20_000, name="events"))  # fmt: skip
+    page = standalone_html(fig)
+    plain = fig.to_html(include_plotlyjs=False, full_html=False)
+    assert page.count("crizotinib 280 mg BID") == 1 and plain.count("crizotinib 280 mg BID") == 20_000
+    assert "plotly.js (basic - minified)" in page and 'tkPlot("figure"' in page
+
+
+def test_a_figure_file_draws_in_chromium_with_its_hover_details(swimmer, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tkitrack.dashboards.report import write_figure
+
+    path = write_figure(swimmer, tmp_path / "swimmer.html")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelector('#figure svg.main-svg') !== null", timeout=60000)
+            drawn = page.evaluate("JSON.stringify(document.getElementById('figure').data.map(t => t.hovertext))")
+            title = page.title()
+        finally:
+            browser.close()
+    assert errors == []
+    assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
+    assert title == swimmer.layout.title.text
