@@ -37,6 +37,7 @@ __all__ = [
     "plotly_bundle",
     "shape_columns",
     "shape_period",
+    "shapes_trace",
     "standalone_html",
     "unpack_figure",
     "unpack_strings",
@@ -289,6 +290,13 @@ def join_shapes(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         a = np.asarray(a)
         out.append(np.concatenate([a.ravel(), a[-2::-1, 0]]) if len(a) else a.ravel())
     return tuple(out)
+
+
+def shapes_trace(**props: Any) -> go.Scatter:
+    """A trace of shapes laid out by :func:`join_shapes`: fill only (``mode="none"``, ``fill="toself"``, which
+    :func:`pack_figure` recognises and packs per shape), hover on the vertices with their ``hovertext``; ``props``
+    give the coordinates, strings, colour, pattern, name and legend."""
+    return go.Scatter(mode="none", fill="toself", hoverinfo="text", hoveron="points", **props)
 
 
 def mirror_lines(lengths: np.ndarray) -> np.ndarray:

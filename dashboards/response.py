@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import join_shapes, mirror_lines
+from tkitrack.dashboards.compact import join_shapes, mirror_lines, shapes_trace
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
@@ -158,18 +158,8 @@ def figure_waterfall(
         colour = RESPONSE_COLOURS.get(response, "#999999")
         pattern = {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}
         if filled:
-            fig.add_trace(
-                go.Scatter(
-                    **_filled_bars(part, response),
-                    name=RESPONSE_LABELS.get(response, response),
-                    mode="none",
-                    fill="toself",
-                    fillcolor=colour,
-                    fillpattern=pattern,
-                    hoverinfo="text",
-                    hoveron="points",
-                )
-            )
+            fig.add_trace(shapes_trace(**_filled_bars(part, response), name=RESPONSE_LABELS.get(response, response),
+                                       fillcolor=colour, fillpattern=pattern))  # fmt: skip
             continue
         fig.add_trace(
             go.Bar(

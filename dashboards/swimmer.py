@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import join_shapes
+from tkitrack.dashboards.compact import join_shapes, shapes_trace
 from tkitrack.dashboards.labels import column_label, value_label
 from tkitrack.dashboards.layout import (
     SortKey,
@@ -255,6 +255,11 @@ def _marker_trace(
     )
 
 
+def _legend_of(trace: go.Scatter) -> dict[str, object]:
+    """Name, legend group and group title of ``trace``: what a redrawn trace keeps."""
+    return {"name": trace.name, "legendgroup": trace.legendgroup, "legendgrouptitle": trace.legendgrouptitle}
+
+
 def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     """A marker trace (:func:`_marker_trace`) as one filled path: a glyph of the marker's shape and pixel size around
     each point (:func:`glyph_outline`); ``units`` are data units per pixel across and down.
@@ -274,20 +279,7 @@ def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     text = np.repeat(np.asarray(markers.hovertext, dtype=object)[:, None], len(shape), axis=1)
     keys = np.repeat(np.asarray(markers.customdata, dtype=object)[:, None], len(shape), axis=1)
     x, y, text, keys = join_shapes(gx.reshape(n, -1), gy.reshape(n, -1), text, keys)
-    return go.Scatter(
-        x=x,
-        y=y,
-        hovertext=text,
-        customdata=keys,
-        hoverinfo="text",
-        hoveron="points",
-        mode="none",
-        fill="toself",
-        fillcolor=m.color,
-        name=markers.name,
-        legendgroup=markers.legendgroup,
-        legendgrouptitle=markers.legendgrouptitle,
-    )
+    return shapes_trace(x=x, y=y, hovertext=text, customdata=keys, fillcolor=m.color, **_legend_of(markers))
 
 
 #: A dotted or dashed lane stretch as a bar: its colour in dots or upright strokes on nothing (``fillmode``
@@ -316,21 +308,8 @@ def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     text = np.repeat(np.asarray(lines.hovertext, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
     keys = np.repeat(np.asarray(lines.customdata, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
     gx, gy, text, keys = join_shapes(gx, gy, text, keys)
-    return go.Scatter(
-        x=gx,
-        y=gy,
-        hovertext=text,
-        customdata=keys,
-        hoverinfo="text",
-        hoveron="points",
-        mode="none",
-        fill="toself",
-        fillcolor=lines.line.color,
-        fillpattern=_BAR_PATTERNS.get(lines.line.dash or "solid"),
-        name=lines.name,
-        legendgroup=lines.legendgroup,
-        legendgrouptitle=lines.legendgrouptitle,
-    )
+    return shapes_trace(x=gx, y=gy, hovertext=text, customdata=keys, fillcolor=lines.line.color,
+                        fillpattern=_BAR_PATTERNS.get(lines.line.dash or "solid"), **_legend_of(lines))  # fmt: skip
 
 
 def _event_traces(
