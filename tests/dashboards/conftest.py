@@ -3,7 +3,9 @@ store reads them (parse_records), without a database."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -49,3 +51,42 @@ def find_raw_artefacts(cells, prose=()) -> list[str]:
 @pytest.fixture(scope="session")
 def raw_artefacts():
     return find_raw_artefacts
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]  # fmt: skip
+
+
+class _Chromium:
+    """Pages opened in Debian's headless Chromium through Playwright (the browser tests' one way in)."""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def open(path: Path, figure: str = "fig-s1-1"):
+        """``with chromium.open(path, div) as (page, errors):`` the written page once figure ``div`` is drawn;
+        ``errors`` collects the page's uncaught errors (test them after the block)."""
+        from playwright.sync_api import sync_playwright
+
+        errors: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(path.as_uri())
+                page.wait_for_function(f"document.querySelector('#{figure} svg.main-svg') !== null", timeout=60000)
+                yield page, errors
+            finally:
+                browser.close()
+
+    @staticmethod
+    def hover_label(page, figure: str) -> list[str]:
+        """The lines of the hover label figure ``div`` shows now."""
+        return page.evaluate(f"[...document.querySelectorAll('#{figure} .hoverlayer .hovertext text.nums tspan.line')]"
+                             ".map(t => t.textContent)")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def chromium() -> _Chromium:
+    return _Chromium()

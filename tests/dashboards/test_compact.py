@@ -23,10 +23,6 @@ from tkitrack.dashboards.report import MAX_LISTING_ROWS, Section, write_report
 from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.cohort import derive_swimmer_from_records
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def swimmer(cohort_frames):
@@ -120,30 +116,16 @@ def test_long_listings_show_their_first_rows_and_say_so(tmp_path, rows, shown, c
 
 
 @pytest.mark.browser
-def test_report_in_chromium_shows_the_hover_details(swimmer, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_report_in_chromium_shows_the_hover_details(swimmer, tmp_path, chromium):
     path = write_report([Section("Swimmer", figures=[swimmer])], tmp_path / "report.html", title="t", provenance={})
     page_text = path.read_text()
     assert "plotly.js (basic - minified)" in page_text
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelector('#fig-s1-1 svg.main-svg') !== null", timeout=60000)
-            drawn = page.evaluate("JSON.stringify(document.getElementById('fig-s1-1').data.map(t => t.hovertext))")
-            # hover a marker the way a reader does (plotly's documented Fx.hover) and read the label shown
-            marker = next(i for i, t in enumerate(swimmer.data) if t.mode == "markers")
-            page.evaluate(f"Plotly.Fx.hover('fig-s1-1', [{{curveNumber: {marker}, pointNumber: 0}}])")
-            label = page.evaluate(
-                "[...document.querySelectorAll('#fig-s1-1 .hoverlayer .hovertext text.nums tspan.line')]"
-                ".map(t => t.textContent)"
-            )
-        finally:
-            browser.close()
+    with chromium.open(path) as (page, errors):
+        drawn = page.evaluate("JSON.stringify(document.getElementById('fig-s1-1').data.map(t => t.hovertext))")
+        # hover a marker the way a reader does (plotly's documented Fx.hover) and read the label shown
+        marker = next(i for i, t in enumerate(swimmer.data) if t.mode == "markers")
+        page.evaluate(f"Plotly.Fx.hover('fig-s1-1', [{{curveNumber: {marker}, pointNumber: 0}}])")
+        label = chromium.hover_label(page, "fig-s1-1")
     assert errors == []
     assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
     expected = swimmer.data[marker].hovertext[0]
@@ -199,24 +181,13 @@ def test_a_figure_written_as_html_is_packed_like_the_report_s():
     assert "plotly.js (basic - minified)" in page and 'tkPlot("figure"' in page
 
 
-def test_a_figure_file_draws_in_chromium_with_its_hover_details(swimmer, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_a_figure_file_draws_in_chromium_with_its_hover_details(swimmer, tmp_path, chromium):
     from tkitrack.dashboards.report import write_figure
 
     path = write_figure(swimmer, tmp_path / "swimmer.html")
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelector('#figure svg.main-svg') !== null", timeout=60000)
-            drawn = page.evaluate("JSON.stringify(document.getElementById('figure').data.map(t => t.hovertext))")
-            title = page.title()
-        finally:
-            browser.close()
+    with chromium.open(path, "figure") as (page, errors):
+        drawn = page.evaluate("JSON.stringify(document.getElementById('figure').data.map(t => t.hovertext))")
+        title = page.title()
     assert errors == []
     assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
     assert title == swimmer.layout.title.text

@@ -137,31 +137,19 @@ def test_filled_bar_vertices_and_hover_text_hand_worked():
 
 
 @pytest.mark.browser
-def test_filled_bar_hover_label_is_the_bars_in_chromium(tmp_path):
+def test_filled_bar_hover_label_is_the_bars_in_chromium(tmp_path, chromium):
     """The same patients drawn as bars (2,000) and as a filled path (2,001): plotly shows the same label."""
-    from playwright.sync_api import sync_playwright
-
     from tkitrack.dashboards.report import Section, write_report
 
     best = _best(BARS_MAX + 1)
     figs = [figure_waterfall(best.iloc[:BARS_MAX]), figure_waterfall(best)]
     path = write_report([Section("Waterfall", figures=figs)], tmp_path / "r.html", title="t", provenance={})
     labels = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelector('#fig-s1-2 svg.main-svg') !== null", timeout=60000)
-            for div, trace, point in (("fig-s1-1", 1, 3), ("fig-s1-2", 1, 3 * 6 + 1)):  # the 4th PR patient
-                page.evaluate(f"Plotly.Fx.hover('{div}', [{{curveNumber: {trace}, pointNumber: {point}}}])")
-                labels.append(page.evaluate(
-                    f"[...document.querySelectorAll('#{div} .hoverlayer .hovertext text.nums tspan.line')]"
-                    ".map(t => t.textContent)"))  # fmt: skip
-            fills = page.evaluate("document.querySelectorAll('#fig-s1-2 .scatterlayer path.js-fill').length")
-        finally:
-            browser.close()
+    with chromium.open(path, "fig-s1-2") as (page, _):
+        for div, trace, point in (("fig-s1-1", 1, 3), ("fig-s1-2", 1, 3 * 6 + 1)):  # the 4th PR patient
+            page.evaluate(f"Plotly.Fx.hover('{div}', [{{curveNumber: {trace}, pointNumber: {point}}}])")
+            labels.append(chromium.hover_label(page, div))
+        fills = page.evaluate("document.querySelectorAll('#fig-s1-2 .scatterlayer path.js-fill').length")
     assert labels[0] == labels[1] and labels[0][0].startswith("P0") and "best change" in labels[0][1]
     assert fills == 5  # one filled path per response
 
@@ -211,30 +199,17 @@ def test_out_and_back_spider_packs_once_and_unpacks_to_the_figure():
 
 
 @pytest.mark.browser
-def test_out_and_back_spider_in_chromium_is_one_line_with_every_point(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_out_and_back_spider_in_chromium_is_one_line_with_every_point(tmp_path, chromium):
     from tkitrack.dashboards.report import Section, write_report
 
     fig = figure_spider(_assessments(667))
     path = write_report([Section("Spider", figures=[fig])], tmp_path / "r.html", title="t", provenance={})
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelector('#fig-s1-1 svg.main-svg') !== null", timeout=60000)
-            drawn = page.evaluate("(() => { const t = document.getElementById('fig-s1-1').data[0];"
-                                  " return [Array.from(t.x), Array.from(t.y), t.customdata]; })()")  # fmt: skip
-            lines = page.evaluate("document.querySelectorAll('#fig-s1-1 .scatterlayer path.js-line').length")
-            page.evaluate("Plotly.Fx.hover('fig-s1-1', [{curveNumber: 0, pointNumber: 6}])")
-            label = page.evaluate(
-                "[...document.querySelectorAll('#fig-s1-1 .hoverlayer .hovertext text.nums tspan.line')]"
-                ".map(t => t.textContent)"
-            )
-        finally:
-            browser.close()
+    with chromium.open(path) as (page, _):
+        drawn = page.evaluate("(() => { const t = document.getElementById('fig-s1-1').data[0];"
+                              " return [Array.from(t.x), Array.from(t.y), t.customdata]; })()")  # fmt: skip
+        lines = page.evaluate("document.querySelectorAll('#fig-s1-1 .scatterlayer path.js-line').length")
+        page.evaluate("Plotly.Fx.hover('fig-s1-1', [{curveNumber: 0, pointNumber: 6}])")
+        label = chromium.hover_label(page, "fig-s1-1")
     assert lines == 1
     np.testing.assert_allclose(drawn[0], np.asarray(fig.data[0].x, dtype="float64"))
     np.testing.assert_allclose(drawn[1], np.asarray(fig.data[0].y, dtype="float64"), rtol=1e-6)

@@ -21,10 +21,6 @@ _cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cases)  # the synthetic cohorts of test_swimmer.py (its tests are not collected here)
 make_records, make_swimmer = _cases.make_records, _cases.make_swimmer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def at_limit():
@@ -229,11 +225,9 @@ def test_web_swimmer_parts_stay_markers():
 
 
 @pytest.mark.browser
-def test_glyphs_in_chromium_are_square_marker_sized_and_hover_their_event(tmp_path):
+def test_glyphs_in_chromium_are_square_marker_sized_and_hover_their_event(tmp_path, chromium):
     """Over the limit with one surgery: its square's drawn box is as wide as tall, about the marker's 3.15 px (the
     width depends on the legend's real width, estimated); the mouse over it shows that event's hover text."""
-    from playwright.sync_api import sync_playwright
-
     from tkitrack.dashboards.report import Section, write_report
 
     r = make_records(MARKER_LANES_MAX + 1)
@@ -243,29 +237,17 @@ def test_glyphs_in_chromium_are_square_marker_sized_and_hover_their_event(tmp_pa
     index = next(i for i, t in enumerate(fig.data) if t.name == "Surgery")
     expected = fig.data[index].hovertext[0]
     path = write_report([Section("Swimmer", figures=[fig])], tmp_path / "report.html", title="t", provenance={})
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelector('#fig-s1-1 svg.main-svg') !== null", timeout=60000)
-            box = page.evaluate(
-                f"(() => {{ const p = document.querySelectorAll('#fig-s1-1 .scatterlayer g.trace')[{index}]"
-                ".querySelector('path.js-fill'); p.scrollIntoView({block: 'center'});"
-                " const r = p.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()"
-            )
-            counts = page.evaluate("[document.querySelectorAll('#fig-s1-1 path.point').length,"
-                                   " document.querySelectorAll('#fig-s1-1 path.js-fill').length]")  # fmt: skip
-            page.mouse.move(box[0] + box[2] / 2, box[1] + box[3] / 2)
-            page.wait_for_timeout(300)
-            label = page.evaluate(
-                "[...document.querySelectorAll('#fig-s1-1 .hoverlayer .hovertext text.nums tspan.line')]"
-                ".map(t => t.textContent)"
-            )
-        finally:
-            browser.close()
+    with chromium.open(path) as (page, errors):
+        box = page.evaluate(
+            f"(() => {{ const p = document.querySelectorAll('#fig-s1-1 .scatterlayer g.trace')[{index}]"
+            ".querySelector('path.js-fill'); p.scrollIntoView({block: 'center'});"
+            " const r = p.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()"
+        )
+        counts = page.evaluate("[document.querySelectorAll('#fig-s1-1 path.point').length,"
+                               " document.querySelectorAll('#fig-s1-1 path.js-fill').length]")  # fmt: skip
+        page.mouse.move(box[0] + box[2] / 2, box[1] + box[3] / 2)
+        page.wait_for_timeout(300)
+        label = chromium.hover_label(page, "fig-s1-1")
     assert errors == []
     assert counts[0] == 0  # no marker is an SVG element of its own
     width, height = box[2], box[3]
