@@ -306,9 +306,23 @@ def mirror_lines(lengths: np.ndarray) -> np.ndarray:
     >>> mirror_lines(np.array([3, 2])).tolist()
     [0, 1, 2, 1, 3, 4]
     """
-    starts = np.r_[0, np.cumsum(lengths)[:-1]]
-    return np.concatenate([np.r_[np.arange(a, a + n), np.arange(a + n - 2, a, -1)] for a, n in
-                           zip(starts, lengths, strict=True)]).astype(int)  # fmt: skip
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    laid = np.where(lengths == 1, 1, 2 * lengths - 2)  # forward n points, back n - 2 (a single point: itself)
+    k = _ranges(np.zeros(len(lengths), dtype=np.int64), laid)  # position within each polyline's run
+    n = np.repeat(lengths, laid)
+    return (np.repeat(starts, laid) + np.where(k < n, k, 2 * n - 2 - k)).astype(int)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``start, start + 1, ..., start + length - 1`` for each pair, one after another (no Python loop).
+
+    >>> _ranges(np.array([5, 0]), np.array([3, 2])).tolist()
+    [5, 6, 7, 0, 1]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + offsets
 
 
 def _unmirror(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
@@ -322,7 +336,7 @@ def _unmirror(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         return None
     lengths = spans // 2 + 1
     index = mirror_lines(lengths)
-    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(hubs, lengths, strict=True)])
+    forward = _ranges(hubs, lengths)
     if len(index) != len(x):
         return None
     fx, fy = x[forward], y[forward]
@@ -453,8 +467,7 @@ def _pack_mirror(props: dict) -> dict | None:
     if lengths is None:
         return None
     index = mirror_lines(lengths)
-    forward = np.concatenate([np.arange(a, a + n) for a, n in zip(np.r_[0, np.cumsum(2 * lengths - 2)[:-1]], lengths,
-                                                                  strict=True)])  # fmt: skip
+    forward = _ranges(np.r_[0, np.cumsum(2 * lengths - 2)[:-1]], lengths)
     keys = []
     for key in _PACKED_KEYS:
         value = props.get(key)

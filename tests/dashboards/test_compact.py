@@ -14,6 +14,7 @@ import pytest
 from tkitrack.dashboards.compact import (
     BASIC_TRACE_TYPES,
     MIN_PACKED,
+    mirror_lines,
     pack_figure,
     plotly_bundle,
     unpack_strings,
@@ -191,3 +192,9 @@ def test_a_figure_file_draws_in_chromium_with_its_hover_details(swimmer, tmp_pat
     assert errors == []
     assert json.loads(drawn) == [_as_list(t.hovertext) for t in swimmer.data]
     assert title == swimmer.layout.title.text
+
+
+def test_mirror_lines_lays_each_polyline_out_and_back_single_points_included():
+    # hand-worked: 3 points out and back to the second (0 1 2 1), a single point once (3), 2 points out only (4 5)
+    assert mirror_lines(np.array([3, 1, 2])).tolist() == [0, 1, 2, 1, 3, 4, 5]
+    assert mirror_lines(np.array([4])).tolist() == [0, 1, 2, 3, 2, 1]
