@@ -22,6 +22,7 @@ __all__ = [
     "impute_partial_dates",
     "parse_partial_date",
     "read_partial_dates",
+    "stripped_text",
 ]
 
 Imputation = Literal["first", "last"]
@@ -107,6 +108,14 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
     return (date(year, 1, 1) if rule == "first" else date(year, 12, 31)), "M"
 
 
+def stripped_text(values: pd.Series) -> pd.Series:
+    """Cells as text (pandas ``string``), stripped, empty ones missing: one pass over the cells (``str.strip``
+    returns a cell with nothing to strip as it is) instead of a pandas string method and a comparison each."""
+    cells = values.astype("string").to_numpy(dtype=object, na_value=None).tolist()
+    text = [v if v is None else (v.strip() or None) for v in cells]
+    return pd.Series(pd.array(text, dtype="string"), index=values.index, name=values.name)
+
+
 def _times_ok(times: pd.Series) -> pd.Series:
     """True where a time part (``T10:30``...) is ISO 8601 with real hours, minutes, seconds and zone."""
     parts = times.str.extract(_TIME)
@@ -125,8 +134,7 @@ def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[p
     (``2019-07-29T99:99junk``, month 13, 30 February) comes back missing in all three, so the caller can report
     it (:func:`date_problems` says why); empty cells are missing too. The imputed date ignores the time.
     """
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
+    text = stripped_text(values)
     core = text.copy()
     time_ok = pd.Series(True, index=values.index)
     timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)

@@ -264,3 +264,36 @@ def test_a_megabyte_id_is_named_not_echoed():
 def test_a_value_outside_a_vocabulary_is_not_also_too_long():
     _, found = _parse("patient", {"patient_id": "P1", "sex": "female"})
     assert "FLD008" not in set(found["rule_id"])
+
+
+@pytest.mark.parametrize("where", [0, 2, 4], ids=["first", "middle", "last"])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        pytest.param(" lead", "lead", id="leading-space"),
+        pytest.param("trail\t", "trail", id="trailing-tab"),
+        pytest.param("", None, id="empty"),
+        pytest.param(" \u00a0 ", None, id="blank-no-break-space"),
+        pytest.param("\u2003wide", "wide", id="em-space"),
+        pytest.param("sep\x1f", "sep", id="unit-separator-is-whitespace"),
+        pytest.param("in side", "in side", id="inner-space-kept"),
+    ],
+)
+def test_one_cell_to_strip_among_many_is_stripped_and_only_it(where, cell, expected):
+    """A column is searched whole for cells to strip or empty; the one such cell, wherever it is, is found."""
+    cells = ["x1", "x2", "x3", "x4", "x5"]
+    cells[where] = cell
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": c} for c in cells))
+    want = ["x1", "x2", "x3", "x4", "x5"]
+    want[where] = expected
+    assert [None if pd.isna(v) else v for v in frame["note"]] == want
+    assert found.empty
+
+
+@pytest.mark.parametrize("where", [0, 2, 4], ids=["first", "middle", "last"])
+def test_one_control_character_among_many_cells_is_fld010_on_its_row(where):
+    cells = ["x1", "x2", "x3", "x4", "x5"]
+    cells[where] = "bell\x07"
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": c} for c in cells))
+    assert _problems(found) == [("P1", where + 1, "note", "FLD010", "error", r"bell\x07")]
+    assert [pd.isna(v) for v in frame["note"]] == [i == where for i in range(5)]
