@@ -115,9 +115,12 @@ def chain_entry_columns(
     cells = [json_cells(columns[k]) for k in _HASHED[:-1]]
     prevs, hashes = [], []
     sha256 = hashlib.sha256
+    # the previous hash as JSON text: a hex digest as it is; a head of any other text (altered) escaped
+    last = _ENCODE(prev)
     for values in zip(*cells, strict=True):
         prevs.append(prev)
-        prev = sha256(("[" + ",".join(values) + ',"' + prev + '"]').encode("utf-8")).hexdigest()
+        prev = sha256(("[" + ",".join(values) + "," + last + "]").encode("utf-8")).hexdigest()
+        last = '"' + prev + '"'
         hashes.append(prev)
     columns["prev_hash"], columns["hash"] = prevs, hashes
     return {k: columns[k] for k in (*_HASHED, "hash")}, seq + n, prev

@@ -221,15 +221,18 @@ def test_chain_built_column_wise_has_each_entry_hash():
 
     entries = [_entry(i, patient_id=str(v) if v is not None else None, new_value=v, old_value=_AWKWARD[-i],
                       reason=f"r {v!r}") for i, v in enumerate(_AWKWARD, start=1)]  # fmt: skip
-    columns, seq, head = chain_columns(entries, seq=7, prev="a" * 64, user='dr "ü"\x1f')
-    assert columns["seq"] == list(range(8, 8 + len(entries))) and seq == 7 + len(entries)
-    prev = "a" * 64
-    for i in range(len(entries)):
-        row = {k: columns[k][i] for k in columns}
-        assert row["prev_hash"] == prev
-        assert row["hash"] == entry_hash(row)
-        prev = row["hash"]
-    assert head == prev
+    for start in ("a" * 64, 'a head as altered: "quoted" \\ é\x01'):  # entry_hash JSON-encodes it too
+        columns, seq, head = chain_columns(entries, seq=7, prev=start, user='dr "ü"\x1f')
+        assert columns["seq"] == list(range(8, 8 + len(entries))) and seq == 7 + len(entries)
+        prev = start
+        for i in range(len(entries)):
+            row = {k: columns[k][i] for k in columns}
+            assert row["prev_hash"] == prev
+            assert row["hash"] == entry_hash(row)
+            prev = row["hash"]
+        assert head == prev
+    single, _, _ = chain_columns(entries[:1], seq=0, prev=GENESIS, user="u")  # one row: every column constant
+    assert single["hash"] == [entry_hash({k: v[0] for k, v in single.items()})]
     by_column = {k: [e.get(k) for e in entries] for k in entries[0]}
     again, _, _ = chain_entry_columns(by_column, seq=7, prev="a" * 64, user='dr "ü"\x1f')
     assert {k: v for k, v in again.items() if k not in ("ts", "prev_hash", "hash")} == {
