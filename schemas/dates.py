@@ -111,9 +111,13 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
 def stripped_text(values: pd.Series) -> pd.Series:
     """Cells as text (pandas ``string``), stripped, empty ones missing: one pass over the cells (``str.strip``
     returns a cell with nothing to strip as it is) instead of a pandas string method and a comparison each."""
-    cells = values.astype("string").to_numpy(dtype=object, na_value=None).tolist()
-    text = [v if v is None else (v.strip() or None) for v in cells]
-    return pd.Series(pd.array(text, dtype="string"), index=values.index, name=values.name)
+    text = values.astype("string")
+    cells = np.asarray(text.array, dtype=object).tolist()  # str, or pd.NA where missing
+    na = pd.NA
+    out = np.array([v if v is na else (v.strip() or na) for v in cells], dtype=object)
+    if isinstance(text.array, pd.arrays.StringArray):  # python storage: only str and pd.NA, checked once in C
+        return pd.Series(pd.arrays.StringArray(out), index=values.index, name=values.name)
+    return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
 
 
 def _times_ok(times: pd.Series) -> pd.Series:
