@@ -129,7 +129,9 @@ def _times_ok(times: pd.Series) -> pd.Series:
     return ok.astype(bool)
 
 
-def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series, pd.Series]:
+def read_partial_dates(
+    values: pd.Series, rule: Imputation = "first", *, stripped: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Read partial ISO 8601 dates in one pass: (the text as given, imputed datetime64, flag).
 
     The whole text is checked: the date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real calendar day) and,
@@ -137,8 +139,10 @@ def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[p
     seconds and zone). A valid cell keeps its text as given, time included; a cell that is not valid as a whole
     (``2019-07-29T99:99junk``, month 13, 30 February) comes back missing in all three, so the caller can report
     it (:func:`date_problems` says why); empty cells are missing too. The imputed date ignores the time.
+    ``stripped``: ``values`` is :func:`stripped_text` already (pandas ``string``, stripped, empty cells missing),
+    as :func:`tkitrack.schemas.parse.parse_records` passes its cells; they are not stripped again.
     """
-    text = stripped_text(values)
+    text = values if stripped else stripped_text(values)
     core = text.copy()
     time_ok = pd.Series(True, index=values.index)
     timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)

@@ -75,7 +75,11 @@ def _check_columns(record: str, raw: pd.DataFrame, source: str) -> None:
 def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(numbers, cells that are not numbers, cells that are numbers but not finite or too large)."""
     num = pd.to_numeric(text, errors="coerce")
-    looks = text.str.fullmatch(_NUMERIC).fillna(False).astype(bool)
+    # whether a cell looks like digits matters only where to_numeric refused it (an overflowing 1e999 or such)
+    refused = (text.notna() & num.isna()).to_numpy(dtype=bool)
+    looks = pd.Series(False, index=text.index)
+    if refused.any():
+        looks[refused] = text[refused].str.fullmatch(_NUMERIC).fillna(False).astype(bool).to_numpy()
     infinite = text.notna() & (num.isin([np.inf, -np.inf]) | (num.isna() & looks))
     if dtype == "Int64":
         infinite |= num.abs().gt(_LARGEST_INT).fillna(False)
@@ -134,7 +138,8 @@ def parse_records(
         text = cells[source_col] if source_col in cells else _na_text(raw.index)
         if name.endswith("_dtc"):
             base = name[:-4]
-            good, imputed, flag = read_partial_dates(text, field_info(model, base).imputed or "first")
+            rule = field_info(model, base).imputed or "first"
+            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_text's
             ok = good.notna() | text.isna()
             if (~ok).any():
                 why = date_problems(text.where(~ok))

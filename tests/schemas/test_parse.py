@@ -297,3 +297,12 @@ def test_one_control_character_among_many_cells_is_fld010_on_its_row(where):
     frame, found = _parse("exposure", *({**EXPOSURE, "note": c} for c in cells))
     assert _problems(found) == [("P1", where + 1, "note", "FLD010", "error", r"bell\x07")]
     assert [pd.isna(v) for v in frame["note"]] == [i == where for i in range(5)]
+
+
+def test_bad_and_overflowing_numbers_among_good_ones_are_reported_on_their_rows():
+    """Only the cells to_numeric refuses are looked at again: digits out of range are FLD011, text FLD006."""
+    doses = ["200", "1e999", "abc", "", "-inf", "12.5", "NaN", "1e5"]
+    frame, found = _parse("exposure", *({**EXPOSURE, "dose": d} for d in doses))
+    assert [(r[1], r[3], r[5]) for r in _problems(found)] == [
+        (3, "FLD006", "abc"), (7, "FLD006", "NaN"), (2, "FLD011", "1e999"), (5, "FLD011", "-inf")]  # fmt: skip
+    assert [None if pd.isna(v) else v for v in frame["dose"]] == [200.0, None, None, None, None, 12.5, None, 1e5]
