@@ -272,6 +272,7 @@ def _as003(frames: Frames, today) -> pd.DataFrame:
     a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
     # one sequence per reader: an independent PR after an investigator CR is not a contradiction
     keys = [a["patient_id"], a["evaluator"].astype("string").fillna("INVESTIGATOR")]
+    keys = a.groupby(keys, sort=False).ngroup()  # the (patient, reader) sequences numbered once for the four passes
     had_cr = a["response"].eq("CR").astype(int).groupby(keys).cumsum()
     had_pd = a["response"].eq("PD").astype(int).groupby(keys).cumsum()
     cr_date = a["date"].where(a["response"].eq("CR")).groupby(keys).ffill()
