@@ -233,17 +233,16 @@ def report(
     check_outputs([output], force=force)  # before the work: an existing report is refused at once
     engine = open_db()
     head = _data_version(engine)  # read first: the data are this version or newer (a write moves it forward)
-    cohort = derived(cutoff, index_drug)
-    frames = cohort.frames
+    cohort = derived(cutoff, index_drug)  # the records are read only for what is not derived yet
     provenance = {"database": redact_url(str(engine.url)), "schema revision": current_revision(engine),
                   "data version": "empty" if not head[0] else f"audit entry {head[0]}, hash {head[1]}",
-                  "patients": len(frames["patient"])}  # fmt: skip
+                  "patients": len(cohort.patient_notes())}  # fmt: skip
     if cutoff is not None:
         provenance["data cut-off"] = cutoff
     if index_drug is not None:
         provenance["index therapy"] = index_drug
     path = build_report(
-        frames, output, title=title, provenance=provenance, force=force, index_drug=index_drug, derived=cohort
+        None, output, title=title, provenance=provenance, force=force, index_drug=index_drug, derived=cohort
     )
     typer.echo(f"wrote {shown_path(path)}; open it in a browser (it works offline)")
     publish_head(engine, head, f"report {output}")

@@ -7,12 +7,15 @@ patients are pooled in it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.compact import PackedFigure
 from tkitrack.dashboards.labels import abbreviation_note, present_frame, value_labels
 from tkitrack.dashboards.notes import excluded_note
 from tkitrack.dashboards.pubtable import PubTable
@@ -53,7 +56,15 @@ from tkitrack.outcomes.tumour import (
 )
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["KM_ENDPOINTS", "build_cohort_sections", "cohort_description", "figure_endpoint", "write_cohort_report"]
+__all__ = [
+    "KM_ENDPOINTS",
+    "build_cohort_sections",
+    "cohort_description",
+    "figure_endpoint",
+    "iter_cohort_sections",
+    "record_counts",
+    "write_cohort_report",
+]
 
 #: Endpoints drawn as Kaplan-Meier figures in the report, in reading order.
 KM_ENDPOINTS: tuple[str, ...] = ("PFS", "OS", "DOR", "TOT")
@@ -92,8 +103,9 @@ def figure_endpoint(
     out (patients without its starting point, listed) and whether synthetic patients are pooled.
     """
     info = endpoint_info(code)
-    ids = frames["patient"]["patient_id"]
     d = derived if derived is not None else Derived(frames)
+    patients = d.patient_notes()
+    ids = patients["patient_id"]
     if info.kind == "incidence":
         data = d.competing_endpoint(code)
     elif adam is not None and derived is None:
@@ -111,7 +123,7 @@ def figure_endpoint(
         abbreviations = abbreviation_note(by, data[by])
         data[by] = value_labels(by, data[by], short=True)
     notes = excluded_note(_left_out(ids, data["patient_id"], f"without {info.requires}"))
-    notes += [n for n in [abbreviations, synthetic_note(frames["patient"], data["patient_id"])] if n]
+    notes += [n for n in [abbreviations, synthetic_note(patients, data["patient_id"])] if n]
     title = info.title
     if data.empty:
         fig = go.Figure().update_layout(title={"text": title}, template="simple_white", width=900, height=300)
@@ -129,71 +141,111 @@ def figure_endpoint(
                      time_label=info.x_label, y_title=info.y_label, footnotes=notes)  # fmt: skip
 
 
-def build_cohort_sections(frames: Mapping[str, pd.DataFrame], *, listing: pd.DataFrame | None = None,
+def _cached_text(derived: Derived, name: str, compute) -> str:
+    """A paragraph computed from the records once per data version (kept as a one-cell frame)."""
+    return str(derived.get(name, lambda f: pd.DataFrame({"text": [compute(f)]}))["text"].iloc[0])
+
+
+def record_counts(derived: Derived) -> dict[str, int]:
+    """Rows of each record type (after the data cut-off), once per data version."""
+    counts = derived.get("record_counts",
+                         lambda f: pd.DataFrame({"record": list(f), "rows": [len(x) for x in f.values()]}))  # fmt: skip
+    return {str(r): int(n) for r, n in zip(counts["record"], counts["rows"], strict=True)}
+
+
+def build_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, listing: pd.DataFrame | None = None,
                           group_by: str = "histology", index_drug: str | None = None,
                           derived: Derived | None = None) -> list[Section]:  # fmt: skip
     """Every section of the cohort report, in reading order, computed from typed record frames (day 1: the first
     dose of the index therapy, the first kinase-inhibitor course unless ``index_drug`` names another drug).
 
-    ``derived`` (of the same records and index drug) supplies datasets already derived; every derivation runs once
-    per report.
+    ``derived`` (of the same records and index drug; then ``frames`` may be None) supplies datasets already
+    derived. Everything the sections show that is computed from the records (datasets, tables, the figures' data)
+    goes through it, so it is derived once per data version: a report of unchanged data reads it back without
+    reading the records.
     """
+    return list(iter_cohort_sections(frames, listing=listing, group_by=group_by, index_drug=index_drug,
+                                     derived=derived))  # fmt: skip
+
+
+def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, listing: pd.DataFrame | None = None,
+                         group_by: str = "histology", index_drug: str | None = None,
+                         derived: Derived | None = None,
+                         finish: Callable[[Section], Section] | None = None) -> Iterator[Section]:  # fmt: skip
+    """:func:`build_cohort_sections` one section at a time, each passed through ``finish`` (e.g. packing its
+    figures and letting go of its data) as soon as it is built. With ``finish`` the swimmer, a registry's
+    largest figure, is built first, while the least is held; the sections still come in reading order."""
     d = derived if derived is not None else Derived(frames, index_drug=index_drug)
-    sections = [Section("Cohort", cohort_description(frames), tables=[table_characteristics(frames)])]
-    treated = len(frames["exposure"]) > 0
-    adam = d.adam() if treated else None
-    if adam is not None:
-        sections.append(_response_section(frames, adam))
-    sections.append(_swimmer_section(frames, group_by, d))
-    if adam is not None:
-        figures = [figure_endpoint(frames, code, landmarks=(365.25, 730.5), derived=d) for code in KM_ENDPOINTS]
-        sections.append(Section(
+    done = finish if finish is not None else (lambda section: section)
+    counts = record_counts(d)
+    swimmer = done(_swimmer_section(group_by, d)) if finish is not None else None
+    yield done(Section("Cohort", _cached_text(d, "cohort_description", cohort_description),
+                       tables=[d.get("table_characteristics", table_characteristics)]))  # fmt: skip
+    treated = counts["exposure"] > 0
+    if treated:
+        yield done(_response_section(d))
+    yield swimmer if swimmer is not None else done(_swimmer_section(group_by, d))
+    if treated:
+        figures = [figure_endpoint(None, code, landmarks=(365.25, 730.5), derived=d) for code in KM_ENDPOINTS]
+        table = d.get("table_time_to_event", lambda f: table_time_to_event(f, endpoint_data=d.endpoint))
+        yield done(Section(
             "Time-to-event endpoints", "Kaplan-Meier estimates with 95% pointwise confidence bands (log transform); "
             "numbers at risk under each plot at the x-axis ticks; each curve's legend entry gives its patients and "
-            "events. Each endpoint starts where its title says.", tables=[table_time_to_event(frames, endpoint_data=d.endpoint)],
-            figures=figures))  # fmt: skip
-    sections.append(_stopping_section(frames, d))
+            "events. Each endpoint starts where its title says.", tables=[table], figures=figures))  # fmt: skip
+        del figures
+    yield done(_stopping_section(counts, d))
     if treated:
-        listings = [table_exposure_listing(frames)]
-        sections.append(Section(
+        yield done(Section(
             "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
             "their reasons, and dose intensity against the catalogue dose.",
-            tables=[table_exposure(frames), *listings]))  # fmt: skip
-    if len(frames["ae"]):
-        sections.append(_ae_section(frames))
-    sections.append(_validation_section(listing))
-    return sections
+            tables=[d.get("table_exposure", table_exposure),
+                    d.get("table_exposure_listing", table_exposure_listing)]))  # fmt: skip
+    if counts["ae"]:
+        yield done(_ae_section(counts, d))
+    yield done(_validation_section(listing))
 
 
-def _response_section(frames: Mapping[str, pd.DataFrame], adam: Mapping[str, pd.DataFrame]) -> Section:
-    treated = derive_index_therapy(frames["exposure"])["patient_id"]
-    best = derive_best_percent_change(frames["assessment"])
-    best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adam["adrs"])
-    figures = []
-    synthetic = [n for n in [synthetic_note(frames["patient"], treated)] if n]
-    if len(best):
-        unmeasured = excluded_note(derive_unmeasured(frames["assessment"], treated))
-        legend = "Best overall response (confirmed)"
-        figures.append(figure_waterfall(best, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
-        changes = derive_percent_change(frames["assessment"])
-        changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adam["adrs"])
-        figures.append(figure_spider(changes, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
+def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """What the response section draws: the treated, best and per-assessment percent change with the confirmed
+    best response, the unmeasured, and the response rates."""
     from tkitrack.outcomes.summary import summarise_response
 
-    rates = summarise_response(adam["adrs"], subjects=list(treated)).set_index("measure")["labelled"]
+    treated = derive_index_therapy(frames["exposure"])["patient_id"]
+    best = derive_best_percent_change(frames["assessment"])
+    best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adrs)
+    changes = derive_percent_change(frames["assessment"])
+    changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adrs)
+    return {"treated": pd.DataFrame({"patient_id": treated.to_numpy()}), "best": best, "changes": changes,
+            "unmeasured": derive_unmeasured(frames["assessment"], treated),
+            "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
+
+
+def _response_section(derived: Derived) -> Section:
+    data = derived.get("response_data", lambda f: _response_data(f, derived.adam()["adrs"]))
+    treated, best = data["treated"]["patient_id"], data["best"]
+    figures = []
+    synthetic = [n for n in [synthetic_note(derived.patient_notes(), treated)] if n]
+    if len(best):
+        unmeasured = excluded_note(data["unmeasured"])
+        legend = "Best overall response (confirmed)"
+        figures.append(figure_waterfall(best, legend_title=legend, footnotes=[*unmeasured, *synthetic]))
+        figures.append(figure_spider(data["changes"], legend_title=legend, footnotes=[*unmeasured, *synthetic]))
+    rates = data["rates"].set_index("measure")["labelled"]
     text = (f"Confirmed objective response (CR or PR) among patients who received a kinase inhibitor: "
             f"{rates['confirmed objective response']}; unconfirmed: {rates['objective response (CR+PR)']}. "
             "Below, the best overall response, confirmed (the headline) and unconfirmed, by histology and index "
             "therapy; the waterfall and spider plots show the target-lesion measurements, coloured by the "
             "confirmed best overall response.")  # fmt: skip
-    return Section("Response", text, tables=[table_response(frames, adam=adam)], figures=figures)
+    table = derived.get("table_response", lambda f: table_response(f, adam=derived.adam()))
+    return Section("Response", text, tables=[table], figures=figures)
 
 
-def _swimmer_section(frames: Mapping[str, pd.DataFrame], group_by: str, derived: Derived) -> Section:
+def _swimmer_section(group_by: str, derived: Derived) -> Section:
     swim = derived.swimmer(origin="diagnosis", ae_min_grade=2)
-    notes = [n for n in [synthetic_note(frames["patient"], swim.lanes["patient_id"])] if n]
+    notes = [n for n in [synthetic_note(derived.patient_notes(), swim.lanes["patient_id"])] if n]
     fig = figure_swimmer(swim, group_by=group_by if group_by in swim.lanes else None,
-                         title="Treatment and follow-up from diagnosis", footnotes=notes)  # fmt: skip
+                         title="Treatment and follow-up from diagnosis", footnotes=notes,
+                         record_keys=False)  # fmt: skip
     text = (f"One lane per patient ({len(swim.lanes)}), from diagnosis (day 0) to the last contact; AEs of grade 2 "
             "or more are marked. Markers on the same day are spread across the lane.")  # fmt: skip
     return Section("Treatment and follow-up", text, figures=[fig])
@@ -212,28 +264,50 @@ def write_cohort_report(
     from tkitrack.schemas.queries import validate_frames
 
     d = derived if derived is not None else Derived(frames, index_drug=index_drug)
-    sections = build_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
-                                     derived=d)  # fmt: skip
+
+    def finish(section: Section) -> Section:
+        packed = _packed(section)
+        d.release()  # a registry's report holds one section's data and figures at a time
+        gc.collect()  # figures hold reference cycles (trace <-> figure): free them now, not at some later sweep
+        return packed
+
+    sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
+                                         derived=d, finish=finish))  # fmt: skip
     return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
-def _ae_section(frames: Mapping[str, pd.DataFrame]) -> Section:
-    treated = derive_safety_population(frames["patient"], frames["exposure"])["patient_id"]
+def _packed(section: Section) -> Section:
+    """The section with its figures packed as the page draws them and the ``go.Figure`` objects let go."""
+    figures = [(item[0], PackedFigure.of(item[1])) if isinstance(item, tuple) else PackedFigure.of(item)
+               for item in section.figures]  # fmt: skip
+    return replace(section, figures=figures)
+
+
+def _ae_data(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The safety population and each term's patients at their worst grade among them."""
+    treated = derive_safety_population(frames["patient"], frames["exposure"])[["patient_id"]].reset_index(drop=True)
+    ae = frames["ae"][frames["ae"]["patient_id"].isin(set(treated["patient_id"]))]
+    return {"treated": treated, "worst": summarise_worst_grade(ae)}
+
+
+def _ae_section(counts: Mapping[str, int], derived: Derived) -> Section:
+    data = derived.get("ae_data", _ae_data)
+    treated = data["treated"]["patient_id"]
     n = len(treated)
     notes = [f"Each patient counted once per term at the worst grade; bars are of the {n} patients with at least "
              "one dose (safety population); adverse events of untreated patients are not counted."]  # fmt: skip
-    notes += [n for n in [synthetic_note(frames["patient"], treated)] if n]
-    ae = frames["ae"][frames["ae"]["patient_id"].isin(set(treated))]
-    fig = figure_ae_summary(summarise_worst_grade(ae), n_total=n, footnotes=notes)
-    listings = [table_ae_on_off(frames)] if len(frames["exposure"]) else []
+    notes += [n for n in [synthetic_note(derived.patient_notes(), treated)] if n]
+    fig = figure_ae_summary(data["worst"], n_total=n, footnotes=notes)
+    listings = [derived.get("table_ae_on_off", table_ae_on_off)] if counts["exposure"] else []
     return Section("Adverse events", "CTCAE v5.0 terms, worst grade per patient; the denominator of each drug's "
-                   "columns is the patients who received it.", tables=[table_adverse_events(frames), *listings],
+                   "columns is the patients who received it.",
+                   tables=[derived.get("table_adverse_events", table_adverse_events), *listings],
                    figures=[fig])  # fmt: skip
 
 
-def _stopping_section(frames: Mapping[str, pd.DataFrame], derived: Derived) -> Section:
+def _stopping_section(counts: Mapping[str, int], derived: Derived) -> Section:
     heading = "Stopping the inhibitor after complete response"
-    if not len(frames["exposure"]):
+    if not counts["exposure"]:
         return Section(heading, "No drug courses recorded.")
     try:
         cohort = derived.stopping_cohort()
@@ -253,7 +327,7 @@ def _stopping_section(frames: Mapping[str, pd.DataFrame], derived: Derived) -> S
             "Comparing those who stopped with those who continued from the start would credit the stoppers with "
             "the time they had to survive to stop (immortal-time bias), so status is fixed at landmarks after the "
             "CR and follow-up counted from there, and the Cox model lets stopping change over time. " + tv_text)  # fmt: skip
-    fig = figure_endpoint(frames, "RELAPSE_AFTER_CR", landmarks=(365.25,), derived=derived)
+    fig = figure_endpoint(None, "RELAPSE_AFTER_CR", landmarks=(365.25,), derived=derived)
     return Section(heading, text, tables=[table_landmarks(marks), table_stopped(stopped)], figures=[fig])
 
 

@@ -19,17 +19,21 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.basedatatypes import BasePlotlyType
 from plotly.utils import PlotlyJSONEncoder
 
 __all__ = [
     "BASIC_TRACE_TYPES",
     "UNPACK_JS",
+    "PackedFigure",
+    "figure_dict",
     "figure_html",
     "join_shapes",
     "mirror_lines",
@@ -132,9 +136,9 @@ function tkPlot(id, fig, packed, config) {
 """
 
 
-def plotly_bundle(figures: list[go.Figure]) -> tuple[str, str]:
+def plotly_bundle(figures: list[go.Figure | PackedFigure]) -> tuple[str, str]:
     """(name, source) of the smallest plotly.js bundle that draws every trace of ``figures``."""
-    types = {t.type or "scatter" for f in figures for t in f.data}
+    types = {t for f in figures for t in (f.trace_types if isinstance(f, PackedFigure) else _trace_types(f))}
     if types <= BASIC_TRACE_TYPES:
         source = resources.files("tkitrack.dashboards").joinpath("assets/plotly-basic.min.js").read_text("utf-8")
         return "plotly.js basic", source
@@ -484,6 +488,77 @@ def _pack_mirror(props: dict) -> dict | None:
     return {"lengths": {"dtype": codes[1], "bdata": codes[0]}, "keys": keys}
 
 
+_INT_TYPES = (("i1", np.int8), ("i2", np.int16), ("i4", np.int32))
+_FLOAT_TYPES = {"float64": "f8", "float32": "f4", "uint8": "u1", "uint16": "u2", "uint32": "u4", "int8": "i1",
+                "int16": "i2", "int32": "i4"}  # fmt: skip
+
+
+def _typed_array(value: np.ndarray) -> Any:
+    """A numeric array as plotly.js's typed array spec (``{"dtype", "bdata"}``; 64-bit integers narrowed to the
+    smallest that holds them, else left as they are), any other value as it is."""
+    if value.size == 0 or value.ndim != 1:
+        return value
+    kind = str(value.dtype)
+    if kind in ("int64", "uint64"):
+        low, high = int(value.min()), int(value.max())
+        found = next(((c, t) for c, t in _INT_TYPES if np.iinfo(t).min <= low and high <= np.iinfo(t).max), None)
+        if found is None:
+            return value
+        kind, value = found[0], value.astype(found[1])
+    elif kind in _FLOAT_TYPES:
+        kind = _FLOAT_TYPES[kind]
+    else:
+        return value
+    return {"dtype": kind, "bdata": base64.b64encode(np.ascontiguousarray(value)).decode("ascii")}
+
+
+def figure_dict(fig: go.Figure) -> dict:
+    """The figure as plotly JSON (``{"data": [...], "layout": {...}}``), numeric arrays as typed arrays.
+
+    ``fig.to_dict()`` deep-copies every array first, and an object array (hover text) element by element: for a
+    registry's swimmer, millions of calls and one more copy of every array at the peak of writing it. Here the
+    traces' own (read-only) arrays are read through the public property access and only the small nested
+    objects (marker, line, legend title...) are copied; the layout is ``fig.layout.to_plotly_json()``.
+    """
+    data = []
+    for trace in fig.data:
+        props: dict[str, Any] = {}
+        for name in trace:
+            value = trace[name]
+            if value is None:
+                continue
+            if isinstance(value, BasePlotlyType):
+                value = value.to_plotly_json()
+                if not value:
+                    continue
+                _type_nested(value)
+            elif isinstance(value, np.ndarray):
+                value = _typed_array(value)
+            elif isinstance(value, tuple):  # plotly hands a given list back as a tuple
+                value = list(value)
+            props[name] = value
+        data.append(dict(sorted(props.items())))
+    layout = fig.layout.to_plotly_json()
+    _type_nested(layout)
+    return {"data": data, "layout": layout}
+
+
+#: Keys whose arrays plotly's ``to_dict`` leaves as lists (axis ranges, maps).
+_UNTYPED_KEYS = frozenset({"range", "geojson", "layer", "layers"})
+
+
+def _type_nested(value: Any) -> None:
+    """Numeric arrays anywhere in nested dicts and lists as typed arrays, in place (as ``to_dict`` does)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in list(items):
+        if key in _UNTYPED_KEYS:
+            continue
+        if isinstance(item, np.ndarray):
+            value[key] = _typed_array(item)
+        elif isinstance(item, (dict, list)):
+            _type_nested(item)
+
+
 def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
     """(figure as a plotly JSON dict with long string arrays taken out, the packed arrays).
 
@@ -491,7 +566,7 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     of ``lossy_points`` points or more, coordinates go as float32 (7 significant digits, beyond what the axes and
     hover labels show); elsewhere only when float32 holds them exactly.
     """
-    figure = fig.to_dict()  # numeric arrays already typed (base64) by plotly
+    figure = figure_dict(fig)
     found: list[tuple[str, str, list[pd.Series]]] = []
     glyphs: dict[str, dict] = {}
     mirror: dict[str, dict] = {}
@@ -545,10 +620,32 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def figure_html(fig: go.Figure, div_id: str, config: dict) -> str:
+def _trace_types(fig: go.Figure) -> set[str]:
+    return {t.type or "scatter" for t in fig.data}
+
+
+@dataclass(frozen=True)
+class PackedFigure:
+    """A figure as the page draws it (:func:`pack_figure`'s JSON and packed arrays, size, trace types), without the
+    ``go.Figure``: a large report keeps these instead of figures, whose hover strings are most of its memory."""
+
+    figure: dict
+    packed: dict
+    width: int | None
+    height: int | None
+    trace_types: frozenset[str]
+
+    @classmethod
+    def of(cls, fig: go.Figure) -> PackedFigure:
+        """``fig`` packed once."""
+        figure, packed = pack_figure(fig)
+        return cls(figure, packed, fig.layout.width, fig.layout.height, frozenset(_trace_types(fig)))
+
+
+def figure_html(fig: go.Figure | PackedFigure, div_id: str, config: dict) -> str:
     """A ``<div>`` and the script that unpacks and draws ``fig`` into it (needs :data:`UNPACK_JS` and plotly.js)."""
-    figure, packed = pack_figure(fig)
-    width, height = fig.layout.width, fig.layout.height
+    done = fig if isinstance(fig, PackedFigure) else PackedFigure.of(fig)
+    figure, packed, width, height = done.figure, done.packed, done.width, done.height
     style = f"height:{f'{height}px' if height else '100%'}; width:{f'{width}px' if width else '100%'};"
     return (
         f'<div id="{div_id}" class="plotly-graph-div" style="{style}"></div>'

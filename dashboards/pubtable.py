@@ -70,6 +70,18 @@ class PubTable:
             columns.append(Column(f"c{i}", label))
         return cls(name, title, labels[0], columns, rows, list(footnotes or []))
 
+    def cache_parts(self) -> tuple[dict[str, pd.DataFrame], dict]:
+        """(frames, JSON values) that :meth:`from_cache_parts` reads back: how the derived-data cache keeps it."""
+        meta = {"name": self.name, "title": self.title, "stub": self.stub, "footnotes": list(self.footnotes),
+                "columns": [[c.key, c.label, c.spanner] for c in self.columns]}  # fmt: skip
+        return {"rows": self.rows}, meta
+
+    @classmethod
+    def from_cache_parts(cls, frames: dict[str, pd.DataFrame], meta: dict) -> PubTable:
+        """The table :meth:`cache_parts` gave."""
+        columns = [Column(*c) for c in meta["columns"]]
+        return cls(meta["name"], meta["title"], meta["stub"], columns, frames["rows"], list(meta["footnotes"]))
+
     def __post_init__(self) -> None:
 
         missing = [c.key for c in self.columns if c.key not in self.rows.columns]

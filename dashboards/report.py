@@ -24,7 +24,7 @@ import pandas as pd
 import plotly
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import UNPACK_JS, figure_html, plotly_bundle, standalone_html
+from tkitrack.dashboards.compact import UNPACK_JS, PackedFigure, figure_html, plotly_bundle, standalone_html
 from tkitrack.dashboards.images import IMAGE_FORMATS, render_images
 from tkitrack.dashboards.pubtable import PubTable
 from tkitrack.dashboards.response import figure_spider, figure_waterfall
@@ -80,14 +80,15 @@ class Section:
         Plain text; blank lines separate paragraphs. Escaped, never interpreted as HTML.
     tables : list of PubTable, pandas.DataFrame or (caption, DataFrame) pairs
         Publication tables (great-tables HTML); a frame is shown with reader labels and values.
-    figures : list of plotly.graph_objects.Figure or (caption, Figure) pairs
-        Rendered as interactive plotly figures.
+    figures : list of plotly.graph_objects.Figure, PackedFigure or (caption, figure) pairs
+        Rendered as interactive plotly figures (a :class:`~tkitrack.dashboards.compact.PackedFigure` is one
+        already packed, as a large report keeps them).
     """
 
     heading: str
     text: str = ""
     tables: list[PubTable | pd.DataFrame | tuple[str, pd.DataFrame]] = field(default_factory=list)
-    figures: list[go.Figure | tuple[str, go.Figure]] = field(default_factory=list)
+    figures: list[go.Figure | PackedFigure | tuple[str, go.Figure | PackedFigure]] = field(default_factory=list)
 
 
 def tool_versions() -> dict[str, str]:

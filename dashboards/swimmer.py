@@ -277,9 +277,18 @@ def _glyph_trace(markers: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     gx = np.asarray(markers.x, dtype="float64")[:, None] + shape[:, 0] * units[0]
     gy = np.asarray(markers.y, dtype="float64")[:, None] + shape[:, 1] * units[1]
     text = np.repeat(np.asarray(markers.hovertext, dtype=object)[:, None], len(shape), axis=1)
-    keys = np.repeat(np.asarray(markers.customdata, dtype=object)[:, None], len(shape), axis=1)
-    x, y, text, keys = join_shapes(gx.reshape(n, -1), gy.reshape(n, -1), text, keys)
-    return shapes_trace(x=x, y=y, hovertext=text, customdata=keys, fillcolor=m.color, **_legend_of(markers))
+    keys = _per_vertex(markers.customdata, lambda k: np.repeat(k[:, None], len(shape), axis=1))
+    x, y, text, *keys = join_shapes(gx.reshape(n, -1), gy.reshape(n, -1), text, *keys)
+    return shapes_trace(x=x, y=y, hovertext=text, fillcolor=m.color, **_keys_of(keys), **_legend_of(markers))
+
+
+def _per_vertex(customdata, spread) -> list[np.ndarray]:
+    """The record keys spread over the vertices, as a list of one array; none when the trace has none."""
+    return [] if customdata is None else [spread(np.asarray(customdata, dtype=object))]
+
+
+def _keys_of(keys: list[np.ndarray]) -> dict[str, np.ndarray]:
+    return {"customdata": keys[0]} if keys else {}
 
 
 #: A dotted or dashed lane stretch as a bar: its colour in dots or upright strokes on nothing (``fillmode``
@@ -306,9 +315,9 @@ def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
     gx = np.column_stack([x0, mid, x1, x1, mid, x0, x0])
     gy = np.column_stack([top, top, top, bottom, bottom, bottom, top])
     text = np.repeat(np.asarray(lines.hovertext, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
-    keys = np.repeat(np.asarray(lines.customdata, dtype=object).reshape(-1, 4)[:, :1], 7, axis=1)
-    gx, gy, text, keys = join_shapes(gx, gy, text, keys)
-    return shapes_trace(x=gx, y=gy, hovertext=text, customdata=keys, fillcolor=lines.line.color,
+    keys = _per_vertex(lines.customdata, lambda k: np.repeat(k.reshape(-1, 4)[:, :1], 7, axis=1))
+    gx, gy, text, *keys = join_shapes(gx, gy, text, *keys)
+    return shapes_trace(x=gx, y=gy, hovertext=text, fillcolor=lines.line.color, **_keys_of(keys),
                         fillpattern=_BAR_PATTERNS.get(lines.line.dash or "solid"), **_legend_of(lines))  # fmt: skip
 
 
@@ -448,6 +457,7 @@ def figure_swimmer(
     max_lane_px: float = 22.0,
     width: int = 1100,
     footnotes: Sequence[str] = (),
+    record_keys: bool = True,
 ) -> go.Figure:
     """Draw a swimmer plot: a lane per patient, segments by drug and dose level, markers, ongoing arrows.
 
@@ -475,6 +485,10 @@ def figure_swimmer(
         Figure width in pixels.
     footnotes : sequence of str
         More notes under the plot.
+    record_keys : bool
+        Give every point its record key (``customdata``, ``patient<TAB>record<TAB>id``) for the web
+        application's click-through; a static page (the report) has no use for them, and on a registry's
+        swimmer they are one object per glyph vertex, held several times over while the figure is built.
 
     Returns
     -------
@@ -504,6 +518,9 @@ def figure_swimmer(
     traces += _event_traces(markers, y, px, first, tolerance=marker_days)
 
     traces += _arrow_traces(lanes, y, pad, px, first)
+    if not record_keys:
+        for t in traces:
+            t.customdata = None
     legend_height = 21 * len(traces) + 36 * len(first)  # entries plus group titles, so the legend never scrolls
     height = max(height, legend_height + margin["t"] + margin["b"])
     x_range = [min(x_min, 0.0) - pad, x_max + 3.5 * pad]

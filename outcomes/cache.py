@@ -14,8 +14,9 @@ kept on disk under a key that names
 
 A changed database therefore misses the cache (never serves numbers of an older version), and a different option
 is a different entry. The head is read before and after the records are read; when a write landed in between
-the products are not stored. Entries are Parquet files (no pickle: nothing in the cache directory can run
-code); only the newest data version of each database is kept. The directory is ``$TKITRACK_CACHE_DIR``, else
+the products are not stored. Entries are Parquet files and JSON (no pickle: nothing in the cache directory can run
+code): a frame, a mapping of frames, a tkitrack dataclass of frames and scalars, or a tkitrack object that gives its
+own ``cache_parts()`` (frames, JSON values) and reads them back with ``from_cache_parts``; only the newest data version of each database is kept. The directory is ``$TKITRACK_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/tkitrack``, else ``~/.cache/tkitrack``; ``TKITRACK_CACHE_DIR=off`` keeps products in memory
 only (for the run).
 """
@@ -187,6 +188,13 @@ class Derived:
         self._memory[key] = value
         return value
 
+    def release(self) -> None:
+        """Let go of the products held in memory that are kept on disk (they are read back if asked for again);
+        with no disk cache nothing is let go, so nothing is derived twice. A long run (the report) calls it
+        between parts so that its peak memory is one part's, not the sum of all."""
+        if self._folder is not None:
+            self._memory = {k: v for k, v in self._memory.items() if not (self._folder / k / "meta.json").exists()}
+
     # -- the derivations commands share -------------------------------------------------------------------------
 
     def adam(self, *, reference: str = "TRTSDT") -> dict[str, pd.DataFrame]:
@@ -251,13 +259,15 @@ class Derived:
             return parts[meta["frames"][0]]
         if meta["kind"] == "frames":
             return parts
-        if meta["kind"] == "dataclass":
+        if meta["kind"] in ("dataclass", "parts"):
             from importlib import import_module
 
             module, _, qualname = meta["type"].rpartition(".")
             if not module.startswith("tkitrack."):
                 return None
             cls = getattr(import_module(module), qualname)
+            if meta["kind"] == "parts":
+                return cls.from_cache_parts(parts, meta["scalars"])
             return cls(**parts, **meta["scalars"])
         return None
 
@@ -269,6 +279,9 @@ class Derived:
             kind, parts = "frame", {"frame": value}
         elif isinstance(value, Mapping) and all(isinstance(v, pd.DataFrame) for v in value.values()):
             kind, parts = "frames", dict(value)
+        elif hasattr(value, "cache_parts") and type(value).__module__.startswith("tkitrack."):
+            kind = "parts"  # the object says how: (frames, JSON values), read back by its from_cache_parts
+            parts, scalars = value.cache_parts()
         elif is_dataclass(value) and value.__module__.startswith("tkitrack."):
             kind, parts = "dataclass", {}
             for f in fields(value):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,20 +43,51 @@ def _table(record: str):
     return RECORD_MODELS[record].__table__
 
 
-def _typed(record: str, rows: list[dict] | pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
-    """Rows (dicts, a frame, or tuples in the order of ``keys``) as a frame with the record's dtypes."""
-    names = list(RECORD_MODELS[record].model_fields)
-    if keys is None:
-        frame = pd.DataFrame(rows, columns=names)
-    else:  # build each column once from the row tuples, not a dict per row
-        data = dict(zip(keys, (np.array(c, dtype=object) for c in zip(*rows, strict=True)), strict=False))
-        frame = pd.DataFrame({n: data.get(n, np.array([], dtype=object)) for n in names}, columns=names)
-    for name, dtype in column_dtypes(record).items():
-        if dtype == "datetime64[ns]":
-            frame[name] = pd.to_datetime(frame[name])
-        else:
-            frame[name] = frame[name].astype(dtype)
-    return frame
+#: Rows fetched and typed at a time by :func:`read_frames`: its peak memory is the typed frames plus one chunk.
+READ_CHUNK_ROWS = 100_000
+
+
+def _typed_column(values: Sequence, dtype: str, texts: dict[str, str] | None = None):
+    """One column of driver values as the record dtype.
+
+    The driver makes a new ``str`` per cell; equal text values are made one object (the first seen, kept in
+    ``texts`` across chunks), which is most of the memory of a registry's ids and coded values.
+    """
+    arr = np.array(values, dtype=object)
+    if dtype == "string":
+        codes, uniques = pd.factorize(arr)
+        if texts is not None:
+            uniques = [texts.setdefault(u, u) for u in uniques]
+        shared = np.full(len(arr), None, dtype=object)
+        present = codes >= 0
+        shared[present] = np.asarray(uniques, dtype=object)[codes[present]]
+        return pd.array(shared, dtype="string")
+    if dtype == "datetime64[ns]":
+        return pd.to_datetime(pd.Series(arr, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
+    if dtype == "float64":
+        return pd.to_numeric(pd.Series(arr, dtype=object)).to_numpy(dtype="float64")
+    return pd.array(arr, dtype=dtype)
+
+
+def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[tuple]]) -> pd.DataFrame:
+    """Row tuples (in the order of ``keys``), chunk by chunk, as a frame with the record's dtypes.
+
+    Each chunk is typed column by column and dropped before the next is fetched, so the driver's rows never all
+    exist at once.
+    """
+    dtypes = column_dtypes(record)
+    parts: dict[str, list] = {name: [] for name in dtypes}
+    texts: dict[str, dict[str, str]] = {name: {} for name in dtypes}
+    for rows in chunks:
+        for key, values in zip(keys, zip(*rows, strict=True), strict=True):
+            if key in parts:
+                parts[key].append(_typed_column(values, dtypes[key], texts[key]))
+    columns = {}
+    for name, dtype in dtypes.items():
+        if not parts[name]:
+            parts[name] = [_typed_column((), dtype)]
+        columns[name] = pd.concat([pd.Series(p) for p in parts[name]], ignore_index=True)
+    return pd.DataFrame(columns, columns=list(dtypes))
 
 
 def read_frames(
@@ -77,8 +108,8 @@ def read_frames(
         if wanted is not None:
             stmt = stmt.where(_patient_filter(session, table, wanted))
         order = [table.c.patient_id] + ([table.c.id] if "id" in table.c else [])
-        result = session.execute(stmt.order_by(*order))
-        out[record] = _typed(record, result.all(), list(result.keys()))
+        result = session.execute(stmt.order_by(*order).execution_options(yield_per=READ_CHUNK_ROWS))
+        out[record] = _typed_chunks(record, list(result.keys()), result.partitions())
     return out
 
 

@@ -137,7 +137,10 @@ def _decoded(value: dict) -> np.ndarray:
     import base64
 
     return np.frombuffer(
-        base64.b64decode(value["bdata"]), dtype={"i2": "<i2", "i4": "<i4", "f4": "<f4", "f8": "<f8"}[value["dtype"]]
+        base64.b64decode(value["bdata"]),
+        dtype={"i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}[
+            value["dtype"]
+        ],
     )
 
 
@@ -198,3 +201,44 @@ def test_mirror_lines_lays_each_polyline_out_and_back_single_points_included():
     # hand-worked: 3 points out and back to the second (0 1 2 1), a single point once (3), 2 points out only (4 5)
     assert mirror_lines(np.array([3, 1, 2])).tolist() == [0, 1, 2, 1, 3, 4, 5]
     assert mirror_lines(np.array([4])).tolist() == [0, 1, 2, 3, 2, 1]
+
+
+def _plain(value):
+    """plotly JSON with every typed array decoded to a list of numbers (integer widths aside), tuples as lists."""
+    if isinstance(value, dict) and {"dtype", "bdata"} <= set(value) and "shape" not in value:
+        return _plain(_decoded(value).astype("float64"))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.astype("float64").tolist() if value.dtype.kind in "fiu" else value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def _make_swimmer(n: int):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_tkitrack_test_swimmer", Path(__file__).with_name("test_swimmer.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_swimmer(n)
+
+
+def test_figure_dict_is_to_dict_without_the_copy(cohort_frames):
+    """Every figure of the cohort report and a glyph-drawn swimmer (over the lane limit): the same JSON as
+    plotly's own ``to_dict``, trace by trace and key by key, with the figure's arrays read, not copied."""
+    from tkitrack.dashboards.cohort_report import build_cohort_sections
+    from tkitrack.dashboards.compact import figure_dict
+    from tkitrack.dashboards.swimmer import MARKER_LANES_MAX
+
+    figures = [f for s in build_cohort_sections(cohort_frames) for f in s.figures]
+    figures.append(figure_swimmer(_make_swimmer(MARKER_LANES_MAX + 1)))
+    assert len(figures) >= 9
+    for fig in figures:
+        ours, plotly_s = figure_dict(fig), fig.to_dict()
+        assert [sorted(t) for t in ours["data"]] == [sorted(t) for t in plotly_s["data"]]
+        assert _plain(ours) == _plain(plotly_s)
+    glyphs = figure_dict(figures[-1])["data"][0]
+    assert glyphs["hovertext"] is figures[-1].data[0].hovertext  # read, not copied

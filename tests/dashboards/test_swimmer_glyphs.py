@@ -254,3 +254,18 @@ def test_glyphs_in_chromium_are_square_marker_sized_and_hover_their_event(tmp_pa
     assert abs(width / height - 1) < 0.08, (width, height)
     assert 2.8 < height < 3.6, height  # 3.15 px, antialiasing aside
     assert label == [re.sub("<[^>]+>", "", line) for line in expected.split("<br>")]
+
+
+@pytest.mark.parametrize("lanes", [MARKER_LANES_MAX, MARKER_LANES_MAX + 1], ids=["markers", "glyphs"])
+def test_without_record_keys_the_figure_is_the_same_but_for_customdata(lanes):
+    data = make_swimmer(lanes)
+    keyed, bare = figure_swimmer(data), figure_swimmer(data, record_keys=False)
+    assert all(t.customdata is not None for t in keyed.data if t.hovertext is not None)
+    assert [t.customdata for t in bare.data] == [None] * len(bare.data)
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
+    strip = [{k: v for k, v in t.items() if k != "customdata"} for t in keyed.to_dict()["data"]]
+    assert json.dumps(strip, cls=PlotlyJSONEncoder) == json.dumps(bare.to_dict()["data"], cls=PlotlyJSONEncoder)
+    assert keyed.layout == bare.layout

@@ -219,3 +219,66 @@ def test_cutoff_and_index_drug_are_part_of_every_key(cohort_engine, tmp_path):
     again = Derived(engine=cohort_engine, directory=tmp_path, cutoff=dt.date(2015, 6, 30))
     _same(again.endpoint("OS"), cut)
     assert again.hits == ["endpoint"] and again.computed == []
+
+
+def test_a_pubtable_is_kept_and_read_back_whole(cohort_engine, tmp_path):
+    from tkitrack.dashboards.pubtable import Column, PubTable
+
+    table = PubTable("t1", "Table 1. Counts", "Measure", [Column("c0", "All", ""), Column("c1", "n=3", "By drug")],
+                     pd.DataFrame({"group": ["", "AEs"], "label": ["Patients", "Grade 3"], "c0": ["3", "1 (33%)"],
+                                   "c1": ["2", ""]}), ["First note.", "Second note."])  # fmt: skip
+    Derived(engine=cohort_engine, directory=tmp_path).get("table", lambda f: table)
+    again = Derived(engine=cohort_engine, directory=tmp_path)
+    back = again.get("table", lambda f: pytest.fail("derived again"))
+    assert again.hits == ["table"]
+    assert (back.name, back.title, back.stub, back.columns, back.footnotes) == (
+        table.name, table.title, table.stub, table.columns, table.footnotes)  # fmt: skip
+    pd.testing.assert_frame_equal(back.rows, table.rows, check_exact=True)
+
+
+def test_a_report_of_unchanged_data_reads_no_record(cohort_engine, tmp_path, monkeypatch):
+    """The second report of the same data version is written from the cache alone: every section's data, tables
+    and figures' inputs come back from disk, and the page is the same but for the time it was generated."""
+    import re
+
+    from tkitrack.dashboards.cohort_report import write_cohort_report
+
+    first = Derived(engine=cohort_engine, directory=tmp_path)
+    write_cohort_report(None, tmp_path / "first.html", title="t", provenance={}, derived=first)
+    assert "response_data" in first.computed and "table_characteristics" in first.computed
+
+    def no_records(self):
+        raise AssertionError("the records were read")
+
+    monkeypatch.setattr(Derived, "frames", property(no_records))
+    second = Derived(engine=cohort_engine, directory=tmp_path)
+    write_cohort_report(None, tmp_path / "second.html", title="t", provenance={}, derived=second)
+    assert second.computed == []
+    assert set(second.hits) == set(first.computed) - {"adam"}  # ADaM itself was only the way to the others
+
+    def page(name: str) -> str:
+        return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", (tmp_path / name).read_text(encoding="utf-8"))
+
+    assert page("second.html") == page("first.html")
+
+
+def test_release_lets_go_only_of_what_is_on_disk(cohort_engine, tmp_path):
+    derived = Derived(engine=cohort_engine, directory=tmp_path)
+    calls = []
+    derived.get("on_disk", lambda f: calls.append("on_disk") or pd.DataFrame({"a": [1]}))
+    derived.get("memory_only", lambda f: calls.append("memory_only") or {"not": "a frame"})  # not storable
+    derived.release()
+    assert derived.get("on_disk", lambda f: pytest.fail("derived again"))["a"].tolist() == [1]
+    assert derived.hits == ["on_disk"]  # read back from disk, not kept in memory
+    assert derived.get("memory_only", lambda f: pytest.fail("derived again")) == {"not": "a frame"}
+    assert calls == ["on_disk", "memory_only"]
+    in_hand = Derived(read_frames_of(cohort_engine))
+    in_hand.get("x", lambda f: calls.append("x") or pd.DataFrame({"a": [2]}))
+    in_hand.release()  # no disk cache: nothing is let go, nothing is derived twice
+    in_hand.get("x", lambda f: pytest.fail("derived again"))
+    assert calls[-1] == "x" and in_hand.hits == []
+
+
+def read_frames_of(engine) -> dict[str, pd.DataFrame]:
+    with transaction(engine) as session:
+        return read_frames(session)

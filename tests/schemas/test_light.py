@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from tkitrack.schemas import light
 from tkitrack.schemas._specs import CTCAE, FIELDS, INPUT_COLUMNS, VOCABULARIES
 from tkitrack.schemas.checks import check_records
-from tkitrack.schemas.frames import check_frame, concat_frames
+from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames
 from tkitrack.schemas.gen_specs import render_specs
 from tkitrack.schemas.parse import parse_records
-from tkitrack.schemas.store import WRITE_ORDER, _db_columns, _typed
+from tkitrack.schemas.store import WRITE_ORDER, _db_columns, _typed_chunks
 
 PID = "P1"
 
@@ -133,13 +133,19 @@ def _full_listing(record: str, raw: dict, stored: dict[str, list[dict]]) -> tupl
     listings = [found, check_frame(record, frame)]
     combined = {}
     for r in WRITE_ORDER:
-        parts = [_typed(r, stored[r])] if stored[r] else []
+        parts = [_stored_frame(r, stored[r])] if stored[r] else []
         if r == record:
             parts.append(frame.assign(_row=[1]))
-        combined[r] = concat_frames(parts) if parts else _typed(r, [])
+        combined[r] = concat_frames(parts) if parts else _stored_frame(r, [])
     listings.append(check_records(combined))
     kept = [x for x in listings if len(x)]
     return frame, concat_frames([x.astype("object") for x in kept]) if kept else listings[0]
+
+
+def _stored_frame(record: str, rows: list[dict]) -> pd.DataFrame:
+    """Stored rows (database values) as the typed frame ``read_frames`` gives."""
+    keys = list(column_dtypes(record))
+    return _typed_chunks(record, keys, [[tuple(row.get(k) for k in keys) for row in rows]] if rows else [])
 
 
 def _light(record: str, raw: dict, stored: dict[str, list[dict]]) -> tuple[dict, list[str]]:

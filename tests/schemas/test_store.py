@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tkitrack.schemas import store
 from tkitrack.schemas.audit import AuditEntry, read_audit_log
 from tkitrack.schemas.errors import InputError, NotFoundError, ValidationFailed
+from tkitrack.schemas.frames import column_dtypes
 from tkitrack.schemas.models import RECORD_MODELS, AdverseEvent
 from tkitrack.schemas.storage import make_engine, transaction
 from tkitrack.schemas.store import add_records, delete_record, patient_ids, read_frames, read_record, update_record
@@ -297,3 +298,31 @@ def test_duplicate_check_takes_more_ids_than_a_statement_can_bind(engine):
     assert sorted(zip(found["rule_id"], found["patient_id"], found["row"], strict=True)) == [
         ("PT011", "P1", _TOO_MANY_IDS - 1), ("PT011", "Q-249999", _TOO_MANY_IDS),
     ]  # fmt: skip
+
+
+def test_read_frames_types_every_chunk_alike(engine, monkeypatch):
+    """Read three rows at a time: chunk boundaries fall inside a patient's records and between rows with and
+    without a value, and a chunk whose values of a column are all missing types that column like any other."""
+    _seed(engine)
+    _add(engine, {"patient": [{**PATIENT, "patient_id": "P2", "height_cm": "", "weight_kg": ""}],
+                  "ae": [{**AE, "patient_id": "P2", "grade": str(g), "start": f"2020-0{g}-0{g}"} for g in (1, 2, 3)]
+                  + [{**AE, "patient_id": "P1", "term": "Neutrophil count decreased", "grade": "3",
+                      "attributed_drug": "", "serious": ""}]})  # fmt: skip
+    monkeypatch.setattr(store, "READ_CHUNK_ROWS", 3)
+    with transaction(engine) as session:
+        frames = read_frames(session)
+    for record, frame in frames.items():
+        assert {c: str(t) for c, t in frame.dtypes.items()} == column_dtypes(record), record
+    ae = frames["ae"]
+    shown = ae[["patient_id", "id", "grade", "attributed_drug", "serious"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [
+        ["P1", 1, 2, "crizotinib", False], ["P1", 5, 3, None, False],
+        ["P2", 2, 1, "crizotinib", False], ["P2", 3, 2, "crizotinib", False], ["P2", 4, 3, "crizotinib", False],
+    ]  # fmt: skip
+    assert ae["start"].tolist() == [pd.Timestamp("2019-12-01"), pd.Timestamp("2019-12-01"),
+                                    pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-02"), pd.Timestamp("2020-03-03")]
+    patients = frames["patient"]
+    assert patients["height_cm"].tolist()[0] == 120.0 and pd.isna(patients["height_cm"].tolist()[1])
+    # equal text is one object, within a chunk and across chunks (a registry's ids repeat on every record)
+    drugs = ae["attributed_drug"].array
+    assert drugs[0] is drugs[2] and drugs[2] is drugs[3] and drugs[3] is drugs[4]
