@@ -34,6 +34,9 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 #: Between the items of a column encoded in one call (see :func:`json_cells`): a control character, which both
 #: encoders escape (``\u001f``) inside a string, so that a raw one only ever separates two items.
 _SEP = "\x1f"
+#: Rows encoded at a time by :func:`json_objects` and :func:`chain_entry_columns`: an encoded cell per field and
+#: row exists for one chunk only (for every row at once they took more memory than the import's frames).
+_CHUNK_ROWS = 10_000
 _CELL = {
     True: json.JSONEncoder(ensure_ascii=True, separators=(_SEP, ": ")).encode,  # json.dumps' defaults
     False: json.JSONEncoder(ensure_ascii=False, separators=(_SEP, ":")).encode,  # the chain's (_ENCODE)
@@ -82,8 +85,11 @@ def json_objects(keys: list[str], columns: list[list]) -> list[str]:
     if not keys:
         return ["{}"] * n
     template = "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %s" for k in keys) + "}"
-    cells = [json_cells(c, ensure_ascii=True) for c in columns]
-    return [template % row for row in zip(*cells, strict=True)]
+    out: list[str] = []
+    for start in range(0, n, _CHUNK_ROWS):  # the encoded cells of a chunk of rows at a time (bounded memory)
+        cells = [json_cells(c[start : start + _CHUNK_ROWS], ensure_ascii=True) for c in columns]
+        out += [template % row for row in zip(*cells, strict=True)]
+    return out
 
 
 def _now() -> str:
@@ -112,15 +118,16 @@ def chain_entry_columns(
     for k in ("record_id", "old_value", "new_value"):
         columns[k] = [None if v is None else str(v) for v in columns[k]]
     columns.update(seq=list(range(seq + 1, seq + n + 1)), ts=[ts] * n, user=[user] * n)
-    cells = [json_cells(columns[k]) for k in _HASHED[:-1]]
     prevs, hashes = [], []
     sha256 = hashlib.sha256
     # the previous hash as JSON text: a hex digest as it is; a head of any other text (altered) escaped
     last = _ENCODE(prev)
-    for values in zip(*cells, strict=True):
-        prevs.append(prev)
-        prev = sha256(("[" + ",".join(values) + "," + last + "]").encode("utf-8")).hexdigest()
-        last = '"' + prev + '"'
-        hashes.append(prev)
+    for start in range(0, n, _CHUNK_ROWS):  # the encoded fields of a chunk of entries at a time (bounded memory)
+        cells = [json_cells(columns[k][start : start + _CHUNK_ROWS]) for k in _HASHED[:-1]]
+        for values in zip(*cells, strict=True):
+            prevs.append(prev)
+            prev = sha256(("[" + ",".join(values) + "," + last + "]").encode("utf-8")).hexdigest()
+            last = '"' + prev + '"'
+            hashes.append(prev)
     columns["prev_hash"], columns["hash"] = prevs, hashes
     return {k: columns[k] for k in (*_HASHED, "hash")}, seq + n, prev

@@ -238,3 +238,23 @@ def test_chain_built_column_wise_has_each_entry_hash():
     assert {k: v for k, v in again.items() if k not in ("ts", "prev_hash", "hash")} == {
         k: v for k, v in columns.items() if k not in ("ts", "prev_hash", "hash")
     }
+
+
+def test_rows_encoded_a_chunk_at_a_time_chain_across_the_chunks(monkeypatch):
+    """json_objects and the chain encode a chunk of rows at a time (bounded memory): with chunks of 4 rows the
+    texts are json.dumps' and every hash links across the chunk boundaries."""
+    from tkitrack.schemas import audit_chain
+
+    monkeypatch.setattr(audit_chain, "_CHUNK_ROWS", 4)
+    keys = ["grade", "term"]
+    columns = [_AWKWARD, [str(v) for v in _AWKWARD]]
+    texts = audit_chain.json_objects(keys, columns)
+    assert texts == [json.dumps(dict(zip(keys, row, strict=True))) for row in zip(*columns, strict=True)]
+    entries = [_entry(i, new_value=t) for i, t in enumerate(texts, start=1)]  # 19 entries: 5 chunks
+    columns, seq, head = audit_chain.chain_columns(entries, seq=0, prev=GENESIS, user="u")
+    prev = GENESIS
+    for i in range(len(entries)):
+        row = {k: columns[k][i] for k in columns}
+        assert (row["seq"], row["prev_hash"], row["hash"]) == (i + 1, prev, entry_hash(row))
+        prev = row["hash"]
+    assert (seq, head) == (len(entries), prev)
