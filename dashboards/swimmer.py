@@ -530,13 +530,13 @@ def figure_swimmer(
             (x_range[1] - x_range[0]) / _plot_width(width, margin, traces),
             n_rows / (height - margin["t"] - margin["b"]),  # the y axis runs down: one lane is n_rows / height px
         )
-        glyphs = [_glyph_trace(t, units) if t.mode == "markers" else _bar_trace(t, units) for t in traces]
         events = sum(len(t.x) for t in traces if t.mode == "markers")
+        for i in range(len(traces)):  # in place: each marker or line trace is let go once redrawn
+            traces[i] = (_glyph_trace if traces[i].mode == "markers" else _bar_trace)(traces[i], units)
         footnotes = [*footnotes, f"{len(y):,} lanes: above {MARKER_LANES_MAX:,} lanes the {events:,} events are drawn "
                                  "as filled shapes of their marker's form and size and lane stretches as filled bars "
                                  "of the line's width (dotted ones filled with dots; one path per legend entry), not "
                                  "as markers and lines; hover a shape or bar for its details."]  # fmt: skip
-        traces = glyphs
     fig = go.Figure(data=traces)
     show_ids = px >= 9.0
     fig.update_layout(
