@@ -6,7 +6,7 @@ run on the same rows:
   (Python values), record type by record type in one transaction; no parsing, no checks, no audit.
 - **COPY** (PostgreSQL): ``COPY table (columns) FROM STDIN`` of the same typed rows through psycopg's
   ``cursor.copy().write_row`` in one transaction: the server's bulk-load floor.
-- **no audit**: ``add_records`` itself with the audit entries not written (``append_entries`` replaced by a no-op):
+- **no audit**: ``add_records`` itself with the audit entries not written (``append_columns`` replaced by a no-op):
   parse, checks and insert, i.e. everything the import does but the trail. project / no audit is what the audit
   costs.
 
@@ -139,10 +139,10 @@ def _project_run(backend, frames: dict[str, pd.DataFrame], *, audit: bool = True
     from tkitrack.schemas.storage import transaction
 
     engine = backend.fresh()
-    real = store.append_entries
+    real = store.append_columns
     try:
         if not audit:
-            store.append_entries = lambda session, entries, *, user: len(entries)
+            store.append_columns = lambda session, entries, *, user: len(entries["action"])
         t0 = time.perf_counter()
         with transaction(engine) as session:
             counts = store.add_records(session, frames, user="bench", source="bench import")
@@ -153,7 +153,7 @@ def _project_run(backend, frames: dict[str, pd.DataFrame], *, audit: bool = True
         assert sum(counts.values()) == n and audited == (n if audit else 0), (counts, audited)
         return elapsed
     finally:
-        store.append_entries = real
+        store.append_columns = real
         backend.done(engine)
 
 

@@ -10,7 +10,16 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, SQLModel
 
-from tkitrack.schemas.audit_chain import _ENCODE, _HASHED, GENESIS, _now, chain_columns, current_user, entry_hash
+from tkitrack.schemas.audit_chain import (
+    _ENCODE,
+    _HASHED,
+    ENTRY_FIELDS,
+    GENESIS,
+    _now,
+    chain_entry_columns,
+    current_user,
+    entry_hash,
+)
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import AuditError
 from tkitrack.schemas.fields import field as _f
@@ -22,6 +31,7 @@ __all__ = [
     "AuditHead",
     "ChainReport",
     "append_anchor",
+    "append_columns",
     "append_entries",
     "chain_head",
     "current_user",
@@ -71,21 +81,30 @@ def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
     and deletions without a reason are refused (AuditError). The chain head is locked for the transaction
     (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers itself).
     """
-    if not entries:
+    return append_columns(session, {k: [e.get(k) for e in entries] for k in ENTRY_FIELDS}, user=user)
+
+
+def append_columns(session: Session, entries: dict[str, list], *, user: str) -> int:
+    """:func:`append_entries` of entries given column-wise: ``{field: values}`` for the fields an entry gives
+    (a field left out is empty for every entry), with no dict per entry (the import's many inserts)."""
+    n = len(entries["action"]) if "action" in entries else 0
+    if not n:
         return 0
-    for e in entries:
-        if e["action"] in ("update", "delete") and not (e.get("reason") or "").strip():
-            raise AuditError(f'{e["action"]} of {e["table_name"]} {e["record_id"]} needs a reason; pass --reason "..."')
+    reasons = entries.get("reason") or [None] * n
+    for i, (action, reason) in enumerate(zip(entries["action"], reasons, strict=True)):
+        if action in ("update", "delete") and not (reason or "").strip():
+            raise AuditError(f'{action} of {entries["table_name"][i]} {entries["record_id"][i]} needs a reason; '
+                             'pass --reason "..."')  # fmt: skip
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
         seq, prev = 0, GENESIS
     else:
         seq, prev = head.seq, head.hash
-    columns, seq, prev = chain_columns(entries, seq=seq, prev=prev, user=user)
+    columns, seq, prev = chain_entry_columns(entries, seq=seq, prev=prev, user=user)
     insert_columns(session, AuditEntry.__table__, columns)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
-    return len(entries)
+    return n
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ def _postgres_ids(conn: Connection, table: Table, n: int) -> list[int] | None:
     seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
     if seq is None:
         return None
-    return sorted(conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}).scalars())
+    # one row holding an array, not a row per value
+    drawn = conn.execute(text("SELECT array_agg(nextval(:s)) FROM generate_series(1, :n)"), {"s": seq, "n": n})
+    return sorted(drawn.scalar_one() or [])
 
 
 def _postgres_copy(conn: Connection, table: Table, columns: dict[str, Sequence]) -> None:

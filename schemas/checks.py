@@ -66,6 +66,12 @@ def _fmt(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates).dt.strftime("%Y-%m-%d")
 
 
+def _as_datetime(values: pd.Series) -> pd.Series:
+    """``pd.to_datetime(values)``; a column that is datetime64[ns] already is returned as it is (to_datetime would
+    still look through its values to decide whether to cache them)."""
+    return values if values.dtype == "datetime64[ns]" else pd.to_datetime(values)
+
+
 def dated_records(frames: Frames) -> pd.DataFrame:
     """Every date of every record in one long frame: patient_id, record, id, _row, field, date."""
     parts = []
@@ -75,14 +81,16 @@ def dated_records(frames: Frames) -> pd.DataFrame:
             continue
         for name in model.model_fields:
             if field_info(model, name).imputed and name != "birth_date":
-                sub = frame[frame[name].notna()]
+                # only the columns used here: a whole-frame row selection copies every column per date field
+                keep = [c for c in ("patient_id", "id", "_row", name) if c in frame]
+                sub = frame.loc[frame[name].notna().to_numpy(), keep]
                 parts.append(pd.DataFrame({
                     "patient_id": sub["patient_id"].astype("object"),
                     "record": record,
                     "id": sub["id"].astype("object") if "id" in sub else sub["patient_id"].astype("object"),
                     "_row": sub["_row"] if "_row" in sub else pd.NA,
                     "field": name,
-                    "date": pd.to_datetime(sub[name]),
+                    "date": _as_datetime(sub[name]),
                 }))  # fmt: skip
     cols = ["patient_id", "record", "id", "_row", "field", "date"]
     return concat_frames(parts) if parts else pd.DataFrame(columns=cols)
@@ -264,6 +272,7 @@ def _as003(frames: Frames, today) -> pd.DataFrame:
     a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
     # one sequence per reader: an independent PR after an investigator CR is not a contradiction
     keys = [a["patient_id"], a["evaluator"].astype("string").fillna("INVESTIGATOR")]
+    keys = a.groupby(keys, sort=False).ngroup()  # the (patient, reader) sequences numbered once for the four passes
     had_cr = a["response"].eq("CR").astype(int).groupby(keys).cumsum()
     had_pd = a["response"].eq("PD").astype(int).groupby(keys).cumsum()
     cr_date = a["date"].where(a["response"].eq("CR")).groupby(keys).ffill()

@@ -97,9 +97,9 @@ def find_sum_contradictions(assessment: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     # a baseline sorts before a follow-up of the same date, so that it is the follow-up's reference
     a = a.assign(_order=~a["_base"]).sort_values(["patient_id", "_ev", "date", "_order"], kind="stable")
-    key = [a["patient_id"], a["_ev"]]
+    key = a.groupby([a["patient_id"], a["_ev"]], sort=False).ngroup()  # numbered once, not factorized per pass
     segment = a["_base"].astype(int).groupby(key).cumsum()
-    groups = [a["patient_id"], a["_ev"], segment]
+    groups = a.groupby([key, segment], sort=False).ngroup()
     total = a["sum_diameters"].astype("float64")
     base = total.where(a["_base"] & (segment > 0)).groupby(groups).transform("first")
     base_date = a["date"].where(a["_base"]).groupby(groups).transform("first")

@@ -22,6 +22,7 @@ __all__ = [
     "impute_partial_dates",
     "parse_partial_date",
     "read_partial_dates",
+    "stripped_text",
 ]
 
 Imputation = Literal["first", "last"]
@@ -107,6 +108,18 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
     return (date(year, 1, 1) if rule == "first" else date(year, 12, 31)), "M"
 
 
+def stripped_text(values: pd.Series) -> pd.Series:
+    """Cells as text (pandas ``string``), stripped, empty ones missing: one pass over the cells (``str.strip``
+    returns a cell with nothing to strip as it is) instead of a pandas string method and a comparison each."""
+    text = values.astype("string")
+    cells = np.asarray(text.array, dtype=object).tolist()  # str, or pd.NA where missing
+    na = pd.NA
+    out = np.array([v if v is na else (v.strip() or na) for v in cells], dtype=object)
+    if isinstance(text.array, pd.arrays.StringArray):  # python storage: only str and pd.NA, checked once in C
+        return pd.Series(pd.arrays.StringArray(out), index=values.index, name=values.name)
+    return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
+
+
 def _times_ok(times: pd.Series) -> pd.Series:
     """True where a time part (``T10:30``...) is ISO 8601 with real hours, minutes, seconds and zone."""
     parts = times.str.extract(_TIME)
@@ -116,7 +129,9 @@ def _times_ok(times: pd.Series) -> pd.Series:
     return ok.astype(bool)
 
 
-def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[pd.Series, pd.Series, pd.Series]:
+def read_partial_dates(
+    values: pd.Series, rule: Imputation = "first", *, stripped: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Read partial ISO 8601 dates in one pass: (the text as given, imputed datetime64, flag).
 
     The whole text is checked: the date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real calendar day) and,
@@ -124,9 +139,10 @@ def read_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple[p
     seconds and zone). A valid cell keeps its text as given, time included; a cell that is not valid as a whole
     (``2019-07-29T99:99junk``, month 13, 30 February) comes back missing in all three, so the caller can report
     it (:func:`date_problems` says why); empty cells are missing too. The imputed date ignores the time.
+    ``stripped``: ``values`` is :func:`stripped_text` already (pandas ``string``, stripped, empty cells missing),
+    as :func:`tkitrack.schemas.parse.parse_records` passes its cells; they are not stripped again.
     """
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
+    text = values if stripped else stripped_text(values)
     core = text.copy()
     time_ok = pd.Series(True, index=values.index)
     timed = text.str.contains("T", regex=False).fillna(False).to_numpy(bool)

@@ -236,8 +236,8 @@ def date_inputs(record: str) -> tuple[str, ...]:
 def _constructed_unknown(record: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
     dates = list(date_inputs(record))
 
-    def failing(df: pd.DataFrame) -> pd.Series:
-        names = df["constructed_dates"].astype("string").str.split(",").explode().str.strip()
+    def failing(df: pd.DataFrame) -> pd.Series:  # split only the cells that name something (most are empty)
+        names = df["constructed_dates"].dropna().astype("string").str.split(",").explode().str.strip()
         bad = names.notna() & ~names.isin(dates)
         return bad.groupby(level=0).any().reindex(df.index, fill_value=False).astype(bool)
 

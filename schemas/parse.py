@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import date_problems, read_partial_dates
+from tkitrack.schemas.dates import date_problems, read_partial_dates, stripped_text
 from tkitrack.schemas.errors import CONTROL_CHARACTERS, InputError, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing, shown_values
@@ -22,9 +24,15 @@ _NUMERIC = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _LARGEST_INT = 2**31 - 1
 
 
-def _blank_to_na(col: pd.Series) -> pd.Series:
-    text = col.astype("string").str.strip()
-    return text.mask(text == "")
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+
+def _control_cells(text: pd.Series) -> pd.Series | None:
+    """Cells holding a control character; None when none does, found by one search over the column's cells
+    joined by a newline (not a control character) instead of one search per cell."""
+    if not _CONTROL.search("\n".join(text.to_numpy(dtype=object, na_value="").tolist())):
+        return None
+    return text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
 
 
 def _na_text(index: pd.Index) -> pd.Series:
@@ -67,7 +75,11 @@ def _check_columns(record: str, raw: pd.DataFrame, source: str) -> None:
 def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(numbers, cells that are not numbers, cells that are numbers but not finite or too large)."""
     num = pd.to_numeric(text, errors="coerce")
-    looks = text.str.fullmatch(_NUMERIC).fillna(False).astype(bool)
+    # whether a cell looks like digits matters only where to_numeric refused it (an overflowing 1e999 or such)
+    refused = (text.notna() & num.isna()).to_numpy(dtype=bool)
+    looks = pd.Series(False, index=text.index)
+    if refused.any():
+        looks[refused] = text[refused].str.fullmatch(_NUMERIC).fillna(False).astype(bool).to_numpy()
     infinite = text.notna() & (num.isin([np.inf, -np.inf]) | (num.isna() & looks))
     if dtype == "Int64":
         infinite |= num.abs().gt(_LARGEST_INT).fillna(False)
@@ -102,9 +114,9 @@ def parse_records(
     problems: list[pd.DataFrame] = []
     cells = {}
     for column in raw.columns:
-        text = _blank_to_na(raw[column])
-        control = text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
-        if control.any():
+        text = stripped_text(raw[column])
+        control = _control_cells(text)
+        if control is not None and control.any():
             problems.append(_problem(raw, record, control, column, "FLD010", text,
                                      "holds a control character (shown as \\xNN, e.g. a NUL byte \\x00); remove it: "
                                      "a cell holds printable text only", rows))  # fmt: skip
@@ -126,7 +138,8 @@ def parse_records(
         text = cells[source_col] if source_col in cells else _na_text(raw.index)
         if name.endswith("_dtc"):
             base = name[:-4]
-            good, imputed, flag = read_partial_dates(text, field_info(model, base).imputed or "first")
+            rule = field_info(model, base).imputed or "first"
+            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_text's
             ok = good.notna() | text.isna()
             if (~ok).any():
                 why = date_problems(text.where(~ok))

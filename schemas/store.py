@@ -11,7 +11,8 @@ from sqlalchemy import String, any_, bindparam, column, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tkitrack.schemas.audit import AuditEntry, append_entries
+from tkitrack.schemas.audit import AuditEntry, append_columns, append_entries
+from tkitrack.schemas.audit_chain import json_objects
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
@@ -279,20 +280,13 @@ def add_records(
         cols = [c for c in input_columns(record) if c != "patient_id"]
         # the values as typed: a date by its given text; the values are plain Python already (see _json_value)
         shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
-        reason = f"added from {(sources or {}).get(record, source)}"
-        entries = [
-            {
-                "action": "insert",
-                "table_name": record,
-                "record_id": rid,
-                "patient_id": pid,
-                "field": "*",
-                "new_value": json.dumps(dict(zip(cols, values, strict=True))),
-                "reason": reason,
-            }
-            for rid, pid, values in zip(ids, data["patient_id"], zip(*shown, strict=True), strict=True)
-        ]
-        append_entries(session, entries, user=user)
+        n = len(ids)
+        # one entry per record, given column-wise: new_value is json.dumps of {field: value} for each row
+        append_columns(session, {
+            "action": ["insert"] * n, "table_name": [record] * n, "record_id": ids, "patient_id": data["patient_id"],
+            "field": ["*"] * n, "new_value": json_objects(cols, shown),
+            "reason": [f"added from {(sources or {}).get(record, source)}"] * n,
+        }, user=user)  # fmt: skip
         counts[record] = len(frame)
         if progress:
             progress(len(frame))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -194,12 +195,13 @@ def response_allowed(criteria: pd.Series, response: pd.Series) -> pd.Series:
 
     Vectorised over the rows (one lookup of the few distinct criteria); a missing response is allowed.
     """
-    crit = criteria.astype("object").where(criteria.notna(), "RECIST1.1")
-    pairs = pd.MultiIndex.from_tuples(
-        [(c, r) for c in set(crit) for r in response_categories(c)], names=["criteria", "response"]
-    )
-    given = pd.MultiIndex.from_arrays([crit.to_numpy(), response.astype("object").to_numpy()])
-    return pd.Series(given.isin(pairs), index=response.index) | response.isna().to_numpy()
+    crit = criteria.astype("object").where(criteria.notna(), "RECIST1.1").to_numpy()
+    given = response.astype("object")
+    allowed = np.zeros(len(given), dtype=bool)
+    for name in set(crit):  # the rows of each distinct criteria against its categories
+        rows = crit == name
+        allowed[rows] = given[rows].isin(response_categories(name)).to_numpy()
+    return pd.Series(allowed, index=response.index) | response.isna().to_numpy()
 
 
 _CONSTANTS = {

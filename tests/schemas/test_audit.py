@@ -186,3 +186,75 @@ def test_current_user_order(monkeypatch):
     monkeypatch.delenv("TKITRACK_USER")
     monkeypatch.setattr("getpass.getuser", lambda: "os-user")
     assert current_user() == "os-user"
+
+
+#: Values whose JSON text is easy to get wrong: quotes, backslashes, the separator json_cells splits on, other
+#: control characters, non-ASCII (kept by the chain's encoder, escaped by json.dumps'), NaN and infinities,
+#: booleans, None, and lists/dicts (several items add separators: each value is then encoded on its own).
+_AWKWARD = ['say "hi"', "back\\slash", "a\x1fb", "tab\tnew\nline\x00", "é ü \u2028 😀", "", "%s %d", 0, -1, 2**40,
+            1.5, 1e308, float("nan"), float("inf"), True, False, None, [1, "x"], {"a": 1, "b": [2, 3]}]  # fmt: skip
+
+
+def test_json_cells_equal_json_dumps_of_each_value():
+    from tkitrack.schemas.audit_chain import _ENCODE, json_cells
+
+    plain = [v for v in _AWKWARD if not isinstance(v, list | dict)]
+    for values in (_AWKWARD, plain, plain[:1], []):
+        assert json_cells(values) == [_ENCODE(v) for v in values]
+        assert json_cells(values, ensure_ascii=True) == [json.dumps(v) for v in values]
+
+
+def test_json_objects_equal_json_dumps_of_each_row():
+    from tkitrack.schemas.audit_chain import json_objects
+
+    keys = ["grade", 'odd "key" %s', "term"]
+    columns = [_AWKWARD, list(reversed(_AWKWARD)), [str(v) for v in _AWKWARD]]
+    assert json_objects(keys, columns) == [
+        json.dumps(dict(zip(keys, row, strict=True))) for row in zip(*columns, strict=True)
+    ]
+    assert json_objects([], []) == []
+
+
+def test_chain_built_column_wise_has_each_entry_hash():
+    """Every entry's hash is entry_hash of its fields and the previous hash, whatever the values hold."""
+    from tkitrack.schemas.audit_chain import chain_columns, chain_entry_columns
+
+    entries = [_entry(i, patient_id=str(v) if v is not None else None, new_value=v, old_value=_AWKWARD[-i],
+                      reason=f"r {v!r}") for i, v in enumerate(_AWKWARD, start=1)]  # fmt: skip
+    for start in ("a" * 64, 'a head as altered: "quoted" \\ é\x01'):  # entry_hash JSON-encodes it too
+        columns, seq, head = chain_columns(entries, seq=7, prev=start, user='dr "ü"\x1f')
+        assert columns["seq"] == list(range(8, 8 + len(entries))) and seq == 7 + len(entries)
+        prev = start
+        for i in range(len(entries)):
+            row = {k: columns[k][i] for k in columns}
+            assert row["prev_hash"] == prev
+            assert row["hash"] == entry_hash(row)
+            prev = row["hash"]
+        assert head == prev
+    single, _, _ = chain_columns(entries[:1], seq=0, prev=GENESIS, user="u")  # one row: every column constant
+    assert single["hash"] == [entry_hash({k: v[0] for k, v in single.items()})]
+    by_column = {k: [e.get(k) for e in entries] for k in entries[0]}
+    again, _, _ = chain_entry_columns(by_column, seq=7, prev="a" * 64, user='dr "ü"\x1f')
+    assert {k: v for k, v in again.items() if k not in ("ts", "prev_hash", "hash")} == {
+        k: v for k, v in columns.items() if k not in ("ts", "prev_hash", "hash")
+    }
+
+
+def test_rows_encoded_a_chunk_at_a_time_chain_across_the_chunks(monkeypatch):
+    """json_objects and the chain encode a chunk of rows at a time (bounded memory): with chunks of 4 rows the
+    texts are json.dumps' and every hash links across the chunk boundaries."""
+    from tkitrack.schemas import audit_chain
+
+    monkeypatch.setattr(audit_chain, "_CHUNK_ROWS", 4)
+    keys = ["grade", "term"]
+    columns = [_AWKWARD, [str(v) for v in _AWKWARD]]
+    texts = audit_chain.json_objects(keys, columns)
+    assert texts == [json.dumps(dict(zip(keys, row, strict=True))) for row in zip(*columns, strict=True)]
+    entries = [_entry(i, new_value=t) for i, t in enumerate(texts, start=1)]  # 19 entries: 5 chunks
+    columns, seq, head = audit_chain.chain_columns(entries, seq=0, prev=GENESIS, user="u")
+    prev = GENESIS
+    for i in range(len(entries)):
+        row = {k: columns[k][i] for k in columns}
+        assert (row["seq"], row["prev_hash"], row["hash"]) == (i + 1, prev, entry_hash(row))
+        prev = row["hash"]
+    assert (seq, head) == (len(entries), prev)

@@ -184,3 +184,21 @@ def test_course_starts_agree_with_the_course_derivation():
     theirs = derive_courses(ex)[["patient_id", "drug", "start"]].sort_values(["patient_id", "start", "drug"])
     pd.testing.assert_frame_equal(mine, theirs.reset_index(drop=True), check_dtype=False)
     assert len(mine) == 5  # P1: crizotinib twice (re-challenge), lorlatinib twice; P2: one course with a hold
+
+
+def test_as006_sequences_of_interleaved_patients_and_readers_are_kept_apart():
+    """Rows of two patients and two readers each, interleaved in the input: each (patient, reader) sequence has
+    its own baseline and nadir. P1's investigator PR at 80 mm is -20% (flagged); P1's independent PR at 60 mm is
+    -40%; P2's investigator SD at 40 mm is 10 mm and 33% above its nadir 30 mm (progression, flagged); P2's
+    independent SD at 40 mm is -20% from its own 50 mm baseline and has no lower nadir."""
+    p2 = {"patient_id": "P2"}
+    ind = {"evaluator": "INDEPENDENT"}
+    rows = [_a("2019-06-20", "50", baseline=True, **p2), _a("2019-06-20", "100", baseline=True, **ind), BASE100,
+            _a("2019-06-20", "50", baseline=True, **p2, **ind), _a("2019-09-01", "80", "PR"),
+            _a("2019-09-01", "30", "PR", **p2), _a("2019-09-01", "60", "PR", **ind),
+            _a("2019-09-01", "40", "SD", **p2, **ind), _a("2019-11-01", "40", "SD", **p2)]  # fmt: skip
+    checks = [c for c in EDIT_CHECKS if c.rule_id == "AS006"]
+    found = check_records(_frames(rows), today=TODAY, checks=checks)
+    assert [(r["patient_id"], r["field"], r["value"]) for _, r in found.iterrows()] == [
+        ("P1", "response", "PR"), ("P2", "response", "SD")]  # fmt: skip
+    assert "2019-09-01" in found["message"].iloc[0] and "2019-11-01" in found["message"].iloc[1]

@@ -288,6 +288,15 @@ def test_constructed_dates_may_list_several_dates_with_spaces():
     assert check_frame("exposure", frame)["value"].tolist() == ["start,stop"]
 
 
+def test_constructed_dates_among_empty_cells_are_checked_on_their_own_rows():
+    """Only the cells that name something are split; the rows between them stay clean."""
+    given = ["", "start", None, "stop, end", "", "end,start", "nope"]
+    frame = _typed("exposure", *({**VALID["exposure"], "constructed_dates": c} for c in given))
+    found = check_frame("exposure", frame)
+    assert list(zip(found["row"], found["value"], strict=True)) == [(4, "stop, end"), (7, "nope")]
+    assert (found["rule_id"] == "DT005").all()
+
+
 @pytest.mark.parametrize(
     ("rule_id", "record", "bad", "good", "field", "value"),
     [pytest.param(*case, id=case[0]) for case in FRAME_CASES],

@@ -264,3 +264,45 @@ def test_a_megabyte_id_is_named_not_echoed():
 def test_a_value_outside_a_vocabulary_is_not_also_too_long():
     _, found = _parse("patient", {"patient_id": "P1", "sex": "female"})
     assert "FLD008" not in set(found["rule_id"])
+
+
+@pytest.mark.parametrize("where", [0, 2, 4], ids=["first", "middle", "last"])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        pytest.param(" lead", "lead", id="leading-space"),
+        pytest.param("trail\t", "trail", id="trailing-tab"),
+        pytest.param("", None, id="empty"),
+        pytest.param(" \u00a0 ", None, id="blank-no-break-space"),
+        pytest.param("\u2003wide", "wide", id="em-space"),
+        pytest.param("sep\x1f", "sep", id="unit-separator-is-whitespace"),
+        pytest.param("in side", "in side", id="inner-space-kept"),
+    ],
+)
+def test_one_cell_to_strip_among_many_is_stripped_and_only_it(where, cell, expected):
+    """A column is searched whole for cells to strip or empty; the one such cell, wherever it is, is found."""
+    cells = ["x1", "x2", "x3", "x4", "x5"]
+    cells[where] = cell
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": c} for c in cells))
+    want = ["x1", "x2", "x3", "x4", "x5"]
+    want[where] = expected
+    assert [None if pd.isna(v) else v for v in frame["note"]] == want
+    assert found.empty
+
+
+@pytest.mark.parametrize("where", [0, 2, 4], ids=["first", "middle", "last"])
+def test_one_control_character_among_many_cells_is_fld010_on_its_row(where):
+    cells = ["x1", "x2", "x3", "x4", "x5"]
+    cells[where] = "bell\x07"
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": c} for c in cells))
+    assert _problems(found) == [("P1", where + 1, "note", "FLD010", "error", r"bell\x07")]
+    assert [pd.isna(v) for v in frame["note"]] == [i == where for i in range(5)]
+
+
+def test_bad_and_overflowing_numbers_among_good_ones_are_reported_on_their_rows():
+    """Only the cells to_numeric refuses are looked at again: digits out of range are FLD011, text FLD006."""
+    doses = ["200", "1e999", "abc", "", "-inf", "12.5", "NaN", "1e5"]
+    frame, found = _parse("exposure", *({**EXPOSURE, "dose": d} for d in doses))
+    assert [(r[1], r[3], r[5]) for r in _problems(found)] == [
+        (3, "FLD006", "abc"), (7, "FLD006", "NaN"), (2, "FLD011", "1e999"), (5, "FLD011", "-inf")]  # fmt: skip
+    assert [None if pd.isna(v) else v for v in frame["dose"]] == [200.0, None, None, None, None, 12.5, None, 1e5]

@@ -119,16 +119,16 @@ def test_batch_with_one_bad_row_writes_nothing(engine, dump):
 def test_failure_after_some_rows_were_inserted_rolls_everything_back(engine, dump, monkeypatch):
     _seed(engine)
     before = dump()
-    real = store.append_entries
+    real = store.append_columns
     calls = []
 
     def fail_on_second_table(session, entries, *, user):
-        calls.append(entries[0]["table_name"])
+        calls.append(entries["table_name"][0])
         if len(calls) == 2:
             raise RuntimeError("disk full")
         return real(session, entries, user=user)
 
-    monkeypatch.setattr(store, "append_entries", fail_on_second_table)
+    monkeypatch.setattr(store, "append_columns", fail_on_second_table)
     with pytest.raises(RuntimeError, match="disk full"):
         _add(engine, {"patient": [{**PATIENT, "patient_id": "P2"}], "exposure": [{**EXPOSURE, "patient_id": "P2"}]})
     assert calls == ["patient", "exposure"]  # the patient row and its audit entry were written, then undone

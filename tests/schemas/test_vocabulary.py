@@ -119,6 +119,18 @@ def test_response_allowed_row_by_row():
     assert response_allowed(crit, resp).tolist() == [True, False, True, True, False]
 
 
+def test_response_allowed_with_unknown_criteria_missing_values_and_a_string_index():
+    """Each distinct criteria's rows are looked up together; the rows keep their own answers and index."""
+    crit = pd.Series(["XYZ", "XYZ", pd.NA, "INVESTIGATOR", "iRECIST", "PERCIST", None, "RECIST1.1"],
+                     index=list("abcdefgh"), dtype="string")  # fmt: skip
+    resp = pd.Series(["CR", None, "PR", "CR", "CR", "NE", "iCR", "SD"], index=list("abcdefgh"), dtype="string")
+    got = response_allowed(crit, resp)
+    assert got.index.tolist() == list("abcdefgh")
+    # unknown criteria: no category (a missing response is allowed); missing criteria: RECIST 1.1;
+    # iRECIST takes iCR, not CR; NE under every criteria
+    assert got.tolist() == [False, True, True, True, False, True, False, True]
+
+
 def test_histologies_cover_design_list():
     assert {"IMT", "EIMS"} <= set(histologies()["code"])
     assert len(histologies()) == 6
