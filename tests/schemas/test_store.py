@@ -319,8 +319,13 @@ def test_read_frames_types_every_chunk_alike(engine, monkeypatch):
         ["P1", 1, 2, "crizotinib", False], ["P1", 5, 3, None, False],
         ["P2", 2, 1, "crizotinib", False], ["P2", 3, 2, "crizotinib", False], ["P2", 4, 3, "crizotinib", False],
     ]  # fmt: skip
-    assert ae["start"].tolist() == [pd.Timestamp("2019-12-01"), pd.Timestamp("2019-12-01"),
-                                    pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-02"), pd.Timestamp("2020-03-03")]
+    assert ae["start"].tolist() == [
+        pd.Timestamp("2019-12-01"),
+        pd.Timestamp("2019-12-01"),
+        pd.Timestamp("2020-01-01"),
+        pd.Timestamp("2020-02-02"),
+        pd.Timestamp("2020-03-03"),
+    ]
     patients = frames["patient"]
     assert patients["height_cm"].tolist()[0] == 120.0 and pd.isna(patients["height_cm"].tolist()[1])
     # equal text is one object, within a chunk and across chunks (a registry's ids repeat on every record)
