@@ -62,7 +62,6 @@ __all__ = [
     "cohort_description",
     "figure_endpoint",
     "iter_cohort_sections",
-    "record_counts",
     "write_cohort_report",
 ]
 
@@ -146,13 +145,6 @@ def _cached_text(derived: Derived, name: str, compute) -> str:
     return str(derived.get(name, lambda f: pd.DataFrame({"text": [compute(f)]}))["text"].iloc[0])
 
 
-def record_counts(derived: Derived) -> dict[str, int]:
-    """Rows of each record type (after the data cut-off), once per data version."""
-    counts = derived.get("record_counts",
-                         lambda f: pd.DataFrame({"record": list(f), "rows": [len(x) for x in f.values()]}))  # fmt: skip
-    return {str(r): int(n) for r, n in zip(counts["record"], counts["rows"], strict=True)}
-
-
 def build_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, listing: pd.DataFrame | None = None,
                           group_by: str = "histology", index_drug: str | None = None,
                           derived: Derived | None = None) -> list[Section]:  # fmt: skip
@@ -177,7 +169,7 @@ def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, li
     largest figure, is built first, while the least is held; the sections still come in reading order."""
     d = derived if derived is not None else Derived(frames, index_drug=index_drug)
     done = finish if finish is not None else (lambda section: section)
-    counts = record_counts(d)
+    counts = d.record_counts()
     swimmer = done(_swimmer_section(group_by, d)) if finish is not None else None
     yield done(Section("Cohort", _cached_text(d, "cohort_description", cohort_description),
                        tables=[d.get("table_characteristics", table_characteristics)]))  # fmt: skip

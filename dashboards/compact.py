@@ -211,6 +211,13 @@ def unpack_figure(figure: dict, packed: dict) -> list[dict]:
 
 
 _DTYPES = {"i1": "<i1", "u1": "<u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}
+#: plotly.js's code of each numpy dtype it takes as a typed array (the inverse of :data:`_DTYPES`).
+_CODES = {np.dtype(t).name: code for code, t in _DTYPES.items()}
+
+
+def _typed_spec(values: np.ndarray, code: str) -> dict:
+    """``values`` as plotly.js's typed array spec of dtype ``code`` (``{"dtype": code, "bdata": base64}``)."""
+    return {"dtype": code, "bdata": base64.b64encode(values.astype(_DTYPES[code]).tobytes()).decode("ascii")}
 
 
 def _decode(value: Any) -> np.ndarray | None:
@@ -242,10 +249,7 @@ def _integral_axis(props: dict) -> None:
         filled = a[index]
         filled[np.isnan(filled)] = valid[0]
         dtype = "i2" if np.abs(valid).max() < 2**15 else "i4"
-        props[key] = {
-            "dtype": dtype,
-            "bdata": base64.b64encode(filled.astype(_DTYPES[dtype]).tobytes()).decode("ascii"),
-        }
+        props[key] = _typed_spec(filled, dtype)
         return
 
 
@@ -261,7 +265,7 @@ def _float32(value: Any, *, exact: bool) -> Any:
     small = arr.astype("<f4")
     if arr.size < MIN_PACKED or (exact and not np.array_equal(small.astype("<f8"), arr, equal_nan=True)):
         return value
-    return {"dtype": "f4", "bdata": base64.b64encode(small.tobytes()).decode("ascii")}
+    return _typed_spec(small, "f4")
 
 
 def _reads_customdata(props: dict) -> bool:
@@ -429,7 +433,7 @@ def _typed_column(col: np.ndarray, *, lossy: bool) -> dict:
     else:
         exact = np.array_equal(col.astype("<f4").astype("<f8"), col)
         dtype = "f4" if lossy or exact else "f8"
-    return {"dtype": dtype, "bdata": base64.b64encode(col.astype(_DTYPES[dtype]).tobytes()).decode("ascii")}
+    return _typed_spec(col, dtype)
 
 
 def _pack_shapes(props: dict, lossy_points: int) -> dict | None:
@@ -483,33 +487,23 @@ def _pack_mirror(props: dict) -> dict | None:
     for key in keys:
         props[key] = np.asarray(props[key], dtype=object)[forward].tolist()
     for key, a in (("x", x), ("y", y)):
-        props[key] = {"dtype": "f8", "bdata": base64.b64encode(a[forward].astype("<f8").tobytes()).decode("ascii")}
+        props[key] = _typed_spec(a[forward], "f8")
     codes = _index_array(lengths.astype(np.int64))
     return {"lengths": {"dtype": codes[1], "bdata": codes[0]}, "keys": keys}
 
 
-_INT_TYPES = (("i1", np.int8), ("i2", np.int16), ("i4", np.int32))
-_FLOAT_TYPES = {"float64": "f8", "float32": "f4", "uint8": "u1", "uint16": "u2", "uint32": "u4", "int8": "i1",
-                "int16": "i2", "int32": "i4"}  # fmt: skip
-
-
 def _typed_array(value: np.ndarray) -> Any:
-    """A numeric array as plotly.js's typed array spec (``{"dtype", "bdata"}``; 64-bit integers narrowed to the
-    smallest that holds them, else left as they are), any other value as it is."""
+    """A numeric array as plotly.js's typed array spec, 64-bit integers narrowed to the smallest that holds them
+    (else left as they are, as ``to_dict`` leaves them); any other value as it is."""
     if value.size == 0 or value.ndim != 1:
         return value
-    kind = str(value.dtype)
-    if kind in ("int64", "uint64"):
+    if value.dtype.name in ("int64", "uint64"):
         low, high = int(value.min()), int(value.max())
-        found = next(((c, t) for c, t in _INT_TYPES if np.iinfo(t).min <= low and high <= np.iinfo(t).max), None)
-        if found is None:
-            return value
-        kind, value = found[0], value.astype(found[1])
-    elif kind in _FLOAT_TYPES:
-        kind = _FLOAT_TYPES[kind]
-    else:
-        return value
-    return {"dtype": kind, "bdata": base64.b64encode(np.ascontiguousarray(value)).decode("ascii")}
+        fits = (c for c in ("i1", "i2", "i4") if np.iinfo(_DTYPES[c]).min <= low and high <= np.iinfo(_DTYPES[c]).max)
+        code = next(fits, None)
+        return value if code is None else _typed_spec(value, code)
+    code = _CODES.get(value.dtype.name)
+    return value if code is None else _typed_spec(value, code)
 
 
 def figure_dict(fig: go.Figure) -> dict:

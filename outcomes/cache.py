@@ -15,8 +15,9 @@ kept on disk under a key that names
 A changed database therefore misses the cache (never serves numbers of an older version), and a different option
 is a different entry. The head is read before and after the records are read; when a write landed in between
 the products are not stored. Entries are Parquet files and JSON (no pickle: nothing in the cache directory can run
-code): a frame, a mapping of frames, a tkitrack dataclass of frames and scalars, or a tkitrack object that gives its
-own ``cache_parts()`` (frames, JSON values) and reads them back with ``from_cache_parts``; only the newest data version of each database is kept. The directory is ``$TKITRACK_CACHE_DIR``, else
+code): a frame, a mapping of frames, a tkitrack dataclass of frames and scalars, or a tkitrack object that gives
+its own ``cache_parts()`` (frames, JSON values) and reads them back with ``from_cache_parts``; only the newest
+data version of each database is kept. The directory is ``$TKITRACK_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/tkitrack``, else ``~/.cache/tkitrack``; ``TKITRACK_CACHE_DIR=off`` keeps products in memory
 only (for the run).
 """
@@ -209,6 +210,13 @@ class Derived:
         from tkitrack.outcomes.cohort import derive_patient_attributes
 
         return self.get("patient_attributes", derive_patient_attributes)
+
+    def record_counts(self) -> dict[str, int]:
+        """Rows of each record type (after the cut-off)."""
+        counts = self.get(
+            "record_counts", lambda f: pd.DataFrame({"record": list(f), "rows": [len(x) for x in f.values()]})
+        )
+        return {str(r): int(n) for r, n in zip(counts["record"], counts["rows"], strict=True)}
 
     def patient_notes(self) -> pd.DataFrame:
         """``patient_id, note`` of every patient: enough to say whether synthetic patients are pooled."""
