@@ -152,17 +152,17 @@ def field_trail_problems(url: str, record: str, record_id: str, field: str) -> t
 
     from sqlalchemy import select
 
-    from tkitrack.schemas.audit import AuditEntry
+    from tkitrack.schemas.audit import expanded_trail
     from tkitrack.schemas.storage import make_engine, transaction
     from tkitrack.schemas.store import _json_value, read_record
 
     engine = make_engine(url)
     try:
         with transaction(engine) as session:
-            t = AuditEntry.__table__
-            rows = session.execute(select(t.c.seq, t.c.field, t.c.old_value, t.c.new_value).where(
-                (t.c.table_name == record) & (t.c.record_id == str(record_id))
-                & t.c.field.in_([field, "*"])).order_by(t.c.seq)).all()  # fmt: skip
+            t = expanded_trail(("seq", "field", "old_value", "new_value"), where=lambda c: (c.table_name == record)
+                               & (c.record_id == str(record_id)) & c.field.in_([field, "*"]))  # fmt: skip
+            rows = session.execute(select(t.c.seq, t.c.field, t.c.old_value, t.c.new_value)
+                                   .order_by(t.c.seq, t.c.part)).all()  # fmt: skip
             stored = read_record(session, record, record_id)[field]
     finally:
         engine.dispose()

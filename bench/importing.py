@@ -6,7 +6,7 @@ run on the same rows:
   (Python values), record type by record type in one transaction; no parsing, no checks, no audit.
 - **COPY** (PostgreSQL): ``COPY table (columns) FROM STDIN`` of the same typed rows through psycopg's
   ``cursor.copy().write_row`` in one transaction: the server's bulk-load floor.
-- **no audit**: ``add_records`` itself with the audit entries not written (``append_columns`` replaced by a no-op):
+- **no audit**: ``add_records`` itself with the audit entries not written (``append_batch`` replaced by a no-op):
   parse, checks and insert, i.e. everything the import does but the trail. project / no audit is what the audit
   costs.
 
@@ -135,25 +135,25 @@ def _project_run(backend, frames: dict[str, pd.DataFrame], *, audit: bool = True
     from sqlalchemy import func, select
 
     from tkitrack.schemas import store
-    from tkitrack.schemas.audit import AuditEntry
+    from tkitrack.schemas.audit import AuditBatchRow
     from tkitrack.schemas.storage import transaction
 
     engine = backend.fresh()
-    real = store.append_columns
+    real = store.append_batch
     try:
         if not audit:
-            store.append_columns = lambda session, entries, *, user: len(entries["action"])
+            store.append_batch = lambda session, **batch: len(batch["record_ids"])
         t0 = time.perf_counter()
         with transaction(engine) as session:
             counts = store.add_records(session, frames, user="bench", source="bench import")
         elapsed = time.perf_counter() - t0
         with engine.connect() as conn:
-            audited = conn.execute(select(func.count()).select_from(AuditEntry.__table__)).scalar_one()
+            audited = conn.execute(select(func.count()).select_from(AuditBatchRow.__table__)).scalar_one()
         n = sum(len(f) for f in frames.values())
         assert sum(counts.values()) == n and audited == (n if audit else 0), (counts, audited)
         return elapsed
     finally:
-        store.append_columns = real
+        store.append_batch = real
         backend.done(engine)
 
 

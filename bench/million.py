@@ -55,7 +55,10 @@ def _counts(url: str) -> dict[str, object]:
     try:
         with engine.connect() as conn:
             patients = conn.execute(text("SELECT count(*), count(DISTINCT patient_id) FROM patient")).one()
-            entries = conn.execute(text("SELECT count(*) FROM audit_log WHERE table_name = 'patient'")).scalar_one()
+            entries = conn.execute(text(  # per-record entries and the rows of batch entries
+                "SELECT (SELECT count(*) FROM audit_log WHERE table_name = 'patient' AND action <> 'insert batch') "
+                "+ (SELECT count(*) FROM audit_batch_row r JOIN audit_log b ON b.seq = r.batch_seq "
+                "WHERE b.table_name = 'patient')")).scalar_one()  # fmt: skip
             ids = {r[0] for r in conn.execute(text("SELECT patient_id FROM patient"))}
     finally:
         engine.dispose()

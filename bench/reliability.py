@@ -55,7 +55,7 @@ def _cohort_rows(url: str, prefix: str) -> tuple[dict[str, int], int]:
     """Rows per record type and audit entries of the patients whose id starts with ``prefix``."""
     from sqlalchemy import func, select
 
-    from tkitrack.schemas.audit import AuditEntry
+    from tkitrack.schemas.audit import expanded_trail
     from tkitrack.schemas.models import RECORD_MODELS
     from tkitrack.schemas.storage import make_engine, transaction
 
@@ -66,8 +66,8 @@ def _cohort_rows(url: str, prefix: str) -> tuple[dict[str, int], int]:
             for record, model in RECORD_MODELS.items():
                 t = model.__table__
                 rows[record] = session.execute(select(func.count()).where(t.c.patient_id.like(f"{prefix}-%"))).scalar()
-            a = AuditEntry.__table__
-            audit = session.execute(select(func.count()).where(a.c.patient_id.like(f"{prefix}-%"))).scalar()
+            a = expanded_trail(("seq",), where=lambda c: c.patient_id.like(f"{prefix}-%"))  # batch rows included
+            audit = session.execute(select(func.count()).select_from(a)).scalar()
     finally:
         engine.dispose()
     return {r: n for r, n in rows.items() if n}, audit
@@ -243,19 +243,19 @@ def _seed_shared(url: str) -> None:
 def _stored(url: str) -> dict:
     from sqlalchemy import func, select
 
-    from tkitrack.schemas.audit import AuditEntry
+    from tkitrack.schemas.audit import expanded_trail
     from tkitrack.schemas.models import AdverseEvent, Patient
     from tkitrack.schemas.storage import make_engine, transaction
 
     engine = make_engine(url)
     try:
         with transaction(engine) as session:
-            p, ae, a = Patient.__table__, AdverseEvent.__table__, AuditEntry.__table__
+            p, ae = Patient.__table__, AdverseEvent.__table__
+            a = expanded_trail(("patient_id",), where=lambda c: (c.table_name == "patient") & (c.action == "insert"))
             patients = dict(session.execute(select(p.c.patient_id, p.c.deleted)).all())
             aes = dict(session.execute(select(ae.c.patient_id, func.count()).where(ae.c.term == "Nausea")
                                        .group_by(ae.c.patient_id)).all())  # fmt: skip
-            inserts = Counter(session.execute(select(a.c.patient_id).where(
-                (a.c.table_name == "patient") & (a.c.action == "insert"))).scalars())  # fmt: skip
+            inserts = Counter(session.execute(select(a.c.patient_id)).scalars())
     finally:
         engine.dispose()
     return {"patients": patients, "nausea": aes, "patient_inserts": inserts}

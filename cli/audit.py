@@ -53,7 +53,9 @@ def verify(
         report = verify_chain(session, anchors=given)
         replay = replay_trail(session, limit=MAX_FINDINGS_SHOWN)
     if report.ok:
-        typer.echo(f"audit trail intact: {report.entries} entries, every hash and link verified")
+        batches = (f" ({report.batches} import batch(es) of {report.batch_rows} record(s), each batch's digest "
+                   "recomputed)" if report.batches else "")  # fmt: skip
+        typer.echo(f"audit trail intact: {report.entries} entries{batches}, every hash and link verified")
     if replay.ok:
         typer.echo(f"tables match the trail: {replay.records} records in {replay.tables} tables replayed")
     if report.ok and report.anchors:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, Text, and_, cast, insert, literal, null, select, true, union_all, update
 from sqlmodel import Session, SQLModel
 
 from tkitrack.schemas.audit_chain import (
+    _CHUNK_ROWS,
     _ENCODE,
     _HASHED,
     ENTRY_FIELDS,
@@ -19,23 +22,29 @@ from tkitrack.schemas.audit_chain import (
     chain_entry_columns,
     current_user,
     entry_hash,
+    json_cells,
 )
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import AuditError
 from tkitrack.schemas.fields import field as _f
 
 __all__ = [
+    "BATCH_ACTION",
     "GENESIS",
     "Anchor",
+    "AuditBatchRow",
     "AuditEntry",
     "AuditHead",
     "ChainReport",
     "append_anchor",
+    "append_batch",
     "append_columns",
     "append_entries",
+    "batch_digest",
     "chain_head",
     "current_user",
     "entry_hash",
+    "expanded_trail",
     "read_anchors",
     "read_audit_log",
     "verify_chain",
@@ -74,6 +83,24 @@ class AuditHead(SQLModel, table=True):
     hash: str = _f(GENESIS, label="Hash of the last entry", max_length=64)
 
 
+#: The action of a chain entry that stands for many inserted records (:func:`append_batch`).
+BATCH_ACTION = "insert batch"
+
+
+class AuditBatchRow(SQLModel, table=True):
+    """One record inserted by a batch entry: its id, patient and values as inserted. Who, when, why (the file) and
+    the link into the chain are the batch entry's (``audit_log.seq = batch_seq``), whose hash commits to a SHA-256
+    over all of its rows (:func:`batch_digest`); ``verify_chain`` recomputes it."""
+
+    __tablename__ = "audit_batch_row"
+
+    id: int | None = _f(None, label="Row number (the order the batch's digest covers)", primary_key=True)
+    batch_seq: int = _f(label="The batch entry (audit_log.seq)")
+    record_id: str = _f(label="Record id", max_length=64)
+    patient_id: str | None = _f(label="Patient id", max_length=64, index=True)
+    new_value: str | None = _f(label="The record as inserted (JSON object of its template columns)")
+
+
 def append_entries(session: Session, entries: list[dict], *, user: str) -> int:
     """Chain and append audit entries inside the caller's transaction; returns how many were written.
 
@@ -95,6 +122,12 @@ def append_columns(session: Session, entries: dict[str, list], *, user: str) -> 
         if action in ("update", "delete") and not (reason or "").strip():
             raise AuditError(f'{action} of {entries["table_name"][i]} {entries["record_id"][i]} needs a reason; '
                              'pass --reason "..."')  # fmt: skip
+    _append(session, entries, user)
+    return n
+
+
+def _append(session: Session, entries: dict[str, list], user: str) -> int:
+    """Chain the entries after the locked head and write them; returns the new head's position."""
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
@@ -104,13 +137,91 @@ def append_columns(session: Session, entries: dict[str, list], *, user: str) -> 
     columns, seq, prev = chain_entry_columns(entries, seq=seq, prev=prev, user=user)
     insert_columns(session, AuditEntry.__table__, columns)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    return seq
+
+
+def _row_lines(record_ids: Sequence, patient_ids: Sequence, new_values: Sequence) -> bytes:
+    """The bytes a batch digest covers for these rows: one compact JSON list ``[record_id,patient_id,new_value]``
+    and a newline per row (the values as stored: text or null)."""
+    cells = [json_cells(list(c)) for c in (record_ids, patient_ids, new_values)]
+    return "".join(f"[{a},{b},{c}]\n" for a, b, c in zip(*cells, strict=True)).encode("utf-8")
+
+
+def batch_digest(record_ids: Sequence[str], patient_ids: Sequence[str | None], new_values: Sequence[str | None]) -> str:
+    """SHA-256 over a batch's rows in order (see :func:`_row_lines`), a chunk of rows at a time."""
+    digest = hashlib.sha256()
+    for start in range(0, len(record_ids), _CHUNK_ROWS):
+        end = start + _CHUNK_ROWS
+        digest.update(_row_lines(record_ids[start:end], patient_ids[start:end], new_values[start:end]))
+    return digest.hexdigest()
+
+
+def append_batch(
+    session: Session,
+    *,
+    table_name: str,
+    record_ids: Sequence,
+    patient_ids: Sequence[str | None],
+    new_values: Sequence[str | None],
+    reason: str,
+    user: str,
+) -> int:
+    """Audit many inserted records of one table as one chain entry plus a narrow row per record, written in bulk.
+
+    The entry (action :data:`BATCH_ACTION`, ``new_value`` ``{"rows": n, "sha256": digest}``) is hashed into the
+    chain like any other, so the digest over the rows' record id, patient id and values (:func:`batch_digest`)
+    is as tamper-evident as the entry itself; its user, time and reason (the file) hold for every row. The rows
+    go to ``audit_batch_row`` in order (with the head locked, so rows of two batches never interleave).
+    Readers see each row as an insert entry of the batch's position (:func:`expanded_trail`). Returns the count.
+    """
+    n = len(record_ids)
+    if not n:
+        return 0
+    ids = [str(v) for v in record_ids]
+    detail = json.dumps({"rows": n, "sha256": batch_digest(ids, patient_ids, new_values)})
+    seq = _append(session, {"action": [BATCH_ACTION], "table_name": [table_name], "record_id": ["*"],
+                            "patient_id": [None], "field": ["*"], "new_value": [detail], "reason": [reason]},
+                  user)  # fmt: skip
+    rows = {"batch_seq": [seq] * n, "record_id": ids, "patient_id": list(patient_ids), "new_value": list(new_values)}
+    insert_columns(session, AuditBatchRow.__table__, rows)
     return n
+
+
+def expanded_trail(columns: Sequence[str] = (*_HASHED, "hash"), *, where=None):
+    """A select of the trail with every batch entry replaced by its rows, each as the insert entry it stands for
+    (``action`` insert, ``field`` ``*``, the batch's seq, time, user, reason and hashes), in the given columns plus
+    ``part`` (0 for a chain entry, the row number for a batch row; order by ``seq`` then ``part``).
+
+    ``where(c)`` gives the filter on the columns ``c`` (of either part), e.g. ``lambda c: c.patient_id == "P1"``.
+    The result is a subquery: select from it and order as needed.
+    """
+    t, r = AuditEntry.__table__, AuditBatchRow.__table__
+    from_row = {"action": literal("insert", String), "record_id": r.c.record_id, "patient_id": r.c.patient_id,
+                "field": literal("*", String), "old_value": cast(null(), Text), "new_value": r.c.new_value}  # fmt: skip
+    plain = select(*[t.c[k] for k in columns], literal(0).label("part")).where(t.c.action != BATCH_ACTION)
+    rows = select(*[from_row[k].label(k) if k in from_row else t.c[k] for k in columns], r.c.id.label("part"))
+    rows = rows.select_from(r.join(t, t.c.seq == r.c.batch_seq))
+    if where is not None:
+        plain = plain.where(where(_Cols(t.c, {})))
+        rows = rows.where(where(_Cols(t.c, from_row)))
+    return union_all(plain, rows).subquery("trail")
+
+
+class _Cols:
+    """The columns a ``where`` of :func:`expanded_trail` names: a batch row's own where it has them."""
+
+    def __init__(self, table_columns, overrides: dict) -> None:
+        self._c, self._o = table_columns, overrides
+
+    def __getattr__(self, name: str):
+        return self._o.get(name, self._c[name])
 
 
 @dataclass(frozen=True)
 class ChainReport:
     """The result of :func:`verify_chain`: ``ok``, how many entries were read, the first broken link, the chain
-    head (``head_seq``, ``head_hash``: what to publish as an anchor), and the anchors checked."""
+    head (``head_seq``, ``head_hash``: what to publish as an anchor), the anchors checked, and how many batch
+    entries and batch rows were verified."""
 
     ok: bool
     entries: int
@@ -119,6 +230,8 @@ class ChainReport:
     head_seq: int = 0
     head_hash: str = GENESIS
     anchors: int = 0
+    batches: int = 0
+    batch_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,8 +273,9 @@ def verify_chain(
     """Walk the trail in order and recompute every hash; report the first entry that was altered or removed.
 
     The entries are streamed (a server-side cursor on PostgreSQL), ``batch`` at a time, so memory does not grow
-    with the trail. Each anchor (a head published earlier) must be an entry of the verified chain: a trail that
-    was truncated, or rebuilt with recomputed hashes, no longer holds it.
+    with the trail; then the rows of the batch entries, in order, each batch's digest recomputed and compared with
+    the one its entry committed to. Each anchor (a head published earlier) must be an entry of the verified
+    chain: a trail that was truncated, or rebuilt with recomputed hashes, no longer holds it.
     """
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
     shown = (0, GENESIS) if head is None else (head.seq, head.hash)
@@ -171,6 +285,7 @@ def verify_chain(
     pending: dict[str, list[Anchor]] = {}
     for a in checked:
         pending.setdefault(a.hash, []).append(a)
+    batches: dict[int, tuple[str, str | None]] = {}  # seq -> (table, new_value) of each batch entry
     stmt = select(*[AuditEntry.__table__.c[k] for k in (*_HASHED, "hash")]).order_by(AuditEntry.seq)
     result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
     for part in result.partitions(batch):
@@ -188,6 +303,8 @@ def verify_chain(
                 left = [a for a in pending.pop(digest) if a.seq is not None and a.seq != seq]
                 if left:
                     pending[digest] = left
+            if row[3] == BATCH_ACTION:
+                batches[seq] = (row[4], row[9])
             prev, expected_seq, last = digest, seq + 1, seq
     result.close()
     if head is None:
@@ -205,7 +322,51 @@ def verify_chain(
                        f"anchor {missing} ({missing.origin}) is not {where} of the chain: the trail was truncated "
                        f"or rebuilt after that head was published ({n_missing} of {len(checked)} anchors missing)",
                        shown)  # fmt: skip
-    return ChainReport(True, count, head_seq=shown[0], head_hash=shown[1], anchors=len(checked))
+    problem, rows = _verify_batches(session, batches, batch)
+    if problem is not None:
+        return _broken(count, problem[0], problem[1], shown)
+    return ChainReport(True, count, head_seq=shown[0], head_hash=shown[1], anchors=len(checked),
+                       batches=len(batches), batch_rows=rows)  # fmt: skip
+
+
+def _verify_batches(
+    session: Session, batches: dict[int, tuple[str, str | None]], batch: int
+) -> tuple[tuple[int, str] | None, int]:
+    """Recompute each batch entry's digest from its rows (streamed in row order) and find rows of no batch entry:
+    ((position, problem) of the first batch whose rows differ from what its entry committed to, or None; the
+    number of rows read)."""
+    r = AuditBatchRow.__table__
+    stmt = select(r.c.batch_seq, r.c.record_id, r.c.patient_id, r.c.new_value).order_by(r.c.id)
+    seen: dict[int, list] = {}  # seq -> [rows, running SHA-256]
+    result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
+    for part in result.partitions(batch):
+        start = 0
+        while start < len(part):  # runs of one batch within the partition
+            seq, end = part[start][0], start + 1
+            while end < len(part) and part[end][0] == seq:
+                end += 1
+            run = part[start:end]
+            state = seen.setdefault(seq, [0, hashlib.sha256()])
+            state[0] += len(run)
+            state[1].update(_row_lines([x[1] for x in run], [x[2] for x in run], [x[3] for x in run]))
+            start = end
+    result.close()
+    problems = []
+    for seq in sorted(seen.keys() - batches.keys()):
+        problems.append((seq, f"{seen[seq][0]} audit_batch_row row(s) name entry {seq}, which is not a batch entry: "
+                              "rows were added outside tkitrack"))  # fmt: skip
+    for seq, (table, detail) in batches.items():
+        try:
+            committed = json.loads(detail or "")
+            n, digest = int(committed["rows"]), str(committed["sha256"])
+        except (ValueError, KeyError, TypeError):
+            problems.append((seq, f"batch entry {seq} does not name its rows' count and digest"))
+            continue
+        count, running = seen.get(seq, [0, hashlib.sha256()])
+        if count != n or running.hexdigest() != digest:
+            problems.append((seq, f"the {n} {table} record(s) of batch entry {seq} were altered, removed or added "
+                                  f"to after it was written ({count} row(s) found in audit_batch_row)"))  # fmt: skip
+    return (min(problems) if problems else None), sum(state[0] for state in seen.values())
 
 
 def sha256_entry(row) -> str:
@@ -238,11 +399,15 @@ def append_anchor(path: Path, database: str, head: tuple[int, str], what: str) -
 
 
 def read_audit_log(session: Session, *, patient_id: str | None = None, table: str | None = None) -> pd.DataFrame:
-    """The trail as a frame (oldest first), for one patient and/or table."""
-    stmt = select(AuditEntry.__table__).order_by(AuditEntry.seq)
-    if patient_id is not None:
-        stmt = stmt.where(AuditEntry.patient_id == patient_id)
-    if table is not None:
-        stmt = stmt.where(AuditEntry.table_name == table)
-    rows = session.execute(stmt).mappings().all()
-    return pd.DataFrame(rows, columns=list(AuditEntry.model_fields))
+    """The trail as a frame (oldest first), for one patient and/or table; a batch entry's rows as the insert
+    entries they stand for (:func:`expanded_trail`)."""
+
+    def where(c):
+        terms = [c.patient_id == patient_id] if patient_id is not None else []
+        terms += [c.table_name == table] if table is not None else []
+        return and_(true(), *terms)
+
+    fields = list(AuditEntry.model_fields)
+    trail = expanded_trail(fields, where=where)
+    rows = session.execute(select(*[trail.c[k] for k in fields]).order_by(trail.c.seq, trail.c.part)).all()
+    return pd.DataFrame(rows, columns=fields)

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tkitrack.schemas.audit import AuditEntry
+from tkitrack.schemas.audit import AuditEntry, expanded_trail
 from tkitrack.schemas.frames import input_columns
 from tkitrack.schemas.models import RECORD_MODELS
 
@@ -106,7 +106,9 @@ def _trail_key(record: str, record_id: str) -> tuple:
 
 def _trail_groups(session: Session, record: str, batch: int) -> Iterator[tuple[tuple, str, list]]:
     """(key, record id, entries oldest first) for every record of ``record`` the trail names."""
-    t = AuditEntry.__table__
+    t = expanded_trail(
+        ("record_id", "seq", "action", "field", "new_value", "patient_id"), where=lambda c: c.table_name == record
+    )  # a batch's rows as its insert entries
     rid = t.c.record_id
     if session.get_bind().dialect.name == "postgresql":
         rid = rid.collate("C")  # code-point order, as Python compares the keys
@@ -118,7 +120,7 @@ def _trail_groups(session: Session, record: str, batch: int) -> Iterator[tuple[t
             stripped = stripped.collate("C")
         order = [func.length(func.ltrim(t.c.record_id, "0")), stripped]
     stmt = (select(t.c.record_id, t.c.seq, t.c.action, t.c.field, t.c.new_value, t.c.patient_id)
-            .where(t.c.table_name == record).order_by(*order, t.c.seq))  # fmt: skip
+            .order_by(*order, t.c.seq, t.c.part))  # fmt: skip
     result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
     key, rid_text, entries = None, None, []
     for part in result.partitions(batch):

@@ -11,7 +11,7 @@ from sqlalchemy import String, any_, bindparam, column, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tkitrack.schemas.audit import AuditEntry, append_columns, append_entries
+from tkitrack.schemas.audit import append_batch, append_entries, expanded_trail
 from tkitrack.schemas.audit_chain import json_objects
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
@@ -237,7 +237,8 @@ def add_records(
 
     Every field, frame and edit check runs first, on all of the input together with the affected patients'
     stored records; any error raises ValidationFailed with the full query listing and nothing is written.
-    Then rows are inserted with SQLAlchemy Core (no ORM object per row) and one audit entry per record.
+    Then rows are inserted with SQLAlchemy Core (no ORM object per row) and audited as one batch entry per record
+    type with a row per record (:func:`tkitrack.schemas.audit.append_batch`).
     The caller's transaction (see :func:`tkitrack.schemas.storage.transaction`) makes it all-or-nothing.
     Returns the number of records added per type.
     """
@@ -280,13 +281,10 @@ def add_records(
         cols = [c for c in input_columns(record) if c != "patient_id"]
         # the values as typed: a date by its given text; the values are plain Python already (see _json_value)
         shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
-        n = len(ids)
-        # one entry per record, given column-wise: new_value is json.dumps of {field: value} for each row
-        append_columns(session, {
-            "action": ["insert"] * n, "table_name": [record] * n, "record_id": ids, "patient_id": data["patient_id"],
-            "field": ["*"] * n, "new_value": json_objects(cols, shown),
-            "reason": [f"added from {(sources or {}).get(record, source)}"] * n,
-        }, user=user)  # fmt: skip
+        # one chain entry for the record type, its records as rows (new_value: json.dumps of {field: value})
+        append_batch(session, table_name=record, record_ids=ids, patient_ids=data["patient_id"],
+                     new_values=json_objects(cols, shown), reason=f"added from {(sources or {}).get(record, source)}",
+                     user=user)  # fmt: skip
         counts[record] = len(frame)
         if progress:
             progress(len(frame))
@@ -358,10 +356,9 @@ def _same(seen: object, current: object) -> bool:
 
 def _last_change(session: Session, record: str, key: object, field: str) -> tuple[str | None, str | None]:
     """Who changed ``field`` of the record last and when (UTC), from the audit trail (the insert if never)."""
-    t = AuditEntry.__table__
-    stmt = (select(t.c.user, t.c.ts).where((t.c.table_name == record) & (t.c.record_id == str(key))
-                                           & t.c.field.in_([field, f"{field}_dtc", "*", "deleted"]))
-            .order_by(t.c.seq.desc()).limit(1))  # fmt: skip
+    t = expanded_trail(("seq", "ts", "user"), where=lambda c: (c.table_name == record) & (c.record_id == str(key))
+                       & c.field.in_([field, f"{field}_dtc", "*", "deleted"]))  # fmt: skip
+    stmt = select(t.c.user, t.c.ts).order_by(t.c.seq.desc()).limit(1)
     row = session.execute(stmt).first()
     return (row[0], row[1]) if row else (None, None)
 

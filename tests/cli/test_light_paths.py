@@ -178,8 +178,15 @@ def test_light_add_writes_what_the_full_path_writes(db_url, run_cli, monkeypatch
         "D",
         "ORAL",
     )
-    audit = _rows(db_url, 'SELECT "user", action, table_name, patient_id, field, old_value, new_value, reason '
-                          "FROM audit_log ORDER BY seq")  # fmt: skip
+    # the light path writes an insert entry per record; the full path a batch entry and its row, read as the
+    # insert entry it stands for
+    audit = _rows(db_url, 'SELECT "user", action, table_name, patient_id, field, old_value, new_value, reason FROM ('
+                  'SELECT seq, 0 AS part, "user", action, table_name, patient_id, field, old_value, new_value, reason '
+                  "FROM audit_log WHERE action <> 'insert batch' UNION ALL "
+                  "SELECT b.seq, r.id, b.\"user\", 'insert', b.table_name, r.patient_id, '*', NULL, r.new_value, "
+                  "b.reason FROM audit_batch_row r JOIN audit_log b ON b.seq = r.batch_seq) AS t ORDER BY seq, part")  # fmt: skip
+    batches = _rows(db_url, "SELECT table_name FROM audit_log WHERE action = 'insert batch' ORDER BY seq")
+    assert [b["table_name"] for b in batches] == [a[0] for a in _ADDS]
     assert len(audit) == 2 * len(_ADDS)
     for fast, full in zip(audit[: len(_ADDS)], audit[len(_ADDS) :], strict=True):
         assert (fast["patient_id"], full["patient_id"]) == ("P9", "P8")

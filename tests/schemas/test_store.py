@@ -119,16 +119,16 @@ def test_batch_with_one_bad_row_writes_nothing(engine, dump):
 def test_failure_after_some_rows_were_inserted_rolls_everything_back(engine, dump, monkeypatch):
     _seed(engine)
     before = dump()
-    real = store.append_columns
+    real = store.append_batch
     calls = []
 
-    def fail_on_second_table(session, entries, *, user):
-        calls.append(entries["table_name"][0])
+    def fail_on_second_table(session, **batch):
+        calls.append(batch["table_name"])
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real(session, entries, user=user)
+        return real(session, **batch)
 
-    monkeypatch.setattr(store, "append_columns", fail_on_second_table)
+    monkeypatch.setattr(store, "append_batch", fail_on_second_table)
     with pytest.raises(RuntimeError, match="disk full"):
         _add(engine, {"patient": [{**PATIENT, "patient_id": "P2"}], "exposure": [{**EXPOSURE, "patient_id": "P2"}]})
     assert calls == ["patient", "exposure"]  # the patient row and its audit entry were written, then undone
