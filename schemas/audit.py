@@ -22,7 +22,6 @@ from tkitrack.schemas.audit_chain import (
     chain_entry_columns,
     current_user,
     entry_hash,
-    json_cells,
 )
 from tkitrack.schemas.bulk import insert_columns
 from tkitrack.schemas.errors import AuditError
@@ -140,11 +139,21 @@ def _append(session: Session, entries: dict[str, list], user: str) -> int:
     return seq
 
 
+def _cell(value: str | None) -> str:
+    return "-" if value is None else f"{len(value)}:{value}"
+
+
 def _row_lines(record_ids: Sequence, patient_ids: Sequence, new_values: Sequence) -> bytes:
-    """The bytes a batch digest covers for these rows: one compact JSON list ``[record_id,patient_id,new_value]``
-    and a newline per row (the values as stored: text or null)."""
-    cells = [json_cells(list(c)) for c in (record_ids, patient_ids, new_values)]
-    return "".join(f"[{a},{b},{c}]\n" for a, b, c in zip(*cells, strict=True)).encode("utf-8")
+    """The bytes a batch digest covers for these rows: per row, each of record id, patient id and value as its
+    length in characters, ``:`` and the text (``-`` for null), back to back: unambiguous without escaping, so no
+    encoder runs over the values (UTF-8)."""
+    try:
+        text = "".join([f"{len(a)}:{a}{len(b)}:{b}{len(c)}:{c}" for a, b, c in zip(record_ids, patient_ids, new_values,
+                                                                                   strict=True)])  # fmt: skip
+    except TypeError:  # a null among them
+        text = "".join([_cell(a) + _cell(b) + _cell(c) for a, b, c in zip(record_ids, patient_ids, new_values,
+                                                                          strict=True)])  # fmt: skip
+    return text.encode("utf-8")
 
 
 def batch_digest(record_ids: Sequence[str], patient_ids: Sequence[str | None], new_values: Sequence[str | None]) -> str:

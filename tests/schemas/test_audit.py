@@ -260,17 +260,22 @@ def test_rows_encoded_a_chunk_at_a_time_chain_across_the_chunks(monkeypatch):
     assert (seq, head) == (len(entries), prev)
 
 
-def test_batch_digest_covers_each_row_as_a_compact_json_line():
-    """Hand-written: the bytes are one ``[record_id,patient_id,new_value]`` line per row, nulls as null, the
-    value's quotes escaped; a change of any field, of the order or of the row count changes the digest."""
+def test_batch_digest_covers_each_row_length_prefixed():
+    """Hand-written: per row, record id, patient id and value each as length:text (null as -), back to back; a
+    change of any field, of the order or of the row count changes the digest, and moving text from one field to
+    the next does too (the lengths)."""
     import hashlib
 
     from tkitrack.schemas.audit import batch_digest
 
-    text_ = '["1","P1","{\\"grade\\": 3}"]\n["2",null,null]\n'
+    text_ = '1:12:P112:{"grade": 3}1:2--'
     rows = (["1", "2"], ["P1", None], ['{"grade": 3}', None])
     assert batch_digest(*rows) == hashlib.sha256(text_.encode()).hexdigest()
     assert batch_digest(["2", "1"], ["P1", None], ['{"grade": 3}', None]) != batch_digest(*rows)
     assert batch_digest(["1"], ["P1"], ['{"grade": 3}']) != batch_digest(*rows)
     assert batch_digest(["1", "2"], ["P1", "P2"], ['{"grade": 3}', None]) != batch_digest(*rows)
     assert batch_digest(["1", "2"], ["P1", None], ['{"grade": 4}', None]) != batch_digest(*rows)
+    assert batch_digest(["1", "2"], ["P1", ""], ['{"grade": 3}', None]) != batch_digest(*rows)  # empty is not null
+    assert batch_digest(["12"], ["P"], ["1"]) != batch_digest(["1"], ["2P"], ["1"])
+    accented = batch_digest(["1"], ["P\u00e9"], [None])  # length in characters, bytes in UTF-8
+    assert accented == hashlib.sha256("1:12:P\u00e9-".encode()).hexdigest()
