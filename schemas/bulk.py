@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Table, func, insert, select, text
@@ -25,9 +26,25 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
     ordered = []
     for name in order:
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        ordered.append([process(v) for v in columns[name]] if process is not None else columns[name])
+        values = columns[name]
+        if process is None:
+            ordered.append(values)
+        elif _writes_iso_dates(process, values):  # the dates' own C isoformat: the processor's text, 5x faster
+            iso = dt.date.isoformat
+            ordered.append([None if v is None else iso(v) for v in values])
+        else:
+            ordered.append([process(v) for v in values])
     conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
     return True
+
+
+def _writes_iso_dates(process, values: Sequence) -> bool:
+    """Whether ``process`` (a column's bind processor) writes a date as ``date.isoformat`` does, judged on the
+    column's first value (a date: SQLite's DATE with its default storage format); None maps to None."""
+    first = next((v for v in values if v is not None), None)
+    if type(first) is not dt.date:
+        return False
+    return process(first) == first.isoformat() and process(None) is None
 
 
 def _postgres_ids(conn: Connection, table: Table, n: int) -> list[int] | None:

@@ -1,0 +1,48 @@
+"""insert_columns on SQLite stores exactly what a SQLAlchemy Core insert stores (its fast date path included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Column, Date, Float, Integer, MetaData, String, Table, create_engine, insert, text
+from sqlmodel import Session
+
+from tkitrack.schemas.bulk import insert_columns
+
+
+def _tables():
+    meta = MetaData()
+    cols = lambda: [Column("id", Integer, primary_key=True), Column("d", Date), Column("f", Float),  # noqa: E731
+                    Column("b", Boolean), Column("s", String)]  # fmt: skip
+    return meta, Table("fast", meta, *cols()), Table("core", meta, *cols())
+
+
+def test_sqlite_insert_columns_stores_what_core_stores():
+    meta, fast, core = _tables()
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    # a date first (the fast path is chosen on it), then null, a datetime (stored as its date), year 33 (padded)
+    values = {"d": [dt.date(2019, 7, 1), None, dt.datetime(2020, 1, 2, 3, 4), dt.date(33, 1, 2)],
+              "f": [200, None, 1.5, 0.0], "b": [True, False, None, True], "s": ["a", None, "é", ""]}  # fmt: skip
+    with Session(engine) as session:
+        assert insert_columns(session, fast, values, returning_ids=True) == [1, 2, 3, 4]
+        session.execute(
+            insert(core), [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+        )
+        session.commit()
+    with engine.connect() as conn:
+        stored = [conn.execute(text(f"SELECT d, typeof(d), f, typeof(f), b, s FROM {t} ORDER BY id")).all()
+                  for t in ("fast", "core")]  # fmt: skip
+    assert stored[0] == stored[1]
+    assert [r[0] for r in stored[0]] == ["2019-07-01", None, "2020-01-02", "0033-01-02"]
+
+
+def test_sqlite_dates_not_first_in_the_column_still_go_through_the_processor():
+    meta, fast, _ = _tables()
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with Session(engine) as session:
+        insert_columns(session, fast, {"d": [None, None, dt.date(2019, 7, 1)]})
+        session.commit()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT d FROM fast ORDER BY id")).scalars().all() == [None, None, "2019-07-01"]
