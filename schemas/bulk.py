@@ -32,10 +32,20 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
         elif _writes_iso_dates(process, values):  # the dates' own C isoformat: the processor's text, 5x faster
             iso = dt.date.isoformat
             ordered.append([None if v is None else iso(v) for v in values])
+        elif _plain_booleans(process, values):  # sqlite3 binds True/False as 1/0 itself: the processor's values
+            ordered.append(values)
         else:
             ordered.append([process(v) for v in values])
     conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
     return True
+
+
+def _plain_booleans(process, values: Sequence) -> bool:
+    """Whether every value is True, False or None and ``process`` (a Boolean's bind processor) writes them as the
+    integers 1, 0 and null, which is how sqlite3 binds a Python bool itself."""
+    if not all(v is None or type(v) is bool for v in values):
+        return False
+    return (process(True), process(False), process(None)) == (1, 0, None)
 
 
 def _writes_iso_dates(process, values: Sequence) -> bool:

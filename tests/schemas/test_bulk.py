@@ -31,10 +31,27 @@ def test_sqlite_insert_columns_stores_what_core_stores():
         )
         session.commit()
     with engine.connect() as conn:
-        stored = [conn.execute(text(f"SELECT d, typeof(d), f, typeof(f), b, s FROM {t} ORDER BY id")).all()
+        stored = [conn.execute(text(f"SELECT d, typeof(d), f, typeof(f), b, s, typeof(b) FROM {t} ORDER BY id")).all()
                   for t in ("fast", "core")]  # fmt: skip
     assert stored[0] == stored[1]
     assert [r[0] for r in stored[0]] == ["2019-07-01", None, "2020-01-02", "0033-01-02"]
+    assert [(r[4], r[5], r[6]) for r in stored[0]] == [
+        (1, "a", "integer"),
+        (0, None, "integer"),
+        (None, "é", "null"),
+        (1, "", "integer"),
+    ]
+
+
+def test_sqlite_booleans_other_than_true_and_false_go_through_the_processor():
+    import pytest
+    from sqlalchemy.exc import StatementError
+
+    meta, fast, _ = _tables()
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with Session(engine) as session, pytest.raises((StatementError, TypeError, ValueError)):
+        insert_columns(session, fast, {"b": [True, 2]})  # the processor refuses 2, as a Core insert does
 
 
 def test_sqlite_dates_not_first_in_the_column_still_go_through_the_processor():
