@@ -45,7 +45,10 @@ def _plain_booleans(process, values: Sequence) -> bool:
     integers 1, 0 and null, which is how sqlite3 binds a Python bool itself."""
     if not all(v is None or type(v) is bool for v in values):
         return False
-    return (process(True), process(False), process(None)) == (1, 0, None)
+    try:
+        return (process(True), process(False), process(None)) == (1, 0, None)
+    except (TypeError, ValueError):  # not a Boolean's processor (a column of nulls only of another type)
+        return False
 
 
 def _writes_iso_dates(process, values: Sequence) -> bool:

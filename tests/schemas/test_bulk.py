@@ -60,6 +60,8 @@ def test_sqlite_dates_not_first_in_the_column_still_go_through_the_processor():
     meta.create_all(engine)
     with Session(engine) as session:
         insert_columns(session, fast, {"d": [None, None, dt.date(2019, 7, 1)]})
+        insert_columns(session, fast, {"d": [None, None], "f": [None, None], "b": [None, None]})  # nulls only
         session.commit()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT d FROM fast ORDER BY id")).scalars().all() == [None, None, "2019-07-01"]
+        assert conn.execute(text("SELECT d FROM fast ORDER BY id")).scalars().all() == [None, None, "2019-07-01",
+                                                                                         None, None]  # fmt: skip
