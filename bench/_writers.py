@@ -185,7 +185,8 @@ def field_trail_problems(url: str, record: str, record_id: str, field: str) -> t
 
 
 def verify_chain_at(url: str) -> tuple[bool, int, str | None]:
-    """(ok, entries, problem) of the audit chain of the database at ``url``."""
+    """(ok, entries, problem) of the audit chain of the database at ``url``; a batch entry counts as the insert
+    entries of its rows (the trail as its readers see it)."""
     from tkitrack.schemas.audit import verify_chain
     from tkitrack.schemas.storage import make_engine, transaction
 
@@ -195,4 +196,4 @@ def verify_chain_at(url: str) -> tuple[bool, int, str | None]:
             report = verify_chain(session)
     finally:
         engine.dispose()
-    return report.ok, report.entries, report.problem
+    return report.ok, report.entries - report.batches + report.batch_rows, report.problem
