@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import column_dtypes
 from tkitrack.schemas.models import RECORD_MODELS
@@ -86,7 +87,10 @@ def num_text(values: pd.Series) -> np.ndarray:
 
 def yn(values: pd.Series) -> np.ndarray:
     """Booleans as Y / N; missing as ""."""
-    return txt(values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore"))
+    flags = values.astype("boolean")
+    known = flags.notna().to_numpy()
+    index = np.where(known, flags.to_numpy(dtype=bool, na_value=False), 2)  # 0 N, 1 Y, 2 missing
+    return np.array(["N", "Y", ""], dtype=object)[index]
 
 
 def head(frame: pd.DataFrame, study: str, domain: str) -> dict:
@@ -106,11 +110,20 @@ def derive_study_day(dates: pd.Series, patients: pd.Series, rfstdt: pd.Series) -
 
     ``dates`` are ISO 8601 text; ``rfstdt`` is the reference start (datetime64) per patient id.
     """
-    text = pd.Series(txt(dates), index=dates.index).str.slice(0, 10)
-    day = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    found = text_codes(dates)
+    if found is None:
+        day = _complete_day(dates)
+    else:  # each distinct date read once; a missing one (-1) is the None appended last
+        codes, distinct = found
+        day = pd.Series(_complete_day(pd.Series(np.append(distinct, None))).to_numpy()[codes], index=dates.index)
     ref = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(rfstdt))
     diff = (day - ref).dt.days
     return (diff + (diff >= 0).astype("int64")).astype("Int64")
+
+
+def _complete_day(dates: pd.Series) -> pd.Series:
+    text = pd.Series(txt(dates), index=dates.index).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
 
 
 def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarray:

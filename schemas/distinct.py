@@ -1,0 +1,28 @@
+"""Text columns as codes into their distinct values, so that a per-value transform runs once per distinct value.
+
+Record and SDTM columns repeat the same ids, codes and dates on many rows (100,000 patients: some 2 million
+dates, a few thousand distinct ones), so a string transform of every cell is mostly repeated work. A transform
+whose result for a cell depends on that cell alone (strip, a date parsed with a fixed format) gives the same
+result computed on the distinct values and spread back by the codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["text_codes"]
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, distinct)`` of a column of text and missing cells: ``distinct[codes]`` is the column, a missing
+    cell's code being -1; None for a column that holds anything else.
+
+    Only text: distinct values are found by equality, and ``1 == 1.0 == True`` would make one value of cells
+    that print differently. Missing cells (None, NaN, NA) are all -1.
+    """
+    if not isinstance(values.dtype, pd.StringDtype):
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            return None
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(distinct, dtype=object)
