@@ -141,6 +141,9 @@ def _split(text: pd.Series) -> list[list[str]]:
     no piece starts or ends with a blank, never inside a character: joined, the pieces give the value back."""
     out = []
     for value in text:  # only the few long free-text values reach the loop body's slow path
+        if len(value) <= _TEXT_MAX // 4:  # at most 4 UTF-8 bytes a character: fits without encoding
+            out.append([value])
+            continue
         raw = value.encode("utf-8")
         if len(raw) <= _TEXT_MAX:
             out.append([value])
@@ -175,17 +178,27 @@ def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str,
         keep = cells != ""
         if not keep.any():
             continue
-        pieces = _split(cells[keep])
+        kept = cells[keep].to_numpy()
         sub = parent.loc[keep]
-        reps = np.array([len(p) for p in pieces])
-        order = np.concatenate([np.arange(n) for n in reps])
+        long = np.flatnonzero(np.fromiter(map(len, kept), dtype=np.int64, count=len(kept)) > _TEXT_MAX // 4)
+        reps = np.ones(len(kept), dtype=np.int64)  # pieces of each value: only a value of over 50 characters may
+        split = dict(zip(long.tolist(), _split(kept[long]), strict=True))  # take more than 200 bytes
+        for i, pieces in split.items():
+            reps[i] = len(pieces)
+        starts, rows = np.cumsum(reps) - reps, int(reps.sum())
+        qnams = np.full(rows, qnam, dtype=object)
+        qlabels = np.full(rows, qlabel, dtype=object)
+        qvals = np.repeat(kept, reps)
+        for i, pieces in split.items():
+            for k, piece in enumerate(pieces):
+                qvals[starts[i] + k] = piece
+                if k:
+                    qnams[starts[i] + k], qlabels[starts[i] + k] = f"{qnam}{k}", f"{qlabel[:36]} ({k + 1})"
         parts.append(pd.DataFrame({
             "STUDYID": np.repeat(txt(sub["STUDYID"]), reps), "RDOMAIN": domain,
             "USUBJID": np.repeat(txt(sub["USUBJID"]), reps), "IDVAR": idvar or "",
             "IDVARVAL": np.repeat(txt(sub[idvar]) if idvar else np.full(len(sub), ""), reps),
-            "QNAM": [qnam if k == 0 else f"{qnam}{k}" for k in order],
-            "QLABEL": [qlabel if k == 0 else f"{qlabel[:36]} ({k + 1})" for k in order],
-            "QVAL": [piece for p in pieces for piece in p], "QORIG": origin, "QEVAL": "",
+            "QNAM": qnams, "QLABEL": qlabels, "QVAL": qvals, "QORIG": origin, "QEVAL": "",
         }))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL",
