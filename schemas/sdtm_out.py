@@ -77,6 +77,8 @@ _EPOCHS = ("SCREENING", "TREATMENT", "FOLLOW-UP")
 def txt(values: pd.Series | np.ndarray | list) -> np.ndarray:
     """Cells as text (booleans Y/N is the caller's job), missing as ""."""
     series = pd.Series(values)
+    if isinstance(series.dtype, pd.StringDtype):  # str or missing: the same in one pass
+        return series.to_numpy(dtype=object, na_value="")
     return series.astype("object").where(series.notna(), "").astype(str).to_numpy()
 
 
