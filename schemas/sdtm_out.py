@@ -8,7 +8,7 @@ parent's --SEQ), so that :func:`~tkitrack.schemas.sdtm.sdtm_to_records` gives th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -335,7 +335,7 @@ def _record_supp(frame: pd.DataFrame, index: pd.Index) -> dict[str, tuple[str, p
     }
 
 
-def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str, *, supp: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
     soc = ae["term"].map(ctcae().drop_duplicates("term").set_index("term")["meddra_soc"])
     coded = ~ae["verbatim"].fillna(False).astype(bool)
@@ -355,12 +355,14 @@ def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     out = add_seq(out, "AE")
     pieces = _split(pd.Series(out["AETERM"]))
     out["AETERM"] = [p[0] for p in pieces]
-    supp = supp_rows(out, "AE", {
+    if not supp:
+        return out, None
+    supp_ae = supp_rows(out, "AE", {
         "AETERM1": ("Reported Term (continued)", pd.Series(["".join(p[1:]) for p in pieces], index=out.index)),
         "AETRTREL": ("Drug the Event is Attributed to", pd.Series(txt(ae["attributed_drug"].str.upper()), index=out.index)),
         **_record_supp(ae, out.index),
     }, idvar="AESEQ")  # fmt: skip
-    return out, supp
+    return out, supp_ae
 
 
 def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -426,7 +428,11 @@ def _typed(frames: Mapping[str, pd.DataFrame], record: str) -> pd.DataFrame:
 
 
 def records_to_sdtm(
-    frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRACK", free_text: bool = True
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    study: str = "TKITRACK",
+    free_text: bool = True,
+    domains: Collection[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
 
@@ -441,6 +447,9 @@ def records_to_sdtm(
         False leaves out every free-text field (the notes in SUPP-- NOTE, the cause of death in SUPPSS DTHCAUS
         and DSTERM, which becomes DEATH): free text may name people, so a download for users who may not see
         identifiers should not carry it.
+    domains : collection of str, optional
+        Only these datasets (names as returned, ``SUPP--`` included; DM is always built), each the same as in the
+        full set: for a caller that reads a few (the ADaM derivation). None builds every one.
 
     Returns
     -------
@@ -459,10 +468,46 @@ def records_to_sdtm(
     typed = {r: _typed(frames, r) for r in RECORD_MODELS}
     if not free_text:
         typed = {r: _without_free_text(r, f) for r, f in typed.items()}
+    wanted = None if domains is None else {str(d).upper() for d in domains} | {"DM"}
+
+    def want(*names: str) -> bool:
+        return wanted is None or any(n in wanted for n in names)
+
     pt, ex, ae, a, fu = (typed[r] for r in ("patient", "exposure", "ae", "assessment", "followup"))
     ref = _reference(pt, ex, fu)
     dm = _dm(pt, ex, fu, ref, study)
-    supp_dm = supp_rows(dm, "DM", {
+    out: dict[str, pd.DataFrame] = {"DM": dm}
+    supps: dict[str, pd.DataFrame] = {}
+    if want("SUPPDM"):
+        supps["SUPPDM"] = _supp_dm(pt, dm)
+    if want("DS"):
+        out["DS"] = _ds(pt, ex, fu, ref, study)
+    if want("EX", "SUPPEX"):
+        out["EX"], supps["SUPPEX"] = _ex(ex, ref, study)
+    if want("AE", "SUPPAE"):
+        out["AE"], supp_ae = _ae(ae, ref, study, supp=want("SUPPAE"))
+        if supp_ae is not None:
+            supps["SUPPAE"] = supp_ae
+    if want("RS", "TU", "TR", "SUPPRS", "SUPPTR"):
+        rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study, rs_only=not want("TU", "TR", "SUPPRS", "SUPPTR"))
+        out |= {"RS": rs} if tu is None else {"RS": rs, "TU": tu, "TR": tr}
+        supps |= {} if supp_rs is None else {"SUPPRS": supp_rs, "SUPPTR": supp_tr}
+    if want("SS", "SUPPSS"):
+        out["SS"], supps["SUPPSS"] = _ss(fu, ref, study)
+    if want("VS"):
+        out["VS"] = _vs(pt, ref, study)
+    for domain, (record, build) in _clinical_domains().items():
+        if len(typed[record]) and want(domain, f"SUPP{domain}"):  # only with rows (a dataset without rows cannot
+            out[domain], supps[f"SUPP{domain}"] = build(typed[record], ref, study)  # be read back from .xpt)
+    order = ["DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS", *_clinical_domains()]
+    order += [f"SUPP{d}" for d in ("DM", "EX", "AE", "RS", "TR", "SS", *_clinical_domains())]
+    every = {name: out[name] for name in order if name in out} | {
+        name: supps[name] for name in order if name in supps and len(supps[name])}  # fmt: skip
+    return every if wanted is None else {name: frame for name, frame in every.items() if name in wanted}
+
+
+def _supp_dm(pt: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+    return supp_rows(dm, "DM", {
         "AGEDIAG": ("Age at Diagnosis (Years)", pd.Series(num_text(pt["age_at_diagnosis"]), index=dm.index)),
         "DIAGDTC": ("Date of Diagnosis", pd.Series(txt(pt["diagnosis_date_dtc"]), index=dm.index)),
         "HISTOL": ("Histology", pd.Series(txt(pt["histology"]), index=dm.index)),
@@ -472,18 +517,6 @@ def records_to_sdtm(
                      pd.Series(np.where(pt["arm"].isna() & (dm["ARM"] != "").to_numpy(), "Y", ""), index=dm.index)),
         **_record_supp(pt, dm.index),
     })  # fmt: skip
-    ex_out, supp_ex = _ex(ex, ref, study)
-    ae_out, supp_ae = _ae(ae, ref, study)
-    ss, supp_ss = _ss(fu, ref, study)
-    rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study)
-    out = {"DM": dm, "DS": _ds(pt, ex, fu, ref, study), "EX": ex_out, "AE": ae_out, "RS": rs, "TU": tu, "TR": tr,
-           "SS": ss, "VS": _vs(pt, ref, study)}  # fmt: skip
-    supps = {"SUPPDM": supp_dm, "SUPPEX": supp_ex, "SUPPAE": supp_ae, "SUPPRS": supp_rs, "SUPPTR": supp_tr,
-             "SUPPSS": supp_ss}  # fmt: skip
-    for domain, (record, build) in _clinical_domains().items():
-        if len(typed[record]):  # only with rows (a dataset without rows cannot be read back from .xpt)
-            out[domain], supps[f"SUPP{domain}"] = build(typed[record], ref, study)
-    return out | {name: frame for name, frame in supps.items() if len(frame)}
 
 
 def _clinical_domains() -> dict:

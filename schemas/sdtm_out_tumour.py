@@ -32,9 +32,10 @@ def _invert(table: dict[str, str]) -> dict[str, str]:
 
 
 def rs_tu_tr(
-    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates)."""
+    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str, *, rs_only: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates);
+    ``rs_only``: RS alone, the others None."""
     a = a.sort_values(["patient_id", "date", "id"], kind="stable").reset_index(drop=True)
     a["_grp"] = "A" + (a.groupby("patient_id").cumcount() + 1).astype(str)
     evaluator = a["evaluator"].map(_invert(EVALUATORS_SDTM)).fillna(a["evaluator"])
@@ -59,6 +60,8 @@ def rs_tu_tr(
     rs.insert(rs.columns.get_loc("RSDTC"), "EPOCH", epoch(rs["_when"], rs["USUBJID"], ref))
     rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
     rs = add_seq(rs.drop(columns=["_order", "_when"]), "RS")
+    if rs_only:
+        return rs, None, None, None, None
 
     m = a[a["sum_diameters"].notna()]
     shown = num_text(m["sum_diameters"])

@@ -245,6 +245,17 @@ def test_supp_rows_put_the_pieces_of_a_long_value_in_order_between_short_ones():
         ["S", "AE", "AESEQ", "Collected", ""]]  # fmt: skip
 
 
+def test_a_subset_of_domains_is_the_same_as_in_the_full_set(rich_records):
+    typed = _typed(rich_records)
+    full = records_to_sdtm(typed, study="S")
+    wanted = ("DS", "EX", "SUPPEX", "AE", "RS", "SS", "SUPPSS", "CE")
+    part = records_to_sdtm(typed, study="S", domains=wanted)
+    assert list(part) == ["DM", "DS", "EX", "AE", "RS", "SS", "CE", "SUPPEX", "SUPPSS"]  # DM always: RFSTDTC
+    for name, frame in part.items():
+        pd.testing.assert_frame_equal(frame, full[name], check_exact=True)
+    assert list(records_to_sdtm(typed, study="S", domains=["tr"])) == ["DM", "TR"]
+
+
 def test_every_domain_is_written_even_when_empty():
     out = _one({}, [])
     assert [k for k in out if not k.startswith("SUPP")] == ["DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS"]
