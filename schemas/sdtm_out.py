@@ -335,7 +335,9 @@ def _record_supp(frame: pd.DataFrame, index: pd.Index) -> dict[str, tuple[str, p
     }
 
 
-def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str, *, supp: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _ae(
+    ae: pd.DataFrame, ref: pd.DataFrame, study: str, *, supp: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
     soc = ae["term"].map(ctcae().drop_duplicates("term").set_index("term")["meddra_soc"])
     coded = ~ae["verbatim"].fillna(False).astype(bool)
