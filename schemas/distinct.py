@@ -21,8 +21,10 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     Only text: distinct values are found by equality, and ``1 == 1.0 == True`` would make one value of cells
     that print differently. Missing cells (None, NaN, NA) are all -1.
     """
-    if not isinstance(values.dtype, pd.StringDtype):
-        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-            return None
+    text = isinstance(values.dtype, pd.StringDtype) or (
+        values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    )
+    if not text:
+        return None
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
     return codes, np.asarray(distinct, dtype=object)
