@@ -8,10 +8,12 @@ result computed on the distinct values and spread back by the codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["text_codes"]
+__all__ = ["per_distinct_text", "text_codes"]
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -28,3 +30,15 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
     return codes, np.asarray(distinct, dtype=object)
+
+
+def per_distinct_text(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(values)`` for a cell-by-cell ``transform`` (a pandas string method, a map), computed on the
+    distinct values of a column of text without missing cells and spread back; any other column is transformed
+    whole."""
+    found = text_codes(values)
+    if found is None or (found[0] < 0).any():
+        return transform(values)
+    codes, distinct = found
+    out = transform(pd.Series(distinct, dtype=values.dtype, name=values.name))
+    return pd.Series(out.array.take(codes), index=values.index, name=out.name)

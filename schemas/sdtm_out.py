@@ -210,7 +210,7 @@ def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str,
 
 def _first(frame: pd.DataFrame, column: str, by: str, last: bool = False) -> pd.Series:
     """Per patient, ``column`` of the row with the first (or last) ``by`` date."""
-    order = frame.dropna(subset=[by]).sort_values(by, kind="stable")
+    order = frame[list(dict.fromkeys(["patient_id", column, by]))].dropna(subset=[by]).sort_values(by, kind="stable")
     picked = order.groupby("patient_id")[column]
     return picked.last() if last else picked.first()
 
