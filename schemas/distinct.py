@@ -34,11 +34,15 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
 
 def per_distinct_text(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``transform(values)`` for a cell-by-cell ``transform`` (a pandas string method, a map), computed on the
-    distinct values of a column of text without missing cells and spread back; any other column is transformed
-    whole."""
+    distinct values of a column of text and spread back. Missing cells only in a pandas ``string`` column
+    (they are all its one missing value, transformed once); any other column is transformed whole."""
     found = text_codes(values)
-    if found is None or (found[0] < 0).any():
+    if found is None:
         return transform(values)
     codes, distinct = found
-    out = transform(pd.Series(distinct, dtype=values.dtype, name=values.name))
+    missing = bool((codes < 0).any())
+    if missing and not isinstance(values.dtype, pd.StringDtype):  # None and NaN may transform differently
+        return transform(values)
+    cells = list(distinct) + ([values.dtype.na_value] if missing else [])  # a missing cell (-1) is the last
+    out = transform(pd.Series(cells, dtype=values.dtype, name=values.name))
     return pd.Series(out.array.take(codes), index=values.index, name=out.name)

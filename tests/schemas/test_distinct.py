@@ -41,3 +41,17 @@ def test_per_distinct_text_is_the_transform_of_the_whole_column():
     pd.testing.assert_series_equal(out, values.str.extract(r"^a(\w*)$")[0])
     with_missing = pd.Series(["ab", None])  # transformed whole: a missing cell is the transform's business
     pd.testing.assert_series_equal(per_distinct_text(with_missing, lambda v: v.str.upper()), with_missing.str.upper())
+
+
+def test_per_distinct_text_of_a_string_column_transforms_its_missing_value_once():
+    values = pd.Series([" cr", None, "pd", " cr", None], dtype="string", index=[4, 3, 2, 1, 0])
+    for transform in (lambda r: r.astype(str).str.strip().str.upper(), lambda r: r.str.strip().str.upper()):
+        out = per_distinct_text(values, transform)
+        pd.testing.assert_series_equal(out, transform(values), check_exact=True)
+    assert per_distinct_text(values, lambda r: r.astype(str).str.upper()).tolist() == [
+        " CR",
+        "<NA>",
+        "PD",
+        " CR",
+        "<NA>",
+    ]
