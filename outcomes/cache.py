@@ -233,10 +233,18 @@ class Derived:
 
     def competing_endpoint(self, code: str) -> pd.DataFrame:
         """``patient_id, time, status`` (:func:`tkitrack.outcomes.endpoints.derive_competing_endpoint`)."""
-        from tkitrack.outcomes.endpoints import derive_competing_endpoint
+        from tkitrack.outcomes.endpoints import COMPETING_ENDPOINTS, derive_competing_endpoint
 
         key = code.upper()
-        return self.get("competing_endpoint", lambda f: derive_competing_endpoint(f, key), code=key)
+
+        def compute(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+            if self.index_drug is not None or key not in COMPETING_ENDPOINTS:  # the default index therapy, as it
+                return derive_competing_endpoint(f, key)  # always was; an unknown code raises before any work
+            if key == "RELAPSE_AFTER_CR":  # the stopping cohort and the ADaM this Derived has (or derives) once
+                return derive_competing_endpoint(f, key, cohort=self.stopping_cohort())
+            return derive_competing_endpoint(f, key, adam=self.adam())
+
+        return self.get("competing_endpoint", compute, code=key)
 
     def stopping_cohort(self) -> pd.DataFrame:
         """:func:`tkitrack.outcomes.stopping.derive_stopping_cohort` of the records."""

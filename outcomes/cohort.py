@@ -36,6 +36,8 @@ ENDPOINTS = {
     "RFS_STOP": "relapse-free survival after stopping in CR: the same as RFSSTP",
 }
 _PARAMCD = {"DOR": "RSD", "TOT": "TTD", "RFS_STOP": "RFSSTP"}
+#: The SDTM datasets :func:`~tkitrack.outcomes.tte.derive_adam` reads (the others are not built for it).
+ADAM_SDTM = ("DM", "DS", "EX", "SUPPEX", "AE", "RS", "SS", "SUPPSS", "CE")
 
 
 def derive_patient_attributes(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -81,7 +83,7 @@ def derive_adam_from_records(
     """
     from tkitrack.schemas.sdtm import records_to_sdtm
 
-    sdtm = records_to_sdtm(frames)
+    sdtm = records_to_sdtm(frames, domains=ADAM_SDTM)
     return derive_adam(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
 
 

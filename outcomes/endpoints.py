@@ -119,11 +119,14 @@ def endpoint_info(code: str, *, origin: str | None = None) -> EndpointInfo:
 
 def derive_competing_endpoint(
     frames: dict[str, pd.DataFrame], code: str, *, index_drug: str | None = None,
-    stop_reasons: Sequence[str] | None = None,
+    stop_reasons: Sequence[str] | None = None, cohort: pd.DataFrame | None = None, adam: dict | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """``patient_id, time, status`` (1 relapse, 2 death first, 0 censored) for an endpoint of
     :data:`COMPETING_ENDPOINTS`, from tkitrack record frames. RELAPSE_AFTER_STOP is the ADTTE RFSSTP population
-    (stopped in CR; ``stop_reasons`` narrows it), time from the last dose, relapse up to a restart."""
+    (stopped in CR; ``stop_reasons`` narrows it), time from the last dose, relapse up to a restart.
+
+    ``cohort`` (the stopping cohort of ``frames`` with ``index_drug``) and ``adam`` (their ADaM with
+    ``index_drug`` and ``stop_reasons``), when already derived, are used instead of deriving them again."""
     from tkitrack.outcomes.cohort import derive_adam_from_records, derive_relapse_after_cr
     from tkitrack.outcomes.stopping import derive_relapse_after_stop, derive_stopping_cohort
 
@@ -131,8 +134,10 @@ def derive_competing_endpoint(
     if key not in COMPETING_ENDPOINTS:
         raise InputError(f"unknown competing-risks endpoint {code!r}; choose one of {', '.join(COMPETING_ENDPOINTS)}")
     if key == "RELAPSE_AFTER_CR":
-        cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
-                                        frames["followup"], index_drug=index_drug)  # fmt: skip
+        if cohort is None:
+            cohort = derive_stopping_cohort(frames["exposure"], frames["assessment"], frames["disease_event"],
+                                            frames["followup"], index_drug=index_drug)  # fmt: skip
         return derive_relapse_after_cr(cohort)
-    adam = derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=stop_reasons)
+    if adam is None:
+        adam = derive_adam_from_records(frames, index_drug=index_drug, stop_reasons=stop_reasons)
     return derive_relapse_after_stop(adam["adtte"])

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.dates import impute_partial_dates
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -77,6 +78,15 @@ def _label(paramcd: str, evaluator: str | None) -> str:
 
 def _criteria_mask(rscat: pd.Series, criteria: Sequence[str]) -> pd.Series:
     """Rows whose RSCAT is one of ``criteria``, compared without case and spaces; a blank RSCAT is RECIST 1.1."""
+    found = text_codes(rscat)
+    if found is None:
+        return _criteria_keep(rscat, criteria)
+    codes, distinct = found  # each distinct RSCAT compared once; a missing one (-1) is the None appended last
+    keep = _criteria_keep(pd.Series(np.append(distinct, None), dtype=object), criteria)
+    return pd.Series(keep.array.take(codes), index=rscat.index, name=rscat.name)
+
+
+def _criteria_keep(rscat: pd.Series, criteria: Sequence[str]) -> pd.Series:
     wanted = {c.upper().replace(" ", "") for c in criteria}
     cat = rscat.astype("string").str.upper().str.replace(" ", "", regex=False).fillna("")
     return cat.isin(wanted) | ((cat == "") & ("RECIST1.1" in wanted))

@@ -22,6 +22,7 @@ import pandas as pd
 from tkitrack.outcomes.comparisons import fit_cox
 from tkitrack.outcomes.exposure import _OPEN, _last_contact, check_frame
 from tkitrack.outcomes.survival import summarise_km
+from tkitrack.schemas.distinct import per_distinct_text
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -84,7 +85,7 @@ def derive_stopping_cohort(
     rs = check_frame(assessment, "assessment", ["patient_id", "date", "response"], dates=["date"])
     ev = check_frame(disease_event, "disease_event", ["patient_id", "kind", "date"], dates=["date"])
     if "criteria" in rs.columns:  # PERCIST and iRECIST have their own categories, never mixed into RECIST
-        crit = rs["criteria"].astype("string").str.upper().str.replace(" ", "")
+        crit = per_distinct_text(rs["criteria"], lambda c: c.astype("string").str.upper().str.replace(" ", ""))
         rs = rs[crit.isna() | crit.isin(["RECIST1.1", "RECIST", "INVESTIGATOR"])]
     courses = derive_courses(ex)
     idx = derive_index_therapy(courses, index_drug=index_drug).set_index("patient_id")
@@ -98,7 +99,7 @@ def derive_stopping_cohort(
     last["last_contact_date"] = pd.concat([last["last_contact_date"], latest], axis=1).max(axis=1)
     out = pd.DataFrame({"first_dose_date": idx["index_start"], "stop_date": idx["index_end"],
                         "stop_reason": idx["index_stop_reason"].where(idx["index_end"].notna())})  # fmt: skip
-    response = rs["response"].astype(str).str.strip().str.upper()
+    response = per_distinct_text(rs["response"], lambda r: r.astype(str).str.strip().str.upper())
     rs = rs.assign(response=response, first=rs["patient_id"].map(out["first_dose_date"]))
     rs = rs[rs["date"].notna() & (rs["date"] >= rs["first"])]
     out["cr_date"] = rs[rs["response"] == "CR"].groupby("patient_id")["date"].min().reindex(out.index)

@@ -191,7 +191,19 @@ def impute_partial_dates(values: pd.Series, rule: Imputation = "first") -> tuple
     """Vectorised :func:`impute_partial_date`: returns (datetime64 series, flag series) aligned to ``values``.
 
     Empty and missing values give NaT and no flag. Invalid values raise InputError naming the first row.
+    Each distinct text is read once.
     """
+    from tkitrack.schemas.distinct import text_codes
+
+    found = text_codes(values)
+    if found is not None:
+        codes, distinct = found
+        cells = pd.Series(np.append(distinct, None), dtype=object)  # a missing cell (-1) is the None appended last
+        given, imputed, flag = read_partial_dates(cells, rule)
+        if not (cells.astype("string").str.strip().replace("", pd.NA).notna() & given.isna()).any():
+            return (pd.Series(imputed.to_numpy()[codes], index=values.index),
+                    pd.Series(flag.array.take(codes), index=values.index))  # fmt: skip
+        # an invalid value: read every cell, to name its first row
     given, imputed, flag = read_partial_dates(values, rule)
     present = values.astype("string").str.strip().replace("", pd.NA).notna()
     bad = present & given.isna()

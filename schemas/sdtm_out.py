@@ -8,11 +8,12 @@ parent's --SEQ), so that :func:`~tkitrack.schemas.sdtm.sdtm_to_records` gives th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import column_dtypes
 from tkitrack.schemas.models import RECORD_MODELS
@@ -76,6 +77,8 @@ _EPOCHS = ("SCREENING", "TREATMENT", "FOLLOW-UP")
 def txt(values: pd.Series | np.ndarray | list) -> np.ndarray:
     """Cells as text (booleans Y/N is the caller's job), missing as ""."""
     series = pd.Series(values)
+    if isinstance(series.dtype, pd.StringDtype):  # str or missing: the same in one pass
+        return series.to_numpy(dtype=object, na_value="")
     return series.astype("object").where(series.notna(), "").astype(str).to_numpy()
 
 
@@ -86,7 +89,10 @@ def num_text(values: pd.Series) -> np.ndarray:
 
 def yn(values: pd.Series) -> np.ndarray:
     """Booleans as Y / N; missing as ""."""
-    return txt(values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore"))
+    flags = values.astype("boolean")
+    known = flags.notna().to_numpy()
+    index = np.where(known, flags.to_numpy(dtype=bool, na_value=False), 2)  # 0 N, 1 Y, 2 missing
+    return np.array(["N", "Y", ""], dtype=object)[index]
 
 
 def head(frame: pd.DataFrame, study: str, domain: str) -> dict:
@@ -106,11 +112,20 @@ def derive_study_day(dates: pd.Series, patients: pd.Series, rfstdt: pd.Series) -
 
     ``dates`` are ISO 8601 text; ``rfstdt`` is the reference start (datetime64) per patient id.
     """
-    text = pd.Series(txt(dates), index=dates.index).str.slice(0, 10)
-    day = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    found = text_codes(dates)
+    if found is None:
+        day = _complete_day(dates)
+    else:  # each distinct date read once; a missing one (-1) is the None appended last
+        codes, distinct = found
+        day = pd.Series(_complete_day(pd.Series(np.append(distinct, None))).to_numpy()[codes], index=dates.index)
     ref = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(rfstdt))
     diff = (day - ref).dt.days
     return (diff + (diff >= 0).astype("int64")).astype("Int64")
+
+
+def _complete_day(dates: pd.Series) -> pd.Series:
+    text = pd.Series(txt(dates), index=dates.index).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
 
 
 def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarray:
@@ -128,6 +143,9 @@ def _split(text: pd.Series) -> list[list[str]]:
     no piece starts or ends with a blank, never inside a character: joined, the pieces give the value back."""
     out = []
     for value in text:  # only the few long free-text values reach the loop body's slow path
+        if len(value) <= _TEXT_MAX // 4:  # at most 4 UTF-8 bytes a character: fits without encoding
+            out.append([value])
+            continue
         raw = value.encode("utf-8")
         if len(raw) <= _TEXT_MAX:
             out.append([value])
@@ -162,17 +180,27 @@ def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str,
         keep = cells != ""
         if not keep.any():
             continue
-        pieces = _split(cells[keep])
+        kept = cells[keep].to_numpy()
         sub = parent.loc[keep]
-        reps = np.array([len(p) for p in pieces])
-        order = np.concatenate([np.arange(n) for n in reps])
+        long = np.flatnonzero(np.fromiter(map(len, kept), dtype=np.int64, count=len(kept)) > _TEXT_MAX // 4)
+        reps = np.ones(len(kept), dtype=np.int64)  # pieces of each value: only a value of over 50 characters may
+        split = dict(zip(long.tolist(), _split(kept[long]), strict=True))  # take more than 200 bytes
+        for i, pieces in split.items():
+            reps[i] = len(pieces)
+        starts, rows = np.cumsum(reps) - reps, int(reps.sum())
+        qnams = np.full(rows, qnam, dtype=object)
+        qlabels = np.full(rows, qlabel, dtype=object)
+        qvals = np.repeat(kept, reps)
+        for i, pieces in split.items():
+            for k, piece in enumerate(pieces):
+                qvals[starts[i] + k] = piece
+                if k:
+                    qnams[starts[i] + k], qlabels[starts[i] + k] = f"{qnam}{k}", f"{qlabel[:36]} ({k + 1})"
         parts.append(pd.DataFrame({
             "STUDYID": np.repeat(txt(sub["STUDYID"]), reps), "RDOMAIN": domain,
             "USUBJID": np.repeat(txt(sub["USUBJID"]), reps), "IDVAR": idvar or "",
             "IDVARVAL": np.repeat(txt(sub[idvar]) if idvar else np.full(len(sub), ""), reps),
-            "QNAM": [qnam if k == 0 else f"{qnam}{k}" for k in order],
-            "QLABEL": [qlabel if k == 0 else f"{qlabel[:36]} ({k + 1})" for k in order],
-            "QVAL": [piece for p in pieces for piece in p], "QORIG": origin, "QEVAL": "",
+            "QNAM": qnams, "QLABEL": qlabels, "QVAL": qvals, "QORIG": origin, "QEVAL": "",
         }))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL",
@@ -182,7 +210,7 @@ def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str,
 
 def _first(frame: pd.DataFrame, column: str, by: str, last: bool = False) -> pd.Series:
     """Per patient, ``column`` of the row with the first (or last) ``by`` date."""
-    order = frame.dropna(subset=[by]).sort_values(by, kind="stable")
+    order = frame[list(dict.fromkeys(["patient_id", column, by]))].dropna(subset=[by]).sort_values(by, kind="stable")
     picked = order.groupby("patient_id")[column]
     return picked.last() if last else picked.first()
 
@@ -307,7 +335,9 @@ def _record_supp(frame: pd.DataFrame, index: pd.Index) -> dict[str, tuple[str, p
     }
 
 
-def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _ae(
+    ae: pd.DataFrame, ref: pd.DataFrame, study: str, *, supp: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
     soc = ae["term"].map(ctcae().drop_duplicates("term").set_index("term")["meddra_soc"])
     coded = ~ae["verbatim"].fillna(False).astype(bool)
@@ -327,12 +357,14 @@ def _ae(ae: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, 
     out = add_seq(out, "AE")
     pieces = _split(pd.Series(out["AETERM"]))
     out["AETERM"] = [p[0] for p in pieces]
-    supp = supp_rows(out, "AE", {
+    if not supp:
+        return out, None
+    supp_ae = supp_rows(out, "AE", {
         "AETERM1": ("Reported Term (continued)", pd.Series(["".join(p[1:]) for p in pieces], index=out.index)),
         "AETRTREL": ("Drug the Event is Attributed to", pd.Series(txt(ae["attributed_drug"].str.upper()), index=out.index)),
         **_record_supp(ae, out.index),
     }, idvar="AESEQ")  # fmt: skip
-    return out, supp
+    return out, supp_ae
 
 
 def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -398,7 +430,11 @@ def _typed(frames: Mapping[str, pd.DataFrame], record: str) -> pd.DataFrame:
 
 
 def records_to_sdtm(
-    frames: Mapping[str, pd.DataFrame], *, study: str = "TKITRACK", free_text: bool = True
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    study: str = "TKITRACK",
+    free_text: bool = True,
+    domains: Collection[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
 
@@ -413,6 +449,9 @@ def records_to_sdtm(
         False leaves out every free-text field (the notes in SUPP-- NOTE, the cause of death in SUPPSS DTHCAUS
         and DSTERM, which becomes DEATH): free text may name people, so a download for users who may not see
         identifiers should not carry it.
+    domains : collection of str, optional
+        Only these datasets (names as returned, ``SUPP--`` included; DM is always built), each the same as in the
+        full set: for a caller that reads a few (the ADaM derivation). None builds every one.
 
     Returns
     -------
@@ -431,10 +470,46 @@ def records_to_sdtm(
     typed = {r: _typed(frames, r) for r in RECORD_MODELS}
     if not free_text:
         typed = {r: _without_free_text(r, f) for r, f in typed.items()}
+    wanted = None if domains is None else {str(d).upper() for d in domains} | {"DM"}
+
+    def want(*names: str) -> bool:
+        return wanted is None or any(n in wanted for n in names)
+
     pt, ex, ae, a, fu = (typed[r] for r in ("patient", "exposure", "ae", "assessment", "followup"))
     ref = _reference(pt, ex, fu)
     dm = _dm(pt, ex, fu, ref, study)
-    supp_dm = supp_rows(dm, "DM", {
+    out: dict[str, pd.DataFrame] = {"DM": dm}
+    supps: dict[str, pd.DataFrame] = {}
+    if want("SUPPDM"):
+        supps["SUPPDM"] = _supp_dm(pt, dm)
+    if want("DS"):
+        out["DS"] = _ds(pt, ex, fu, ref, study)
+    if want("EX", "SUPPEX"):
+        out["EX"], supps["SUPPEX"] = _ex(ex, ref, study)
+    if want("AE", "SUPPAE"):
+        out["AE"], supp_ae = _ae(ae, ref, study, supp=want("SUPPAE"))
+        if supp_ae is not None:
+            supps["SUPPAE"] = supp_ae
+    if want("RS", "TU", "TR", "SUPPRS", "SUPPTR"):
+        rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study, rs_only=not want("TU", "TR", "SUPPRS", "SUPPTR"))
+        out |= {"RS": rs} if tu is None else {"RS": rs, "TU": tu, "TR": tr}
+        supps |= {} if supp_rs is None else {"SUPPRS": supp_rs, "SUPPTR": supp_tr}
+    if want("SS", "SUPPSS"):
+        out["SS"], supps["SUPPSS"] = _ss(fu, ref, study)
+    if want("VS"):
+        out["VS"] = _vs(pt, ref, study)
+    for domain, (record, build) in _clinical_domains().items():
+        if len(typed[record]) and want(domain, f"SUPP{domain}"):  # only with rows (a dataset without rows cannot
+            out[domain], supps[f"SUPP{domain}"] = build(typed[record], ref, study)  # be read back from .xpt)
+    order = ["DM", "DS", "EX", "AE", "RS", "TU", "TR", "SS", "VS", *_clinical_domains()]
+    order += [f"SUPP{d}" for d in ("DM", "EX", "AE", "RS", "TR", "SS", *_clinical_domains())]
+    every = {name: out[name] for name in order if name in out} | {
+        name: supps[name] for name in order if name in supps and len(supps[name])}  # fmt: skip
+    return every if wanted is None else {name: frame for name, frame in every.items() if name in wanted}
+
+
+def _supp_dm(pt: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+    return supp_rows(dm, "DM", {
         "AGEDIAG": ("Age at Diagnosis (Years)", pd.Series(num_text(pt["age_at_diagnosis"]), index=dm.index)),
         "DIAGDTC": ("Date of Diagnosis", pd.Series(txt(pt["diagnosis_date_dtc"]), index=dm.index)),
         "HISTOL": ("Histology", pd.Series(txt(pt["histology"]), index=dm.index)),
@@ -444,18 +519,6 @@ def records_to_sdtm(
                      pd.Series(np.where(pt["arm"].isna() & (dm["ARM"] != "").to_numpy(), "Y", ""), index=dm.index)),
         **_record_supp(pt, dm.index),
     })  # fmt: skip
-    ex_out, supp_ex = _ex(ex, ref, study)
-    ae_out, supp_ae = _ae(ae, ref, study)
-    ss, supp_ss = _ss(fu, ref, study)
-    rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study)
-    out = {"DM": dm, "DS": _ds(pt, ex, fu, ref, study), "EX": ex_out, "AE": ae_out, "RS": rs, "TU": tu, "TR": tr,
-           "SS": ss, "VS": _vs(pt, ref, study)}  # fmt: skip
-    supps = {"SUPPDM": supp_dm, "SUPPEX": supp_ex, "SUPPAE": supp_ae, "SUPPRS": supp_rs, "SUPPTR": supp_tr,
-             "SUPPSS": supp_ss}  # fmt: skip
-    for domain, (record, build) in _clinical_domains().items():
-        if len(typed[record]):  # only with rows (a dataset without rows cannot be read back from .xpt)
-            out[domain], supps[f"SUPP{domain}"] = build(typed[record], ref, study)
-    return out | {name: frame for name, frame in supps.items() if len(frame)}
 
 
 def _clinical_domains() -> dict:

@@ -31,34 +31,53 @@ def _invert(table: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _rs(a: pd.DataFrame, criteria: pd.Series, evaluator: pd.Series, blfl: np.ndarray, given: pd.Series,
+        ref: pd.DataFrame, study: str) -> pd.DataFrame:  # fmt: skip
+    """RS: per assessment (in ``a``'s order) one row per test of ``_RS_TESTS`` that has a value, in that order.
+
+    Built as cells picked from whole columns (each column made text once), not as a frame per test sorted back
+    into order: RS has three or four rows per assessment, millions at registry scale.
+    """
+    orres, stresc = [], []
+    for code, (column, _) in _RS_TESTS.items():
+        values = a[column]
+        if code == "NEWLPROG":
+            values = values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore")
+        orres.append(values.where(~given, a["response_given"]) if code == "OVRLRESP" else values)
+        stresc.append(values)
+    present = np.column_stack([o.notna().to_numpy() for o in orres]).ravel()  # row-major: assessment, then test
+    row = np.repeat(np.arange(len(a)), len(_RS_TESTS))[present]
+    test = np.tile(np.arange(len(_RS_TESTS)), len(a))[present]
+    codes = np.array(list(_RS_TESTS), dtype=object)
+    labels = np.array([label for _, label in _RS_TESTS.values()], dtype=object)
+    patients = txt(a["patient_id"])[row]
+    rs = pd.DataFrame({
+        "STUDYID": study, "DOMAIN": "RS", "USUBJID": patients, "RSLNKGRP": txt(a["_grp"])[row],
+        "RSTESTCD": codes[test], "RSTEST": labels[test], "RSCAT": txt(criteria)[row],
+        "RSORRES": np.vstack([txt(o) for o in orres])[test, row], "RSSTRESC": np.vstack([txt(v) for v in stresc])[test, row],
+        "RSEVAL": txt(evaluator)[row], "RSBLFL": blfl[row], "VISITNUM": np.nan,
+    })  # fmt: skip
+    when = pd.Series(a["date"].to_numpy()[row])
+    rs["EPOCH"] = epoch(when, rs["USUBJID"], ref)
+    rs["RSDTC"] = txt(a["date_dtc"])[row]
+    rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
+    return add_seq(rs, "RS")
+
+
 def rs_tu_tr(
-    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates)."""
+    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str, *, rs_only: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates);
+    ``rs_only``: RS alone, the others None."""
     a = a.sort_values(["patient_id", "date", "id"], kind="stable").reset_index(drop=True)
     a["_grp"] = "A" + (a.groupby("patient_id").cumcount() + 1).astype(str)
     evaluator = a["evaluator"].map(_invert(EVALUATORS_SDTM)).fillna(a["evaluator"])
     criteria = a["criteria"].map(_invert(CRITERIA_SDTM)).fillna(a["criteria"])
     blfl = np.where(a["baseline"].fillna(False).astype(bool), "Y", "")
     given = a["response"].isna() & a["response_given"].notna()
-    parts = []
-    for code, (column, label) in _RS_TESTS.items():
-        values = a[column]
-        if code == "NEWLPROG":
-            values = values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore")
-        orres = values.where(~given, a["response_given"]) if code == "OVRLRESP" else values
-        sub = orres.notna()
-        parts.append(pd.DataFrame({
-            **head(a[sub], study, "RS"), "RSLNKGRP": txt(a.loc[sub, "_grp"]), "RSTESTCD": code, "RSTEST": label,
-            "RSCAT": txt(criteria[sub]), "RSORRES": txt(orres[sub]), "RSSTRESC": txt(values[sub]),
-            "RSEVAL": txt(evaluator[sub]), "RSBLFL": blfl[sub.to_numpy()], "VISITNUM": np.nan,
-            "_when": a.loc[sub, "date"].to_numpy(),
-            "RSDTC": txt(a.loc[sub, "date_dtc"]), "_order": np.flatnonzero(sub),
-        }))  # fmt: skip
-    rs = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable").reset_index(drop=True)
-    rs.insert(rs.columns.get_loc("RSDTC"), "EPOCH", epoch(rs["_when"], rs["USUBJID"], ref))
-    rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
-    rs = add_seq(rs.drop(columns=["_order", "_when"]), "RS")
+    rs = _rs(a, criteria, evaluator, blfl, given, ref, study)
+    if rs_only:
+        return rs, None, None, None, None
 
     m = a[a["sum_diameters"].notna()]
     shown = num_text(m["sum_diameters"])

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from tkitrack.schemas.distinct import per_distinct_text
 from tkitrack.schemas.sdtm_tumour import text
 
 __all__ = ["followups_from_ss", "sizes_from_vs", "supp_values"]
@@ -29,23 +30,29 @@ def supp_values(
         if "IDVAR" not in supp.columns or idvar not in parent.columns:
             return out
         rows = supp[text(supp["IDVAR"]).str.upper() == idvar]
-    qnam = text(rows["QNAM"]).str.upper()
+    qnam = per_distinct_text(text(rows["QNAM"]), lambda q: q.str.upper())
     for name in names:  # a few qualifier names, each matched for all rows at once
-        piece = qnam.str.extract(rf"^{name}(\d*)$")[0]
+        pattern = rf"^{name}(\d*)$"
+        piece = per_distinct_text(qnam, lambda q, pattern=pattern: q.str.extract(pattern)[0])
         hit = rows[piece.notna()].assign(_k=pd.to_numeric(piece[piece.notna()].replace("", "0")))
         if hit.empty:
             continue
         hit = hit.assign(_s=text(hit["USUBJID"]), _v=text(hit["QVAL"]),
-                         _i=text(hit["IDVARVAL"]).str.replace(r"\.0$", "", regex=True) if idvar else "")  # fmt: skip
+                         _i=_seq_text(hit["IDVARVAL"]) if idvar else "")  # fmt: skip
         key = ["_s", "_i"] if idvar else ["_s"]
         split = hit.duplicated(key, keep=False)  # only text over 200 bytes comes in several pieces: join those
         pieces = hit[split].sort_values("_k", kind="stable").groupby(key, sort=False)["_v"].agg("".join)
         joined = pd.concat([hit[~split].set_index(key)["_v"], pieces])
-        mine = [text(parent["USUBJID"])] + ([text(parent[idvar]).str.replace(r"\.0$", "", regex=True)] if idvar else [])
+        mine = [text(parent["USUBJID"])] + ([_seq_text(parent[idvar])] if idvar else [])
         index = pd.MultiIndex.from_arrays(mine) if idvar else mine[0]
         found = joined.reindex(index) if idvar else joined.reindex(index.to_numpy())
         out[name] = pd.Series(found.to_numpy(), index=parent.index).fillna("").astype(str)
     return out
+
+
+def _seq_text(values: pd.Series) -> pd.Series:
+    """--SEQ / IDVARVAL as text without a trailing ``.0`` (a number read from a file as float)."""
+    return per_distinct_text(text(values), lambda v: v.str.replace(r"\.0$", "", regex=True))
 
 
 def sizes_from_vs(vs: pd.DataFrame | None, ids: pd.Series) -> dict[str, pd.Series]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.dates import PARTIAL_DATE_PATTERN
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.vocabulary import response_allowed, vocabulary
 
 __all__ = [
@@ -42,11 +44,25 @@ def text(values: pd.Series | str) -> pd.Series:
     """Cells as stripped text, missing values as empty text."""
     if not isinstance(values, pd.Series):
         return values  # a constant, broadcast by the caller
-    return values.astype("object").where(values.notna(), "").astype(str).str.strip()
+    found = text_codes(values)
+    if found is None:
+        return values.astype("object").where(values.notna(), "").astype(str).str.strip()
+    codes, distinct = found  # each distinct value stripped once; a missing cell (-1) is the "" appended last
+    stripped = np.array([value.strip() for value in distinct] + [""], dtype=object)
+    return pd.Series(stripped[codes], index=values.index, name=values.name)
 
 
 def impute_text(values: pd.Series, rule: str = "first") -> pd.Series:
     """Imputed dates of partial ISO 8601 text (first or last day); anything that is not a date gives NaT."""
+    found = text_codes(values) if isinstance(values, pd.Series) else None
+    if found is not None:  # each distinct text imputed once; a missing cell (-1) is the "" appended last: NaT
+        codes, distinct = found
+        dates = _impute(pd.Series(np.append(distinct, ""), dtype=object), rule).to_numpy()
+        return pd.Series(dates[codes], index=values.index, name=values.name)
+    return _impute(values, rule)
+
+
+def _impute(values: pd.Series, rule: str) -> pd.Series:
     core = text(values).str.split("T").str[0]
     core = core.where(core.str.match(PARTIAL_DATE_PATTERN))
     length = core.str.len()

@@ -18,6 +18,7 @@ from tkitrack.outcomes.cohort import (
 )
 from tkitrack.outcomes.stopping import derive_stopping_cohort
 from tkitrack.sample_data.generate import generate_cohort
+from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.storage import transaction
 from tkitrack.schemas.store import add_records, delete_record, read_frames
 
@@ -282,3 +283,22 @@ def test_release_lets_go_only_of_what_is_on_disk(cohort_engine, tmp_path):
 def read_frames_of(engine) -> dict[str, pd.DataFrame]:
     with transaction(engine) as session:
         return read_frames(session)
+
+
+def test_competing_endpoints_reuse_the_stopping_cohort_and_the_adam_and_equal_a_fresh_derivation(cohort_engine):
+    from tkitrack.outcomes.endpoints import derive_competing_endpoint
+
+    derived = Derived(engine=cohort_engine, directory=None)
+    got = {code: derived.competing_endpoint(code) for code in ("RELAPSE_AFTER_CR", "RELAPSE_AFTER_STOP")}
+    derived.stopping_cohort(), derived.adam()
+    assert derived.computed == ["stopping_cohort", "competing_endpoint", "adam", "competing_endpoint"]
+    frames = derived.frames
+    for code, value in got.items():
+        _same(value, derive_competing_endpoint(frames, code))
+    # with an index drug the competing endpoints are still those of the default index therapy, as before
+    drug = str(frames["exposure"]["drug"].iloc[0])
+    named = Derived(engine=cohort_engine, directory=None, index_drug=drug)
+    for code, value in got.items():
+        _same(named.competing_endpoint(code), value)
+    with pytest.raises(InputError, match="unknown competing-risks endpoint"):
+        derived.competing_endpoint("PFS")

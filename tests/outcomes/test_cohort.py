@@ -51,3 +51,21 @@ def test_relapse_after_cr_times_and_status(relapse, death, expected):
     out = derive_relapse_after_cr(cohort)
     assert out["patient_id"].tolist() == ["A"]  # no CR, not in the competing-risks data
     assert (out["time"].item(), out["status"].item()) == expected
+
+
+def test_adam_from_the_sdtm_datasets_it_reads_is_the_adam_of_every_dataset():
+    from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.outcomes.tte import derive_adam
+    from tkitrack.sample_data.generate import generate_cohort
+    from tkitrack.schemas.parse import parse_records
+    from tkitrack.schemas.sdtm import records_to_sdtm
+
+    frames = {}
+    for record, raw in generate_cohort(80, seed=5).items():
+        frames[record], problems = parse_records(record, raw)
+        assert problems.empty
+    every = derive_adam(records_to_sdtm(frames), reference="TRTSDT")
+    adam = derive_adam_from_records(frames)
+    assert len(adam["adsl"]) == 80 and len(adam["adrs"]) and len(adam["adtte"])
+    for name, frame in every.items():
+        pd.testing.assert_frame_equal(adam[name], frame, check_exact=True)

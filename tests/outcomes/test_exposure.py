@@ -120,3 +120,19 @@ def test_time_to_first_ae_seed():
     none = derive_time_to_first_ae(ae, SEED_EX, SEED_FU, term="gait disturbance", min_grade=3).iloc[0]
     # censored at last contact: 2019-01-01 .. 2023-07-01 is 4 * 365 + 1 (2020) + 181 = 1642 days apart, + 1
     assert (none["days"], none["event"]) == (1643, 0)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_a_blank_date_cell_is_missing_and_the_first_cell_that_is_not_a_date_is_named(dtype):
+    from tkitrack.outcomes.courses import derive_courses
+    from tkitrack.outcomes.exposure import check_frame
+
+    start = pd.Series(["2020-01-02", " ", None, "soon", "later"], dtype=dtype)
+    frame = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"], "drug": "crizotinib", "start": start,
+                          "end": None})  # fmt: skip
+    with pytest.raises(InputError, match="patient P4 holds 'soon', which is not a date"):
+        check_frame(frame, "exposure", ["patient_id"], dates=["start"])
+    with pytest.raises(InputError, match="patient P4 holds 'soon', which is not a date"):
+        derive_courses(frame)
+    ok = check_frame(frame.iloc[:3], "exposure", ["patient_id"], dates=["start"])["start"]
+    assert ok.dtype == "datetime64[ns]" and ok.tolist()[0] == pd.Timestamp("2020-01-02") and ok.iloc[1:].isna().all()

@@ -23,7 +23,7 @@ from tkitrack.schemas.frames import input_columns
 from tkitrack.schemas.models import RECORD_MODELS
 from tkitrack.schemas.parse import parse_records
 from tkitrack.schemas.sdtm import read_sdtm, read_sdtm_records, records_to_sdtm, sdtm_to_records
-from tkitrack.schemas.sdtm_out import _split, derive_study_day
+from tkitrack.schemas.sdtm_out import _split, derive_study_day, supp_rows
 from tkitrack.schemas.storage import make_engine, transaction
 from tkitrack.schemas.store import add_records, read_frames
 
@@ -219,6 +219,41 @@ def test_long_text_is_split_into_pieces_that_join_back(value, sizes):
     assert "".join(pieces) == value
     assert [len(p.encode("utf-8")) for p in pieces] == sizes
     assert all(p == p.strip() for p in pieces)  # a reader that strips the ends of values loses nothing
+
+
+@pytest.mark.parametrize(
+    ("value", "sizes"),
+    [
+        pytest.param("\U0001d11e" * 50, [200], id="50-four-byte-characters-are-200-bytes-one-piece"),
+        pytest.param("\U0001d11e" * 51, [200, 4], id="51-four-byte-characters-are-two"),
+        pytest.param("a" * 50, [50], id="50-characters"),
+    ],
+)
+def test_text_of_50_characters_or_fewer_is_never_split(value, sizes):
+    assert [len(p.encode("utf-8")) for p in _split(pd.Series([value]))[0]] == sizes
+
+
+def test_supp_rows_put_the_pieces_of_a_long_value_in_order_between_short_ones():
+    parent = pd.DataFrame({"STUDYID": "S", "USUBJID": ["P1", "P2", "P3", "P4"], "AESEQ": [1, 2, 3, 4]})
+    note = pd.Series(["x", "a" * 199 + " " + "b" * 50, None, "é" * 60])  # 60 characters, 120 bytes: one piece
+    supp = supp_rows(parent, "AE", {"NOTE": ("Free-Text Note", note)}, idvar="AESEQ")
+    assert supp[["USUBJID", "IDVARVAL", "QNAM", "QLABEL"]].values.tolist() == [
+        ["P1", "1", "NOTE", "Free-Text Note"], ["P2", "2", "NOTE", "Free-Text Note"],
+        ["P2", "2", "NOTE1", "Free-Text Note (2)"], ["P4", "4", "NOTE", "Free-Text Note"]]  # fmt: skip
+    assert supp["QVAL"].tolist() == ["x", "a" * 198, "a " + "b" * 50, "é" * 60]
+    assert supp[["STUDYID", "RDOMAIN", "IDVAR", "QORIG", "QEVAL"]].drop_duplicates().values.tolist() == [
+        ["S", "AE", "AESEQ", "Collected", ""]]  # fmt: skip
+
+
+def test_a_subset_of_domains_is_the_same_as_in_the_full_set(rich_records):
+    typed = _typed(rich_records)
+    full = records_to_sdtm(typed, study="S")
+    wanted = ("DS", "EX", "SUPPEX", "AE", "RS", "SS", "SUPPSS", "CE")
+    part = records_to_sdtm(typed, study="S", domains=wanted)
+    assert list(part) == ["DM", "DS", "EX", "AE", "RS", "SS", "CE", "SUPPEX", "SUPPSS"]  # DM always: RFSTDTC
+    for name, frame in part.items():
+        pd.testing.assert_frame_equal(frame, full[name], check_exact=True)
+    assert list(records_to_sdtm(typed, study="S", domains=["tr"])) == ["DM", "TR"]
 
 
 def test_every_domain_is_written_even_when_empty():

@@ -1,0 +1,48 @@
+"""Text columns as codes into their distinct values, so that a per-value transform runs once per distinct value.
+
+Record and SDTM columns repeat the same ids, codes and dates on many rows (100,000 patients: some 2 million
+dates, a few thousand distinct ones), so a string transform of every cell is mostly repeated work. A transform
+whose result for a cell depends on that cell alone (strip, a date parsed with a fixed format) gives the same
+result computed on the distinct values and spread back by the codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["per_distinct_text", "text_codes"]
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, distinct)`` of a column of text and missing cells: ``distinct[codes]`` is the column, a missing
+    cell's code being -1; None for a column that holds anything else.
+
+    Only text: distinct values are found by equality, and ``1 == 1.0 == True`` would make one value of cells
+    that print differently. Missing cells (None, NaN, NA) are all -1.
+    """
+    text = isinstance(values.dtype, pd.StringDtype) or (
+        values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    )
+    if not text:
+        return None
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def per_distinct_text(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(values)`` for a cell-by-cell ``transform`` (a pandas string method, a map), computed on the
+    distinct values of a column of text and spread back. Missing cells only in a pandas ``string`` column
+    (they are all its one missing value, transformed once); any other column is transformed whole."""
+    found = text_codes(values)
+    if found is None:
+        return transform(values)
+    codes, distinct = found
+    missing = bool((codes < 0).any())
+    if missing and not isinstance(values.dtype, pd.StringDtype):  # None and NaN may transform differently
+        return transform(values)
+    cells = list(distinct) + ([values.dtype.na_value] if missing else [])  # a missing cell (-1) is the last
+    out = transform(pd.Series(cells, dtype=values.dtype, name=values.name))
+    return pd.Series(out.array.take(codes), index=values.index, name=out.name)
