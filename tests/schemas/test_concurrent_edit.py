@@ -83,3 +83,15 @@ def test_two_transactions_at_once_on_postgresql_one_waits_and_is_refused(seeded)
     assert outcome == {"second": "nurse_a"}
     with transaction(seeded) as s:
         assert read_record(s, "exposure", 1)["dose"] == 250
+
+
+def test_a_value_never_edited_since_the_import_names_the_importer(seeded):
+    """The field's last change is the import's batch entry (its row for exposure 1): who and when come from it."""
+    with pytest.raises(ConcurrentEditError) as err, transaction(seeded) as s:
+        update_record(s, "exposure", 1, {"dose": "300"}, reason="chart", user="nurse_b",
+                      expected={**SHOWN, "dose": "150"})  # fmt: skip
+    [conflict] = err.value.conflicts
+    assert (conflict["field"], conflict["changed_by"]) == ("dose", "importer")
+    with transaction(seeded) as s:
+        trail = read_audit_log(s, patient_id="P1", table="exposure")
+    assert conflict["changed_at"] == trail["ts"].iloc[0]  # the batch entry's time
