@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import unparsed_cells
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -49,9 +50,7 @@ def _exposure(exposure: pd.DataFrame) -> pd.DataFrame:
     ex = exposure.copy()
     for col in ("start", "end"):
         parsed = pd.to_datetime(ex[col], errors="coerce")
-        bad = parsed.isna() & ex[col].notna()  # and not blank text: only these cells are made text (a
-        if bad.any():  # column of dates has none, and writing every date as text was most of the check's time)
-            bad[bad] = (ex.loc[bad, col].astype(str).str.strip() != "").to_numpy(dtype=bool)
+        bad = unparsed_cells(ex[col], parsed)
         if bad.any():
             row = ex.loc[bad].iloc[0]
             raise InputError(f"exposure: column '{col}' of patient {row['patient_id']} holds '{row[col]}', which "

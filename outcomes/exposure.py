@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import unparsed_cells
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY, compute_bsa_mosteller, compute_mg_m2_day
 from tkitrack.schemas.errors import InputError
 
@@ -48,9 +49,7 @@ def check_frame(frame: pd.DataFrame, name: str, required: Sequence[str], dates: 
         if col not in out.columns:
             continue
         parsed = pd.to_datetime(out[col], errors="coerce")
-        bad = parsed.isna() & out[col].notna()  # and not blank text: only these cells are made text (a
-        if bad.any():  # column of dates has none, and writing every date as text was most of the check's time)
-            bad[bad] = (out.loc[bad, col].astype(str).str.strip() != "").to_numpy(dtype=bool)
+        bad = unparsed_cells(out[col], parsed)
         if bad.any():
             row = out.loc[bad].iloc[0]
             who = row["patient_id"] if "patient_id" in out.columns else bad.idxmax()

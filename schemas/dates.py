@@ -23,6 +23,7 @@ __all__ = [
     "parse_partial_date",
     "read_partial_dates",
     "stripped_text",
+    "unparsed_cells",
 ]
 
 Imputation = Literal["first", "last"]
@@ -118,6 +119,16 @@ def stripped_text(values: pd.Series) -> pd.Series:
     if isinstance(text.array, pd.arrays.StringArray):  # python storage: only str and pd.NA, checked once in C
         return pd.Series(pd.arrays.StringArray(out), index=values.index, name=values.name)
     return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
+
+
+def unparsed_cells(values: pd.Series, parsed: pd.Series) -> pd.Series:
+    """Cells of ``values`` that ``parsed`` (their ``pd.to_datetime(..., errors="coerce")``) left missing and that
+    are not blank: what is neither a date nor empty. Only those cells are made text (a column of dates has none,
+    and writing every date as text was most of a date check's time)."""
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        bad[bad] = (values[bad].astype(str).str.strip() != "").to_numpy(dtype=bool)
+    return bad
 
 
 def _times_ok(times: pd.Series) -> pd.Series:
