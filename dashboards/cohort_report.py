@@ -203,12 +203,12 @@ def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> di
     from tkitrack.outcomes.summary import summarise_response
 
     treated = derive_index_therapy(frames["exposure"])["patient_id"]
-    best = derive_best_percent_change(frames["assessment"])
-    best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adrs)
-    changes = derive_percent_change(frames["assessment"])
-    changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adrs)
+    every_change = derive_percent_change(frames["assessment"])  # once for the three uses below
+    every_best = derive_best_percent_change(frames["assessment"], change=every_change)
+    best = derive_best_response_from_adrs(every_best[every_best["patient_id"].isin(treated)], adrs)
+    changes = derive_best_response_from_adrs(every_change[every_change["patient_id"].isin(treated)], adrs)
     return {"treated": pd.DataFrame({"patient_id": treated.to_numpy()}), "best": best, "changes": changes,
-            "unmeasured": derive_unmeasured(frames["assessment"], treated),
+            "unmeasured": derive_unmeasured(frames["assessment"], treated, best=every_best),
             "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
 
 

@@ -130,6 +130,7 @@ class Derived:
         self._frames = dict(frames) if frames is not None else None
         self._engine = engine
         self._memory: dict[str, Any] = {}
+        self._courses = None  # SharedCourses of the records' exposure frame, once they are read
         self.hits: list[str] = []
         self.computed: list[str] = []
         self._folder: Path | None = None
@@ -183,7 +184,13 @@ class Derived:
         if value is not None:
             self.hits.append(name)
         else:
-            value = compute(self.frames)
+            from tkitrack.outcomes.courses import SharedCourses
+
+            frames = self.frames
+            if self._courses is None or self._courses.exposure is not frames.get("exposure"):
+                self._courses = SharedCourses(frames.get("exposure"))
+            with self._courses:  # the courses and index therapy of the records, derived once for every product
+                value = compute(frames)
             self.computed.append(name)
             self._write(key, value)
         self._memory[key] = value

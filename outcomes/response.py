@@ -417,8 +417,13 @@ def derive_adrs(
             other.append(derive(rs, adsl, reference_date=reference_date, evaluator=evaluator, testcd=testcd,
                                 date_imputation=date_imputation, window_days=window_days))  # fmt: skip
     out = pd.concat([params, ovr, *other], ignore_index=True)
+    del params, ovr, other
     order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
-    out = out.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    # the order from the key columns alone, then every column taken once (millions of rows at registry scale:
+    # sort_values().reset_index() copies the whole frame twice)
+    rows = out[order].sort_values(order, kind="stable", na_position="last").index.to_numpy()
+    out = out.take(rows)
+    out.index = pd.RangeIndex(len(out))
     out.insert(1, "ASEQ", out.groupby("USUBJID").cumcount() + 1)
     return out
 
