@@ -246,9 +246,10 @@ def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback
     avalc = pd.Series(pd.NA, index=subjects.index, dtype="object")
     adt = pd.Series(pd.NaT, index=subjects.index, dtype="datetime64[ns]")
     for value, dates in events:  # a handful of events, not a loop over patients
-        hit = avalc.isna() & subjects.map(dates).notna()
+        when = subjects.map(dates)
+        hit = avalc.isna() & when.notna()
         avalc = avalc.mask(hit, value)
-        adt = adt.mask(hit, subjects.map(dates))
+        adt = adt.mask(hit, when)
     if fallback is not None:
         avalc = avalc.fillna(fallback)
     return pd.DataFrame({"USUBJID": subjects, "AVALC": avalc, "ADT": adt})
