@@ -80,16 +80,49 @@ def json_cells(values: list, *, ensure_ascii: bool = False) -> list[str]:
 
 def json_objects(keys: list[str], columns: list[list]) -> list[str]:
     """``json.dumps(dict(zip(keys, row)))`` for every row of the given columns (plain values), built column-wise:
-    each column JSON-encoded in one call (:func:`json_cells`), then one text per row from a fixed template."""
+    each column JSON-encoded in one call (:func:`json_cells`), then one text per row from a fixed template.
+
+    A column holding one value in every row of a chunk (null, or the same text, flag or whole number: the
+    optional columns nobody filled, a site's constant) is written into the template once instead of per row.
+    """
     n = len(columns[0]) if columns else 0
     if not keys:
         return ["{}"] * n
-    template = "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %s" for k in keys) + "}"
+    names = [json.dumps(k).replace("%", "%%") + ": " for k in keys]
     out: list[str] = []
     for start in range(0, n, _CHUNK_ROWS):  # the encoded cells of a chunk of rows at a time (bounded memory)
-        cells = [json_cells(c[start : start + _CHUNK_ROWS], ensure_ascii=True) for c in columns]
-        out += [template % row for row in zip(*cells, strict=True)]
+        pieces, cells = [], []
+        for name, column in zip(names, columns, strict=True):
+            part = column[start : start + _CHUNK_ROWS]
+            constant = _constant(part)
+            if constant is not None:
+                pieces.append(name + constant.replace("%", "%%"))
+            else:
+                pieces.append(name + "%s")
+                cells.append(json_cells(part, ensure_ascii=True))
+        template = "{" + ", ".join(pieces) + "}"
+        if cells:
+            out += [template % row for row in zip(*cells, strict=True)]
+        else:
+            out += [template % ()] * min(_CHUNK_ROWS, n - start)
     return out
+
+
+#: Types whose equal values are one value written one way (not float: 0.0 == -0.0; not a subclass).
+_EXACT = (type(None), str, bool, int)
+
+
+def _constant(values: list) -> str | None:
+    """The JSON text (``json.dumps``') of the value every item of ``values`` is, or None when they differ.
+
+    ``list.count`` compares in C; equal values of one exact type (None, str, bool, int) are encoded alike, while
+    ``1 == 1.0 == True`` across types, so the types are compared too."""
+    first = values[0]
+    if type(first) not in _EXACT or values.count(first) != len(values):
+        return None
+    if set(map(type, values)) != {type(first)}:
+        return None
+    return json.dumps(first)
 
 
 def _now() -> str:
