@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import date_problems, read_partial_dates, stripped_text
+from tkitrack.schemas.dates import date_problems, read_partial_dates, stripped_cells
 from tkitrack.schemas.errors import CONTROL_CHARACTERS, InputError, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing, shown_values
@@ -27,10 +27,11 @@ _LARGEST_INT = 2**31 - 1
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 
 
-def _control_cells(text: pd.Series) -> pd.Series | None:
+def _control_cells(text: pd.Series, plain: list[str]) -> pd.Series | None:
     """Cells holding a control character; None when none does, found by one search over the column's cells
-    joined by a newline (not a control character) instead of one search per cell."""
-    if not _CONTROL.search("\n".join(text.to_numpy(dtype=object, na_value="").tolist())):
+    (``plain``: ``text`` as str, ``""`` where missing) joined by a newline (not a control character) instead of
+    one search per cell."""
+    if not _CONTROL.search("\n".join(plain)):
         return None
     return text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
 
@@ -114,8 +115,8 @@ def parse_records(
     problems: list[pd.DataFrame] = []
     cells = {}
     for column in raw.columns:
-        text = stripped_text(raw[column])
-        control = _control_cells(text)
+        text, plain = stripped_cells(raw[column])
+        control = _control_cells(text, plain)
         if control is not None and control.any():
             problems.append(_problem(raw, record, control, column, "FLD010", text,
                                      "holds a control character (shown as \\xNN, e.g. a NUL byte \\x00); remove it: "
@@ -139,7 +140,7 @@ def parse_records(
         if name.endswith("_dtc"):
             base = name[:-4]
             rule = field_info(model, base).imputed or "first"
-            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_text's
+            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_cells'
             ok = good.notna() | text.isna()
             if (~ok).any():
                 why = date_problems(text.where(~ok))
