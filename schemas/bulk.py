@@ -62,10 +62,13 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
     return True
 
 
+_BOOL_TYPES = frozenset({bool, type(None)})
+
+
 def _plain_booleans(process, values: Sequence) -> bool:
     """Whether every value is True, False or None and ``process`` (a Boolean's bind processor) writes them as the
     integers 1, 0 and null, which is how sqlite3 binds a Python bool itself."""
-    if not all(v is None or type(v) is bool for v in values):
+    if not set(map(type, values)) <= _BOOL_TYPES:  # the types collected in C, not a Python test per value
         return False
     try:
         return (process(True), process(False), process(None)) == (1, 0, None)
