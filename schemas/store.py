@@ -220,7 +220,11 @@ def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataF
         if record in new and len(new[record]):
             parts.append(new[record].assign(_row=np.arange(1, len(new[record]) + 1)))
         parts = [p for p in parts if len(p)]
-        combined[record] = concat_frames(parts) if parts else stored[record]
+        if len(parts) == 1 and parts[0] is not stored[record]:  # new rows only: their frame is a copy already
+            parts[0].index = pd.RangeIndex(len(parts[0]))  # as concat_frames numbers them, without a second copy
+            combined[record] = parts[0]
+        else:
+            combined[record] = concat_frames(parts) if parts else stored[record]
     return check_records(combined)
 
 
