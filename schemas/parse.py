@@ -90,6 +90,19 @@ def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Seri
     return num.where(~bad & ~infinite), bad, infinite
 
 
+def _partial_dates(text: pd.Series, rule: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`read_partial_dates` of a column of :func:`stripped_cells` text, read once per distinct value and
+    spread back by the codes: a cell's result depends on that cell alone, and dates repeat (a registry's million
+    dates hold a few thousand distinct days), so the pattern matches and date parses run per distinct date."""
+    codes, distinct = pd.factorize(text.array, use_na_sentinel=True)
+    # a missing cell's code is -1: the missing value appended last, read like any other cell
+    cells = pd.array(np.append(np.asarray(distinct, dtype=object), pd.NA), dtype=text.dtype)
+    good, imputed, flag = read_partial_dates(pd.Series(cells), rule, stripped=True)
+    return (pd.Series(good.array.take(codes), index=text.index, name=text.name),
+            pd.Series(imputed.array.take(codes), index=text.index),
+            pd.Series(flag.array.take(codes), index=text.index))  # fmt: skip
+
+
 def parse_records(
     record: str, raw: pd.DataFrame, *, source: str = "input", rows: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,7 +153,7 @@ def parse_records(
         if name.endswith("_dtc"):
             base = name[:-4]
             rule = field_info(model, base).imputed or "first"
-            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_cells'
+            good, imputed, flag = _partial_dates(text, rule)
             ok = good.notna() | text.isna()
             if (~ok).any():
                 why = date_problems(text.where(~ok))
