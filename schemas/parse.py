@@ -103,6 +103,19 @@ def _partial_dates(text: pd.Series, rule: str) -> tuple[pd.Series, pd.Series, pd
             pd.Series(flag.array.take(codes), index=text.index))  # fmt: skip
 
 
+def _booleans(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(the cells as pandas ``boolean``: a true or false word in any case, else missing; the cells that are text
+    but neither), each distinct text lowered and looked up once (a flag column holds a handful)."""
+    codes, distinct = pd.factorize(text.array, use_na_sentinel=True)
+    lowered = [str(v).lower() for v in distinct]
+    # a missing cell's code is -1: the False appended last
+    true = np.array([w in TRUE_WORDS for w in lowered] + [False], dtype=bool)[codes]
+    false = np.array([w in FALSE_WORDS for w in lowered] + [False], dtype=bool)[codes]
+    known = true | false
+    val = pd.Series(pd.arrays.BooleanArray(true, ~known), index=text.index)
+    return val, pd.Series((codes >= 0) & ~known, index=text.index)
+
+
 def parse_records(
     record: str, raw: pd.DataFrame, *, source: str = "input", rows: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -175,11 +188,7 @@ def parse_records(
                                          "1e308 are refused); type the measured value", rows))  # fmt: skip
             out[name] = num.astype(dtype)
         elif dtype == "boolean":
-            low = text.str.lower()
-            val = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-            val[low.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
-            val[low.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
-            bad = text.notna() & val.isna()
+            val, bad = _booleans(text)
             if bad.any():
                 problems.append(_problem(raw, record, bad, name, "FLD007", text, "expected true or false", rows))
             if model.model_fields[name].default is False:  # a flag that defaults to false: empty means false

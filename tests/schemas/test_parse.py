@@ -322,3 +322,13 @@ def test_dates_read_once_per_distinct_value_give_each_row_its_own_result():
         assert found[found["row"] == i + 1].astype(object).values.tolist() == one_found.astype(object).values.tolist()
     assert list(frame["start_dtf"].fillna("-")) == ["D", "-", "-", "D", "D", "-", "-", "-", "M"]
     assert list(found["row"]) == [2, 8] and list(frame.index) == list(raw.index)
+
+
+def test_booleans_of_a_column_read_once_per_distinct_text():
+    """Hand-worked: repeated words in any case, blanks and non-words in one column; a flag that defaults to false
+    (verbatim) is false where empty or not a word; the FLD007 rows are those of the non-words."""
+    given = ["Yes", "no", "YES", None, "maybe", "yes", " N ", "", "maybe", "T"]
+    raw = pd.DataFrame([{**AE, "patient_id": f"P{i}", "verbatim": g} for i, g in enumerate(given)])
+    frame, found = parse_records("ae", raw)
+    assert frame["verbatim"].tolist() == [True, False, True, False, False, True, False, False, False, True]
+    assert [(r, v) for r, v in zip(found["row"], found["value"], strict=True)] == [(5, "maybe"), (9, "maybe")]
