@@ -288,8 +288,8 @@ def add_records(
             shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
             # one chain entry for the record type, its records as rows (new_value: json.dumps of {field: value})
             append_batch(session, table_name=record, record_ids=ids, patient_ids=data["patient_id"],
-                         new_values=json_objects(cols, shown), reason=f"added from {(sources or {}).get(record, source)}",
-                         user=user)  # fmt: skip
+                         new_values=json_objects(cols, shown),
+                         reason=f"added from {(sources or {}).get(record, source)}", user=user)  # fmt: skip
             counts[record] = len(frame)
             if progress:
                 progress(len(frame))
