@@ -19,13 +19,18 @@ BULK_CACHE_KIB = 65_536
 @contextmanager
 def bulk_cache(session: Session) -> Iterator[None]:
     """SQLite: a page cache of :data:`BULK_CACHE_KIB` for the connection while a bulk insert runs, the
-    connection's own size again afterwards (it goes back to the pool); other databases: nothing."""
+    connection's own size again afterwards (it goes back to the pool); a connection whose cache is as large
+    already, and other databases: nothing."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         yield
         return
     raw = conn.connection.dbapi_connection
-    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]  # negative: KiB; positive: pages
+    kib = -before if before < 0 else before * raw.execute("PRAGMA page_size").fetchone()[0] // 1024
+    if kib >= BULK_CACHE_KIB:
+        yield
+        return
     raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
     try:
         yield

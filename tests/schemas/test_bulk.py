@@ -82,3 +82,6 @@ def test_bulk_cache_raises_sqlite_page_cache_for_the_block_only():
         with pytest.raises(RuntimeError), bulk_cache(session):  # restored when the insert fails too
             raise RuntimeError("insert failed")
         assert raw.execute("PRAGMA cache_size").fetchone()[0] == -3000
+        raw.execute(f"PRAGMA cache_size={BULK_CACHE_KIB // 2}")  # pages of 4 KiB: twice the bulk size, kept
+        with bulk_cache(session):
+            assert raw.execute("PRAGMA cache_size").fetchone()[0] == BULK_CACHE_KIB // 2
