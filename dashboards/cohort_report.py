@@ -275,14 +275,25 @@ def write_cohort_report(
     d = derived if derived is not None else Derived(frames, index_drug=index_drug)
 
     def finish(section: Section) -> Section:
+        d.release()  # a registry's report holds one section's figures at a time, not the data they were made from
         packed = _packed(section)
-        d.release()  # a registry's report holds one section's data and figures at a time
         gc.collect()  # figures hold reference cycles (trace <-> figure): free them now, not at some later sweep
+        _trim_heap()
         return packed
 
     sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
                                          derived=d, finish=finish))  # fmt: skip
     return write_report(sections, output, title=title, provenance=provenance, force=force)
+
+
+def _trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing): what a section
+    freed is otherwise kept by the process, so its resident size would be the largest section's plus the rest."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _packed(section: Section) -> Section:

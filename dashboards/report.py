@@ -34,7 +34,7 @@ from tkitrack.dashboards.swimmer import figure_swimmer
 from tkitrack.outcomes.swimmer import SwimmerData
 from tkitrack.schemas.csv_out import write_csv
 from tkitrack.schemas.errors import InputError
-from tkitrack.schemas.outputs import check_outputs, write_bytes, write_text
+from tkitrack.schemas.outputs import check_outputs, open_output, write_bytes, write_text
 
 __all__ = [
     "MAX_LISTING_ROWS",
@@ -180,7 +180,6 @@ def write_report(
     path = Path(path)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     toc = "".join(f'<li><a href="#s{i}">{html.escape(s.heading)}</a></li>' for i, s in enumerate(sections, 1))
-    body = "\n".join(_section_html(i, s) for i, s in enumerate(sections, 1))
     bundle, plotly_js = plotly_bundle([_captioned(f)[1] for s in sections for f in s.figures])  # type: ignore[misc]
     facts = {
         **{str(k): str(v) for k, v in provenance.items()},
@@ -189,15 +188,19 @@ def write_report(
         "figures drawn with": bundle,
     }
     footer = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items())
-    document = (
+    head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n"
         f'<script type="text/javascript">{plotly_js}</script>\n'
         f'<script type="text/javascript">{UNPACK_JS}</script>\n</head>\n<body>\n'
-        f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n{body}\n"
-        f"<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n"
+        f"<h1>{html.escape(title)}</h1>\n<nav><ol>{toc}</ol></nav>\n"
     )
-    return write_text(path, document, force=force)
+    with open_output(path, force=force) as fh:  # a section's HTML at a time: a registry's page is never held whole
+        fh.write(head)
+        for i, section in enumerate(sections, 1):
+            fh.write(("\n" if i > 1 else "") + _section_html(i, section))
+        fh.write(f"\n<footer><h3>Provenance</h3><dl>{footer}</dl></footer>\n</body>\n</html>\n")
+    return path
 
 
 def write_figures(

@@ -537,7 +537,9 @@ def figure_swimmer(
                                  "as filled shapes of their marker's form and size and lane stretches as filled bars "
                                  "of the line's width (dotted ones filled with dots; one path per legend entry), not "
                                  "as markers and lines; hover a shape or bar for its details."]  # fmt: skip
-    fig = go.Figure(data=traces)
+    fig = go.Figure()
+    for _ in range(len(traces)):  # one at a time: a trace is copied into the figure, then its original let go
+        fig.add_trace(traces.pop(0))
     show_ids = px >= 9.0
     fig.update_layout(
         title={"text": title} if title else None,

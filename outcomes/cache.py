@@ -35,6 +35,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["CACHE_ENV", "Derived", "cache_directory", "code_digest", "read_data_version"]
@@ -298,8 +299,8 @@ class Derived:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             if only is not None and (meta["kind"] != "frames" or not set(only) <= set(meta["frames"])):
                 return None
-            parts = {name: pd.read_parquet(folder / f"{i}.parquet") for i, name in enumerate(meta["frames"])
-                     if only is None or name in only}  # fmt: skip
+            parts = {name: shared_text(pd.read_parquet(folder / f"{i}.parquet"))
+                     for i, name in enumerate(meta["frames"]) if only is None or name in only}  # fmt: skip
         except (OSError, ValueError, KeyError, ImportError):  # absent, half-removed or unreadable: derive again
             return None
         if meta["kind"] == "frame":
@@ -367,6 +368,31 @@ class Derived:
         for other in self._folder.parent.iterdir():
             if other.is_dir() and other.name != self._folder.name:
                 shutil.rmtree(other, ignore_errors=True)
+
+
+def shared_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with equal text cells made one ``str`` object, in place; returns it.
+
+    Parquet gives every cell of a text column its own ``str``: an id or coded value repeated over two million
+    assessments costs two million objects, most of what a registry's derived datasets hold in memory. Only
+    columns whose every present value is a ``str`` (object, or pandas' Python-backed ``string``) are shared;
+    missing cells, dtypes and values are unchanged.
+    """
+    for i, (_, col) in enumerate(frame.items()):
+        dtype = col.dtype
+        python_string = isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
+        if len(col) < 2 or not (
+            python_string or (pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(col) == "string")
+        ):
+            continue
+        values = col.to_numpy(dtype=object, copy=True)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        if len(uniques) * 2 > len(values):
+            continue  # mostly distinct: sharing saves nothing
+        present = codes >= 0
+        values[present] = np.asarray(uniques, dtype=object)[codes[present]]
+        frame.isetitem(i, pd.Series(pd.array(values, dtype=dtype) if python_string else values, index=col.index))
+    return frame
 
 
 def _arrow_errors() -> type[Exception]:

@@ -186,7 +186,7 @@ def append_batch(
     n = len(record_ids)
     if not n:
         return 0
-    ids = [str(v) for v in record_ids]
+    ids = list(map(str, record_ids))
     detail = json.dumps({"rows": n, "sha256": batch_digest(ids, patient_ids, new_values)})
     seq = _append(session, {"action": [BATCH_ACTION], "table_name": [table_name], "record_id": ["*"],
                             "patient_id": [None], "field": ["*"], "new_value": [detail], "reason": [reason]},

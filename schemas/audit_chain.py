@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from datetime import UTC, datetime
+from itertools import chain, repeat
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -37,6 +38,8 @@ _SEP = "\x1f"
 #: Rows encoded at a time by :func:`json_objects` and :func:`chain_entry_columns`: an encoded cell per field and
 #: row exists for one chunk only (for every row at once they took more memory than the import's frames).
 _CHUNK_ROWS = 10_000
+#: After each row's text in :func:`json_objects`: a control character, escaped inside any encoded string.
+_ROW_END = "\x1e"
 _CELL = {
     True: json.JSONEncoder(ensure_ascii=True, separators=(_SEP, ": ")).encode,  # json.dumps' defaults
     False: json.JSONEncoder(ensure_ascii=False, separators=(_SEP, ":")).encode,  # the chain's (_ENCODE)
@@ -80,16 +83,61 @@ def json_cells(values: list, *, ensure_ascii: bool = False) -> list[str]:
 
 def json_objects(keys: list[str], columns: list[list]) -> list[str]:
     """``json.dumps(dict(zip(keys, row)))`` for every row of the given columns (plain values), built column-wise:
-    each column JSON-encoded in one call (:func:`json_cells`), then one text per row from a fixed template."""
+    each column JSON-encoded in one call (:func:`json_cells`), then the rows' texts joined in one call and split.
+
+    A column holding one value in every row of a chunk (null, or the same text, flag or whole number: the
+    optional columns nobody filled, a site's constant) is written into the text between the cells once per
+    chunk instead of encoded per row. The rows are joined with a control character after each (an encoded
+    value holds none raw: it is escaped) and split there, so no format string runs per row.
+    """
     n = len(columns[0]) if columns else 0
     if not keys:
         return ["{}"] * n
-    template = "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %s" for k in keys) + "}"
+    names = [json.dumps(k) + ": " for k in keys]
     out: list[str] = []
     for start in range(0, n, _CHUNK_ROWS):  # the encoded cells of a chunk of rows at a time (bounded memory)
-        cells = [json_cells(c[start : start + _CHUNK_ROWS], ensure_ascii=True) for c in columns]
-        out += [template % row for row in zip(*cells, strict=True)]
+        m = min(_CHUNK_ROWS, n - start)
+        pieces: list = []  # per row in turn: the fixed text before a varying cell, the cell
+        fixed = "{"
+        for i, (name, column) in enumerate(zip(names, columns, strict=True)):
+            part = column[start : start + _CHUNK_ROWS]
+            lead = (", " if i else "") + name
+            constant = _constant(part)
+            if constant is not None:
+                fixed += lead + constant
+            else:
+                pieces += [repeat(fixed + lead), json_cells(part, ensure_ascii=True)]
+                fixed = ""
+        if not pieces:
+            out += [fixed + "}"] * m
+            continue
+        pieces.append(repeat(fixed + "}" + _ROW_END))
+        rows = "".join(chain.from_iterable(zip(*pieces, strict=False))).split(_ROW_END)  # repeat() is endless
+        rows.pop()  # after the last row's end
+        if len(rows) != m:  # not expected (every encoder escapes the end character): then row by row
+            rows = [
+                json.dumps(dict(zip(keys, row, strict=True)))
+                for row in zip(*(c[start : start + m] for c in columns), strict=True)
+            ]
+        out += rows
     return out
+
+
+#: Types whose equal values are one value written one way (not float: 0.0 == -0.0; not a subclass).
+_EXACT = (type(None), str, bool, int)
+
+
+def _constant(values: list) -> str | None:
+    """The JSON text (``json.dumps``') of the value every item of ``values`` is, or None when they differ.
+
+    ``list.count`` compares in C; equal values of one exact type (None, str, bool, int) are encoded alike, while
+    ``1 == 1.0 == True`` across types, so the types are compared too."""
+    first = values[0]
+    if type(first) not in _EXACT or values.count(first) != len(values):
+        return None
+    if set(map(type, values)) != {type(first)}:
+        return None
+    return json.dumps(first)
 
 
 def _now() -> str:

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlmodel import Session
 
-__all__ = ["insert_columns"]
+__all__ = ["bulk_cache", "insert_columns"]
+
+#: The page cache (KiB) of a SQLite connection while :func:`bulk_cache` is in effect. SQLite's default (2 MiB)
+#: spills a large insert's dirty pages (the key indexes') to the write-ahead log again and again.
+BULK_CACHE_KIB = 65_536
+
+
+@contextmanager
+def bulk_cache(session: Session) -> Iterator[None]:
+    """SQLite: a page cache of :data:`BULK_CACHE_KIB` for the connection while a bulk insert runs, the
+    connection's own size again afterwards (it goes back to the pool); a connection whose cache is as large
+    already, and other databases: nothing."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]  # negative: KiB; positive: pages
+    kib = -before if before < 0 else before * raw.execute("PRAGMA page_size").fetchone()[0] // 1024
+    if kib >= BULK_CACHE_KIB:
+        yield
+        return
+    raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
 def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Sequence]) -> bool:
@@ -40,10 +67,13 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
     return True
 
 
+_BOOL_TYPES = frozenset({bool, type(None)})
+
+
 def _plain_booleans(process, values: Sequence) -> bool:
     """Whether every value is True, False or None and ``process`` (a Boolean's bind processor) writes them as the
     integers 1, 0 and null, which is how sqlite3 binds a Python bool itself."""
-    if not all(v is None or type(v) is bool for v in values):
+    if not set(map(type, values)) <= _BOOL_TYPES:  # the types collected in C, not a Python test per value
         return False
     try:
         return (process(True), process(False), process(None)) == (1, 0, None)

@@ -22,6 +22,7 @@ __all__ = [
     "impute_partial_dates",
     "parse_partial_date",
     "read_partial_dates",
+    "stripped_cells",
     "stripped_text",
     "unparsed_cells",
 ]
@@ -112,13 +113,22 @@ def impute_partial_date(text: str | date | None, rule: Imputation = "first") -> 
 def stripped_text(values: pd.Series) -> pd.Series:
     """Cells as text (pandas ``string``), stripped, empty ones missing: one pass over the cells (``str.strip``
     returns a cell with nothing to strip as it is) instead of a pandas string method and a comparison each."""
+    return stripped_cells(values)[0]
+
+
+def stripped_cells(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """:func:`stripped_text` and the same cells as a list of ``str`` with ``""`` for a missing one.
+
+    ``str.strip`` is mapped over the cells in C (a missing cell read as ``""``); the cells left empty are then
+    found by one comparison of the array and made missing."""
     text = values.astype("string")
-    cells = np.asarray(text.array, dtype=object).tolist()  # str, or pd.NA where missing
-    na = pd.NA
-    out = np.array([v if v is na else (v.strip() or na) for v in cells], dtype=object)
+    plain = list(map(str.strip, text.to_numpy(dtype=object, na_value="")))
+    out = np.array(plain, dtype=object)
+    if len(out):
+        out[out == ""] = pd.NA
     if isinstance(text.array, pd.arrays.StringArray):  # python storage: only str and pd.NA, checked once in C
-        return pd.Series(pd.arrays.StringArray(out), index=values.index, name=values.name)
-    return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
+        return pd.Series(pd.arrays.StringArray(out), index=values.index, name=values.name), plain
+    return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name), plain
 
 
 def unparsed_cells(values: pd.Series, parsed: pd.Series) -> pd.Series:

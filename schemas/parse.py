@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import date_problems, read_partial_dates, stripped_text
+from tkitrack.schemas.dates import date_problems, read_partial_dates, stripped_cells
 from tkitrack.schemas.errors import CONTROL_CHARACTERS, InputError, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import column_dtypes, concat_frames, input_columns, listing, shown_values
@@ -27,10 +27,11 @@ _LARGEST_INT = 2**31 - 1
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 
 
-def _control_cells(text: pd.Series) -> pd.Series | None:
+def _control_cells(text: pd.Series, plain: list[str]) -> pd.Series | None:
     """Cells holding a control character; None when none does, found by one search over the column's cells
-    joined by a newline (not a control character) instead of one search per cell."""
-    if not _CONTROL.search("\n".join(text.to_numpy(dtype=object, na_value="").tolist())):
+    (``plain``: ``text`` as str, ``""`` where missing) joined by a newline (not a control character) instead of
+    one search per cell."""
+    if not _CONTROL.search("\n".join(plain)):
         return None
     return text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
 
@@ -89,6 +90,32 @@ def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Seri
     return num.where(~bad & ~infinite), bad, infinite
 
 
+def _partial_dates(text: pd.Series, rule: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`read_partial_dates` of a column of :func:`stripped_cells` text, read once per distinct value and
+    spread back by the codes: a cell's result depends on that cell alone, and dates repeat (a registry's million
+    dates hold a few thousand distinct days), so the pattern matches and date parses run per distinct date."""
+    codes, distinct = pd.factorize(text.array, use_na_sentinel=True)
+    # a missing cell's code is -1: the missing value appended last, read like any other cell
+    cells = pd.array(np.append(np.asarray(distinct, dtype=object), pd.NA), dtype=text.dtype)
+    good, imputed, flag = read_partial_dates(pd.Series(cells), rule, stripped=True)
+    return (pd.Series(good.array.take(codes), index=text.index, name=text.name),
+            pd.Series(imputed.array.take(codes), index=text.index),
+            pd.Series(flag.array.take(codes), index=text.index))  # fmt: skip
+
+
+def _booleans(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(the cells as pandas ``boolean``: a true or false word in any case, else missing; the cells that are text
+    but neither), each distinct text lowered and looked up once (a flag column holds a handful)."""
+    codes, distinct = pd.factorize(text.array, use_na_sentinel=True)
+    lowered = [str(v).lower() for v in distinct]
+    # a missing cell's code is -1: the False appended last
+    true = np.array([w in TRUE_WORDS for w in lowered] + [False], dtype=bool)[codes]
+    false = np.array([w in FALSE_WORDS for w in lowered] + [False], dtype=bool)[codes]
+    known = true | false
+    val = pd.Series(pd.arrays.BooleanArray(true, ~known), index=text.index)
+    return val, pd.Series((codes >= 0) & ~known, index=text.index)
+
+
 def parse_records(
     record: str, raw: pd.DataFrame, *, source: str = "input", rows: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -114,8 +141,8 @@ def parse_records(
     problems: list[pd.DataFrame] = []
     cells = {}
     for column in raw.columns:
-        text = stripped_text(raw[column])
-        control = _control_cells(text)
+        text, plain = stripped_cells(raw[column])
+        control = _control_cells(text, plain)
         if control is not None and control.any():
             problems.append(_problem(raw, record, control, column, "FLD010", text,
                                      "holds a control character (shown as \\xNN, e.g. a NUL byte \\x00); remove it: "
@@ -139,7 +166,7 @@ def parse_records(
         if name.endswith("_dtc"):
             base = name[:-4]
             rule = field_info(model, base).imputed or "first"
-            good, imputed, flag = read_partial_dates(text, rule, stripped=True)  # text: stripped_text's
+            good, imputed, flag = _partial_dates(text, rule)
             ok = good.notna() | text.isna()
             if (~ok).any():
                 why = date_problems(text.where(~ok))
@@ -161,11 +188,7 @@ def parse_records(
                                          "1e308 are refused); type the measured value", rows))  # fmt: skip
             out[name] = num.astype(dtype)
         elif dtype == "boolean":
-            low = text.str.lower()
-            val = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-            val[low.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
-            val[low.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
-            bad = text.notna() & val.isna()
+            val, bad = _booleans(text)
             if bad.any():
                 problems.append(_problem(raw, record, bad, name, "FLD007", text, "expected true or false", rows))
             if model.model_fields[name].default is False:  # a flag that defaults to false: empty means false

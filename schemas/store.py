@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tkitrack.schemas.audit import append_batch, append_entries, expanded_trail
 from tkitrack.schemas.audit_chain import json_objects
-from tkitrack.schemas.bulk import insert_columns
+from tkitrack.schemas.bulk import bulk_cache, insert_columns
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
@@ -240,7 +240,11 @@ def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataF
         if record in new and len(new[record]):
             parts.append(new[record].assign(_row=np.arange(1, len(new[record]) + 1)))
         parts = [p for p in parts if len(p)]
-        combined[record] = concat_frames(parts) if parts else stored[record]
+        if len(parts) == 1 and parts[0] is not stored[record]:  # new rows only: their frame is a copy already
+            parts[0].index = pd.RangeIndex(len(parts[0]))  # as concat_frames numbers them, without a second copy
+            combined[record] = parts[0]
+        else:
+            combined[record] = concat_frames(parts) if parts else stored[record]
     return check_records(combined)
 
 
@@ -288,26 +292,27 @@ def add_records(
         return concat_frames(again) if any(len(p) for p in again) else listing()
 
     counts = {}
-    for record, frame in typed.items():
-        if not len(frame):
-            continue
-        data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
-        table = _table(record)
-        if record == "patient":
-            _insert_patients(session, table, data, found_again, source, sources)
-            ids = data["patient_id"]
-        else:
-            ids = insert_columns(session, table, data, returning_ids=True)
-        cols = [c for c in input_columns(record) if c != "patient_id"]
-        # the values as typed: a date by its given text; the values are plain Python already (see _json_value)
-        shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
-        # one chain entry for the record type, its records as rows (new_value: json.dumps of {field: value})
-        append_batch(session, table_name=record, record_ids=ids, patient_ids=data["patient_id"],
-                     new_values=json_objects(cols, shown), reason=f"added from {(sources or {}).get(record, source)}",
-                     user=user)  # fmt: skip
-        counts[record] = len(frame)
-        if progress:
-            progress(len(frame))
+    with bulk_cache(session):
+        for record, frame in typed.items():
+            if not len(frame):
+                continue
+            data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
+            table = _table(record)
+            if record == "patient":
+                _insert_patients(session, table, data, found_again, source, sources)
+                ids = data["patient_id"]
+            else:
+                ids = insert_columns(session, table, data, returning_ids=True)
+            cols = [c for c in input_columns(record) if c != "patient_id"]
+            # the values as typed: a date by its given text; the values are plain Python already (see _json_value)
+            shown = [data[f"{c}_dtc"] if f"{c}_dtc" in data else data[c] for c in cols]
+            # one chain entry for the record type, its records as rows (new_value: json.dumps of {field: value})
+            append_batch(session, table_name=record, record_ids=ids, patient_ids=data["patient_id"],
+                         new_values=json_objects(cols, shown),
+                         reason=f"added from {(sources or {}).get(record, source)}", user=user)  # fmt: skip
+            counts[record] = len(frame)
+            if progress:
+                progress(len(frame))
     return counts
 
 

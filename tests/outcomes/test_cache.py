@@ -324,3 +324,38 @@ def test_after_a_release_the_endpoints_read_adtte_alone_from_disk(cohort_engine,
     pd.testing.assert_frame_equal(after, in_hand.competing_endpoint("RELAPSE_AFTER_STOP"), check_exact=True)
     d.release()  # the ADTTE read back goes too
     assert d._adtte_part is None
+
+
+def test_text_read_back_shares_equal_values_and_changes_nothing_else():
+    """Parquet gives each text cell its own ``str``; read back, equal values are one object (a registry's ids
+    repeat over millions of rows). Values, missing cells (None, NaN and NA each kept), dtypes and index are
+    unchanged, and a column that mixes text with numbers is left alone (``1 == 1.0 == True`` would merge cells
+    that print differently)."""
+    import numpy as np
+
+    from tkitrack.outcomes.cache import shared_text
+
+    def fresh(*values):  # a new str per cell, as parquet makes them
+        return [None if v is None else v if not isinstance(v, str) else "".join(list(v)) for v in values]
+
+    frame = pd.DataFrame(
+        {
+            "obj": np.array(fresh("P-1", "P-2", "P-1", None, "P-1", "P-2"), dtype=object),
+            "nan": np.array(fresh("CR", np.nan, "CR", "CR", "PR", "CR"), dtype=object),
+            "string": pd.array(fresh("a", "a", None, "b", "a", "a"), dtype="string[python]"),
+            "mixed": np.array(["1", 1, 1.0, True, "1", "1"], dtype=object),
+            "distinct": np.array(fresh("u", "v", "w", "x", "y", "z"), dtype=object),
+            "number": [1.0, 2.0, 1.0, 1.0, 2.0, 1.0],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    before = frame.copy(deep=True)
+    assert frame["obj"][10] is not frame["obj"][12]
+    out = shared_text(frame)
+    pd.testing.assert_frame_equal(out, before, check_exact=True)
+    assert out["obj"][10] is out["obj"][12] is out["obj"][14] and out["obj"][13] is None
+    assert out["nan"][10] is out["nan"][15] and isinstance(out["nan"][11], float) and np.isnan(out["nan"][11])
+    assert out["string"][10] is out["string"][15] and out["string"][12] is pd.NA
+    assert [type(v) for v in out["mixed"]] == [str, int, float, bool, str, str]  # untouched
+    assert out["mixed"][10] is before["mixed"][10]
+    assert out["string"].dtype == "string[python]" and out["obj"].dtype == object

@@ -215,6 +215,25 @@ def test_json_objects_equal_json_dumps_of_each_row():
     assert json_objects([], []) == []
 
 
+def test_json_objects_write_a_column_of_one_value_as_json_dumps_does(monkeypatch):
+    """A column holding one value in every row of a chunk is written once per chunk: the texts stay json.dumps';
+    values equal across types (True == 1 == 1.0, 0.0 == -0.0) are not taken for one value; the control character
+    that ends each row in the joined text is escaped inside a value."""
+    from tkitrack.schemas import audit_chain
+
+    monkeypatch.setattr(audit_chain, "_CHUNK_ROWS", 3)
+    keys = ["none", "text %s", "flag", "n", "mixed", "zero", "odd"]
+    columns = [[None] * 7, ['100% "é"'] * 7, [False] * 7, [2**40] * 7, [True, 1, 1.0, True, True, 1, True],
+               [0.0, -0.0, 0.0, 0.0, 0.0, 0.0, -0.0], ["a", "a", "a", "b\x1e", "b", "b", None]]  # fmt: skip
+    texts = audit_chain.json_objects(keys, columns)
+    assert texts == [json.dumps(dict(zip(keys, row, strict=True))) for row in zip(*columns, strict=True)]
+    assert texts[0] == ('{"none": null, "text %s": "100% \\"\\u00e9\\"", "flag": false, "n": 1099511627776, '
+                        '"mixed": true, "zero": 0.0, "odd": "a"}')  # fmt: skip
+    assert texts[1].endswith('"mixed": 1, "zero": -0.0, "odd": "a"}') and texts[6].endswith('"odd": null}')
+    constant = [[None] * 4, ["x"] * 4]  # every column constant: the fixed text alone, once per row
+    assert audit_chain.json_objects(["a", "b"], constant) == ['{"a": null, "b": "x"}'] * 4
+
+
 def test_chain_built_column_wise_has_each_entry_hash():
     """Every entry's hash is entry_hash of its fields and the previous hash, whatever the values hold."""
     from tkitrack.schemas.audit_chain import chain_columns, chain_entry_columns

@@ -65,3 +65,23 @@ def test_sqlite_dates_not_first_in_the_column_still_go_through_the_processor():
     with engine.connect() as conn:
         assert conn.execute(text("SELECT d FROM fast ORDER BY id")).scalars().all() == [None, None, "2019-07-01",
                                                                                          None, None]  # fmt: skip
+
+
+def test_bulk_cache_raises_sqlite_page_cache_for_the_block_only():
+    import pytest
+
+    from tkitrack.schemas.bulk import BULK_CACHE_KIB, bulk_cache
+
+    engine = create_engine("sqlite://")
+    with Session(engine) as session:
+        raw = session.connection().connection.dbapi_connection
+        raw.execute("PRAGMA cache_size=-3000")
+        with bulk_cache(session):
+            assert raw.execute("PRAGMA cache_size").fetchone()[0] == -BULK_CACHE_KIB
+        assert raw.execute("PRAGMA cache_size").fetchone()[0] == -3000
+        with pytest.raises(RuntimeError), bulk_cache(session):  # restored when the insert fails too
+            raise RuntimeError("insert failed")
+        assert raw.execute("PRAGMA cache_size").fetchone()[0] == -3000
+        raw.execute(f"PRAGMA cache_size={BULK_CACHE_KIB // 2}")  # pages of 4 KiB: twice the bulk size, kept
+        with bulk_cache(session):
+            assert raw.execute("PRAGMA cache_size").fetchone()[0] == BULK_CACHE_KIB // 2

@@ -114,3 +114,20 @@ def test_impute_partial_dates_names_the_bad_row(values, says):
     with pytest.raises(InputError) as err:
         impute_partial_dates(pd.Series(values))
     assert says in str(err.value)
+
+
+def test_stripped_cells_strip_and_make_empty_cells_missing():
+    """Hand-worked: whitespace (Unicode's too) stripped, blank and missing cells missing; the plain list holds the
+    same text with "" for each missing cell; a column of pandas string dtype comes back the same."""
+    from tkitrack.schemas.dates import stripped_cells, stripped_text
+
+    raw = pd.Series(["  a ", "", "   ", None, np.nan, "\t x\n", "b\x00", " \x0b", "é\u2028", pd.NA, "2019-06 "],
+                    index=range(10, 21), name="c", dtype=object)  # fmt: skip
+    text, plain = stripped_cells(raw)
+    expected = pd.Series(["a", pd.NA, pd.NA, pd.NA, pd.NA, "x", "b\x00", pd.NA, "é", pd.NA, "2019-06"],
+                         index=range(10, 21), name="c", dtype="string")  # fmt: skip
+    pd.testing.assert_series_equal(text, expected)
+    assert plain == ["a", "", "", "", "", "x", "b\x00", "", "é", "", "2019-06"]
+    pd.testing.assert_series_equal(stripped_text(raw.astype("string")), expected)
+    empty, none = stripped_cells(pd.Series([], dtype=object))
+    assert len(empty) == 0 and str(empty.dtype) == "string" and none == []

@@ -306,3 +306,29 @@ def test_bad_and_overflowing_numbers_among_good_ones_are_reported_on_their_rows(
     assert [(r[1], r[3], r[5]) for r in _problems(found)] == [
         (3, "FLD006", "abc"), (7, "FLD006", "NaN"), (2, "FLD011", "1e999"), (5, "FLD011", "-inf")]  # fmt: skip
     assert [None if pd.isna(v) else v for v in frame["dose"]] == [200.0, None, None, None, None, 12.5, None, 1e5]
+
+
+def test_dates_read_once_per_distinct_value_give_each_row_its_own_result():
+    """A date column is read per distinct value and spread back: repeated, missing, invalid and timed cells in one
+    column come out (typed columns and DT001 rows) as each row parsed on its own does, on a non-default index."""
+    cells = ["2019-06", "2019-02-30", None, "2019-06", " 2019-06 ", "", "2019-06-14T10:30", "2019-02-30", "2019"]
+    raw = pd.DataFrame({"patient_id": [f"P{i}" for i in range(len(cells))], "drug": "crizotinib", "dose": "1",
+                        "unit": "mg", "frequency": "QD", "start": cells}, index=range(50, 50 + len(cells)))  # fmt: skip
+    frame, found = parse_records("exposure", raw)
+    for i in range(len(cells)):
+        one, one_found = parse_records("exposure", raw.iloc[[i]], rows=pd.Series([i + 1], index=raw.index[[i]]))
+        for col in ("start_dtc", "start", "start_dtf"):
+            assert frame[col].iloc[[i]].equals(one[col]), (i, col)
+        assert found[found["row"] == i + 1].astype(object).values.tolist() == one_found.astype(object).values.tolist()
+    assert list(frame["start_dtf"].fillna("-")) == ["D", "-", "-", "D", "D", "-", "-", "-", "M"]
+    assert list(found["row"]) == [2, 8] and list(frame.index) == list(raw.index)
+
+
+def test_booleans_of_a_column_read_once_per_distinct_text():
+    """Hand-worked: repeated words in any case, blanks and non-words in one column; a flag that defaults to false
+    (verbatim) is false where empty or not a word; the FLD007 rows are those of the non-words."""
+    given = ["Yes", "no", "YES", None, "maybe", "yes", " N ", "", "maybe", "T"]
+    raw = pd.DataFrame([{**AE, "patient_id": f"P{i}", "verbatim": g} for i, g in enumerate(given)])
+    frame, found = parse_records("ae", raw)
+    assert frame["verbatim"].tolist() == [True, False, True, False, False, True, False, False, False, True]
+    assert [(r, v) for r, v in zip(found["row"], found["value"], strict=True)] == [(5, "maybe"), (9, "maybe")]

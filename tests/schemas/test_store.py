@@ -331,3 +331,14 @@ def test_read_frames_types_every_chunk_alike(engine, monkeypatch):
     # equal text is one object, within a chunk and across chunks (a registry's ids repeat on every record)
     drugs = ae["attributed_drug"].array
     assert drugs[0] is drugs[2] and drugs[2] is drugs[3] and drugs[3] is drugs[4]
+
+
+def test_import_leaves_the_sqlite_connection_page_cache_as_it_was(sqlite_url):
+    from sqlalchemy import text
+
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        before = conn.execute(text("PRAGMA cache_size")).scalar_one()
+    _seed(engine)
+    with engine.connect() as conn:  # the pool's same connection: the import's larger cache is not kept
+        assert conn.execute(text("PRAGMA cache_size")).scalar_one() == before
