@@ -187,14 +187,31 @@ def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, li
         del figures
     yield done(_stopping_section(counts, d))
     if treated:
+        summary = _exposure_summary()
         yield done(Section(
             "Drug exposure", "Days on each drug (union of its intervals; gaps are interruptions), dose changes with "
             "their reasons, and dose intensity against the catalogue dose.",
-            tables=[d.get("table_exposure", table_exposure),
-                    d.get("table_exposure_listing", table_exposure_listing)]))  # fmt: skip
+            tables=[d.get("table_exposure", lambda f: table_exposure(f, summary=summary(f))),
+                    d.get("table_exposure_listing", lambda f: table_exposure_listing(f, summary=summary(f)))]))  # fmt: skip
+        del summary
     if counts["ae"]:
         yield done(_ae_section(counts, d))
     yield done(_validation_section(listing))
+
+
+def _exposure_summary() -> Callable[[Mapping[str, pd.DataFrame]], pd.DataFrame]:
+    """The records' exposure summary for the two exposure tables, derived at most once (when either is not in
+    the cache) and held only while the section is made."""
+    from tkitrack.outcomes.exposure import derive_exposure_summary
+
+    held: list[pd.DataFrame] = []
+
+    def summary(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        if not held:
+            held.append(derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"]))
+        return held[0]
+
+    return summary
 
 
 def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -203,12 +220,12 @@ def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> di
     from tkitrack.outcomes.summary import summarise_response
 
     treated = derive_index_therapy(frames["exposure"])["patient_id"]
-    best = derive_best_percent_change(frames["assessment"])
-    best = derive_best_response_from_adrs(best[best["patient_id"].isin(treated)], adrs)
-    changes = derive_percent_change(frames["assessment"])
-    changes = derive_best_response_from_adrs(changes[changes["patient_id"].isin(treated)], adrs)
+    every_change = derive_percent_change(frames["assessment"])  # once for the three uses below
+    every_best = derive_best_percent_change(frames["assessment"], change=every_change)
+    best = derive_best_response_from_adrs(every_best[every_best["patient_id"].isin(treated)], adrs)
+    changes = derive_best_response_from_adrs(every_change[every_change["patient_id"].isin(treated)], adrs)
     return {"treated": pd.DataFrame({"patient_id": treated.to_numpy()}), "best": best, "changes": changes,
-            "unmeasured": derive_unmeasured(frames["assessment"], treated),
+            "unmeasured": derive_unmeasured(frames["assessment"], treated, best=every_best),
             "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
 
 

@@ -94,13 +94,21 @@ def _median_iqr(values: pd.Series, decimals: int = 1, scale: float = 1.0) -> str
     return f"{format_number(med, decimals=decimals)} ({format_number(q1, decimals=decimals)}-{format_number(q3, decimals=decimals)})"
 
 
-def table_exposure(frames: Mapping[str, pd.DataFrame]) -> PubTable:
-    """Per drug: patients, months on drug, catalogue dose, dose intensity and relative dose intensity,
-    interruptions, dose changes, and how treatment ended."""
+def _exposure_summary(frames: Mapping[str, pd.DataFrame], summary: pd.DataFrame | None) -> pd.DataFrame:
     from tkitrack.outcomes.exposure import derive_exposure_summary
+
+    if summary is not None:  # the caller's, derived once for both exposure tables: never changed here
+        return summary.copy()
+    return derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+
+
+def table_exposure(frames: Mapping[str, pd.DataFrame], *, summary: pd.DataFrame | None = None) -> PubTable:
+    """Per drug: patients, months on drug, catalogue dose, dose intensity and relative dose intensity,
+    interruptions, dose changes, and how treatment ended. ``summary``: the records'
+    :func:`~tkitrack.outcomes.exposure.derive_exposure_summary` when already derived."""
     from tkitrack.schemas.vocabulary import drugs as catalogue
 
-    summary = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+    summary = _exposure_summary(frames, summary)
     ex = derive_relative_dose_intensity(summary, frames["patient"], catalogue())
     names = sorted(ex["drug"].unique(), key=str.lower)
     columns = [Column(f"d{i}", f"{value_label('drug', d)} (N={ex.loc[ex['drug'] == d, 'patient_id'].nunique()})")
@@ -158,12 +166,12 @@ def _catalogue(row: pd.Series) -> str:
     return f"{row['catalogue_dose']:g} {unit} {row['catalogue_frequency']}"
 
 
-def table_exposure_listing(frames: Mapping[str, pd.DataFrame]) -> PubTable:
-    """Exposure per patient and drug: days on drug, interruptions, dose changes and why, how it ended, doses."""
+def table_exposure_listing(frames: Mapping[str, pd.DataFrame], *, summary: pd.DataFrame | None = None) -> PubTable:
+    """Exposure per patient and drug: days on drug, interruptions, dose changes and why, how it ended, doses.
+    ``summary`` as for :func:`table_exposure`."""
     from tkitrack.dashboards.labels import present_frame
-    from tkitrack.outcomes.exposure import derive_exposure_summary
 
-    ex = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+    ex = _exposure_summary(frames, summary)
     ex["stop_reason"] = ex["stop_reason"].where(~ex["ongoing"], "ongoing")
     ex["dose_change_reasons"] = ex["dose_change_reasons"].map(
         lambda text: "; ".join(value_label("reason", r).lower() for r in text.split("; ")) if text else ""

@@ -131,6 +131,8 @@ class Derived:
         self._frames = dict(frames) if frames is not None else None
         self._engine = engine
         self._memory: dict[str, Any] = {}
+        self._courses = None  # SharedCourses of the records' exposure frame, once they are read
+        self._adtte_part: dict[str, pd.DataFrame] | None = None  # ADTTE read back alone (see _adtte)
         self.hits: list[str] = []
         self.computed: list[str] = []
         self._folder: Path | None = None
@@ -176,19 +178,28 @@ class Derived:
         ``compute`` must be a pure derivation of the records and the options: the cache serves its result for as
         long as the data version, the code and the options are the same.
         """
-        key = _options_key(name, {"options": options, "records": {"cutoff": str(self.cutoff),
-                                                                  "index_drug": self.index_drug}})  # fmt: skip
+        key = self._key(name, options)
         if key in self._memory:
             return self._memory[key]
         value = self._read(key)
         if value is not None:
             self.hits.append(name)
         else:
-            value = compute(self.frames)
+            from tkitrack.outcomes.courses import SharedCourses
+
+            frames = self.frames
+            if self._courses is None or self._courses.exposure is not frames.get("exposure"):
+                self._courses = SharedCourses(frames.get("exposure"))
+            with self._courses:  # the courses and index therapy of the records, derived once for every product
+                value = compute(frames)
             self.computed.append(name)
             self._write(key, value)
         self._memory[key] = value
         return value
+
+    def _key(self, name: str, options: Mapping[str, Any]) -> str:
+        return _options_key(name, {"options": options, "records": {"cutoff": str(self.cutoff),
+                                                                   "index_drug": self.index_drug}})  # fmt: skip
 
     def release(self) -> None:
         """Let go of the products held in memory that are kept on disk (they are read back if asked for again);
@@ -196,6 +207,7 @@ class Derived:
         between parts so that its peak memory is one part's, not the sum of all."""
         if self._folder is not None:
             self._memory = {k: v for k, v in self._memory.items() if not (self._folder / k / "meta.json").exists()}
+            self._adtte_part = None
 
     # -- the derivations commands share -------------------------------------------------------------------------
 
@@ -205,6 +217,21 @@ class Derived:
 
         return self.get("adam", lambda f: derive_adam_from_records(f, reference=reference, index_drug=self.index_drug),
                         reference=reference)  # fmt: skip
+
+    def _adtte(self) -> dict[str, pd.DataFrame]:
+        """``{"adtte": ...}`` of :meth:`adam` (all the endpoints read): the ADaM in memory, else ADTTE alone from
+        disk (a report lets go of the ADaM after its response section; ADRS has millions of rows), else
+        :meth:`adam`."""
+        key = self._key("adam", {"reference": "TRTSDT"})
+        if key in self._memory:
+            return self._memory[key]
+        if self._adtte_part is None:
+            part = self._read(key, only=("adtte",))
+            if part is None:
+                return self.adam()
+            self.hits.append("adam")
+            self._adtte_part = part
+        return self._adtte_part
 
     def patient_attributes(self) -> pd.DataFrame:
         """:func:`tkitrack.outcomes.cohort.derive_patient_attributes`."""
@@ -230,7 +257,7 @@ class Derived:
         key = code.upper()
         if key not in ENDPOINTS:
             return derive_endpoint({}, key)  # raises the unknown-endpoint error
-        return self.get("endpoint", lambda f: derive_endpoint(f, key, adam=self.adam()), code=key)
+        return self.get("endpoint", lambda f: derive_endpoint(f, key, adam=self._adtte()), code=key)
 
     def competing_endpoint(self, code: str) -> pd.DataFrame:
         """``patient_id, time, status`` (:func:`tkitrack.outcomes.endpoints.derive_competing_endpoint`)."""
@@ -243,7 +270,7 @@ class Derived:
                 return derive_competing_endpoint(f, key)  # always was; an unknown code raises before any work
             if key == "RELAPSE_AFTER_CR":  # the stopping cohort and the ADaM this Derived has (or derives) once
                 return derive_competing_endpoint(f, key, cohort=self.stopping_cohort())
-            return derive_competing_endpoint(f, key, adam=self.adam())
+            return derive_competing_endpoint(f, key, adam=self._adtte())
 
         return self.get("competing_endpoint", compute, code=key)
 
@@ -263,15 +290,17 @@ class Derived:
 
     # -- the disk side ------------------------------------------------------------------------------------------
 
-    def _read(self, key: str) -> Any:
+    def _read(self, key: str, only: tuple[str, ...] | None = None) -> Any:
+        """The product kept under ``key``, or None; ``only``: just these frames of a mapping of frames."""
         if self._folder is None:
             return None
         folder = self._folder / key
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            parts = {
-                name: shared_text(pd.read_parquet(folder / f"{i}.parquet")) for i, name in enumerate(meta["frames"])
-            }
+            if only is not None and (meta["kind"] != "frames" or not set(only) <= set(meta["frames"])):
+                return None
+            parts = {name: shared_text(pd.read_parquet(folder / f"{i}.parquet"))
+                     for i, name in enumerate(meta["frames"]) if only is None or name in only}  # fmt: skip
         except (OSError, ValueError, KeyError, ImportError):  # absent, half-removed or unreadable: derive again
             return None
         if meta["kind"] == "frame":

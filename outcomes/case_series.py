@@ -174,7 +174,12 @@ def derive_case_series_tte(
 
 def _rfsstp(stopped: pd.DataFrame, adrs: pd.DataFrame, events: pd.DataFrame, ned: pd.DataFrame, idx: pd.DataFrame,
             stop_reasons: Sequence[str] | None, stop_censor: TteSource) -> pd.DataFrame:  # fmt: skip
-    ovr = adrs[adrs["PARAMCD"] == "OVR"].assign(ADT=lambda d: pd.to_datetime(d["ADT"]))
+    # only the responses of the subjects who stopped are read below (any other row has no stop date, so it falls
+    # out of every window and of the stop's CR), and only of those in CR at the stop for the windows; and only
+    # the columns read (ADRS has 15, millions of rows at registry scale)
+    keep = (adrs["PARAMCD"] == "OVR") & adrs["USUBJID"].isin(stopped["USUBJID"])
+    columns = [c for c in adrs.columns if c in ("USUBJID", "ASEQ", "AVALC", "ADT", "ANL01FL")]
+    ovr = adrs.loc[keep, columns].assign(ADT=lambda d: pd.to_datetime(d["ADT"]))
     in_cr = derive_in_cr_at_stop(ovr, events, stopped[["USUBJID", "STOPDT"]])
     pop = stopped[stopped["USUBJID"].map(in_cr).fillna(False).astype(bool)].copy()
     if stop_reasons is not None:
@@ -187,7 +192,7 @@ def _rfsstp(stopped: pd.DataFrame, adrs: pd.DataFrame, events: pd.DataFrame, ned
         first = (frame["ADT"] > s) if after_stop else (frame["ADT"] >= s)
         return (first & (u.isna() | (frame["ADT"] <= u))).fillna(False)
 
-    o = ovr[(ovr["ANL01FL"] == "Y") & ovr["ADT"].notna()]
+    o = ovr[(ovr["ANL01FL"] == "Y") & ovr["ADT"].notna() & ovr["USUBJID"].isin(pop["USUBJID"])]
     o = o.assign(RELFL=np.where(window(o, after_stop=True) & (o["AVALC"] == "PD"), "Y", ""),
                  RFFL=np.where(window(o, after_stop=False) & o["AVALC"].isin(_EVALUABLE), "Y", ""))  # fmt: skip
     ev = events.assign(RELFL=np.where(window(events, after_stop=True), "Y", ""))

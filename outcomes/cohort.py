@@ -83,7 +83,9 @@ def derive_adam_from_records(
     """
     from tkitrack.schemas.sdtm import records_to_sdtm
 
-    sdtm = records_to_sdtm(frames, domains=ADAM_SDTM)
+    # RS as its first row per assessment: derive_adam reads the OVRLRESP rows (each an assessment's first) for
+    # ADRS, and of the others only their dates (LSTALVDT) and criteria (RSCAT), which are the assessment's
+    sdtm = records_to_sdtm(frames, domains=ADAM_SDTM, rs_first_rows=True)
     return derive_adam(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
 
 

@@ -14,6 +14,7 @@ therapy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ __all__ = [
     "ANY_DRUG",
     "COURSE_COLUMNS",
     "INDEX_COLUMNS",
+    "SharedCourses",
     "derive_courses",
     "derive_exposure_from_ex",
     "derive_index_therapy",
@@ -38,6 +40,32 @@ COURSE_COLUMNS = (
 )  # fmt: skip
 INDEX_COLUMNS = ("patient_id", "index_drug", "index_course", "index_start", "index_end", "index_status",
                  "index_discontinued", "index_stop_reason")  # fmt: skip
+
+
+class SharedCourses:
+    """The courses of one exposure frame, derived at most once while it is in use (``with shared: ...``).
+
+    Inside the block, :func:`derive_courses` of that very frame object (and so :func:`derive_index_therapy` of it)
+    derives its courses the first time and gives a copy of them after: a report derives the courses and index
+    therapy of the same records for many tables and figures. The frame must not change while it is shared
+    (:class:`tkitrack.outcomes.cache.Derived` shares its records' exposure frame, which its derivations only
+    read); any other frame is derived as always.
+    """
+
+    def __init__(self, exposure: object) -> None:
+        self.exposure = exposure
+        self.courses: pd.DataFrame | None = None
+        self._tokens: list = []
+
+    def __enter__(self) -> SharedCourses:
+        self._tokens.append(_SHARED.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _SHARED.reset(self._tokens.pop())
+
+
+_SHARED: ContextVar[SharedCourses | None] = ContextVar("tkitrack_shared_courses", default=None)
 
 
 def _exposure(exposure: pd.DataFrame) -> pd.DataFrame:
@@ -96,6 +124,15 @@ def derive_courses(exposure: pd.DataFrame) -> pd.DataFrame:
     >>> derive_courses(ex)[["course", "status", "n_holds", "rechallenge"]].values.tolist()
     [[1, 'discontinued', 1, False], [2, 'ongoing', 0, True]]
     """
+    shared = _SHARED.get()
+    if shared is None or exposure is not shared.exposure:
+        return _derive_courses(exposure)
+    if shared.courses is None:
+        shared.courses = _derive_courses(exposure)
+    return shared.courses.copy()
+
+
+def _derive_courses(exposure: pd.DataFrame) -> pd.DataFrame:
     ex = _exposure(exposure).sort_values(["patient_id", "drug", "start", "end"], kind="stable", na_position="last")
     keys = [ex["patient_id"], ex["drug"]]
     # a new course begins after every discontinued interval of the same drug

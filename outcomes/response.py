@@ -246,9 +246,10 @@ def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback
     avalc = pd.Series(pd.NA, index=subjects.index, dtype="object")
     adt = pd.Series(pd.NaT, index=subjects.index, dtype="datetime64[ns]")
     for value, dates in events:  # a handful of events, not a loop over patients
-        hit = avalc.isna() & subjects.map(dates).notna()
+        when = subjects.map(dates)
+        hit = avalc.isna() & when.notna()
         avalc = avalc.mask(hit, value)
-        adt = adt.mask(hit, subjects.map(dates))
+        adt = adt.mask(hit, when)
     if fallback is not None:
         avalc = avalc.fillna(fallback)
     return pd.DataFrame({"USUBJID": subjects, "AVALC": avalc, "ADT": adt})
@@ -417,8 +418,13 @@ def derive_adrs(
             other.append(derive(rs, adsl, reference_date=reference_date, evaluator=evaluator, testcd=testcd,
                                 date_imputation=date_imputation, window_days=window_days))  # fmt: skip
     out = pd.concat([params, ovr, *other], ignore_index=True)
+    del params, ovr, other
     order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
-    out = out.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    # the order from the key columns alone, then every column taken once (millions of rows at registry scale:
+    # sort_values().reset_index() copies the whole frame twice)
+    rows = out[order].sort_values(order, kind="stable", na_position="last").index.to_numpy()
+    out = out.take(rows)
+    out.index = pd.RangeIndex(len(out))
     out.insert(1, "ASEQ", out.groupby("USUBJID").cumcount() + 1)
     return out
 

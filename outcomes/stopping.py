@@ -87,7 +87,7 @@ def derive_stopping_cohort(
     if "criteria" in rs.columns:  # PERCIST and iRECIST have their own categories, never mixed into RECIST
         crit = per_distinct_text(rs["criteria"], lambda c: c.astype("string").str.upper().str.replace(" ", ""))
         rs = rs[crit.isna() | crit.isin(["RECIST1.1", "RECIST", "INVESTIGATOR"])]
-    courses = derive_courses(ex)
+    courses = derive_courses(exposure)  # the frame given (its dates parse as ex's): shared when the caller shares it
     idx = derive_index_therapy(courses, index_drug=index_drug).set_index("patient_id")
     last = _last_contact(followup).reindex(idx.index)
     # last known alive: the latest follow-up contact, or a later record (at a cut-off the contact may come after it)

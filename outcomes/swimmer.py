@@ -215,6 +215,14 @@ def _off_segments(on: pd.DataFrame, lanes: pd.DataFrame) -> pd.DataFrame:
     ).astype({"drug": "string", "dose_level": "object", "dose": "string", "reason": "string", "record_id": "string"})
 
 
+def _shown(values: pd.Series, template: str) -> pd.Series:
+    """``template`` filled with each cell, "" for a missing or empty one; once per distinct value of a text
+    column (hundreds of thousands of markers repeat a few criteria, sites and drugs)."""
+    from tkitrack.schemas.distinct import per_distinct_text
+
+    return per_distinct_text(values, lambda s: s.map(lambda v: template.format(v) if pd.notna(v) and v != "" else ""))
+
+
 def _markers(
     assessment: pd.DataFrame,
     disease_event: pd.DataFrame,
@@ -230,7 +238,7 @@ def _markers(
     rs_detail = "Overall response " + rs["response"].astype(str)
     for extra in ("criteria", "modality"):
         if extra in rs.columns:
-            rs_detail = rs_detail + rs[extra].map(lambda v: f", {v}" if pd.notna(v) and v != "" else "")
+            rs_detail = rs_detail + _shown(rs[extra], ", {}")
     parts.append(
         pd.DataFrame(
             {
@@ -245,7 +253,7 @@ def _markers(
         )
     )
     de = disease_event.loc[disease_event["kind"].isin(["recurrence", "metastasis", "progression"])]
-    site = de["site"].map(lambda v: f" ({v})" if pd.notna(v) and v != "" else "") if "site" in de else ""
+    site = _shown(de["site"], " ({})") if "site" in de else ""
     kind = de["kind"].replace({"progression": "PD"})
     parts.append(
         pd.DataFrame(
@@ -261,7 +269,7 @@ def _markers(
         )
     )
     pr = procedure.loc[procedure["kind"].isin(SURGERY_KINDS)]
-    margin = pr["margin"].map(lambda v: f", margin {v}" if pd.notna(v) and v != "" else "") if "margin" in pr else ""
+    margin = _shown(pr["margin"], ", margin {}") if "margin" in pr else ""
     parts.append(
         pd.DataFrame(
             {
@@ -286,11 +294,7 @@ def _markers(
     grade = pd.to_numeric(ae["grade"], errors="coerce").astype("float64")
     ae = ae.loc[grade >= ae_min_grade]
     grade = grade.loc[ae.index]
-    attributed = (
-        ae["attributed_drug"].map(lambda v: f", attributed to {v}" if pd.notna(v) and v != "" else "")
-        if "attributed_drug" in ae
-        else ""
-    )
+    attributed = _shown(ae["attributed_drug"], ", attributed to {}") if "attributed_drug" in ae else ""
     parts.append(
         pd.DataFrame(
             {

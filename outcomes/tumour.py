@@ -95,13 +95,15 @@ def derive_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def derive_best_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
+def derive_best_percent_change(assessment: pd.DataFrame, *, change: pd.DataFrame | None = None) -> pd.DataFrame:
     """Best (smallest) post-baseline % change up to and including the first PD, with the best response seen.
 
     Parameters
     ----------
     assessment : pandas.DataFrame
         As for :func:`derive_percent_change`; ``response`` gives the overall response per assessment.
+    change : pandas.DataFrame, optional
+        :func:`derive_percent_change` of ``assessment`` when the caller has it already (not derived again).
 
     Returns
     -------
@@ -119,7 +121,7 @@ def derive_best_percent_change(assessment: pd.DataFrame) -> pd.DataFrame:
     >>> derive_best_percent_change(a)[["best_pct_change", "best_response"]].to_numpy().tolist()
     [[-40.0, 'PR']]
     """
-    change = derive_percent_change(assessment)
+    change = derive_percent_change(assessment) if change is None else change
     post = change.loc[~change["is_baseline"]]
     first_pd = (
         post.loc[post["response"].eq("PD").to_numpy(dtype=bool, na_value=False)].groupby("patient_id")["date"].min()
@@ -162,15 +164,17 @@ def derive_best_response_from_adrs(frame: pd.DataFrame, adrs: pd.DataFrame, *, p
     return frame.assign(best_response=frame["patient_id"].map(best).fillna("MISSING").astype("object"))
 
 
-def derive_unmeasured(assessment: pd.DataFrame, patients: pd.Series | list) -> pd.DataFrame:
+def derive_unmeasured(assessment: pd.DataFrame, patients: pd.Series | list, *,
+                      best: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
     """Patients of ``patients`` without a best % change, and why: ``patient_id, reason``.
 
     Reasons: "without a measured target lesion" (no sum of diameters recorded) or "without a measurement after
     baseline" (a baseline sum only, or a baseline sum of 0). Figures drawn from :func:`derive_best_percent_change`
-    name them in a footnote instead of dropping them silently.
+    name them in a footnote instead of dropping them silently. ``best``: that function's result for
+    ``assessment`` (every patient's) when the caller has it already.
     """
     wanted = pd.Index(pd.Series(patients, dtype="object").unique())
-    best = derive_best_percent_change(assessment)
+    best = derive_best_percent_change(assessment) if best is None else best
     missing = wanted.difference(pd.Index(best["patient_id"]))
     a = _checked(assessment)
     measured = a.loc[a["sum_diameters"].notna() & a["date"].notna(), "patient_id"].unique()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["per_distinct_text", "text_codes"]
+__all__ = ["per_distinct_rows", "per_distinct_text", "text_codes"]
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -46,3 +46,22 @@ def per_distinct_text(values: pd.Series, transform: Callable[[pd.Series], pd.Ser
     cells = list(distinct) + ([values.dtype.na_value] if missing else [])  # a missing cell (-1) is the last
     out = transform(pd.Series(cells, dtype=values.dtype, name=values.name))
     return pd.Series(out.array.take(codes), index=values.index, name=out.name)
+
+
+def per_distinct_rows(frame: pd.DataFrame, rule: Callable[[pd.DataFrame], pd.Series]) -> pd.Series:
+    """``rule(frame)`` for a row-by-row ``rule`` (its result for a row depends on that row's cells alone),
+    computed on the distinct rows of a frame of pandas ``string`` columns and spread back; any other frame is
+    given to ``rule`` whole. (Each ``string`` column's missing cells are its one missing value.)"""
+    if frame.empty or not all(isinstance(t, pd.StringDtype) for t in frame.dtypes):
+        return rule(frame)
+    codes, sizes = [], []
+    for name in frame.columns:
+        column_codes, distinct = pd.factorize(frame[name], use_na_sentinel=False)
+        codes.append(column_codes)
+        sizes.append(max(len(distinct), 1))
+    if float(np.prod(sizes, dtype="float64")) >= 2**62:
+        return rule(frame)
+    key = np.ravel_multi_index(codes, sizes)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    out = rule(frame.iloc[first])
+    return pd.Series(out.to_numpy()[inverse.ravel()], index=frame.index, name=out.name)

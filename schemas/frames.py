@@ -206,11 +206,16 @@ def _dose_not_positive(df: pd.DataFrame) -> pd.Series:
 
 
 def _response_outside_criteria(column: str) -> typing.Callable[[pd.DataFrame], pd.Series]:
-    def failing(df: pd.DataFrame) -> pd.Series:  # unknown responses or criteria are FLD002's, not this rule's
+    def rows(df: pd.DataFrame) -> pd.Series:  # unknown responses or criteria are FLD002's, not this rule's
         known = df[column].isin(vocabulary("response").values) & (
             df["criteria"].isna() | df["criteria"].isin(vocabulary("criteria").values)
         )
         return (known & ~response_allowed(df["criteria"], df[column])).astype(bool)
+
+    def failing(df: pd.DataFrame) -> pd.Series:  # each (criteria, response) pair judged once: a registry has a few
+        from tkitrack.schemas.distinct import per_distinct_rows
+
+        return per_distinct_rows(df[[column, "criteria"]], rows)
 
     return failing
 

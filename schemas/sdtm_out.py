@@ -435,6 +435,7 @@ def records_to_sdtm(
     study: str = "TKITRACK",
     free_text: bool = True,
     domains: Collection[str] | None = None,
+    rs_first_rows: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
 
@@ -452,6 +453,11 @@ def records_to_sdtm(
     domains : collection of str, optional
         Only these datasets (names as returned, ``SUPP--`` included; DM is always built), each the same as in the
         full set: for a caller that reads a few (the ADaM derivation). None builds every one.
+    rs_first_rows : bool
+        RS holds only the first row of each assessment: its overall response (OVRLRESP) when it has one, else
+        the first of its other tests; every cell, RSSEQ included, is that of the whole RS. What the ADaM
+        derivation reads (the overall responses, and each assessment's date and criteria) at a third of the
+        rows; not for an SDTM export. Only with ``domains`` that leave out TU, TR and SUPPRS/SUPPTR.
 
     Returns
     -------
@@ -490,8 +496,12 @@ def records_to_sdtm(
         out["AE"], supp_ae = _ae(ae, ref, study, supp=want("SUPPAE"))
         if supp_ae is not None:
             supps["SUPPAE"] = supp_ae
+    rs_only = not want("TU", "TR", "SUPPRS", "SUPPTR")
+    if rs_first_rows and not rs_only:
+        raise InputError("rs_first_rows leaves out RS rows that TU, TR and SUPPRS/SUPPTR refer to; "
+                         "ask for them without it")  # fmt: skip
     if want("RS", "TU", "TR", "SUPPRS", "SUPPTR"):
-        rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study, rs_only=not want("TU", "TR", "SUPPRS", "SUPPTR"))
+        rs, tu, tr, supp_rs, supp_tr = rs_tu_tr(a, pt, ref, study, rs_only=rs_only, rs_first_rows=rs_first_rows)
         out |= {"RS": rs} if tu is None else {"RS": rs, "TU": tu, "TR": tr}
         supps |= {} if supp_rs is None else {"SUPPRS": supp_rs, "SUPPTR": supp_tr}
     if want("SS", "SUPPSS"):

@@ -32,11 +32,12 @@ def _invert(table: dict[str, str]) -> dict[str, str]:
 
 
 def _rs(a: pd.DataFrame, criteria: pd.Series, evaluator: pd.Series, blfl: np.ndarray, given: pd.Series,
-        ref: pd.DataFrame, study: str) -> pd.DataFrame:  # fmt: skip
+        ref: pd.DataFrame, study: str, *, first_rows: bool = False) -> pd.DataFrame:  # fmt: skip
     """RS: per assessment (in ``a``'s order) one row per test of ``_RS_TESTS`` that has a value, in that order.
 
     Built as cells picked from whole columns (each column made text once), not as a frame per test sorted back
-    into order: RS has three or four rows per assessment, millions at registry scale.
+    into order: RS has three or four rows per assessment, millions at registry scale. ``first_rows``: only the
+    first row of each assessment (its OVRLRESP row when it has one), every cell and RSSEQ as in the whole RS.
     """
     orres, stresc = [], []
     for code, (column, _) in _RS_TESTS.items():
@@ -48,6 +49,12 @@ def _rs(a: pd.DataFrame, criteria: pd.Series, evaluator: pd.Series, blfl: np.nda
     present = np.column_stack([o.notna().to_numpy() for o in orres]).ravel()  # row-major: assessment, then test
     row = np.repeat(np.arange(len(a)), len(_RS_TESTS))[present]
     test = np.tile(np.arange(len(_RS_TESTS)), len(a))[present]
+    seq = None
+    if first_rows:  # RSSEQ numbers the rows of the whole RS (1.. per subject in row order), then the first are kept
+        subject = pd.factorize(a["patient_id"])[0][row]
+        seq = (pd.Series(subject).groupby(subject, sort=False).cumcount() + 1).to_numpy(dtype="int64")
+        first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, dtype=bool)
+        row, test, seq = row[first], test[first], seq[first]
     codes = np.array(list(_RS_TESTS), dtype=object)
     labels = np.array([label for _, label in _RS_TESTS.values()], dtype=object)
     patients = txt(a["patient_id"])[row]
@@ -61,21 +68,33 @@ def _rs(a: pd.DataFrame, criteria: pd.Series, evaluator: pd.Series, blfl: np.nda
     rs["EPOCH"] = epoch(when, rs["USUBJID"], ref)
     rs["RSDTC"] = txt(a["date_dtc"])[row]
     rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
-    return add_seq(rs, "RS")
+    if seq is None:
+        return add_seq(rs, "RS")
+    rs.insert(3, "RSSEQ", seq)
+    return rs
 
 
 def rs_tu_tr(
-    a: pd.DataFrame, pt: pd.DataFrame, ref: pd.DataFrame, study: str, *, rs_only: bool = False
+    a: pd.DataFrame,
+    pt: pd.DataFrame,
+    ref: pd.DataFrame,
+    study: str,
+    *,
+    rs_only: bool = False,
+    rs_first_rows: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """RS, TU, TR and SUPPRS, SUPPTR of typed assessment records (``ref``: the subjects' reference dates);
-    ``rs_only``: RS alone, the others None."""
+    ``rs_only``: RS alone, the others None; with it ``rs_first_rows``: RS of the first row of each assessment
+    only (see :func:`tkitrack.schemas.sdtm_out.records_to_sdtm`)."""
+    if rs_first_rows and not rs_only:
+        raise ValueError("rs_first_rows needs rs_only: TU, TR and SUPP-- are built against the whole RS")
     a = a.sort_values(["patient_id", "date", "id"], kind="stable").reset_index(drop=True)
     a["_grp"] = "A" + (a.groupby("patient_id").cumcount() + 1).astype(str)
     evaluator = a["evaluator"].map(_invert(EVALUATORS_SDTM)).fillna(a["evaluator"])
     criteria = a["criteria"].map(_invert(CRITERIA_SDTM)).fillna(a["criteria"])
     blfl = np.where(a["baseline"].fillna(False).astype(bool), "Y", "")
     given = a["response"].isna() & a["response_given"].notna()
-    rs = _rs(a, criteria, evaluator, blfl, given, ref, study)
+    rs = _rs(a, criteria, evaluator, blfl, given, ref, study, first_rows=rs_first_rows)
     if rs_only:
         return rs, None, None, None, None
 

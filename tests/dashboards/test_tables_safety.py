@@ -121,3 +121,16 @@ def test_safety_listings_are_reader_text(frames, raw_artefacts):
     for t in tables.values():
         cells = t.to_frame().astype(str).to_numpy().ravel()
         assert raw_artefacts(cells, [t.title, *t.footnotes, *(c.label for c in t.columns)]) == []
+
+
+def test_exposure_tables_from_a_summary_already_derived_are_the_same_and_leave_it_unchanged(frames):
+    from tkitrack.dashboards.tables_safety import table_exposure_listing
+    from tkitrack.outcomes.exposure import derive_exposure_summary
+
+    summary = derive_exposure_summary(frames["exposure"], frames["patient"], frames["followup"])
+    kept = summary.copy()
+    for make in (table_exposure, table_exposure_listing):
+        shared, alone = make(frames, summary=summary), make(frames)
+        pd.testing.assert_frame_equal(shared.rows, alone.rows, check_exact=True)
+        assert shared.to_html() == alone.to_html()
+    pd.testing.assert_frame_equal(summary, kept, check_exact=True)  # both tables change only their copy

@@ -304,6 +304,28 @@ def test_competing_endpoints_reuse_the_stopping_cohort_and_the_adam_and_equal_a_
         derived.competing_endpoint("PFS")
 
 
+def test_after_a_release_the_endpoints_read_adtte_alone_from_disk(cohort_engine, tmp_path, monkeypatch):
+    """A report lets go of the ADaM after its response section; the endpoints derived later read ADTTE back
+    once, not ADRS (millions of rows at registry scale), and give what the ADaM in memory gives."""
+    d = Derived(engine=cohort_engine, directory=tmp_path)
+    adam = d.adam()
+    d.release()
+    read: list[str] = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, *a, **k: read.append(Path(path).name) or real(path, *a, **k))
+    pfs, os_ = d.endpoint("PFS"), d.endpoint("OS")
+    after = d.competing_endpoint("RELAPSE_AFTER_STOP")
+    assert read == ["2.parquet"]  # adsl, adrs, adtte: the third, once
+    assert d.hits == ["adam"] and d.computed == ["adam", "endpoint", "endpoint", "competing_endpoint"]
+    in_hand = Derived(d.frames)
+    for code, got in (("PFS", pfs), ("OS", os_)):
+        pd.testing.assert_frame_equal(got, derive_endpoint({}, code, adam=adam), check_exact=True)
+        pd.testing.assert_frame_equal(got, in_hand.endpoint(code), check_exact=True)
+    pd.testing.assert_frame_equal(after, in_hand.competing_endpoint("RELAPSE_AFTER_STOP"), check_exact=True)
+    d.release()  # the ADTTE read back goes too
+    assert d._adtte_part is None
+
+
 def test_text_read_back_shares_equal_values_and_changes_nothing_else():
     """Parquet gives each text cell its own ``str``; read back, equal values are one object (a registry's ids
     repeat over millions of rows). Values, missing cells (None, NaN and NA each kept), dtypes and index are

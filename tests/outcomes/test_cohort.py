@@ -69,3 +69,45 @@ def test_adam_from_the_sdtm_datasets_it_reads_is_the_adam_of_every_dataset():
     assert len(adam["adsl"]) == 80 and len(adam["adrs"]) and len(adam["adtte"])
     for name, frame in every.items():
         pd.testing.assert_frame_equal(adam[name], frame, check_exact=True)
+
+
+def _cohort_frames(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    from tkitrack.sample_data.generate import generate_cohort
+    from tkitrack.schemas.parse import parse_records
+
+    frames = {}
+    for record, raw in generate_cohort(n, seed=seed).items():
+        frames[record], problems = parse_records(record, raw)
+        assert problems.empty
+    return frames
+
+
+def test_adam_reads_assessments_without_an_overall_response_as_the_whole_rs_does():
+    """derive_adam_from_records builds RS as the first row of each assessment: an assessment without an overall
+    response still gives its date (LSTALVDT) and its criteria (a PERCIST one adds the PERCIST parameters)."""
+    from tkitrack.outcomes.cohort import derive_adam_from_records
+    from tkitrack.outcomes.tte import derive_adam
+    from tkitrack.schemas.sdtm import records_to_sdtm
+
+    frames = _cohort_frames(40, seed=11)
+    a = frames["assessment"].copy()
+    alive = frames["followup"].groupby("patient_id")["death_date"].apply(lambda d: d.isna().all())
+    responded = a.loc[a["response"].notna(), "patient_id"]
+    late, percist = [p for p in responded.unique() if alive.get(p, False)][:2]
+    last_late = a.index[a["patient_id"] == late][-1]
+    a.loc[last_late, ["response", "target_response", "date_dtc"]] = [pd.NA, "PR", "2031-06-15"]
+    a.loc[last_late, "date"] = pd.Timestamp("2031-06-15")
+    last_percist = a.index[a["patient_id"] == percist][-1]
+    a.loc[last_percist, ["response", "target_response", "criteria"]] = [pd.NA, "PR", "PERCIST"]
+    frames["assessment"] = a
+
+    full = records_to_sdtm(frames)
+    late_rs = full["RS"][(full["RS"]["USUBJID"] == late) & (full["RS"]["RSDTC"] == "2031-06-15")]
+    assert late_rs["RSTESTCD"].tolist()[0] == "TRGRESP" and "OVRLRESP" not in set(late_rs["RSTESTCD"])
+    every = derive_adam(full, reference="TRTSDT")
+    adam = derive_adam_from_records(frames)
+    for name, frame in every.items():
+        pd.testing.assert_frame_equal(adam[name], frame, check_exact=True)
+    adsl = adam["adsl"].set_index("USUBJID")
+    assert adsl.loc[late, "LSTALVDT"] == pd.Timestamp("2031-06-15")  # the date of an RS row that is no OVRLRESP
+    assert "MBOR" in set(adam["adrs"]["PARAMCD"])  # PERCIST criteria found on an RS row that is no OVRLRESP

@@ -88,3 +88,46 @@ def test_an_interval_without_a_start_is_refused_with_the_patient():
     ex = EXPOSURE.assign(start=EXPOSURE["start"].where(EXPOSURE["patient_id"] != "P3"))
     with pytest.raises(InputError, match="patient P3 has an interval without a start date"):
         derive_courses(ex)
+
+
+def test_shared_courses_are_derived_once_per_exposure_frame_and_handed_out_as_copies(monkeypatch):
+    import tkitrack.outcomes.courses as courses
+
+    ex = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "drug": ["crizotinib", "larotrectinib", "entrectinib"],
+                       "start": pd.to_datetime(["2020-01-01", "2020-06-01", "2020-02-01"]),
+                       "end": pd.to_datetime(["2020-05-01", None, None]), "discontinued": [True, False, False]})  # fmt: skip
+    other = ex.copy()
+    expected = derive_courses(ex)
+    calls = []
+    real = courses._derive_courses
+    monkeypatch.setattr(courses, "_derive_courses", lambda e: calls.append(e) or real(e))
+    with courses.SharedCourses(ex):
+        first = derive_courses(ex)
+        first.loc[0, "drug"] = "changed"  # a caller's change to its copy is not seen by the next
+        pd.testing.assert_frame_equal(derive_courses(ex), expected, check_exact=True)
+        pd.testing.assert_frame_equal(derive_index_therapy(ex), derive_index_therapy(expected), check_exact=True)
+        assert len(calls) == 1
+        derive_courses(other)  # another frame, even an equal one: derived as always
+        assert len(calls) == 2
+    derive_courses(ex)  # outside the block nothing is shared
+    assert len(calls) == 3
+
+
+def test_a_report_derives_the_courses_of_its_records_once(monkeypatch):
+    import tkitrack.outcomes.courses as courses
+    from tkitrack.outcomes.cache import Derived
+    from tkitrack.sample_data.generate import generate_cohort
+    from tkitrack.schemas.parse import parse_records
+
+    frames = {}
+    for record, raw in generate_cohort(30, seed=3).items():
+        frames[record], _ = parse_records(record, raw)
+    seen = []
+    real = courses._derive_courses
+    monkeypatch.setattr(courses, "_derive_courses", lambda e: seen.append(e is frames["exposure"]) or real(e))
+    d = Derived(frames)
+    d.stopping_cohort()
+    d.get("index", lambda f: derive_index_therapy(f["exposure"]))
+    d.get("courses", lambda f: derive_courses(f["exposure"]))
+    d.adam()  # its courses come from SDTM EX: another frame
+    assert seen == [True, False]

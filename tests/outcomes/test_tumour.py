@@ -54,3 +54,14 @@ def test_best_change_up_to_first_pd(assessment):
 def test_missing_column(assessment):
     with pytest.raises(InputError, match="sum_diameters"):
         derive_percent_change(assessment.drop(columns="sum_diameters"))
+
+
+def test_best_change_and_unmeasured_from_a_change_already_derived(assessment):
+    from tkitrack.outcomes.tumour import derive_unmeasured
+
+    change = derive_percent_change(assessment)
+    best = derive_best_percent_change(assessment)
+    pd.testing.assert_frame_equal(derive_best_percent_change(assessment, change=change), best, check_exact=True)
+    patients = [*assessment["patient_id"].unique(), "NOBODY"]
+    pd.testing.assert_frame_equal(derive_unmeasured(assessment, patients, best=best),
+                                  derive_unmeasured(assessment, patients), check_exact=True)  # fmt: skip

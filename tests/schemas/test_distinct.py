@@ -55,3 +55,27 @@ def test_per_distinct_text_of_a_string_column_transforms_its_missing_value_once(
         " CR",
         "<NA>",
     ]
+
+
+def test_a_row_rule_on_distinct_rows_is_the_rule_on_every_row():
+    from tkitrack.schemas.distinct import per_distinct_rows
+    from tkitrack.schemas.vocabulary import response_allowed
+
+    crit = pd.Series(["RECIST1.1", None, "PERCIST", "RECIST1.1", "PERCIST", None, "iRECIST", "PERCIST"] * 3,
+                     dtype="string")  # fmt: skip
+    resp = pd.Series(["CR", "CMR", "CMR", "CMR", None, "PR", "iCPD", "PD"] * 3, dtype="string")
+    frame = pd.DataFrame({"response": resp, "criteria": crit}).set_axis(np.arange(24)[::-1] * 10)
+    calls = []
+
+    def rule(df):
+        calls.append(len(df))
+        return ~response_allowed(df["criteria"], df["response"])
+
+    out = per_distinct_rows(frame, rule)
+    assert calls == [8]  # eight distinct (response, criteria) rows, missing cells included
+    expected = ~response_allowed(frame["criteria"], frame["response"])
+    pd.testing.assert_series_equal(out, expected, check_exact=True)
+    assert out.tolist()[:8] == [False, True, False, True, False, False, False, True]
+    objects = frame.astype(object)  # not every column pandas text: the rule runs on the whole frame
+    pd.testing.assert_series_equal(per_distinct_rows(objects, rule), expected, check_exact=True)
+    assert calls == [8, 24]

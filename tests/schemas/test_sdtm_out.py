@@ -273,3 +273,19 @@ def test_free_text_can_be_left_out(rich_records):
     assert bare["DS"].loc[bare["DS"]["DSDECOD"] == "DEATH", "DSTERM"].tolist() == ["DEATH"]
     assert full["DS"].loc[full["DS"]["DSDECOD"] == "DEATH", "DSTERM"].str.startswith("sepsis").all()
     assert bare["AE"].equals(full["AE"]) and bare["DM"].equals(full["DM"])  # nothing else changes
+
+
+def test_rs_first_rows_are_the_first_row_of_each_assessment_of_the_whole_rs(rich_records):
+    typed = _typed(rich_records)
+    a = typed["assessment"].copy()
+    a.loc[a.index[-1], ["response", "response_given", "target_response"]] = [pd.NA, pd.NA, "SD"]  # no OVRLRESP
+    typed["assessment"] = a
+    whole = records_to_sdtm(typed, study="S")["RS"]
+    first = whole.drop_duplicates(["USUBJID", "RSLNKGRP"]).reset_index(drop=True)
+    assert {"OVRLRESP", "TRGRESP"} <= set(first["RSTESTCD"]) and len(first) < len(whole)
+    part = records_to_sdtm(typed, study="S", domains=["RS"], rs_first_rows=True)["RS"]
+    pd.testing.assert_frame_equal(part, first, check_exact=True)  # RSSEQ numbers the whole RS
+    from tkitrack.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="rs_first_rows"):
+        records_to_sdtm(typed, study="S", domains=["RS", "TR"], rs_first_rows=True)
