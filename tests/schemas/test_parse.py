@@ -355,3 +355,13 @@ def test_numbers_read_once_per_distinct_value_match_each_row_read_alone(doses):
         None if pd.isna(f["dose"].iloc[0]) else f["dose"].iloc[0] for f, _ in alone]
     assert [r[3] for r in _problems(found)] == [r[3] for _, p in alone for r in _problems(p)]
     assert frame["dose"].dtype == "float64"
+
+
+def test_cells_stripped_once_per_distinct_value_keep_each_rows_control_character_and_blank():
+    """Text is stripped per distinct cell and spread back: a control character repeated on rows 2 and 5 is FLD010
+    on both, ' x ' and 'x' are one value, blank and missing cells are missing."""
+    notes = ["x", "bell\x07", " x ", "", "bell\x07", None, "  "]
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": n} for n in notes))
+    assert _problems(found) == [("P1", 2, "note", "FLD010", "error", r"bell\x07"),
+                                ("P1", 5, "note", "FLD010", "error", r"bell\x07")]  # fmt: skip
+    assert [None if pd.isna(v) else v for v in frame["note"]] == ["x", None, "x", None, None, None, None]
