@@ -241,7 +241,7 @@ def test_dates_vs_excludes_only_what_the_rule_excludes():
     changes = {"exposure": [{**EX1, "start": "2013-05-09", "end": "2013-05-10"}, {**EX1, "start": "2013-05-10",
                                                                                    "end": "2013-05-11"}]}  # fmt: skip
     dt2 = _run(changes, "DT002")
-    assert list(zip(dt2["record"], dt2["field"], dt2["value"])) == [("exposure", "start", "2013-05-09")]
+    assert list(zip(dt2["record"], dt2["field"], dt2["value"], strict=True)) == [("exposure", "start", "2013-05-09")]
     late = {"exposure": [{**EX1, "start": "2023-06-02", "end": ""}], "ae": [{**AE1, "start": "2023-06-02", "end": ""}]}
     dt3 = _run(late, "DT003")
-    assert list(zip(dt3["record"], dt3["field"], dt3["value"])) == [("ae", "start", "2023-06-02")]
+    assert list(zip(dt3["record"], dt3["field"], dt3["value"], strict=True)) == [("ae", "start", "2023-06-02")]

@@ -352,7 +352,8 @@ def test_numbers_read_once_per_distinct_value_match_each_row_read_alone(doses):
     frame, found = _parse("exposure", *({**EXPOSURE, "dose": d} for d in doses))
     alone = [_parse("exposure", {**EXPOSURE, "dose": d}) for d in doses]
     assert [None if pd.isna(v) else v for v in frame["dose"]] == [
-        None if pd.isna(f["dose"].iloc[0]) else f["dose"].iloc[0] for f, _ in alone]
+        None if pd.isna(f["dose"].iloc[0]) else f["dose"].iloc[0] for f, _ in alone
+    ]
     assert [r[3] for r in _problems(found)] == [r[3] for _, p in alone for r in _problems(p)]
     assert frame["dose"].dtype == "float64"
 
