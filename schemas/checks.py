@@ -147,7 +147,8 @@ def _dates_vs(frames: Frames, column: str, after: bool, records=None, exclude=()
     dates = _shared(frames, "dated_records", dated_records)
     if records is not None:
         dates = dates[dates["record"].isin(records)]
-    dates = dates[~dates["record"].isin(exclude)]
+    if exclude:  # a selection of every row would copy the long frame for nothing
+        dates = dates[~dates["record"].isin(exclude)]
     limits = _shared(frames, "patient_dates", _patient_dates)[column]
     lim = dates["patient_id"].map(limits)
     bad = (dates["date"] > lim) if after else (dates["date"] < lim)

@@ -86,7 +86,9 @@ def find_sum_contradictions(assessment: pd.DataFrame) -> pd.DataFrame:
         ``target_response``), ``value`` and ``message`` (every contradiction of that data point).
     """
     cols = ["index", "field", "value", "message"]
-    assessment = assessment.reset_index(drop=True)
+    # only the columns used here: the row selection and sort below copy every column they are given
+    used = ["patient_id", "date", "criteria", "evaluator", "baseline", "sum_diameters", "response", "target_response"]
+    assessment = assessment[used].reset_index(drop=True)
     crit = assessment["criteria"].astype("object").where(assessment["criteria"].notna(), "RECIST1.1")
     keep = crit.isin(RECIST_ARITHMETIC_CRITERIA) & assessment["sum_diameters"].notna() & assessment["date"].notna()
     a = assessment.loc[keep].assign(

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -117,10 +118,22 @@ def stripped_text(values: pd.Series) -> pd.Series:
 
 
 def stripped_cells(values: pd.Series) -> tuple[pd.Series, list[str]]:
-    """:func:`stripped_text` and the same cells as a list of ``str`` with ``""`` for a missing one.
+    """:func:`stripped_text` and the texts of its cells as a list of ``str`` (``""`` for a missing cell): each
+    cell's, or for a column of text (pandas ``string`` in python storage, or object holding only text and missing
+    cells) each distinct cell's once, so that a search over the list finds what a search over the cells would.
 
-    ``str.strip`` is mapped over the cells in C (a missing cell read as ``""``); the cells left empty are then
-    found by one comparison of the array and made missing."""
+    A column of text is stripped once per distinct value and spread back by the codes (ids, codes and dates
+    repeat). Otherwise ``str.strip`` is mapped over the cells in C (a missing cell read as ``""``); the cells left
+    empty are then found by one comparison of the array and made missing."""
+    python = values.dtype == object and pd.StringDtype().storage == "python"
+    found = text_codes(values) if python or values.dtype == pd.StringDtype("python") else None
+    if found is not None:
+        codes, distinct = found
+        plain = list(map(str.strip, distinct.tolist()))
+        stripped = np.array([*plain, ""], dtype=object)  # a missing cell's code is -1: the "" appended last
+        stripped[stripped == ""] = pd.NA
+        text = pd.arrays.StringArray(stripped).take(codes)
+        return pd.Series(text, index=values.index, name=values.name), plain + [""] * bool((codes < 0).any())
     text = values.astype("string")
     plain = list(map(str.strip, text.to_numpy(dtype=object, na_value="")))
     out = np.array(plain, dtype=object)

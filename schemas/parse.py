@@ -75,7 +75,7 @@ def _check_columns(record: str, raw: pd.DataFrame, source: str) -> None:
 
 def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(numbers, cells that are not numbers, cells that are numbers but not finite or too large)."""
-    num = pd.to_numeric(text, errors="coerce")
+    num = _to_numbers(text)
     # whether a cell looks like digits matters only where to_numeric refused it (an overflowing 1e999 or such)
     refused = (text.notna() & num.isna()).to_numpy(dtype=bool)
     looks = pd.Series(False, index=text.index)
@@ -88,6 +88,19 @@ def _numbers(text: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series, pd.Seri
     if dtype == "Int64":
         bad |= (num.notna() & (num % 1 != 0) & ~infinite).fillna(False)
     return num.where(~bad & ~infinite), bad, infinite
+
+
+def _to_numbers(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce")`` of a column of text, each distinct text read once and spread back
+    by the codes (measurements repeat). The distinct values are the column's set of values, its missing value
+    included when it has one, so that to_numeric picks the same type (integer or float, nullable for text) as for
+    the whole column."""
+    codes, distinct = pd.factorize(text.array, use_na_sentinel=True)
+    values = np.asarray(distinct, dtype=object)
+    if (codes < 0).any():  # a missing cell's code is -1: the missing value appended last
+        values = np.append(values, text.dtype.na_value if isinstance(text.dtype, pd.StringDtype) else None)
+    read = pd.to_numeric(pd.Series(pd.array(values, dtype=text.dtype)), errors="coerce")
+    return pd.Series(read.array.take(codes), index=text.index, name=text.name)
 
 
 def _partial_dates(text: pd.Series, rule: str) -> tuple[pd.Series, pd.Series, pd.Series]:

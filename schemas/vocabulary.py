@@ -196,12 +196,14 @@ def response_allowed(criteria: pd.Series, response: pd.Series) -> pd.Series:
     Vectorised over the rows (one lookup of the few distinct criteria); a missing response is allowed.
     """
     crit = criteria.astype("object").where(criteria.notna(), "RECIST1.1").to_numpy()
-    given = response.astype("object")
-    allowed = np.zeros(len(given), dtype=bool)
-    for name in set(crit):  # the rows of each distinct criteria against its categories
-        rows = crit == name
-        allowed[rows] = given[rows].isin(response_categories(name)).to_numpy()
-    return pd.Series(allowed, index=response.index) | response.isna().to_numpy()
+    crit_codes, crits = pd.factorize(crit)
+    # each distinct response against each distinct criteria's categories once, spread back by the codes; a
+    # missing response (code -1, the last column) is allowed
+    given_codes, givens = pd.factorize(response.astype("object").to_numpy(), use_na_sentinel=True)
+    table = np.ones((len(crits), len(givens) + 1), dtype=bool)
+    for i, name in enumerate(crits):
+        table[i, : len(givens)] = pd.Series(givens, dtype=object).isin(response_categories(name)).to_numpy()
+    return pd.Series(table[crit_codes, given_codes], index=response.index)
 
 
 _CONSTANTS = {

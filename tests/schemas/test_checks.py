@@ -233,3 +233,15 @@ def test_a_patient_listed_twice_is_looked_up_once():
     # a re-imported patient row (reported as PT010/PT011 by the store) must not break the lookups
     found = _run({"patient": [P1, P1], "exposure": [{**EX1, "dose": "1000"}]})
     assert found[["rule_id", "patient_id", "value"]].values.tolist() == [["EX004", "P1", "1000.0 mg"]]
+
+
+def test_dates_vs_excludes_only_what_the_rule_excludes():
+    """DT002 looks at every record's dates (an exposure before birth fires, on the birth day not); DT003 leaves
+    exposure to EX002 (an exposure a day after the last contact is not DT003, an AE a day after is)."""
+    changes = {"exposure": [{**EX1, "start": "2013-05-09", "end": "2013-05-10"}, {**EX1, "start": "2013-05-10",
+                                                                                   "end": "2013-05-11"}]}  # fmt: skip
+    dt2 = _run(changes, "DT002")
+    assert list(zip(dt2["record"], dt2["field"], dt2["value"], strict=True)) == [("exposure", "start", "2013-05-09")]
+    late = {"exposure": [{**EX1, "start": "2023-06-02", "end": ""}], "ae": [{**AE1, "start": "2023-06-02", "end": ""}]}
+    dt3 = _run(late, "DT003")
+    assert list(zip(dt3["record"], dt3["field"], dt3["value"], strict=True)) == [("ae", "start", "2023-06-02")]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tkitrack.schemas.checks import EDIT_CHECKS, check_records
-from tkitrack.schemas.checks_tumour import derive_course_starts
+from tkitrack.schemas.checks_tumour import derive_course_starts, find_sum_contradictions
 from tkitrack.schemas.parse import parse_records
 
 TODAY = dt.date(2024, 1, 1)
@@ -202,3 +202,18 @@ def test_as006_sequences_of_interleaved_patients_and_readers_are_kept_apart():
     assert [(r["patient_id"], r["field"], r["value"]) for _, r in found.iterrows()] == [
         ("P1", "response", "PR"), ("P2", "response", "SD")]  # fmt: skip
     assert "2019-09-01" in found["message"].iloc[0] and "2019-11-01" in found["message"].iloc[1]
+
+
+def test_as006_reports_positions_of_a_frame_with_other_columns_and_index():
+    """Only the columns the arithmetic uses are taken: other columns and a non-default index change nothing."""
+    frame = pd.DataFrame({
+        "patient_id": ["P1"] * 3, "date": pd.to_datetime(["2020-01-01", "2020-03-01", "2020-05-01"]),
+        "criteria": [None] * 3, "evaluator": [None] * 3, "baseline": [True, False, False],
+        "sum_diameters": [50.0, 35.1, 35.0], "response": [None, "PR", "PR"], "target_response": [None] * 3,
+    }).astype({"criteria": "string", "evaluator": "string", "baseline": "boolean", "response": "string",
+               "target_response": "string"})  # fmt: skip
+    plain = find_sum_contradictions(frame)
+    wide = find_sum_contradictions(frame.assign(note="x", id=[7, 8, 9]).set_axis([30, 10, 20]))
+    pd.testing.assert_frame_equal(plain, wide)
+    # -29.8% is not a PR; -30% exactly is
+    assert plain["index"].tolist() == [1] and plain["field"].tolist() == ["response"]

@@ -127,7 +127,11 @@ def test_stripped_cells_strip_and_make_empty_cells_missing():
     expected = pd.Series(["a", pd.NA, pd.NA, pd.NA, pd.NA, "x", "b\x00", pd.NA, "é", pd.NA, "2019-06"],
                          index=range(10, 21), name="c", dtype="string")  # fmt: skip
     pd.testing.assert_series_equal(text, expected)
-    assert plain == ["a", "", "", "", "", "x", "b\x00", "", "é", "", "2019-06"]
+    # a column of text: each distinct cell's text once ("" for the missing ones), as the cells would be searched
+    assert sorted(plain) == sorted(["a", "", "", "x", "b\x00", "", "é", "2019-06", ""])
+    assert set(stripped_cells(raw.astype("string"))[1]) == {"a", "", "x", "b\x00", "é", "2019-06"}
+    mixed = pd.Series([" 1 ", 1, None], dtype=object)  # not all text: cell by cell, as before
+    assert stripped_cells(mixed)[1] == ["1", "1", ""]
     pd.testing.assert_series_equal(stripped_text(raw.astype("string")), expected)
     empty, none = stripped_cells(pd.Series([], dtype=object))
     assert len(empty) == 0 and str(empty.dtype) == "string" and none == []

@@ -332,3 +332,37 @@ def test_booleans_of_a_column_read_once_per_distinct_text():
     frame, found = parse_records("ae", raw)
     assert frame["verbatim"].tolist() == [True, False, True, False, False, True, False, False, False, True]
     assert [(r, v) for r, v in zip(found["row"], found["value"], strict=True)] == [(5, "maybe"), (9, "maybe")]
+
+
+def test_numbers_read_once_per_distinct_value_keep_the_whole_number_boundary():
+    """Numbers are read per distinct text and spread back: 2147483647 (the largest whole number kept) on every
+    row it is on, 2147483648 FLD011 on every row, 2.5 FLD006 in a whole-number column, missing cells missing."""
+    grades = ["2147483647", "2147483648", "", "2147483647", "2.5", "2147483648", "3", "3", "-2147483647"]
+    frame, found = _parse("ae", *({**AE, "grade": g} for g in grades))
+    assert [(r[1], r[3], r[5]) for r in _problems(found)] == [
+        (5, "FLD006", "2.5"), (2, "FLD011", "2147483648"), (6, "FLD011", "2147483648")]  # fmt: skip
+    assert frame["grade"].dtype == "Int64"
+    assert [None if pd.isna(v) else v for v in frame["grade"]] == [
+        2147483647, None, None, 2147483647, None, None, 3, 3, -2147483647]  # fmt: skip
+
+
+@pytest.mark.parametrize("doses", [["12", "12", "7"], ["12", "", "12", "7.25"], ["", ""], ["1e5", "abc", "1e5"]])
+def test_numbers_read_once_per_distinct_value_match_each_row_read_alone(doses):
+    """Whole columns, columns with missing cells, all missing, repeated refusals: each row as parsed on its own."""
+    frame, found = _parse("exposure", *({**EXPOSURE, "dose": d} for d in doses))
+    alone = [_parse("exposure", {**EXPOSURE, "dose": d}) for d in doses]
+    assert [None if pd.isna(v) else v for v in frame["dose"]] == [
+        None if pd.isna(f["dose"].iloc[0]) else f["dose"].iloc[0] for f, _ in alone
+    ]
+    assert [r[3] for r in _problems(found)] == [r[3] for _, p in alone for r in _problems(p)]
+    assert frame["dose"].dtype == "float64"
+
+
+def test_cells_stripped_once_per_distinct_value_keep_each_rows_control_character_and_blank():
+    """Text is stripped per distinct cell and spread back: a control character repeated on rows 2 and 5 is FLD010
+    on both, ' x ' and 'x' are one value, blank and missing cells are missing."""
+    notes = ["x", "bell\x07", " x ", "", "bell\x07", None, "  "]
+    frame, found = _parse("exposure", *({**EXPOSURE, "note": n} for n in notes))
+    assert _problems(found) == [("P1", 2, "note", "FLD010", "error", r"bell\x07"),
+                                ("P1", 5, "note", "FLD010", "error", r"bell\x07")]  # fmt: skip
+    assert [None if pd.isna(v) else v for v in frame["note"]] == ["x", None, "x", None, None, None, None]

@@ -342,3 +342,22 @@ def test_import_leaves_the_sqlite_connection_page_cache_as_it_was(sqlite_url):
     _seed(engine)
     with engine.connect() as conn:  # the pool's same connection: the import's larger cache is not kept
         assert conn.execute(text("PRAGMA cache_size")).scalar_one() == before
+
+
+def test_read_frames_for_patients_skips_empty_tables_alike(engine):
+    """A read for some patients gives, for a table with no row at all (probed once instead of per patient), the
+    same empty typed frame as a table whose rows are all other patients' or deleted."""
+    _seed(engine)
+    _add(engine, {"patient": [{**PATIENT, "patient_id": "P2"}], "followup": [{**FOLLOWUP, "patient_id": "P2"}]})
+    with transaction(engine) as session:
+        delete_record(session, "ae", 1, user="nurse", reason="test")
+    with transaction(engine) as session:
+        some = read_frames(session, patients=["P2", "P9"])
+        everything = read_frames(session, include_deleted=True)
+    assert some["patient"]["patient_id"].tolist() == ["P2"] and some["followup"]["patient_id"].tolist() == ["P2"]
+    for record, frame in some.items():
+        assert {c: str(t) for c, t in frame.dtypes.items()} == column_dtypes(record), record
+        if record not in ("patient", "followup"):  # empty tables, P1's rows only (exposure) and deleted (ae)
+            assert len(frame) == 0, record
+            pd.testing.assert_frame_equal(frame, everything[record].iloc[:0].reset_index(drop=True), check_exact=True)
+    assert len(everything["ae"]) == 1 and len(everything["exposure"]) == 1 and len(everything["ihc"]) == 0

@@ -185,3 +185,18 @@ def test_vocabulary_membership_and_source(name, inside, outside, source):
 def test_unknown_vocabulary_raises_key_error():
     with pytest.raises(KeyError, match="colour"):
         vocabulary("colour")
+
+
+def test_response_allowed_per_distinct_pair_matches_row_by_row():
+    """Every (criteria, response) pair, each repeated and in mixed order, answers as its own categories say: the
+    per-distinct table spreads back to exactly the row-by-row result (a missing response allowed)."""
+    crits = ["RECIST1.1", "iRECIST", "PERCIST", "INVESTIGATOR", "XYZ", None]
+    resps = ["CR", "PR", "SD", "PD", "NE", "NON-CR/NON-PD", "iCR", "iUPD", "CMR", "PMD", "cr", "", None]
+    pairs = [(c, r) for c in crits for r in resps] * 3
+    pairs = pairs[1::2] + pairs[::2]
+    crit = pd.Series([c for c, _ in pairs], dtype=object)
+    resp = pd.Series([r for _, r in pairs], dtype=object)
+    want = [r is None or r in response_categories(c or "RECIST1.1") for c, r in pairs]
+    assert response_allowed(crit, resp).tolist() == want
+    assert response_allowed(crit.astype("string"), resp.astype("string")).tolist() == want
+    assert response_allowed(crit.iloc[:0], resp.iloc[:0]).tolist() == []
