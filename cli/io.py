@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Literal
 
@@ -126,11 +127,16 @@ def import_(
     total = sum(len(f) for f in raws.values())
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     try:
-        with Progress(*columns, transient=True, disable=total < 5000) as bar:
-            task = bar.add_task(f"importing {total} rows", total=total)
+        # a bar from 5,000 rows, on a terminal only: on a pipe or file rich draws nothing but writes an empty line
+        # when the bar stops (before rich 15 even when disabled), ahead of the summary
+        bar = Progress(*columns, transient=True) if total >= 5000 else None
+        if bar is not None and not bar.console.is_terminal:
+            bar = None
+        with bar if bar is not None else contextlib.nullcontext():
+            task = bar.add_task(f"importing {total} rows", total=total) if bar is not None else None
             with transaction(engine) as session:
                 counts = add_records(session, raws, user=user(), source=str(path), sources=sources,
-                                     progress=lambda n: bar.advance(task, n))  # fmt: skip
+                                     progress=None if bar is None else lambda n: bar.advance(task, n))  # fmt: skip
                 if kind == "SDTM":
                     exact = _exact_sdtm(path)
                     found = reconcile_sdtm(domains, raws, evaluators=_EVALUATORS["ALL" if exact else evaluator],

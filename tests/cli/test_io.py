@@ -316,3 +316,25 @@ def test_sample_broken_writes_the_package_files_and_refuses_to_replace_them(run_
     assert (tmp_path / "broken" / "ae.csv").read_text() == "edited"  # nothing replaced
     assert run_cli("sqlite:///unused.db", "sample", "broken", "--force").exit_code == 0
     assert (tmp_path / "broken" / "ae.csv").read_bytes() == (SAMPLE / "broken" / "ae.csv").read_bytes()
+
+
+@pytest.mark.parametrize("rows", [4_999, 5_000])
+def test_an_import_either_side_of_the_progress_bar_prints_its_summary_first(cli, tmp_path, rows):
+    """From 5,000 rows the import shows a transient progress bar on a terminal; below it, or on a pipe, none at all
+    (rich writes an empty line there when a bar stops, before rich 15 even a disabled one). Either way the output
+    starts with the summary, as the README's blocks show it."""
+    _write(tmp_path / "in", "patient", [{"patient_id": f"P{i}", "sex": "F", "diagnosis_date": "2019-01-10",
+                                         "histology": "IMT"} for i in range(rows)])  # fmt: skip
+    result = cli("import", str(tmp_path / "in"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"imported {rows} records from "), result.stdout[:200]
+
+
+def test_an_import_on_a_terminal_shows_the_bar_and_still_lands_whole(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich takes the output for a terminal: the bar is drawn
+    _write(tmp_path / "in", "patient", [{"patient_id": f"P{i}", "sex": "F", "diagnosis_date": "2019-01-10",
+                                         "histology": "IMT"} for i in range(5_000)])  # fmt: skip
+    result = cli("import", str(tmp_path / "in"))
+    assert result.exit_code == 0, result.output
+    assert "imported 5000 records from " in result.stdout
+    assert "5000 source rows read: 5000 imported" in result.stdout
