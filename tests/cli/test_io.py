@@ -328,6 +328,7 @@ def test_an_import_either_side_of_the_progress_bar_prints_its_summary_first(cli,
     result = cli("import", str(tmp_path / "in"))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"imported {rows} records from "), result.stdout[:200]
+    assert "\x1b[?25l" not in result.stdout  # no bar's live display off a terminal
 
 
 def test_an_import_on_a_terminal_shows_the_bar_and_still_lands_whole(cli, tmp_path, monkeypatch):
@@ -336,5 +337,6 @@ def test_an_import_on_a_terminal_shows_the_bar_and_still_lands_whole(cli, tmp_pa
                                          "histology": "IMT"} for i in range(5_000)])  # fmt: skip
     result = cli("import", str(tmp_path / "in"))
     assert result.exit_code == 0, result.output
+    assert "\x1b[?25l" in result.stdout  # the bar's live display started (it hides the cursor)
     assert "imported 5000 records from " in result.stdout
     assert "5000 source rows read: 5000 imported" in result.stdout
