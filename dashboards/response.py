@@ -143,8 +143,9 @@ def figure_waterfall(
     data["best_response"] = data["best_response"].astype("string").fillna("MISSING")
     data = data.sort_values(["best_pct_change", "patient_id"], ascending=[False, True], kind="stable")
     data["rank"] = np.arange(1, len(data) + 1)
-    present = [r for r in RESPONSE_ORDER if r in set(data["best_response"])]
-    present += sorted(set(data["best_response"]) - set(present))
+    found = set(data["best_response"].unique())
+    present = [r for r in RESPONSE_ORDER if r in found]
+    present += sorted(found - set(present))
     # Above BARS_MAX patients the bars are not plotly bars (an SVG element each: 10,000 took about 1 s of the
     # report's load in Chromium) but one filled path per response; hover still gives each patient. The figure
     # says so.
