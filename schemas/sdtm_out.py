@@ -134,8 +134,9 @@ def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarra
     start = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfst"]))
     end = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfxen"]))
     when = pd.to_datetime(dates)
-    out = np.select([when < start, end.isna() | (when <= end), when > end], _EPOCHS, default="")
-    return np.where(when.isna() | start.isna(), "", out)
+    code = np.select([when < start, end.isna() | (when <= end), when > end], range(len(_EPOCHS)), default=len(_EPOCHS))
+    code = np.where(when.isna() | start.isna(), len(_EPOCHS), code)
+    return np.array([*_EPOCHS, ""], dtype=object)[code]  # one str object per epoch, not one per row
 
 
 def _split(text: pd.Series) -> list[list[str]]:
