@@ -17,7 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from tkitrack.outcomes.adsl import Reference, derive_adsl
-from tkitrack.outcomes.response import derive_adrs
+from tkitrack.outcomes.response import adrs_in_order, adrs_pieces
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Endpoint",
     "TteSource",
     "derive_adam",
+    "derive_adam_of",
     "derive_duration_of_response",
     "derive_param_tte",
 ]
@@ -353,14 +354,33 @@ def derive_adam(
     dict
         ``{"adsl": ..., "adrs": ..., "adtte": ...}``.
     """
+    return derive_adam_of(
+        {str(k).lower(): v for k, v in sdtm.items()},
+        lstalvdt=lstalvdt,
+        reference=reference,
+        index_drug=index_drug,
+        stop_reasons=stop_reasons,
+    )
+
+
+def derive_adam_of(
+    domains: dict[str, pd.DataFrame],
+    *,
+    lstalvdt: pd.DataFrame | pd.Series | Mapping | None = None,
+    reference: Reference = "RANDDT",
+    index_drug: str | None = None,
+    stop_reasons: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`derive_adam` of ``domains`` (SDTM datasets by lower-case name), which it takes over: each dataset is
+    removed from ``domains`` once nothing left to derive reads it, so that a caller who holds no other reference
+    (:func:`tkitrack.outcomes.cohort.derive_adam_from_records`) does not keep every SDTM dataset of a registry in
+    memory while ADRS is derived."""
     from tkitrack.outcomes.case_series import derive_case_series_tte, derive_disease_events, derive_ned_contacts
     from tkitrack.outcomes.courses import ANY_DRUG, derive_courses, derive_exposure_from_ex, derive_index_therapy
 
-    domains = {str(k).lower(): v for k, v in sdtm.items()}
     if "dm" not in domains:
         raise InputError(f"SDTM domain 'dm' is required to derive ADaM; given: {', '.join(domains) or 'none'}")
-    upper = {k.upper(): v for k, v in domains.items()}
-    courses = derive_courses(derive_exposure_from_ex(upper))
+    courses = derive_courses(derive_exposure_from_ex(domains))
     index = derive_index_therapy(courses, index_drug=index_drug)
     first_dose = index.set_index("patient_id")["index_start"]
     if index_drug is None and index.empty:  # no kinase inhibitor in the data: a trial of another treatment
@@ -369,11 +389,17 @@ def derive_adam(
         lstalvdt = _last_contact(domains)
     adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference,
                        trtsdt=first_dose)  # fmt: skip
-    rs = domains.get("rs")
+    for name in ("dm", "ds", "ex", "suppex", "ae"):  # read only for the courses, ADSL and the last contact
+        domains.pop(name, None)
+    rs = domains.pop("rs", None)
     if rs is None:
         rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
-    adrs = derive_adrs(rs, adsl, reference_date=reference)
-    events = derive_disease_events(upper, adsl)
+    pieces = adrs_pieces(rs, adsl, reference_date=reference)
+    del rs  # before the pieces are put together: ADRS is the largest of all
+    adrs = adrs_in_order(pieces)
+    events = derive_disease_events(domains, adsl)
+    ned = derive_ned_contacts(domains)
+    domains.clear()
     origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
     sets = {"adrs": adrs, "adce": events}
     frames = []
@@ -383,7 +409,7 @@ def derive_adam(
                                        paramcd=endpoint.paramcd, param=endpoint.param, start_date=reference,
                                        source_datasets=sets))  # fmt: skip
     frames.append(derive_duration_of_response(adsl, adrs, events=events))
-    frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, derive_ned_contacts(upper),
+    frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, ned,
                                          origin_censor=origin, stop_reasons=stop_reasons))  # fmt: skip
     adtte = pd.concat(frames, ignore_index=True)
     order = {code: n for n, code in enumerate(("OS", "PFS", "RSD", "TTR", "TTD", "TFI", "RFSSTP"))}
