@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.distinct import per_distinct_rows
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY
 from tkitrack.schemas.errors import InputError
 
@@ -235,10 +236,15 @@ def _markers(
 ) -> pd.DataFrame:
     parts = []
     rs = assessment.loc[assessment["response"].isin(["CR", "PR", "PD"])]
-    rs_detail = "Overall response " + rs["response"].astype(str)
-    for extra in ("criteria", "modality"):
-        if extra in rs.columns:
-            rs_detail = rs_detail + _shown(rs[extra], ", {}")
+    shown = [c for c in ("response", "criteria", "modality") if c in rs.columns]
+
+    def detail(cells: pd.DataFrame) -> pd.Series:  # row by row: once per distinct row of record text columns
+        text = "Overall response " + cells["response"].astype(str)
+        for extra in shown[1:]:
+            text = text + _shown(cells[extra], ", {}")
+        return text
+
+    rs_detail = per_distinct_rows(rs[shown], detail)
     parts.append(
         pd.DataFrame(
             {
