@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import impute_partial_dates
+from tkitrack.schemas.dates import as_datetime, impute_partial_dates
 from tkitrack.schemas.distinct import per_distinct_text, text_codes
 from tkitrack.schemas.errors import InputError
 
@@ -66,7 +66,7 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
 
 
 def _dates(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+    return as_datetime(values, errors="coerce").astype("datetime64[ns]")
 
 
 def _reference(adsl: pd.DataFrame, reference_date: str) -> pd.Series:

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.distinct import per_distinct_rows
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY
 from tkitrack.schemas.errors import InputError
@@ -111,7 +112,7 @@ class SwimmerData:
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    return pd.to_datetime(frame[column], errors="coerce")
+    return as_datetime(frame[column], errors="coerce")
 
 
 def _frame(frame: pd.DataFrame | None, name: str, required: Sequence[str]) -> pd.DataFrame:

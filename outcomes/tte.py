@@ -18,6 +18,7 @@ import pandas as pd
 
 from tkitrack.outcomes.adsl import Reference, derive_adsl
 from tkitrack.outcomes.response import adrs_in_order, adrs_pieces
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -183,7 +184,7 @@ def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame],
         rows = pd.DataFrame(
             {
                 "USUBJID": data["USUBJID"].astype("object").to_numpy(),
-                "ADT": pd.to_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
+                "ADT": as_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
                 "SRCSEQ": seq.astype("float64").to_numpy(),
                 "NR": nr,
             }
@@ -262,7 +263,7 @@ def derive_param_tte(
 
     events = _collect(event_sources, datasets, subjects).sort_values(["USUBJID", "ADT", "NR"], kind="stable")
     if events_from_start:
-        origin = pd.to_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
+        origin = as_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
         events = events[~(events["ADT"] < events["USUBJID"].map(origin))]
     events = _describe(events.drop_duplicates("USUBJID", keep="first"), event_sources)
     censors = _collect(censor_sources, datasets, subjects)
@@ -274,7 +275,7 @@ def derive_param_tte(
 
     out = base.loc[base["USUBJID"].isin(chosen.index), ["USUBJID", start_date]].reset_index(drop=True)
     out = out.rename(columns={start_date: "STARTDT"})
-    out["STARTDT"] = pd.to_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
+    out["STARTDT"] = as_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
     out = out[out["STARTDT"].notna()].reset_index(drop=True)  # no origin, no row
     picked = chosen.loc[out["USUBJID"]].reset_index(drop=True)
     out["PARAMCD"], out["PARAM"] = paramcd, param or paramcd

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -38,7 +39,7 @@ def _checked(assessment: pd.DataFrame) -> pd.DataFrame:
         )
     # the columns read below alone: a registry's assessments have a dozen more, millions of rows of them
     a = assessment[[c for c in assessment.columns if c in _READ]].copy()
-    a["date"] = pd.to_datetime(a["date"], errors="coerce")
+    a["date"] = as_datetime(a["date"], errors="coerce")
     a["sum_diameters"] = pd.to_numeric(a["sum_diameters"], errors="coerce")
     if "baseline" not in a.columns:
         a["baseline"] = False
