@@ -179,12 +179,6 @@ class Derived:
         ``compute`` must be a pure derivation of the records and the options: the cache serves its result for as
         long as the data version, the code and the options are the same.
         """
-        return self._get(name, compute, options)
-
-    def _get(self, name: str, compute: Callable[[dict[str, pd.DataFrame]], Any], options: Mapping[str, Any], *,
-             keep: bool = True) -> Any:  # fmt: skip
-        """:meth:`get`; ``keep=False``: a product kept on disk is not also held in memory (read back when asked
-        for again), one the disk cache could not keep is."""
         key = self._key(name, options)
         if key in self._memory:
             return self._memory[key]
@@ -202,8 +196,7 @@ class Derived:
             self.computed.append(name)
             self._write(key, value)
             trim_heap()  # the derivation's intermediates: free, but resident under the next one without this
-        if keep or self._folder is None or not (self._folder / key / "meta.json").exists():
-            self._memory[key] = value
+        self._memory[key] = value
         return value
 
     def _key(self, name: str, options: Mapping[str, Any]) -> str:
@@ -224,10 +217,8 @@ class Derived:
         """ADSL, ADRS, ADTTE (:func:`tkitrack.outcomes.cohort.derive_adam_from_records`)."""
         from tkitrack.outcomes.cohort import derive_adam_from_records
 
-        # not held once on disk: a registry's ADRS (millions of rows) would stay in memory under every figure made
-        # while a caller holds its part; the endpoints read ADTTE back alone (_adtte)
-        return self._get("adam", lambda f: derive_adam_from_records(f, reference=reference, index_drug=self.index_drug),
-                         {"reference": reference}, keep=False)  # fmt: skip
+        return self.get("adam", lambda f: derive_adam_from_records(f, reference=reference, index_drug=self.index_drug),
+                        reference=reference)  # fmt: skip
 
     def _adtte(self) -> dict[str, pd.DataFrame]:
         """``{"adtte": ...}`` of :meth:`adam` (all the endpoints read): the ADaM in memory, else ADTTE alone from
