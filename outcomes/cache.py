@@ -170,6 +170,7 @@ class Derived:
 
                 frames = derive_records_at_cutoff(frames, self.cutoff)
             self._frames = frames
+            trim_heap()  # reading leaves the driver's rows and the untyped chunks' pages free but resident
         return self._frames
 
     def get(self, name: str, compute: Callable[[dict[str, pd.DataFrame]], Any], **options: Any) -> Any:
@@ -194,6 +195,7 @@ class Derived:
                 value = compute(frames)
             self.computed.append(name)
             self._write(key, value)
+            trim_heap()  # the derivation's intermediates: free, but resident under the next one without this
         self._memory[key] = value
         return value
 
@@ -285,8 +287,13 @@ class Derived:
         """:func:`tkitrack.outcomes.cohort.derive_swimmer_from_records` (lanes carry every grouping)."""
         from tkitrack.outcomes.cohort import derive_swimmer_from_records
 
-        return self.get("swimmer", lambda f: derive_swimmer_from_records(f, origin=origin, ae_min_grade=ae_min_grade),
-                        origin=origin, ae_min_grade=ae_min_grade)  # fmt: skip
+        def compute(f: dict[str, pd.DataFrame]):
+            data = derive_swimmer_from_records(f, origin=origin, ae_min_grade=ae_min_grade)
+            for frame in (data.lanes, data.segments, data.markers):  # held while its figure is made: as small as
+                shared_text(frame)  # when read back (a new str per marker's text and record id otherwise)
+            return data
+
+        return self.get("swimmer", compute, origin=origin, ae_min_grade=ae_min_grade)
 
     # -- the disk side ------------------------------------------------------------------------------------------
 
@@ -354,7 +361,7 @@ class Derived:
             self._folder.mkdir(exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self._folder))
             for i, frame in enumerate(parts.values()):
-                frame.to_parquet(tmp / f"{i}.parquet")
+                write_parquet(frame, tmp / f"{i}.parquet")
             (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
             os.replace(tmp, target)  # atomic: a reader sees the whole entry or none
         except (OSError, ValueError, TypeError, ImportError, _arrow_errors()):  # e.g. a full disk: memory only
@@ -393,6 +400,77 @@ def shared_text(frame: pd.DataFrame) -> pd.DataFrame:
         values[present] = np.asarray(uniques, dtype=object)[codes[present]]
         frame.isetitem(i, pd.Series(pd.array(values, dtype=dtype) if python_string else values, index=col.index))
     return frame
+
+
+#: Rows converted to Arrow at a time when a long frame is written (:func:`write_parquet`).
+PARQUET_SLICE_ROWS = 262_144
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, *, rows: int = PARQUET_SLICE_ROWS) -> None:
+    """``frame.to_parquet(path)``, converting ``rows`` rows to Arrow at a time: pandas converts the whole frame
+    first (a registry's ADRS: 2.25 million rows of text, a copy as large as the frame on top of it).
+
+    Read back with :func:`pandas.read_parquet` the file gives the frame ``to_parquet`` would have given: the same
+    pandas metadata (the whole frame's), and the same Arrow type for every column, since every slice is converted
+    with the type inference of the whole (a slice whose inferred type differs, other than a column of missing
+    values only, makes the frame go through ``to_parquet`` whole). A frame of at most ``rows`` rows, or with an
+    index other than the default ``RangeIndex``, a categorical column or ``attrs``, goes through ``to_parquet``.
+    """
+    index = frame.index
+    plain = (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
+             and not frame.attrs and frame.columns.is_unique
+             and not any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes))  # fmt: skip
+    if len(frame) <= rows or not plain or not _write_slices(frame, path, rows):
+        frame.to_parquet(path)
+
+
+def _write_slices(frame: pd.DataFrame, path: Path, rows: int) -> bool:
+    """Write ``frame`` to ``path`` a slice at a time; False (and nothing at ``path``) when a slice's Arrow types
+    differ from the first one's (then only ``to_parquet`` of the whole gives the whole's inference)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first = pa.Table.from_pandas(frame.iloc[:rows], preserve_index=None)
+    if any(pa.types.is_null(f.type) for f in first.schema):  # the first slice does not show the column's type
+        return False
+    meta = json.loads(first.schema.metadata[b"pandas"])
+    ranges = [c for c in meta["index_columns"] if isinstance(c, dict) and c.get("kind") == "range"]
+    if len(ranges) != 1 or len(meta["index_columns"]) != 1 or ranges[0]["start"] != 0 or ranges[0]["step"] != 1:
+        return False
+    ranges[0]["stop"] = len(frame)  # the whole frame's RangeIndex, as to_parquet describes it
+    schema = first.schema.with_metadata({**first.schema.metadata, b"pandas": json.dumps(meta).encode("utf-8")})
+    ok = True
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        writer.write_table(first.replace_schema_metadata(schema.metadata))
+        del first
+        for start in range(rows, len(frame), rows):
+            part = pa.Table.from_pandas(frame.iloc[start : start + rows], preserve_index=False)
+            columns = []
+            for field, column in zip(schema, part.columns, strict=True):
+                if column.type != field.type:
+                    if not pa.types.is_null(column.type):
+                        ok = False  # e.g. integers in one slice, floats in another: the whole would be floats
+                        break
+                    column = pa.nulls(len(column), field.type)  # a slice of missing values only
+                columns.append(column)
+            if not ok:
+                break
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            del part, columns
+    if not ok:
+        path.unlink()
+    return ok
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing). A derivation's
+    intermediates (millions of rows at registry scale) are freed when it returns, but glibc keeps their pages
+    resident, under every later step: the process's peak would be the sum of high-water marks, not the largest."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _arrow_errors() -> type[Exception]:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.outcomes.tte import LASTA_CENSOR, LASTALIVE_CENSOR, TteSource, derive_param_tte
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.sdtm_out import DISEASE_EVENT_DECOD
 
 __all__ = [
@@ -95,7 +96,7 @@ def derive_in_cr_at_stop(ovr: pd.DataFrame, events: pd.DataFrame, index: pd.Data
     :func:`derive_disease_events`.
     """
     stop = index.set_index("USUBJID")["STOPDT"]
-    o = ovr[(ovr["ANL01FL"] == "Y") & ovr["ADT"].notna()].assign(ADT=lambda d: pd.to_datetime(d["ADT"]))
+    o = ovr[(ovr["ANL01FL"] == "Y") & ovr["ADT"].notna()].assign(ADT=lambda d: as_datetime(d["ADT"]))
     o = o[o["ADT"] <= o["USUBJID"].map(stop)]
     last = o.sort_values(["USUBJID", "ADT"], kind="stable").drop_duplicates("USUBJID", keep="last")
     last_cr = last.set_index("USUBJID")["AVALC"].eq("CR")
@@ -179,7 +180,7 @@ def _rfsstp(stopped: pd.DataFrame, adrs: pd.DataFrame, events: pd.DataFrame, ned
     # the columns read (ADRS has 15, millions of rows at registry scale)
     keep = (adrs["PARAMCD"] == "OVR") & adrs["USUBJID"].isin(stopped["USUBJID"])
     columns = [c for c in adrs.columns if c in ("USUBJID", "ASEQ", "AVALC", "ADT", "ANL01FL")]
-    ovr = adrs.loc[keep, columns].assign(ADT=lambda d: pd.to_datetime(d["ADT"]))
+    ovr = adrs.loc[keep, columns].assign(ADT=lambda d: as_datetime(d["ADT"]))
     in_cr = derive_in_cr_at_stop(ovr, events, stopped[["USUBJID", "STOPDT"]])
     pop = stopped[stopped["USUBJID"].map(in_cr).fillna(False).astype(bool)].copy()
     if stop_reasons is not None:

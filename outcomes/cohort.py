@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from tkitrack.outcomes.swimmer import Origin, SwimmerData, derive_swimmer_data
-from tkitrack.outcomes.tte import derive_adam
+from tkitrack.outcomes.tte import derive_adam_of
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -85,8 +85,9 @@ def derive_adam_from_records(
 
     # RS as its first row per assessment: derive_adam reads the OVRLRESP rows (each an assessment's first) for
     # ADRS, and of the others only their dates (LSTALVDT) and criteria (RSCAT), which are the assessment's
-    sdtm = records_to_sdtm(frames, domains=ADAM_SDTM, rs_first_rows=True)
-    return derive_adam(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
+    # the datasets handed over by name alone: derive_adam_of lets go of each once read, not at the end
+    sdtm = {k.lower(): v for k, v in records_to_sdtm(frames, domains=ADAM_SDTM, rs_first_rows=True).items()}
+    return derive_adam_of(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
 
 
 def derive_endpoint(

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import unparsed_cells
+from tkitrack.schemas.dates import as_datetime, unparsed_cells
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -77,7 +77,7 @@ def _exposure(exposure: pd.DataFrame) -> pd.DataFrame:
                          "Give the exposure record frame (patient_id, drug, start, end, discontinued)")  # fmt: skip
     ex = exposure.copy()
     for col in ("start", "end"):
-        parsed = pd.to_datetime(ex[col], errors="coerce")
+        parsed = as_datetime(ex[col], errors="coerce")
         bad = unparsed_cells(ex[col], parsed)
         if bad.any():
             row = ex.loc[bad].iloc[0]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import unparsed_cells
+from tkitrack.schemas.dates import as_datetime, unparsed_cells
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY, compute_bsa_mosteller, compute_mg_m2_day
 from tkitrack.schemas.errors import InputError
 
@@ -48,7 +48,7 @@ def check_frame(frame: pd.DataFrame, name: str, required: Sequence[str], dates: 
     for col in dates:
         if col not in out.columns:
             continue
-        parsed = pd.to_datetime(out[col], errors="coerce")
+        parsed = as_datetime(out[col], errors="coerce")
         bad = unparsed_cells(out[col], parsed)
         if bad.any():
             row = out.loc[bad].iloc[0]

@@ -14,14 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.schemas.dates import impute_partial_dates
-from tkitrack.schemas.distinct import text_codes
+from tkitrack.schemas.dates import as_datetime, impute_partial_dates
+from tkitrack.schemas.distinct import per_distinct_text, text_codes
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
     "AVAL_RESP",
     "RECIST_CRITERIA",
     "WORST_ORDER",
+    "adrs_in_order",
+    "adrs_pieces",
     "derive_adrs",
     "derive_ovr",
     "derive_response_params",
@@ -64,7 +66,7 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
 
 
 def _dates(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+    return as_datetime(values, errors="coerce").astype("datetime64[ns]")
 
 
 def _reference(adsl: pd.DataFrame, reference_date: str) -> pd.Series:
@@ -161,8 +163,13 @@ def derive_ovr(
         adt, adtf = adt.mask(month), adtf.mask(month)
     out.insert(1, "PARAMCD", paramcd)
     out.insert(2, "PARAM", _label(paramcd, evaluator))
-    upper = src["RSSTRESC"].astype("string").str.strip().str.upper()
-    out["AVALC"] = upper.map({k.upper(): k for k in responses}).fillna(upper).to_numpy()
+    canonical = {k.upper(): k for k in responses}
+
+    def avalc(values: pd.Series) -> pd.Series:  # a cell's result depends on that cell alone: once per distinct value
+        upper = values.astype("string").str.strip().str.upper()
+        return upper.map(canonical).fillna(upper)
+
+    out["AVALC"] = per_distinct_text(src["RSSTRESC"], avalc).to_numpy()
     out["AVAL"] = out["AVALC"].map(responses).astype("float64")
     out["ADT"] = adt.astype("datetime64[ns]")
     out["ADTF"] = adtf
@@ -318,7 +325,8 @@ def derive_response_params(
     crsp = _earliest(conf_cr, conf_pr)
     tail = [("SD", sd), ("NON-CR/NON-PD", non), ("PD", pdd), ("NE", ne)]
 
-    anl01 = ovr.loc[ovr["ANL01FL"] == "Y"].assign(ADT=lambda d: _dates(d["ADT"]))
+    read = [c for c in ovr.columns if c in ("USUBJID", "AVALC", "ADT", "RSSEQ")]  # not every OVR column: 1M+ rows
+    anl01 = ovr.loc[ovr["ANL01FL"] == "Y", read].assign(ADT=lambda d: _dates(d["ADT"]))
     order = ["USUBJID", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
     last = anl01.sort_values(order, kind="stable").drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
     lsta = pd.DataFrame(
@@ -388,6 +396,32 @@ def derive_adrs(
     >>> adrs.set_index("PARAMCD").loc[["BOR", "CBOR", "RSP", "CRSP"], "AVALC"].tolist()
     ['CR', 'PR', 'Y', 'Y']
     """
+    pieces = adrs_pieces(rs, adsl, reference_date=reference_date, evaluator=evaluator, testcd=testcd,
+                         criteria=criteria, date_imputation=date_imputation, worst_order=worst_order,
+                         truncate_at_first_pd=truncate_at_first_pd, window_days=window_days,
+                         confirm_days=confirm_days, max_ne=max_ne, metabolic=metabolic, irecist=irecist)  # fmt: skip
+    return adrs_in_order(pieces)
+
+
+def adrs_pieces(
+    rs: pd.DataFrame,
+    adsl: pd.DataFrame,
+    *,
+    reference_date: str = "RANDDT",
+    evaluator: str | None = "INVESTIGATOR",
+    testcd: str = "OVRLRESP",
+    criteria: Sequence[str] | None = RECIST_CRITERIA,
+    date_imputation: str = "last",
+    worst_order: Sequence[str] = WORST_ORDER,
+    truncate_at_first_pd: bool = True,
+    window_days: int = 42,
+    confirm_days: int = 28,
+    max_ne: int = 1,
+    metabolic: bool | None = None,
+    irecist: bool | None = None,
+) -> list[pd.DataFrame]:
+    """The parts of :func:`derive_adrs` (its keywords) before they are put together by :func:`adrs_in_order`:
+    everything that reads ``rs``, so that a caller can let go of RS (a registry's: a million rows) first."""
     ovr = derive_ovr(
         rs,
         adsl,
@@ -417,8 +451,14 @@ def derive_adrs(
         if wanted or (wanted is None and present):
             other.append(derive(rs, adsl, reference_date=reference_date, evaluator=evaluator, testcd=testcd,
                                 date_imputation=date_imputation, window_days=window_days))  # fmt: skip
-    out = pd.concat([params, ovr, *other], ignore_index=True)
-    del params, ovr, other
+    return [params, ovr, *other]
+
+
+def adrs_in_order(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """ADRS of :func:`adrs_pieces`, which it takes over (the list is emptied: each piece is let go of once put
+    together): rows ordered by subject, PARAMCD, ADT, VISITNUM, RSSEQ and numbered in ``ASEQ`` per subject."""
+    out = pd.concat(pieces, ignore_index=True)
+    pieces.clear()
     order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
     # the order from the key columns alone, then every column taken once (millions of rows at registry scale:
     # sort_values().reset_index() copies the whole frame twice)

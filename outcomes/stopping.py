@@ -82,7 +82,8 @@ def derive_stopping_cohort(
     from tkitrack.outcomes.courses import derive_courses, derive_index_therapy
 
     ex = check_frame(exposure, "exposure", ["patient_id", "drug", "start", "end"], dates=["start", "end"])
-    rs = check_frame(assessment, "assessment", ["patient_id", "date", "response"], dates=["date"])
+    rs = _checked_columns(assessment, "assessment", ["patient_id", "date", "response"], dates=["date"],
+                          also=["criteria"])  # fmt: skip
     ev = check_frame(disease_event, "disease_event", ["patient_id", "kind", "date"], dates=["date"])
     if "criteria" in rs.columns:  # PERCIST and iRECIST have their own categories, never mixed into RECIST
         crit = per_distinct_text(rs["criteria"], lambda c: c.astype("string").str.upper().str.replace(" ", ""))
@@ -129,6 +130,16 @@ def derive_stopping_cohort(
     days = ((end - mine["start"]).dt.days + 1).clip(lower=0)
     out["days_on_drug"] = days.groupby(mine["patient_id"]).sum().reindex(out.index).fillna(0).astype(int)
     return out.rename_axis("patient_id")[list(COHORT_COLUMNS[1:])].reset_index()
+
+
+def _checked_columns(frame: pd.DataFrame, name: str, required: Sequence[str], *, dates: Sequence[str],
+                     also: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+    """``check_frame`` of the ``required`` and ``also`` columns alone: a registry's assessments are millions of
+    rows of a dozen more columns than the cohort reads, each copied by ``check_frame``. A frame that lacks a
+    required column is checked whole, so that the error names every column it has."""
+    if not isinstance(frame, pd.DataFrame) or any(c not in frame.columns for c in required):
+        return check_frame(frame, name, required, dates=dates)
+    return check_frame(frame[[c for c in frame.columns if c in {*required, *also}]], name, required, dates=dates)
 
 
 def derive_stopping_exclusions(cohort: pd.DataFrame, stop_reasons: Sequence[str] | None = None) -> pd.DataFrame:

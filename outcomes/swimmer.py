@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import as_datetime
+from tkitrack.schemas.distinct import per_distinct_rows
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY
 from tkitrack.schemas.errors import InputError
 
@@ -110,7 +112,7 @@ class SwimmerData:
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    return pd.to_datetime(frame[column], errors="coerce")
+    return as_datetime(frame[column], errors="coerce")
 
 
 def _frame(frame: pd.DataFrame | None, name: str, required: Sequence[str]) -> pd.DataFrame:
@@ -235,10 +237,15 @@ def _markers(
 ) -> pd.DataFrame:
     parts = []
     rs = assessment.loc[assessment["response"].isin(["CR", "PR", "PD"])]
-    rs_detail = "Overall response " + rs["response"].astype(str)
-    for extra in ("criteria", "modality"):
-        if extra in rs.columns:
-            rs_detail = rs_detail + _shown(rs[extra], ", {}")
+    shown = [c for c in ("response", "criteria", "modality") if c in rs.columns]
+
+    def detail(cells: pd.DataFrame) -> pd.Series:  # row by row: once per distinct row of record text columns
+        text = "Overall response " + cells["response"].astype(str)
+        for extra in shown[1:]:
+            text = text + _shown(cells[extra], ", {}")
+        return text
+
+    rs_detail = per_distinct_rows(rs[shown], detail)
     parts.append(
         pd.DataFrame(
             {

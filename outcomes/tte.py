@@ -17,7 +17,8 @@ from typing import Literal
 import pandas as pd
 
 from tkitrack.outcomes.adsl import Reference, derive_adsl
-from tkitrack.outcomes.response import derive_adrs
+from tkitrack.outcomes.response import adrs_in_order, adrs_pieces
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Endpoint",
     "TteSource",
     "derive_adam",
+    "derive_adam_of",
     "derive_duration_of_response",
     "derive_param_tte",
 ]
@@ -182,7 +184,7 @@ def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame],
         rows = pd.DataFrame(
             {
                 "USUBJID": data["USUBJID"].astype("object").to_numpy(),
-                "ADT": pd.to_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
+                "ADT": as_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
                 "SRCSEQ": seq.astype("float64").to_numpy(),
                 "NR": nr,
             }
@@ -261,7 +263,7 @@ def derive_param_tte(
 
     events = _collect(event_sources, datasets, subjects).sort_values(["USUBJID", "ADT", "NR"], kind="stable")
     if events_from_start:
-        origin = pd.to_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
+        origin = as_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
         events = events[~(events["ADT"] < events["USUBJID"].map(origin))]
     events = _describe(events.drop_duplicates("USUBJID", keep="first"), event_sources)
     censors = _collect(censor_sources, datasets, subjects)
@@ -273,7 +275,7 @@ def derive_param_tte(
 
     out = base.loc[base["USUBJID"].isin(chosen.index), ["USUBJID", start_date]].reset_index(drop=True)
     out = out.rename(columns={start_date: "STARTDT"})
-    out["STARTDT"] = pd.to_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
+    out["STARTDT"] = as_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
     out = out[out["STARTDT"].notna()].reset_index(drop=True)  # no origin, no row
     picked = chosen.loc[out["USUBJID"]].reset_index(drop=True)
     out["PARAMCD"], out["PARAM"] = paramcd, param or paramcd
@@ -353,14 +355,33 @@ def derive_adam(
     dict
         ``{"adsl": ..., "adrs": ..., "adtte": ...}``.
     """
+    return derive_adam_of(
+        {str(k).lower(): v for k, v in sdtm.items()},
+        lstalvdt=lstalvdt,
+        reference=reference,
+        index_drug=index_drug,
+        stop_reasons=stop_reasons,
+    )
+
+
+def derive_adam_of(
+    domains: dict[str, pd.DataFrame],
+    *,
+    lstalvdt: pd.DataFrame | pd.Series | Mapping | None = None,
+    reference: Reference = "RANDDT",
+    index_drug: str | None = None,
+    stop_reasons: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`derive_adam` of ``domains`` (SDTM datasets by lower-case name), which it takes over: each dataset is
+    removed from ``domains`` once nothing left to derive reads it, so that a caller who holds no other reference
+    (:func:`tkitrack.outcomes.cohort.derive_adam_from_records`) does not keep every SDTM dataset of a registry in
+    memory while ADRS is derived."""
     from tkitrack.outcomes.case_series import derive_case_series_tte, derive_disease_events, derive_ned_contacts
     from tkitrack.outcomes.courses import ANY_DRUG, derive_courses, derive_exposure_from_ex, derive_index_therapy
 
-    domains = {str(k).lower(): v for k, v in sdtm.items()}
     if "dm" not in domains:
         raise InputError(f"SDTM domain 'dm' is required to derive ADaM; given: {', '.join(domains) or 'none'}")
-    upper = {k.upper(): v for k, v in domains.items()}
-    courses = derive_courses(derive_exposure_from_ex(upper))
+    courses = derive_courses(derive_exposure_from_ex(domains))
     index = derive_index_therapy(courses, index_drug=index_drug)
     first_dose = index.set_index("patient_id")["index_start"]
     if index_drug is None and index.empty:  # no kinase inhibitor in the data: a trial of another treatment
@@ -369,11 +390,17 @@ def derive_adam(
         lstalvdt = _last_contact(domains)
     adsl = derive_adsl(domains["dm"], domains.get("ds"), domains.get("ex"), lstalvdt=lstalvdt, reference=reference,
                        trtsdt=first_dose)  # fmt: skip
-    rs = domains.get("rs")
+    for name in ("dm", "ds", "ex", "suppex", "ae"):  # read only for the courses, ADSL and the last contact
+        domains.pop(name, None)
+    rs = domains.pop("rs", None)
     if rs is None:
         rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
-    adrs = derive_adrs(rs, adsl, reference_date=reference)
-    events = derive_disease_events(upper, adsl)
+    pieces = adrs_pieces(rs, adsl, reference_date=reference)
+    del rs  # before the pieces are put together: ADRS is the largest of all
+    adrs = adrs_in_order(pieces)
+    events = derive_disease_events(domains, adsl)
+    ned = derive_ned_contacts(domains)
+    domains.clear()
     origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
     sets = {"adrs": adrs, "adce": events}
     frames = []
@@ -383,7 +410,7 @@ def derive_adam(
                                        paramcd=endpoint.paramcd, param=endpoint.param, start_date=reference,
                                        source_datasets=sets))  # fmt: skip
     frames.append(derive_duration_of_response(adsl, adrs, events=events))
-    frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, derive_ned_contacts(upper),
+    frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, ned,
                                          origin_censor=origin, stop_reasons=stop_reasons))  # fmt: skip
     adtte = pd.concat(frames, ignore_index=True)
     order = {code: n for n, code in enumerate(("OS", "PFS", "RSD", "TTR", "TTD", "TFI", "RFSSTP"))}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
 BEST_RESPONSE_ORDER: tuple[str, ...] = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 
 
+_READ = ("patient_id", "date", "sum_diameters", "baseline", "response")
+
+
 def _checked(assessment: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("patient_id", "date", "sum_diameters") if c not in assessment.columns]
     if missing:
@@ -33,8 +37,9 @@ def _checked(assessment: pd.DataFrame) -> pd.DataFrame:
             f"assessment frame lacks column(s) {', '.join(missing)}; % change needs patient_id, date and "
             "sum_diameters (mm)."
         )
-    a = assessment.copy()
-    a["date"] = pd.to_datetime(a["date"], errors="coerce")
+    # the columns read below alone: a registry's assessments have a dozen more, millions of rows of them
+    a = assessment[[c for c in assessment.columns if c in _READ]].copy()
+    a["date"] = as_datetime(a["date"], errors="coerce")
     a["sum_diameters"] = pd.to_numeric(a["sum_diameters"], errors="coerce")
     if "baseline" not in a.columns:
         a["baseline"] = False

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.dates import as_datetime
 from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import column_dtypes
@@ -118,7 +119,7 @@ def derive_study_day(dates: pd.Series, patients: pd.Series, rfstdt: pd.Series) -
     else:  # each distinct date read once; a missing one (-1) is the None appended last
         codes, distinct = found
         day = pd.Series(_complete_day(pd.Series(np.append(distinct, None))).to_numpy()[codes], index=dates.index)
-    ref = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(rfstdt))
+    ref = as_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(rfstdt))
     diff = (day - ref).dt.days
     return (diff + (diff >= 0).astype("int64")).astype("Int64")
 
@@ -131,11 +132,12 @@ def _complete_day(dates: pd.Series) -> pd.Series:
 def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarray:
     """EPOCH of an imputed date: SCREENING before RFSTDTC, TREATMENT up to the last dose (open while ongoing),
     FOLLOW-UP after it; empty for a subject never treated or a missing date."""
-    start = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfst"]))
-    end = pd.to_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfxen"]))
-    when = pd.to_datetime(dates)
-    out = np.select([when < start, end.isna() | (when <= end), when > end], _EPOCHS, default="")
-    return np.where(when.isna() | start.isna(), "", out)
+    start = as_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfst"]))
+    end = as_datetime(pd.Series(patients.to_numpy(), index=dates.index).map(ref["rfxen"]))
+    when = as_datetime(dates)
+    code = np.select([when < start, end.isna() | (when <= end), when > end], range(len(_EPOCHS)), default=len(_EPOCHS))
+    code = np.where(when.isna() | start.isna(), len(_EPOCHS), code)
+    return np.array([*_EPOCHS, ""], dtype=object)[code]  # one str object per epoch, not one per row
 
 
 def _split(text: pd.Series) -> list[list[str]]:

@@ -24,6 +24,11 @@ _RS_TESTS = {"OVRLRESP": ("response", "Overall Response"), "TRGRESP": ("target_r
              "NEWLPROG": ("new_lesion", "New Lesion Progression")}  # fmt: skip
 
 
+#: The assessment columns RS is built from (sorted by the first three).
+_RS_COLUMNS = ("patient_id", "date", "id", "date_dtc", "evaluator", "criteria", "baseline", "response_given",
+               *(column for column, _ in _RS_TESTS.values()))  # fmt: skip
+
+
 def _invert(table: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in table.items():
@@ -88,8 +93,15 @@ def rs_tu_tr(
     only (see :func:`tkitrack.schemas.sdtm_out.records_to_sdtm`)."""
     if rs_first_rows and not rs_only:
         raise ValueError("rs_first_rows needs rs_only: TU, TR and SUPP-- are built against the whole RS")
-    a = a.sort_values(["patient_id", "date", "id"], kind="stable").reset_index(drop=True)
-    a["_grp"] = "A" + (a.groupby("patient_id").cumcount() + 1).astype(str)
+    keys = ["patient_id", "date", "id"]
+    if rs_only:  # only the columns RS is made of (the assessment records have a dozen more), taken once, sorted
+        order = a[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
+        a = a.iloc[order, [i for i, c in enumerate(a.columns) if c in _RS_COLUMNS]].reset_index(drop=True)
+    else:
+        a = a.sort_values(keys, kind="stable").reset_index(drop=True)
+    number = (a.groupby("patient_id").cumcount() + 1).to_numpy()  # A1, A2, ...: each label one str object
+    labels = np.array([f"A{n}" for n in range(int(number.max(initial=0)) + 1)], dtype=object)
+    a["_grp"] = pd.Series(labels[number], index=a.index, dtype=object)
     evaluator = a["evaluator"].map(_invert(EVALUATORS_SDTM)).fillna(a["evaluator"])
     criteria = a["criteria"].map(_invert(CRITERIA_SDTM)).fillna(a["criteria"])
     blfl = np.where(a["baseline"].fillna(False).astype(bool), "Y", "")

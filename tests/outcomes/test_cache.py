@@ -359,3 +359,62 @@ def test_text_read_back_shares_equal_values_and_changes_nothing_else():
     assert [type(v) for v in out["mixed"]] == [str, int, float, bool, str, str]  # untouched
     assert out["mixed"][10] is before["mixed"][10]
     assert out["string"].dtype == "string[python]" and out["obj"].dtype == object
+
+
+def _parquet_pair(frame: pd.DataFrame, tmp_path: Path, rows: int) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    import pyarrow.parquet as pq
+
+    from tkitrack.outcomes.cache import write_parquet
+
+    frame.to_parquet(tmp_path / "whole.parquet")
+    write_parquet(frame, tmp_path / "sliced.parquet", rows=rows)
+    same_schema = pq.read_schema(tmp_path / "whole.parquet").equals(
+        pq.read_schema(tmp_path / "sliced.parquet"), check_metadata=True
+    )
+    return pd.read_parquet(tmp_path / "whole.parquet"), pd.read_parquet(tmp_path / "sliced.parquet"), same_schema
+
+
+def _mixed_frame(n: int) -> pd.DataFrame:
+    import numpy as np
+
+    ids = np.array([f"P-{i % 7}" for i in range(n)], dtype=object)
+    ids[::5] = None
+    return pd.DataFrame({
+        "USUBJID": ids,
+        "AVAL": np.arange(n, dtype="float64"),
+        "ADT": pd.to_datetime("2020-01-01") + pd.to_timedelta(np.arange(n) % 40, unit="D"),
+        "SEQ": pd.array([None if i % 3 == 0 else i for i in range(n)], dtype="Int64"),
+        "FLAG": pd.array(["Y" if i % 2 else None for i in range(n)], dtype="string[python]"),
+        "LATE": np.array([None] * (n - 1) + ["X"], dtype=object),  # only the last slice says it is text
+        "EARLY": np.array(["X"] + [None] * (n - 1), dtype=object),  # later slices: missing values only
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [9, 10, 11, 12])  # slices of 3 rows: n on a slice boundary, one over, one under
+def test_parquet_written_in_slices_reads_back_as_the_whole_frame_would(tmp_path, n):
+    frame = _mixed_frame(n).drop(columns="LATE")
+    whole, sliced, same_schema = _parquet_pair(frame, tmp_path, rows=3)
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+    pd.testing.assert_frame_equal(sliced, frame, check_exact=True)
+    assert list(sliced.dtypes) == list(whole.dtypes) and isinstance(sliced.index, pd.RangeIndex)
+    assert same_schema  # the same pandas metadata (the whole frame's index) and Arrow types
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(tmp_path / "sliced.parquet").metadata.num_row_groups == -(-n // 3)
+
+
+def test_parquet_slices_that_disagree_on_a_type_go_through_the_whole_frame(tmp_path):
+    import numpy as np
+
+    late = _mixed_frame(10)  # a column missing in the first slice: its type is only known from the whole
+    whole, sliced, same_schema = _parquet_pair(late, tmp_path, rows=3)
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+    assert same_schema
+    numbers = pd.DataFrame({"x": np.array([1, 2, 3, 4, 5.5, 6], dtype=object)})  # ints, then a float
+    whole, sliced, same_schema = _parquet_pair(numbers, tmp_path, rows=3)
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+    assert same_schema and sliced["x"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.5, 6.0]
+    shifted = pd.DataFrame({"x": np.arange(8.0)}, index=pd.RangeIndex(2, 10))  # not the default index
+    whole, sliced, same_schema = _parquet_pair(shifted, tmp_path, rows=3)
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+    assert same_schema and list(sliced.index) == list(range(2, 10))

@@ -111,3 +111,23 @@ def test_adam_reads_assessments_without_an_overall_response_as_the_whole_rs_does
     adsl = adam["adsl"].set_index("USUBJID")
     assert adsl.loc[late, "LSTALVDT"] == pd.Timestamp("2031-06-15")  # the date of an RS row that is no OVRLRESP
     assert "MBOR" in set(adam["adrs"]["PARAMCD"])  # PERCIST criteria found on an RS row that is no OVRLRESP
+
+
+def test_adam_of_handed_over_datasets_lets_go_of_each_and_equals_the_adam_of_the_same_datasets():
+    import gc
+    import weakref
+
+    from tkitrack.outcomes.cohort import ADAM_SDTM
+    from tkitrack.outcomes.tte import derive_adam, derive_adam_of
+    from tkitrack.schemas.sdtm import records_to_sdtm
+
+    frames = _cohort_frames(60, seed=11)
+    expected = derive_adam(records_to_sdtm(frames, domains=ADAM_SDTM), reference="TRTSDT")
+    domains = {k.lower(): v for k, v in records_to_sdtm(frames, domains=ADAM_SDTM).items()}
+    watched = {name: weakref.ref(frame) for name, frame in domains.items()}
+    adam = derive_adam_of(domains, reference="TRTSDT")
+    assert domains == {}  # taken over: nothing of it is left to the caller
+    gc.collect()
+    assert {name for name, ref in watched.items() if ref() is not None} == set()  # and nothing else holds them
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(adam[name], frame, check_exact=True)

@@ -399,3 +399,24 @@ def test_exclusions_say_why():
                    "S5": "stopped for another reason (toxicity)",
                    "S6": "index therapy stopped before the first complete response"}  # fmt: skip
     assert sorted(restrict_stopping_cohort(c, ["complete_response"])["patient_id"]) == ["S1", "S2", "S3"]
+
+
+def test_stopping_cohort_reads_only_the_assessment_columns_it_needs_and_names_every_column_when_one_is_missing():
+    from tkitrack.outcomes.stopping import derive_stopping_cohort
+    from tkitrack.schemas.errors import InputError
+
+    T = pd.Timestamp
+    ex = pd.DataFrame({"patient_id": ["P1"], "drug": ["larotrectinib"], "start": [T("2020-01-01")],
+                       "end": [T("2020-06-30")], "discontinued": [True], "reason": ["complete_response"]})  # fmt: skip
+    rs = pd.DataFrame({"patient_id": ["P1", "P1"], "date": [T("2020-03-01"), T("2020-06-01")],
+                       "response": [" cr", "CR"], "criteria": ["RECIST 1.1", "recist 1.1"],
+                       "note": ["a note", None], "sum_diameters": [0.0, 0.0]})  # fmt: skip
+    ev = pd.DataFrame({"patient_id": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
+                       "date": pd.Series(dtype="datetime64[ns]")})  # fmt: skip
+    fu = pd.DataFrame({"patient_id": ["P1"], "date": [T("2021-01-01")], "vital_status": ["alive"],
+                       "death_date": [pd.NaT]})  # fmt: skip
+    out = derive_stopping_cohort(ex, rs, ev, fu).set_index("patient_id")
+    assert out.loc["P1", "cr_date"] == T("2020-03-01") and bool(out.loc["P1", "in_cr_at_stop"])
+    with pytest.raises(InputError, match=r"column\(s\) \['response'\] missing; found \['patient_id', 'date', "
+                                         r"'criteria', 'note', 'sum_diameters'\]"):  # fmt: skip
+        derive_stopping_cohort(ex, rs.drop(columns="response"), ev, fu)

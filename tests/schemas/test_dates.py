@@ -135,3 +135,19 @@ def test_stripped_cells_strip_and_make_empty_cells_missing():
     pd.testing.assert_series_equal(stripped_text(raw.astype("string")), expected)
     empty, none = stripped_cells(pd.Series([], dtype=object))
     assert len(empty) == 0 and str(empty.dtype) == "string" and none == []
+
+
+@pytest.mark.parametrize("n", [3, 60, 5000])  # pandas caches above 50 rows: both of its paths
+def test_as_datetime_of_dates_already_parsed_is_what_to_datetime_gives_and_a_copy(n):
+    import numpy as np
+
+    from tkitrack.schemas.dates import as_datetime
+
+    days = pd.Series(pd.to_datetime("2020-02-28") + pd.to_timedelta(np.arange(n) % 7, unit="D"),
+                     index=np.arange(n) * 3, name="ADT")  # fmt: skip
+    days.iloc[1] = pd.NaT
+    got = as_datetime(days, errors="coerce")
+    pd.testing.assert_series_equal(got, pd.to_datetime(days, errors="coerce"), check_exact=True)
+    assert got.dtype == "datetime64[ns]" and not np.shares_memory(got.to_numpy(), days.to_numpy())
+    text = pd.Series(["2020-01-02", None, "not a date"] * (n // 3 + 1), name="start")
+    pd.testing.assert_series_equal(as_datetime(text, errors="coerce"), pd.to_datetime(text, errors="coerce"))
