@@ -37,7 +37,7 @@ from tkitrack.dashboards.tables_safety import (
     table_exposure_listing,
 )
 from tkitrack.dashboards.tables_stopping import table_landmarks, table_stopped
-from tkitrack.outcomes.cache import Derived
+from tkitrack.outcomes.cache import Derived, trim_heap
 from tkitrack.outcomes.courses import derive_index_therapy
 from tkitrack.outcomes.endpoints import endpoint_info
 from tkitrack.outcomes.safety import derive_safety_population, summarise_worst_grade
@@ -278,22 +278,12 @@ def write_cohort_report(
         d.release()  # a registry's report holds one section's figures at a time, not the data they were made from
         packed = _packed(section)
         gc.collect()  # figures hold reference cycles (trace <-> figure): free them now, not at some later sweep
-        _trim_heap()
+        trim_heap()  # what a section freed is otherwise kept resident under the next one
         return packed
 
     sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
                                          derived=d, finish=finish))  # fmt: skip
     return write_report(sections, output, title=title, provenance=provenance, force=force)
-
-
-def _trim_heap() -> None:
-    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing): what a section
-    freed is otherwise kept by the process, so its resident size would be the largest section's plus the rest."""
-    import contextlib
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _packed(section: Section) -> Section:
