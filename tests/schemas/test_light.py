@@ -145,7 +145,7 @@ def _full_listing(record: str, raw: dict, stored: dict[str, list[dict]]) -> tupl
 def _stored_frame(record: str, rows: list[dict]) -> pd.DataFrame:
     """Stored rows (database values) as the typed frame ``read_frames`` gives."""
     keys = list(column_dtypes(record))
-    return _typed_chunks(record, keys, [[tuple(row.get(k) for k in keys) for row in rows]] if rows else [])
+    return _typed_chunks(record, keys, [[[row.get(k) for row in rows] for k in keys]] if rows else [])  # one chunk
 
 
 def _light(record: str, raw: dict, stored: dict[str, list[dict]]) -> tuple[dict, list[str]]:
