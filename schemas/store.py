@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tkitrack.schemas.audit import append_batch, append_entries, expanded_trail
 from tkitrack.schemas.audit_chain import json_objects
-from tkitrack.schemas.bulk import bulk_cache, insert_columns
+from tkitrack.schemas.bulk import IsoDates, bulk_cache, insert_columns
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
@@ -209,12 +209,19 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _db_columns(record: str, frame: pd.DataFrame) -> dict[str, list]:
-    """Typed frame -> {column: plain Python values} for the database (dates as datetime.date, NA as None)."""
+def _db_columns(record: str, frame: pd.DataFrame, *, iso_dates: bool = False) -> dict[str, list]:
+    """Typed frame -> {column: plain Python values} for the database (dates as datetime.date, NA as None).
+
+    ``iso_dates``: a date column as :class:`~tkitrack.schemas.bulk.IsoDates` instead, each day's
+    ``date.isoformat()`` text (what SQLite stores), made once per distinct day.
+    """
     cols = [c for c in RECORD_MODELS[record].model_fields if not (c == "id" and record != "patient")]
     data = {}
     for col in cols:
         series = frame[col]
+        if column_dtypes(record)[col] == "datetime64[ns]" and iso_dates:
+            data[col] = _iso_dates(series)
+            continue
         if column_dtypes(record)[col] == "datetime64[ns]":
             values = np.array(series.dt.date, dtype=object)
         else:  # numpy and masked arrays box their values as Python int, float, bool or str
@@ -222,6 +229,15 @@ def _db_columns(record: str, frame: pd.DataFrame) -> dict[str, list]:
         values[series.isna().to_numpy()] = None
         data[col] = values.tolist()
     return data
+
+
+def _iso_dates(series: pd.Series) -> IsoDates:
+    """A datetime64 column's days as ``date.isoformat()`` text (None for NaT), each distinct day converted once
+    (as ``series.dt.date`` converts it) and spread back by the codes."""
+    codes, days = pd.factorize(series.to_numpy(dtype="datetime64[ns]"), use_na_sentinel=True)
+    texts = [d.isoformat() for d in pd.DatetimeIndex(days).date]
+    # a missing day's code is -1: the None appended last
+    return IsoDates(np.array([*texts, None], dtype=object)[codes].tolist())
 
 
 def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
@@ -298,11 +314,13 @@ def add_records(
         return concat_frames(again) if any(len(p) for p in again) else listing()
 
     counts = {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     with bulk_cache(session):
         for record, frame in typed.items():
             if not len(frame):
                 continue
-            data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
+            # column-wise: no ORM object and no dict per row; SQLite's dates as the text it stores, once per day
+            data = _db_columns(record, frame, iso_dates=sqlite)
             table = _table(record)
             if record == "patient":
                 _insert_patients(session, table, data, found_again, source, sources)
