@@ -222,6 +222,9 @@ def _db_columns(record: str, frame: pd.DataFrame, *, iso_dates: bool = False) ->
         if column_dtypes(record)[col] == "datetime64[ns]" and iso_dates:
             data[col] = _iso_dates(series)
             continue
+        if isinstance(series.dtype, pd.StringDtype):  # the text as it is, NA as None: one scan for the missing
+            data[col] = series.array.to_numpy(dtype=object, na_value=None).tolist()
+            continue
         if column_dtypes(record)[col] == "datetime64[ns]":
             values = np.array(series.dt.date, dtype=object)
         else:  # numpy and masked arrays box their values as Python int, float, bool or str

@@ -232,6 +232,11 @@ def test_json_objects_write_a_column_of_one_value_as_json_dumps_does(monkeypatch
     assert texts[1].endswith('"mixed": 1, "zero": -0.0, "odd": "a"}') and texts[6].endswith('"odd": null}')
     constant = [[None] * 4, ["x"] * 4]  # every column constant: the fixed text alone, once per row
     assert audit_chain.json_objects(["a", "b"], constant) == ['{"a": null, "b": "x"}'] * 4
+    # text equal to text of a str subclass (numpy's), None beside text: one text, and no constant, as json.dumps
+    import numpy as np
+
+    mixed = [["x", np.str_("x"), "x", "x"], [None, None, None, "None"]]
+    assert audit_chain.json_objects(["a", "b"], mixed) == ['{"a": "x", "b": null}'] * 3 + ['{"a": "x", "b": "None"}']
 
 
 def test_chain_built_column_wise_has_each_entry_hash():
