@@ -142,12 +142,15 @@ def test_db_columns_iso_dates_are_each_cells_date_isoformat():
 
     raw = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"],
                         "date": ["2020-02-29", "", "2020-02", "2020-02-29", "1677-09-22"],
-                        "vital_status": ["alive"] * 5, "death_date": [None, None, "2021", None, None]})  # fmt: skip
+                        "vital_status": ["alive"] * 5, "death_date": [None, None, "2021", None, None],
+                        "note": ["a", None, " b ", "", "\u00e9"]})  # fmt: skip
     frame, problems = parse_records("followup", raw)
     assert not len(problems)
     plain, iso = _db_columns("followup", frame), _db_columns("followup", frame, iso_dates=True)
     assert isinstance(iso["date"], IsoDates) and isinstance(iso["death_date"], IsoDates)
     assert iso["date"] == ["2020-02-29", None, "2020-02-29", "2020-02-29", "1677-09-22"]  # 2020-02: its last day
+    assert plain["note"] == ["a", None, "b", None, "\u00e9"]  # text as str, missing (and blank) as None
+    assert [type(v) for v in plain["note"]] == [str, type(None), str, type(None), str]
     for name, values in plain.items():
         if isinstance(iso[name], IsoDates):
             assert iso[name] == [None if v is None else v.isoformat() for v in values], name
