@@ -94,27 +94,33 @@ def read_frames(
     session: Session,
     records: Iterable[str] = WRITE_ORDER,
     *,
-    patients: Iterable[str] | None = None,
+    patients: Iterable[str] | Callable[[], Iterable[str]] | None = None,
     include_deleted: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Every record of the given types as typed frames (dates as datetime64), optionally for some patients."""
+    """Every record of the given types as typed frames (dates as datetime64), optionally for some patients.
+
+    ``patients`` may also be a function returning them, called once, at the first table that has any row (into
+    an empty database nothing needs the ids: a first import's 46,000 are not collected at all).
+    """
     out = {}
-    wanted = None if patients is None else list(patients)
+    wanted = None
     for record in records:
         table = _table(record)
         stmt = select(table)
         if not include_deleted:
             stmt = stmt.where(table.c.deleted.is_(False))
-        if wanted is not None:
+        if patients is not None:
             # a table with no row at all has none of these patients: one probe instead of a look-up per patient
             # (a first import of 46,000 patients otherwise probes each table's index 46,000 times)
             if session.execute(select(table.c.patient_id).limit(1)).first() is None:
                 out[record] = _typed_chunks(record, [c.key for c in table.c], ())
                 continue
+            if wanted is None:
+                wanted = list(patients() if callable(patients) else patients)
             stmt = stmt.where(_patient_filter(session, table, wanted))
         order = [table.c.patient_id] + ([table.c.id] if "id" in table.c else [])
         stmt = stmt.order_by(*order)
-        if wanted is None and session.get_bind().dialect.name == "sqlite":
+        if patients is None and session.get_bind().dialect.name == "sqlite":
             out[record] = _typed_chunks(record, [c.name for c in stmt.selected_columns], _sqlite_chunks(session, stmt))
             continue
         result = session.execute(stmt.execution_options(yield_per=READ_CHUNK_ROWS))
@@ -256,8 +262,11 @@ def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataF
     """
     from tkitrack.schemas.checks import check_records
 
-    # the distinct ids of each frame as a numpy object array: iterating a pandas string array boxes every cell
-    ids = sorted({p for f in new.values() for p in pd.unique(f["patient_id"].dropna().to_numpy(dtype=object)).tolist()})
+    def ids() -> list[str]:  # collected only when a table holds records (read_frames)
+        # the distinct ids of each frame as a numpy object array: iterating a pandas string array boxes every cell
+        return sorted({p for f in new.values()
+                       for p in pd.unique(f["patient_id"].dropna().to_numpy(dtype=object)).tolist()})  # fmt: skip
+
     stored = read_frames(session, patients=ids)
     combined = {}
     for record in WRITE_ORDER:
