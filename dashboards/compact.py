@@ -155,16 +155,24 @@ def _index_array(codes: np.ndarray) -> list:
 
 
 def _string_parts(values: Any) -> list[pd.Series] | None:
-    """The ``<br>`` parts of a string array, one Series per position (None past a string's end), or None."""
+    """The ``<br>`` parts of a string array, one Series per position (None past a string's end), or None.
+
+    Each distinct string is split once and its parts spread back by its codes: hover texts repeat (a patient's id
+    on every vertex of its line), and splitting two million strings cell by cell took seconds of a registry's report.
+    """
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or len(arr) < MIN_PACKED:
         return None
-    present = pd.notna(arr)
-    if not all(isinstance(v, str) for v in arr[present]):
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)  # a missing value (None, NaN) gets -1
+    if not all(isinstance(v, str) for v in uniques):
         return None
-    split = pd.Series(arr).where(present, None).str.split(_SEP, regex=False)
-    width = int(split.map(len, na_action="ignore").max()) if present.any() else 1
-    return [split.str.get(j) for j in range(width)]
+    split = [u.split(_SEP) for u in uniques]
+    width = max(map(len, split), default=1)
+    parts = []
+    for j in range(width):
+        column = np.array([*(s[j] if j < len(s) else None for s in split), None], dtype=object)
+        parts.append(pd.Series(column[codes]))  # code -1 takes the None at the end
+    return parts
 
 
 def unpack_strings(tables: list[list], parts: list) -> list[str | None]:
@@ -504,6 +512,30 @@ def _typed_array(value: np.ndarray) -> Any:
         return value if code is None else _typed_spec(value, code)
     code = _CODES.get(value.dtype.name)
     return value if code is None else _typed_spec(value, code)
+
+
+#: Trace properties that may hold an array of strings, with a placeholder of the same kind that costs nothing to copy.
+_TEXT_PLACEHOLDERS = (("customdata", ()), ("hovertext", ""), ("text", ""))
+
+
+def add_trace(fig: go.Figure, trace: BasePlotlyType, **kwargs: Any) -> None:
+    """``fig.add_trace(trace, **kwargs)`` without plotly's element-by-element copy of its arrays of strings.
+
+    ``add_trace`` deep-copies a trace's properties, and numpy deep-copies an object array one element at a time
+    (two million hover strings: about a second, and a second copy of them held until the original is let go).
+    Here each such array gives its place to a placeholder of the same kind, and is set on the added trace through
+    the public property access afterwards: the figure's JSON is the same, keys in the same order.
+    """
+    held = {}
+    for key, placeholder in _TEXT_PLACEHOLDERS:
+        value = trace[key] if key in trace else None
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            held[key] = value
+            trace[key] = placeholder
+    fig.add_trace(trace, **kwargs)
+    added = fig.data[-1]
+    for key, value in held.items():
+        added[key] = value
 
 
 def figure_dict(fig: go.Figure) -> dict:

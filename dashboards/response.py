@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import join_shapes, mirror_lines, shapes_trace
+from tkitrack.dashboards.compact import add_trace, join_shapes, mirror_lines, shapes_trace
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
@@ -143,8 +143,9 @@ def figure_waterfall(
     data["best_response"] = data["best_response"].astype("string").fillna("MISSING")
     data = data.sort_values(["best_pct_change", "patient_id"], ascending=[False, True], kind="stable")
     data["rank"] = np.arange(1, len(data) + 1)
-    present = [r for r in RESPONSE_ORDER if r in set(data["best_response"])]
-    present += sorted(set(data["best_response"]) - set(present))
+    found = set(data["best_response"].unique())
+    present = [r for r in RESPONSE_ORDER if r in found]
+    present += sorted(found - set(present))
     # Above BARS_MAX patients the bars are not plotly bars (an SVG element each: 10,000 took about 1 s of the
     # report's load in Chromium) but one filled path per response; hover still gives each patient. The figure
     # says so.
@@ -158,10 +159,11 @@ def figure_waterfall(
         colour = RESPONSE_COLOURS.get(response, "#999999")
         pattern = {"shape": _PATTERNS.get(response, ""), "fgcolor": "#333333", "size": 6}
         if filled:
-            fig.add_trace(shapes_trace(**_filled_bars(part, response), name=RESPONSE_LABELS.get(response, response),
-                                       fillcolor=colour, fillpattern=pattern))  # fmt: skip
+            add_trace(fig, shapes_trace(**_filled_bars(part, response), name=RESPONSE_LABELS.get(response, response),
+                                        fillcolor=colour, fillpattern=pattern))  # fmt: skip
             continue
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Bar(
                 x=part["rank"].to_numpy(),
                 y=part["best_pct_change"].to_numpy(dtype="float64"),
@@ -173,7 +175,7 @@ def figure_waterfall(
                 },
                 customdata=part["patient_id"].astype(str).to_numpy(),
                 hovertemplate="<b>%{customdata}</b><br>best change %{y:.1f}%<br>" + response + "<extra></extra>",
-            )
+            ),
         )
     top = max(float(data["best_pct_change"].max()) if len(data) else 0.0, PD_THRESHOLD) + 10
     bottom = min(float(data["best_pct_change"].min()) if len(data) else 0.0, PR_THRESHOLD) - 10
@@ -258,7 +260,8 @@ def figure_spider(
         footnotes = [*footnotes, f"{len(data):,} assessments: points are not marked above {MARKED_POINTS_MAX:,}; "
                                  "each vertex of a line is one assessment (hover for its value)."]  # fmt: skip
     fig = go.Figure()
-    for response in [r for r in (*RESPONSE_ORDER, "all") if r in set(groups)]:
+    present = set(groups.unique())
+    for response in [r for r in (*RESPONSE_ORDER, "all") if r in present]:
         part = data.loc[groups == response]
         # one polyline per patient with two points or more, a NaN gap between patients
         part = part[part.groupby("patient_id", sort=False)["day"].transform("size") > 1]
@@ -274,7 +277,8 @@ def figure_spider(
             x, y, t = _retraced(x, y, t)
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")
         colour = "#999999" if colour.upper() == "#FFFFFF" else colour
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Scatter(
                 x=x,
                 y=y,
@@ -284,7 +288,7 @@ def figure_spider(
                 marker={"size": 5, "color": colour},
                 customdata=t,
                 hovertemplate="%{customdata}<br>day %{x}: %{y:+.1f}%<extra></extra>",
-            )
+            ),
         )
     fig.update_layout(
         template="simple_white",

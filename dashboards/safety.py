@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tkitrack.dashboards.compact import add_trace
 from tkitrack.dashboards.layout import compute_line_arrays, compute_record_keys
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import (
@@ -78,7 +79,8 @@ def figure_ae_summary(
         part = data.loc[data["grade"] == grade]
         n = part["n_patients"].to_numpy(dtype="int64")
         pct = [f" ({100 * k / n_total:.0f}%)" for k in n] if n_total else [""] * len(n)
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Bar(
                 y=part["term"].astype(str).to_numpy(),
                 x=n,
@@ -91,7 +93,7 @@ def figure_ae_summary(
                 },
                 customdata=np.array(pct, dtype=object),
                 hovertemplate=f"<b>%{{y}}</b><br>worst grade {grade}: %{{x}} patients%{{customdata}}<extra></extra>",
-            )
+            ),
         )
     denominator = f" of {n_total}" if n_total else ""
     fig.update_layout(
@@ -150,7 +152,8 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
     for drug in drugs:
         y0 = np.full(len(off), ypos[drug])
         x, y, _ = compute_line_arrays(off["start_day"].to_numpy(), off["end_day"].to_numpy(), y0, y0, midpoint=False)
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Scatter(
                 x=x,
                 y=y,
@@ -160,7 +163,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 showlegend=drug == drugs[0],
                 name="Off treatment",
                 legendgroup="off",
-            )
+            ),
         )
     for (drug, level), part in on.groupby(["drug", "dose_level"], sort=True):
         y0 = np.full(len(part), ypos[str(drug)])
@@ -177,7 +180,8 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
         keys = compute_record_keys(part["patient_id"], "exposure", part["record_id"])
         _, _, k = compute_line_arrays(part["start_day"].to_numpy(), part["end_day"].to_numpy(), y0, y0, keys)
         colour = drug_colour(str(drug), drugs)
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Scatter(
                 x=x,
                 y=y,
@@ -196,14 +200,15 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                     "width": 14 * DOSE_LEVEL_WIDTHS.get(str(level), 1.0),
                     "dash": DOSE_LEVEL_DASHES.get(str(level), "solid"),
                 },
-            )
+            ),
         )
     for kind, style in EVENT_STYLES.items():
         part = mk.loc[mk["kind"] == kind]
         if part.empty or kind == "AE":
             continue
         row = "Response" if kind in ("CR", "PR", "PD") else "Disease / surgery"
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Scatter(
                 x=part["day"].to_numpy(),
                 y=np.full(len(part), ypos[row]),
@@ -218,7 +223,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 hovertext=("day " + part["day"].astype(str) + ": " + part["detail"].astype(str)).to_numpy(),
                 customdata=compute_record_keys(part["patient_id"], part["record"], part["record_id"]),
                 hoverinfo="text",
-            )
+            ),
         )
     for grade, colour in AE_GRADE_COLOURS.items():
         part = ae.loc[ae["grade"] == grade]
@@ -230,7 +235,8 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
         x, y, t = compute_line_arrays(part["day"].to_numpy(), stop, y0, y0, text, midpoint=False)
         keys = compute_record_keys(part["patient_id"], part["record"], part["record_id"])
         _, _, k = compute_line_arrays(part["day"].to_numpy(), stop, y0, y0, keys, midpoint=False)
-        fig.add_trace(
+        add_trace(
+            fig,
             go.Scatter(
                 x=x,
                 y=y,
@@ -241,7 +247,7 @@ def figure_patient_timeline(data: SwimmerData, patient_id: str, *, title: str | 
                 hoverinfo="text",
                 line={"color": colour, "width": 3},
                 marker={"size": AE_GRADE_SIZES[grade], "color": colour, "line": {"color": "#000000", "width": 0.8}},
-            )
+            ),
         )
     fig.update_layout(
         template="simple_white",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tkitrack.dashboards.compact import join_shapes, shapes_trace
+from tkitrack.dashboards.compact import add_trace, join_shapes, shapes_trace
 from tkitrack.dashboards.labels import column_label, value_label
 from tkitrack.dashboards.layout import (
     SortKey,
@@ -539,7 +539,7 @@ def figure_swimmer(
                                  "as markers and lines; hover a shape or bar for its details."]  # fmt: skip
     fig = go.Figure()
     for _ in range(len(traces)):  # one at a time: a trace is copied into the figure, then its original let go
-        fig.add_trace(traces.pop(0))
+        add_trace(fig, traces.pop(0))
     show_ids = px >= 9.0
     fig.update_layout(
         title={"text": title} if title else None,

@@ -16,6 +16,7 @@ import pandas as pd
 from tkitrack.outcomes.exposure import check_frame
 from tkitrack.outcomes.proportions import compute_proportion
 from tkitrack.outcomes.safety import ANY_TERM, derive_ae_treatment_phase
+from tkitrack.schemas.distinct import per_distinct_text
 
 __all__ = [
     "AE_DISCONTINUATION",
@@ -46,7 +47,9 @@ def derive_data_source(patients: pd.DataFrame) -> pd.Series:
     """Per patient (indexed by id): "synthetic" for patients the sample generator made (their note starts with
     :data:`SYNTHETIC_NOTE`), else "recorded". Pooled estimates must say when synthetic patients are in them."""
     note = patients["note"] if "note" in patients.columns else pd.Series("", index=patients.index)
-    synthetic = note.astype("string").str.strip().str.lower().str.startswith(SYNTHETIC_NOTE).fillna(False)
+    synthetic = per_distinct_text(
+        note.astype("string"), lambda s: s.str.strip().str.lower().str.startswith(SYNTHETIC_NOTE)
+    ).fillna(False)
     return pd.Series(np.where(synthetic, "synthetic", "recorded"), index=patients["patient_id"].to_numpy())
 
 

@@ -58,10 +58,8 @@ def _typed_column(values: Sequence, dtype: str, texts: dict[str, str] | None = N
         codes, uniques = pd.factorize(arr)
         if texts is not None:
             uniques = [texts.setdefault(u, u) for u in uniques]
-        shared = np.full(len(arr), None, dtype=object)
-        present = codes >= 0
-        shared[present] = np.asarray(uniques, dtype=object)[codes[present]]
-        return pd.array(shared, dtype="string")
+        table = np.array([*uniques, None], dtype=object)  # a missing cell's code, -1, takes the None at the end
+        return pd.array(table[codes], dtype="string")
     if dtype == "datetime64[ns]":
         return pd.to_datetime(pd.Series(arr, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
     if dtype == "float64":
@@ -69,8 +67,8 @@ def _typed_column(values: Sequence, dtype: str, texts: dict[str, str] | None = N
     return pd.array(arr, dtype=dtype)
 
 
-def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[tuple]]) -> pd.DataFrame:
-    """Row tuples (in the order of ``keys``), chunk by chunk, as a frame with the record's dtypes.
+def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[Sequence]]) -> pd.DataFrame:
+    """Columns (in the order of ``keys``), chunk by chunk, as a frame with the record's dtypes.
 
     Each chunk is typed column by column and dropped before the next is fetched, so the driver's rows never all
     exist at once.
@@ -78,8 +76,8 @@ def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[tuple]
     dtypes = column_dtypes(record)
     parts: dict[str, list] = {name: [] for name in dtypes}
     texts: dict[str, dict[str, str]] = {name: {} for name in dtypes}
-    for rows in chunks:
-        for key, values in zip(keys, zip(*rows, strict=True), strict=True):
+    for columns in chunks:
+        for key, values in zip(keys, columns, strict=True):
             if key in parts:
                 parts[key].append(_typed_column(values, dtypes[key], texts[key]))
     columns = {}
@@ -124,22 +122,29 @@ def read_frames(
             out[record] = _typed_chunks(record, [c.name for c in stmt.selected_columns], _sqlite_chunks(session, stmt))
             continue
         result = session.execute(stmt.execution_options(yield_per=READ_CHUNK_ROWS))
-        out[record] = _typed_chunks(record, list(result.keys()), result.partitions())
+        columns = (list(zip(*rows, strict=True)) for rows in result.partitions())
+        out[record] = _typed_chunks(record, list(result.keys()), columns)
     return out
 
 
-def _sqlite_chunks(session: Session, stmt) -> Iterator[list[tuple]]:
-    """The rows of ``stmt`` as the sqlite3 driver gives them, :data:`READ_CHUNK_ROWS` at a time, in the session's
-    transaction: text, integers, reals and NULL, which :func:`_typed_column` types as it types SQLAlchemy's values
-    (a DATE column's ISO text parses to the same day as its ``date``; a BOOLEAN's 0/1 to False/True). Skipping
-    SQLAlchemy's rows and result processors is a third of reading a registry (100,000 patients: some 9 s)."""
+def _sqlite_chunks(session: Session, stmt) -> Iterator[list[np.ndarray]]:
+    """The columns of ``stmt`` as the sqlite3 driver gives them, :data:`READ_CHUNK_ROWS` rows at a time, in the
+    session's transaction: text, integers, reals and NULL, which :func:`_typed_column` types as it types
+    SQLAlchemy's values (a DATE column's ISO text parses to the same day as its ``date``; a BOOLEAN's 0/1 to
+    False/True). Skipping SQLAlchemy's rows and result processors is a third of reading a registry (100,000
+    patients: some 9 s). The rows are turned into columns by numpy in one pass (a cell of SQLite is never a
+    sequence that numpy would spread), three times faster than ``zip(*rows)``."""
     compiled = stmt.compile(dialect=session.get_bind().dialect)
     params = [compiled.params[name] for name in (compiled.positiontup or [])]
     cursor = session.connection().connection.driver_connection.cursor()
     try:
         cursor.execute(str(compiled), params)
+        width = len(cursor.description)
         while rows := cursor.fetchmany(READ_CHUNK_ROWS):
-            yield rows
+            block = np.empty((len(rows), width), dtype=object)
+            block[:] = rows
+            del rows
+            yield [block[:, j] for j in range(width)]
     finally:
         cursor.close()
 

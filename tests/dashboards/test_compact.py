@@ -242,3 +242,72 @@ def test_figure_dict_is_to_dict_without_the_copy(cohort_frames):
         assert _plain(ours) == _plain(plotly_s)
     glyphs = figure_dict(figures[-1])["data"][0]
     assert glyphs["hovertext"] is figures[-1].data[0].hovertext  # read, not copied
+
+
+def test_parts_of_repeated_strings_missing_values_and_uneven_widths_are_those_of_each_cell():
+    """Each distinct string is split once: the parts are still each cell's own, a missing cell (None or NaN)
+    gives no part, a shorter string none past its end, an empty string one empty part."""
+    from tkitrack.dashboards.compact import _string_parts
+
+    cells = ["<b>P1</b>", None, "<b>P1</b><br>day 3", "", float("nan"), "<b>P2</b><br>day 3<br>G2", "<b>P1</b>"]
+    values = np.array(cells * (MIN_PACKED // len(cells) + 1), dtype=object)
+    parts = _string_parts(values)
+    assert len(parts) == 3 and all(len(p) == len(values) for p in parts)
+    expected = [["<b>P1</b>", None, "<b>P1</b>", "", None, "<b>P2</b>", "<b>P1</b>"],
+                [None, None, "day 3", None, None, "day 3", None],
+                [None, None, None, None, None, "G2", None]]  # fmt: skip
+    for part, want in zip(parts, expected, strict=True):
+        assert _as_list(part.tolist()[: len(cells)]) == want
+        assert _as_list(part.tolist()) == want * (len(values) // len(cells))
+    _, packed = pack_figure(go.Figure(go.Scatter(x=np.arange(len(values)), y=np.zeros(len(values)),
+                                                      hovertext=values)))  # fmt: skip
+    assert unpack_strings(packed["tables"], packed["traces"]["0"]["hovertext"]) == _as_list(values)
+    # one value that is not text (a number among the strings): nothing is packed
+    assert _string_parts(np.array([*values[:-1], 3], dtype=object)) is None
+
+
+def test_add_trace_gives_the_figure_plotly_s_add_trace_gives_without_copying_strings(monkeypatch):
+    """Same JSON, key for key and in the same order, as ``fig.add_trace``, for text in each of the three
+    properties, a trace type without text arrays, and a subplot's row and column; plotly's deep copy of the
+    trace sees no array of strings."""
+    import plotly.basedatatypes
+    from plotly.subplots import make_subplots
+
+    from tkitrack.dashboards.compact import add_trace
+
+    text = np.array([f"<b>P{i % 7}</b><br>day {i}" for i in range(100)], dtype=object)
+
+    def traces():
+        return [
+            go.Scatter(x=np.arange(100.0), y=np.ones(100), hovertext=text, customdata=text, text=text,
+                       mode="lines", line={"color": "#555555"}, hovertemplate="%{customdata}<extra></extra>"),
+            go.Bar(x=["a", "b"], y=[1, 2], text=["1", "2"], name="bars"),
+            go.Scatter(x=[1.0, 2.0], y=[3.0, 4.0], hovertext="same for every point"),
+        ]  # fmt: skip
+
+    copied = []
+    deepcopy = plotly.basedatatypes.deepcopy
+
+    def watched(value, *args):
+        if isinstance(value, dict):
+            copied.extend(k for k, v in value.items() if isinstance(v, np.ndarray) and v.dtype == object)
+        return deepcopy(value, *args)
+
+    for make, kwargs in ((go.Figure, {}), (lambda: make_subplots(rows=2, cols=1), {"row": 2, "col": 1})):
+        ours, plotly_s = make(), make()
+        with monkeypatch.context() as m:
+            m.setattr(plotly.basedatatypes, "deepcopy", watched)
+            for trace in traces():
+                add_trace(ours, trace, **kwargs)
+        assert copied == []
+        for trace in traces():
+            plotly_s.add_trace(trace, **kwargs)
+        assert json.dumps(ours.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder) == json.dumps(
+            plotly_s.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder
+        )
+        assert ours.data[0].hovertext.tolist() == text.tolist() and ours.data[0].yaxis == plotly_s.data[0].yaxis
+    # the spy sees what plotly's own add_trace copies
+    with monkeypatch.context() as m:
+        m.setattr(plotly.basedatatypes, "deepcopy", watched)
+        go.Figure().add_trace(traces()[0])
+    assert sorted(copied) == ["customdata", "hovertext", "text"]

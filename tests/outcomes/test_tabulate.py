@@ -190,3 +190,10 @@ def test_data_source_recognises_the_generator_note():
     patients = pd.concat([patients, pd.DataFrame({"patient_id": ["LETTER"], "note": ["6-year-old girl"]})])
     assert derive_data_source(patients).to_dict() == {"SYN-00001": "synthetic", "SYN-00002": "synthetic",
                                                       "LETTER": "recorded"}  # fmt: skip
+    # the note is read per distinct value: a missing note, spaces and capitals around the generator's note, and
+    # the same note on patients apart from each other (the index repeats after the concat) are each their own
+    more = pd.DataFrame({"patient_id": ["NONE", "UPPER", "AGAIN"],
+                         "note": [None, "  " + patients["note"].iloc[0].upper(), "6-year-old girl"]})  # fmt: skip
+    source = derive_data_source(pd.concat([patients, more]))
+    assert source.tolist() == ["synthetic", "synthetic", "recorded", "recorded", "synthetic", "recorded"]
+    assert source.index.tolist() == ["SYN-00001", "SYN-00002", "LETTER", "NONE", "UPPER", "AGAIN"]
