@@ -135,7 +135,8 @@ def _constant(values: list) -> str | None:
     first = values[0]
     if type(first) not in _EXACT or values.count(first) != len(values):
         return None
-    if set(map(type, values)) != {type(first)}:
+    # only None equals None, and only text equals text (written as that text): the types need no second pass
+    if first is not None and type(first) is not str and set(map(type, values)) != {type(first)}:
         return None
     return json.dumps(first)
 

@@ -9,11 +9,28 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlmodel import Session
 
-__all__ = ["bulk_cache", "insert_columns"]
+__all__ = ["IsoDates", "bulk_cache", "insert_columns"]
 
 #: The page cache (KiB) of a SQLite connection while :func:`bulk_cache` is in effect. SQLite's default (2 MiB)
 #: spills a large insert's dirty pages (the key indexes') to the write-ahead log again and again.
 BULK_CACHE_KIB = 65_536
+
+
+class IsoDates(list):
+    """A DATE column's values given as ``date.isoformat()`` text (None for null) instead of ``date`` objects.
+
+    SQLite stores a date as that text (SQLAlchemy's DATE bind processor writes ``%04d-%02d-%02d``, the same), so
+    :func:`insert_columns` binds it as it is when the column's processor is seen to write that text; elsewhere,
+    or for another processor, each text is read back to a ``date`` first. A registry's dates repeat, so its
+    caller writes each distinct day once (see ``schemas.store._db_columns``) instead of once per cell.
+    """
+
+
+def _as_dates(values: IsoDates) -> list:
+    return [None if v is None else dt.date.fromisoformat(v) for v in values]
+
+
+_PROBE_DATE = dt.date(1999, 12, 31)
 
 
 @contextmanager
@@ -54,6 +71,12 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
     for name in order:
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values = columns[name]
+        if isinstance(values, IsoDates):
+            if process is None or not _writes_iso_text(process):  # not SQLite's DATE: the dates themselves
+                values = _as_dates(values)
+            else:  # the text the processor writes for each of these days
+                ordered.append(values)
+                continue
         if process is None:
             ordered.append(values)
         elif _writes_iso_dates(process, values):  # the dates' own C isoformat: the processor's text, 5x faster
@@ -63,8 +86,33 @@ def _sqlite_executemany(conn: Connection, table: Table, columns: dict[str, Seque
             ordered.append(values)
         else:
             ordered.append([process(v) for v in values])
-    conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
+    _driver_executemany(conn, str(compiled), zip(*ordered, strict=True))
     return True
+
+
+def _driver_executemany(conn: Connection, statement: str, rows: Iterator[tuple]) -> None:
+    """sqlite3's ``executemany`` of ``rows`` on the connection's own driver connection (so in its transaction),
+    fed one row tuple at a time by the iterator instead of a list holding every row's tuple at once; a driver
+    error is raised as SQLAlchemy raises it for a statement (``IntegrityError`` and so on)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(statement, rows)
+    except sqlite3.Error as err:
+        raise DBAPIError.instance(statement, None, err, sqlite3.Error) from err
+    finally:
+        cursor.close()
+
+
+def _writes_iso_text(process) -> bool:
+    """Whether ``process`` (a column's bind processor) writes a date as ``date.isoformat`` does and None as None."""
+    try:
+        return process(_PROBE_DATE) == _PROBE_DATE.isoformat() and process(None) is None
+    except (TypeError, ValueError):
+        return False
 
 
 _BOOL_TYPES = frozenset({bool, type(None)})
@@ -145,6 +193,7 @@ def insert_columns(
             return None
         last = conn.execute(select(func.max(table.c.id))).scalar_one()
         return list(range(last - n + 1, last + 1))
+    columns = {k: _as_dates(v) if isinstance(v, IsoDates) else v for k, v in columns.items()}
     ids = None
     if returning_ids and conn.dialect.name == "postgresql" and "id" not in columns:
         ids = _postgres_ids(conn, table, n)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.checks_tumour import NEW_BASELINE_DAYS, derive_course_starts, find_sum_contradictions
@@ -268,12 +269,42 @@ def _as002(frames: Frames, today) -> pd.DataFrame:
                  "treatment or before a new course")  # fmt: skip
 
 
-def _as003(frames: Frames, today) -> pd.DataFrame:
+def _assessment_keys(frames: Frames) -> dict[str, np.ndarray] | None:
+    """The assessments' sort and group keys as integers, by position, computed once per run: ``patient`` (codes
+    in the ids' sorted order, -1 for a missing id), ``reader`` (codes in the sorted order of the evaluators, a
+    missing one as INVESTIGATOR), ``readers`` (how many) and ``date`` (nanoseconds, NaT as the largest). None
+    when the dates are not datetime64[ns]."""
     a = frames["assessment"]
-    a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
+    if a["date"].dtype != "datetime64[ns]":
+        return None
+    patient = pd.factorize(a["patient_id"], sort=True, use_na_sentinel=True)[0]
+    reader = pd.factorize(a["evaluator"].astype("object").fillna("INVESTIGATOR"), sort=True)[0]
+    date = a["date"].to_numpy().view("int64").copy()
+    date[a["date"].isna().to_numpy()] = np.iinfo(np.int64).max  # NaT after every date, as sort_values puts it
+    return {"patient": patient, "reader": reader, "readers": int(reader.max(initial=-1)) + 1, "date": date}
+
+
+def _as003_sequences(frames: Frames) -> tuple[pd.DataFrame, pd.Series]:
+    """The assessments with a response ordered by patient and date (a stable sort: ties keep their order), and
+    each one's (patient, reader) sequence number. Those without a patient id are left out: no sequence."""
+    a = frames["assessment"]
+    keys = _shared(frames, "assessment_keys", _assessment_keys)
+    if keys is None:
+        a = a[a["response"].notna()].sort_values(["patient_id", "date"], kind="stable")
+        keys = [a["patient_id"], a["evaluator"].astype("string").fillna("INVESTIGATOR")]
+        return a, a.groupby(keys, sort=False).ngroup()
+    rows = np.flatnonzero(a["response"].notna().to_numpy() & (keys["patient"] >= 0))
+    # np.lexsort is stable: the order of sort_values(["patient_id", "date"], kind="stable") (ids by their codes)
+    order = rows[np.lexsort((keys["date"][rows], keys["patient"][rows]))]
+    sequence = keys["patient"][order].astype("int64") * keys["readers"] + keys["reader"][order]
+    used = [c for c in ("patient_id", "id", "_row", "date", "response") if c in a]  # not a copy of every column
+    a = a[used].iloc[order]
+    return a, pd.Series(sequence, index=a.index)
+
+
+def _as003(frames: Frames, today) -> pd.DataFrame:
     # one sequence per reader: an independent PR after an investigator CR is not a contradiction
-    keys = [a["patient_id"], a["evaluator"].astype("string").fillna("INVESTIGATOR")]
-    keys = a.groupby(keys, sort=False).ngroup()  # the (patient, reader) sequences numbered once for the four passes
+    a, keys = _as003_sequences(frames)  # the (patient, reader) sequences numbered once for the four passes
     had_cr = a["response"].eq("CR").astype(int).groupby(keys).cumsum()
     had_pd = a["response"].eq("PD").astype(int).groupby(keys).cumsum()
     cr_date = a["date"].where(a["response"].eq("CR")).groupby(keys).ffill()
@@ -298,7 +329,7 @@ def _as004(frames: Frames, today) -> pd.DataFrame:
 
 def _as006(frames: Frames, today) -> pd.DataFrame:
     a = frames["assessment"]
-    found = find_sum_contradictions(a)
+    found = find_sum_contradictions(a, keys=_shared(frames, "assessment_keys", _assessment_keys))
     bad = a.iloc[found["index"].to_numpy(dtype=int)]
     return _hits(bad, "assessment", "", found["value"].to_numpy(), found["message"].to_numpy()).assign(
         field=found["field"].to_numpy())  # fmt: skip

@@ -36,6 +36,22 @@ def derive_course_starts(exposure: pd.DataFrame) -> pd.DataFrame:
     return ex.loc[new, ["patient_id", "drug", "start"]].reset_index(drop=True)
 
 
+def _ordered_by_keys(a: pd.DataFrame, keep: np.ndarray, keys: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.Series]:
+    """``a`` (the kept rows) in the order of ``sort_values(["patient_id", "_ev", "date", "_order"],
+    kind="stable")`` and each row's (patient, reader) number (NaN without a patient id, as ``ngroup`` gives), from
+    integer keys by position: a missing patient id sorts last, and np.lexsort is stable (ties keep their order)."""
+    rows = np.flatnonzero(keep)
+    patient = keys["patient"][rows].astype("int64")
+    missing = patient < 0
+    patient[missing] = patient.max(initial=0) + 1
+    reader = keys["reader"][rows].astype("int64")
+    order = np.lexsort((~a["_base"].to_numpy(dtype=bool), keys["date"][rows], reader, patient))
+    number = (patient * keys["readers"] + reader).astype("float64")
+    number[missing] = np.nan
+    a = a.iloc[order]
+    return a, pd.Series(number[order], index=a.index)
+
+
 def _round(values: pd.Series) -> pd.Series:
     return values.astype("float64").round(_DECIMALS)
 
@@ -67,7 +83,7 @@ def _cr_text(r: pd.DataFrame, what: str) -> pd.Series:
             "under 10 mm short axis: then answer the query)")  # fmt: skip
 
 
-def find_sum_contradictions(assessment: pd.DataFrame) -> pd.DataFrame:
+def find_sum_contradictions(assessment: pd.DataFrame, *, keys: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Recorded responses that RECIST 1.1 arithmetic on the target-lesion sums contradicts.
 
     Per patient and evaluator, over the assessments under RECIST 1.1 or investigator criteria that have a sum:
@@ -78,6 +94,9 @@ def find_sum_contradictions(assessment: pd.DataFrame) -> pd.DataFrame:
     - PR while the sum is not at least 30% below the baseline sum;
     - SD or PR while the sum is at least 20% and at least 5 mm above the nadir (that is progression);
     - CR with a sum above 0 mm.
+
+    ``keys`` (optional): the frame's patient, reader and date as integers by position, from the edit checks'
+    ``_assessment_keys``, which order the rows as the ids and readers as text do, without sorting text again.
 
     Returns
     -------
@@ -98,8 +117,12 @@ def find_sum_contradictions(assessment: pd.DataFrame) -> pd.DataFrame:
     if a.empty:
         return pd.DataFrame(columns=cols)
     # a baseline sorts before a follow-up of the same date, so that it is the follow-up's reference
-    a = a.assign(_order=~a["_base"]).sort_values(["patient_id", "_ev", "date", "_order"], kind="stable")
-    key = a.groupby([a["patient_id"], a["_ev"]], sort=False).ngroup()  # numbered once, not factorized per pass
+    # (no row kept: assign gave the empty selection the whole frame's index, so ``a`` is not the kept rows)
+    if keys is None or len(a) != int(keep.sum()):
+        a = a.assign(_order=~a["_base"]).sort_values(["patient_id", "_ev", "date", "_order"], kind="stable")
+        key = a.groupby([a["patient_id"], a["_ev"]], sort=False).ngroup()  # numbered once, not factorized per pass
+    else:
+        a, key = _ordered_by_keys(a, keep.to_numpy(dtype=bool), keys)
     segment = a["_base"].astype(int).groupby(key).cumsum()
     groups = a.groupby([key, segment], sort=False).ngroup()
     total = a["sum_diameters"].astype("float64")

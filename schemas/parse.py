@@ -217,7 +217,9 @@ def parse_records(
                                          + f" characters; at most {limit} are allowed: shorten it", rows))  # fmt: skip
                 text = text.where(~long, text.str.slice(0, limit))
             out[name] = text.astype("string")
-    frame = pd.DataFrame(out, index=raw.index)[list(model.model_fields)].astype(dtypes)
+    # the columns in field order without copying them (each is a new array made above, shared with nothing else)
+    frame = pd.DataFrame({name: out[name] for name in model.model_fields}, index=raw.index, copy=False)
+    frame = frame.astype(dtypes, copy=False)
     if record == "ae":
         codes = ctcae().set_index("term")["meddra_code"]
         frame["term_code"] = frame["term"].map(codes).astype("string")

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tkitrack.schemas.audit import append_batch, append_entries, expanded_trail
 from tkitrack.schemas.audit_chain import json_objects
-from tkitrack.schemas.bulk import bulk_cache, insert_columns
+from tkitrack.schemas.bulk import IsoDates, bulk_cache, insert_columns
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
@@ -92,27 +92,33 @@ def read_frames(
     session: Session,
     records: Iterable[str] = WRITE_ORDER,
     *,
-    patients: Iterable[str] | None = None,
+    patients: Iterable[str] | Callable[[], Iterable[str]] | None = None,
     include_deleted: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Every record of the given types as typed frames (dates as datetime64), optionally for some patients."""
+    """Every record of the given types as typed frames (dates as datetime64), optionally for some patients.
+
+    ``patients`` may also be a function returning them, called once, at the first table that has any row (into
+    an empty database nothing needs the ids: a first import's 46,000 are not collected at all).
+    """
     out = {}
-    wanted = None if patients is None else list(patients)
+    wanted = None
     for record in records:
         table = _table(record)
         stmt = select(table)
         if not include_deleted:
             stmt = stmt.where(table.c.deleted.is_(False))
-        if wanted is not None:
+        if patients is not None:
             # a table with no row at all has none of these patients: one probe instead of a look-up per patient
             # (a first import of 46,000 patients otherwise probes each table's index 46,000 times)
             if session.execute(select(table.c.patient_id).limit(1)).first() is None:
                 out[record] = _typed_chunks(record, [c.key for c in table.c], ())
                 continue
+            if wanted is None:
+                wanted = list(patients() if callable(patients) else patients)
             stmt = stmt.where(_patient_filter(session, table, wanted))
         order = [table.c.patient_id] + ([table.c.id] if "id" in table.c else [])
         stmt = stmt.order_by(*order)
-        if wanted is None and session.get_bind().dialect.name == "sqlite":
+        if patients is None and session.get_bind().dialect.name == "sqlite":
             out[record] = _typed_chunks(record, [c.name for c in stmt.selected_columns], _sqlite_chunks(session, stmt))
             continue
         result = session.execute(stmt.execution_options(yield_per=READ_CHUNK_ROWS))
@@ -214,12 +220,22 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _db_columns(record: str, frame: pd.DataFrame) -> dict[str, list]:
-    """Typed frame -> {column: plain Python values} for the database (dates as datetime.date, NA as None)."""
+def _db_columns(record: str, frame: pd.DataFrame, *, iso_dates: bool = False) -> dict[str, list]:
+    """Typed frame -> {column: plain Python values} for the database (dates as datetime.date, NA as None).
+
+    ``iso_dates``: a date column as :class:`~tkitrack.schemas.bulk.IsoDates` instead, each day's
+    ``date.isoformat()`` text (what SQLite stores), made once per distinct day.
+    """
     cols = [c for c in RECORD_MODELS[record].model_fields if not (c == "id" and record != "patient")]
     data = {}
     for col in cols:
         series = frame[col]
+        if column_dtypes(record)[col] == "datetime64[ns]" and iso_dates:
+            data[col] = _iso_dates(series)
+            continue
+        if isinstance(series.dtype, pd.StringDtype):  # the text as it is, NA as None: one scan for the missing
+            data[col] = series.array.to_numpy(dtype=object, na_value=None).tolist()
+            continue
         if column_dtypes(record)[col] == "datetime64[ns]":
             values = np.array(series.dt.date, dtype=object)
         else:  # numpy and masked arrays box their values as Python int, float, bool or str
@@ -227,6 +243,15 @@ def _db_columns(record: str, frame: pd.DataFrame) -> dict[str, list]:
         values[series.isna().to_numpy()] = None
         data[col] = values.tolist()
     return data
+
+
+def _iso_dates(series: pd.Series) -> IsoDates:
+    """A datetime64 column's days as ``date.isoformat()`` text (None for NaT), each distinct day converted once
+    (as ``series.dt.date`` converts it) and spread back by the codes."""
+    codes, days = pd.factorize(series.to_numpy(dtype="datetime64[ns]"), use_na_sentinel=True)
+    texts = [d.isoformat() for d in pd.DatetimeIndex(days).date]
+    # a missing day's code is -1: the None appended last
+    return IsoDates(np.array([*texts, None], dtype=object)[codes].tolist())
 
 
 def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
@@ -242,8 +267,11 @@ def _run_edit_checks(session: Session, new: dict[str, pd.DataFrame]) -> pd.DataF
     """
     from tkitrack.schemas.checks import check_records
 
-    # the distinct ids of each frame as a numpy object array: iterating a pandas string array boxes every cell
-    ids = sorted({p for f in new.values() for p in pd.unique(f["patient_id"].dropna().to_numpy(dtype=object)).tolist()})
+    def ids() -> list[str]:  # collected only when a table holds records (read_frames)
+        # the distinct ids of each frame as a numpy object array: iterating a pandas string array boxes every cell
+        return sorted({p for f in new.values()
+                       for p in pd.unique(f["patient_id"].dropna().to_numpy(dtype=object)).tolist()})  # fmt: skip
+
     stored = read_frames(session, patients=ids)
     combined = {}
     for record in WRITE_ORDER:
@@ -303,11 +331,13 @@ def add_records(
         return concat_frames(again) if any(len(p) for p in again) else listing()
 
     counts = {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     with bulk_cache(session):
         for record, frame in typed.items():
             if not len(frame):
                 continue
-            data = _db_columns(record, frame)  # column-wise: no ORM object and no dict per row
+            # column-wise: no ORM object and no dict per row; SQLite's dates as the text it stores, once per day
+            data = _db_columns(record, frame, iso_dates=sqlite)
             table = _table(record)
             if record == "patient":
                 _insert_patients(session, table, data, found_again, source, sources)

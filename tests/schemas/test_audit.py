@@ -232,6 +232,11 @@ def test_json_objects_write_a_column_of_one_value_as_json_dumps_does(monkeypatch
     assert texts[1].endswith('"mixed": 1, "zero": -0.0, "odd": "a"}') and texts[6].endswith('"odd": null}')
     constant = [[None] * 4, ["x"] * 4]  # every column constant: the fixed text alone, once per row
     assert audit_chain.json_objects(["a", "b"], constant) == ['{"a": null, "b": "x"}'] * 4
+    # text equal to text of a str subclass (numpy's), None beside text: one text, and no constant, as json.dumps
+    import numpy as np
+
+    mixed = [["x", np.str_("x"), "x", "x"], [None, None, None, "None"]]
+    assert audit_chain.json_objects(["a", "b"], mixed) == ['{"a": "x", "b": null}'] * 3 + ['{"a": "x", "b": "None"}']
 
 
 def test_chain_built_column_wise_has_each_entry_hash():
@@ -298,3 +303,24 @@ def test_batch_digest_covers_each_row_length_prefixed():
     assert batch_digest(["12"], ["P"], ["1"]) != batch_digest(["1"], ["2P"], ["1"])
     accented = batch_digest(["1"], ["P\u00e9"], [None])  # length in characters, bytes in UTF-8
     assert accented == hashlib.sha256("1:12:P\u00e9-".encode()).hexdigest()
+
+
+def test_batch_digest_without_nulls_as_written_row_by_row():
+    """The column-wise path (no null: length prefixes looked up by length) gives the row-by-row text: lengths 0,
+    9, 10, 4,095 and 4,096 (the lookup table's last length and the first beyond it), characters beyond ASCII, and
+    rows across the digest's chunks (10,000 rows: the last row of one, the first of the next)."""
+    import hashlib
+
+    from tkitrack.schemas.audit import _row_lines, batch_digest
+
+    assert _row_lines(["7"], ["P\u00e9"], ["x" * 4095]) == ("1:72:P\u00e94095:" + "x" * 4095).encode()
+    assert _row_lines(["7"], [""], ["y" * 4096]) == ("1:70:4096:" + "y" * 4096).encode()
+    assert _row_lines(["123456789", "1234567890"], ["P", "P"], ["", "{}"]) == b"9:1234567891:P0:10:12345678901:P2:{}"
+    n = 10_001
+    ids = [str(i) for i in range(1, n + 1)]
+    pids = [f"P{i % 37}\u00e9" for i in range(n)]
+    values = ["v" * (i % 5000) for i in range(n)]  # some of 4,096 characters or more in each chunk
+    text_ = "".join(f"{len(a)}:{a}{len(b)}:{b}{len(c)}:{c}" for a, b, c in zip(ids, pids, values, strict=True))
+    assert batch_digest(ids, pids, values) == hashlib.sha256(text_.encode()).hexdigest()
+    values[10_000] = "w"  # the first row of the second chunk
+    assert batch_digest(ids, pids, values) != hashlib.sha256(text_.encode()).hexdigest()

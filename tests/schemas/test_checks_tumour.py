@@ -217,3 +217,61 @@ def test_as006_reports_positions_of_a_frame_with_other_columns_and_index():
     pd.testing.assert_frame_equal(plain, wide)
     # -29.8% is not a PR; -30% exactly is
     assert plain["index"].tolist() == [1] and plain["field"].tolist() == ["response"]
+
+
+def _random_assessments(seed: int, n: int = 400) -> pd.DataFrame:
+    """Assessments of a few patients and readers with many ties: equal dates, missing ids, evaluators, dates
+    and sums, baselines on follow-up dates, criteria outside RECIST."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]  # noqa: E731
+    dates = pd.to_datetime(pick(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01", None]))
+    return pd.DataFrame({
+        "patient_id": pick(["P10", "P2", "P1", "p1", "P\u00e9", None]), "date": dates,
+        "criteria": pick([None, "RECIST1.1", "INVESTIGATOR", "iRECIST"]),
+        "evaluator": pick([None, "INVESTIGATOR", "INDEPENDENT", "A"]), "baseline": pick([True, False, None]),
+        "sum_diameters": pick([0.0, 5.0, 30.0, 35.0, 36.0, 50.0, 70.0, 100.0, None]),
+        "response": pick(["CR", "PR", "SD", "PD", None]), "target_response": pick(["CR", "PR", "SD", None]),
+    }).astype({"patient_id": "string", "criteria": "string", "evaluator": "string", "baseline": "boolean",
+               "response": "string", "target_response": "string"})  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_as003_and_as006_on_integer_keys_list_what_the_text_sort_lists(seed, monkeypatch):
+    """The edit checks' integer keys (patient and reader codes in their text's order, NaT last) order and group
+    the assessments exactly as sorting the text did: AS003's and AS006's listings equal those of the text path
+    (kept as the fallback) on frames full of ties, missing ids, readers, dates and sums."""
+    from tkitrack.schemas import checks
+
+    frame = _random_assessments(seed)
+    keys = checks._assessment_keys({"assessment": frame})
+    assert keys is not None
+    pd.testing.assert_frame_equal(find_sum_contradictions(frame, keys=keys), find_sum_contradictions(frame))
+    unsummed = frame.assign(sum_diameters=None)  # no row kept (the text path's own handling of it)
+    pd.testing.assert_frame_equal(find_sum_contradictions(unsummed, keys=keys), find_sum_contradictions(unsummed))
+    as003 = [c for c in EDIT_CHECKS if c.rule_id == "AS003"]
+    frames = {"assessment": frame.assign(id=range(1, len(frame) + 1))}
+    fast = check_records(frames, today=TODAY, checks=as003)
+    monkeypatch.setattr(checks, "_assessment_keys", lambda frames: None)  # the text sort
+    pd.testing.assert_frame_equal(fast, check_records(frames, today=TODAY, checks=as003))
+
+
+def test_as003_ties_missing_ids_and_readers_on_integer_keys():
+    """Hand-worked: a PR on the CR's own date after it in the input follows it (a stable sort); a PR before it
+    in the input does not; a missing evaluator is the investigator's sequence; a PR without a patient id is in
+    no sequence; an undated CR sorts after every dated assessment of its patient."""
+    from tkitrack.schemas.checks import _as003
+
+    frame = pd.DataFrame({
+        "id": [1, 2, 3, 4, 5, 6, 7, 8],
+        "patient_id": ["P2", "P1", "P1", "P1", None, "P3", "P3", "P2"],
+        "date": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-01", "2020-02-01", "2020-03-01", None,
+                                "2020-05-01", "2020-01-01"]),
+        "evaluator": [None, None, None, "INVESTIGATOR", None, None, None, None],
+        "response": ["PR", "CR", "PR", "PR", "PR", "CR", "PR", "CR"],
+    }).astype({"patient_id": "string", "evaluator": "string", "response": "string"})  # fmt: skip
+    found = _as003({"assessment": frame}, None)
+    # P1: the CR (id 2) then the PRs 3 (same date, later row) and 4 (evaluator INVESTIGATOR = missing);
+    # P2: the PR (id 1) comes before the CR of the same date (id 8): no CR before it; P3: the CR is undated
+    assert found["record_id"].tolist() == [3, 4]

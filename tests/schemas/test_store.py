@@ -367,3 +367,25 @@ def test_read_frames_for_patients_skips_empty_tables_alike(engine):
             assert len(frame) == 0, record
             pd.testing.assert_frame_equal(frame, everything[record].iloc[:0].reset_index(drop=True), check_exact=True)
     assert len(everything["ae"]) == 1 and len(everything["exposure"]) == 1 and len(everything["ihc"]) == 0
+
+
+def test_read_frames_collects_the_patients_of_a_function_at_the_first_table_with_rows(engine):
+    """``patients`` as a function: not called while every table is empty (nothing to compare with), called once
+    when some table has rows, and then the same frames as for the list itself."""
+    calls = []
+
+    def wanted() -> list[str]:
+        calls.append(1)
+        return ["P2", "P9"]
+
+    with transaction(engine) as session:
+        empty = read_frames(session, patients=wanted)
+    assert calls == [] and all(not len(f) for f in empty.values())
+    _seed(engine)
+    _add(engine, {"patient": [{**PATIENT, "patient_id": "P2"}], "followup": [{**FOLLOWUP, "patient_id": "P2"}]})
+    with transaction(engine) as session:
+        lazy, plain = read_frames(session, patients=wanted), read_frames(session, patients=["P2", "P9"])
+    assert calls == [1]
+    for record in plain:
+        pd.testing.assert_frame_equal(lazy[record], plain[record])
+    assert lazy["followup"]["patient_id"].tolist() == ["P2"]
