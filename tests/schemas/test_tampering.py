@@ -245,9 +245,9 @@ def test_an_update_entry_for_a_record_never_inserted_is_reported(seeded):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)  # roles: PostgreSQL only, no SQLite case
 def test_postgres_writer_role_cannot_rewrite_the_trail(pg_admin, seeded):
-    if seeded.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL roles")
+    assert seeded.dialect.name == "postgresql"
     role = f"tkw_{uuid.uuid4().hex[:10]}"
     with seeded.connect() as conn:
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
