@@ -29,6 +29,8 @@ import plotly.graph_objects as go
 from plotly.basedatatypes import BasePlotlyType
 from plotly.utils import PlotlyJSONEncoder
 
+from tkitrack.schemas.distinct import spread
+
 __all__ = [
     "BASIC_TRACE_TYPES",
     "UNPACK_JS",
@@ -170,8 +172,7 @@ def _string_parts(values: Any) -> list[pd.Series] | None:
     width = max(map(len, split), default=1)
     parts = []
     for j in range(width):
-        column = np.array([*(s[j] if j < len(s) else None for s in split), None], dtype=object)
-        parts.append(pd.Series(column[codes]))  # code -1 takes the None at the end
+        parts.append(pd.Series(spread([s[j] if j < len(s) else None for s in split], codes)))  # -1: None
     return parts
 
 

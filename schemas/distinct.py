@@ -13,7 +13,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["per_distinct_rows", "per_distinct_text", "text_codes"]
+__all__ = ["per_distinct_rows", "per_distinct_text", "spread", "text_codes"]
+
+
+def spread(distinct, codes: np.ndarray) -> np.ndarray:
+    """``distinct[codes]`` as an object array, a code of -1 (a missing cell, as ``pd.factorize`` gives it) None."""
+    return np.array([*distinct, None], dtype=object)[codes]
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from tkitrack.schemas.audit import append_batch, append_entries, expanded_trail
 from tkitrack.schemas.audit_chain import json_objects
 from tkitrack.schemas.bulk import IsoDates, bulk_cache, insert_columns
+from tkitrack.schemas.distinct import spread
 from tkitrack.schemas.errors import ConcurrentEditError, InputError, NotFoundError, ValidationFailed, shorten
 from tkitrack.schemas.fields import field_info
 from tkitrack.schemas.frames import check_frame, column_dtypes, concat_frames, input_columns, listing
@@ -58,8 +59,7 @@ def _typed_column(values: Sequence, dtype: str, texts: dict[str, str] | None = N
         codes, uniques = pd.factorize(arr)
         if texts is not None:
             uniques = [texts.setdefault(u, u) for u in uniques]
-        table = np.array([*uniques, None], dtype=object)  # a missing cell's code, -1, takes the None at the end
-        return pd.array(table[codes], dtype="string")
+        return pd.array(spread(uniques, codes), dtype="string")
     if dtype == "datetime64[ns]":
         return pd.to_datetime(pd.Series(arr, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
     if dtype == "float64":
@@ -250,8 +250,7 @@ def _iso_dates(series: pd.Series) -> IsoDates:
     (as ``series.dt.date`` converts it) and spread back by the codes."""
     codes, days = pd.factorize(series.to_numpy(dtype="datetime64[ns]"), use_na_sentinel=True)
     texts = [d.isoformat() for d in pd.DatetimeIndex(days).date]
-    # a missing day's code is -1: the None appended last
-    return IsoDates(np.array([*texts, None], dtype=object)[codes].tolist())
+    return IsoDates(spread(texts, codes).tolist())  # a missing day (code -1) as None
 
 
 def _db_rows(record: str, frame: pd.DataFrame) -> list[dict]:
