@@ -29,8 +29,6 @@ import plotly.graph_objects as go
 from plotly.basedatatypes import BasePlotlyType
 from plotly.utils import PlotlyJSONEncoder
 
-from tkitrack.schemas.distinct import spread
-
 __all__ = [
     "BASIC_TRACE_TYPES",
     "UNPACK_JS",
@@ -156,23 +154,45 @@ def _index_array(codes: np.ndarray) -> list:
     return [base64.b64encode(raw).decode("ascii"), dtype]
 
 
-def _string_parts(values: Any) -> list[pd.Series] | None:
-    """The ``<br>`` parts of a string array, one Series per position (None past a string's end), or None.
+def _string_parts(values: Any) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """The ``<br>`` parts of a string array as ``(codes, parts)``, or None: ``parts[j]`` holds part ``j`` of each
+    distinct string (None past a string's end) and ``codes`` say which distinct string each cell is (-1: missing),
+    so that cell ``i``'s part ``j`` is ``parts[j][codes[i]]``.
 
-    Each distinct string is split once and its parts spread back by its codes: hover texts repeat (a patient's id
-    on every vertex of its line), and splitting two million strings cell by cell took seconds of a registry's report.
+    Each distinct string is split once, and by numpy's string functions: hover texts repeat (a patient's id on
+    every vertex of its line), and splitting a registry's million distinct strings into Python lists took seconds
+    (most of it the garbage collector going over the lists).
     """
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or len(arr) < MIN_PACKED:
         return None
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)  # a missing value (None, NaN) gets -1
-    if not all(isinstance(v, str) for v in uniques):
+    if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
         return None
-    split = [u.split(_SEP) for u in uniques]
-    width = max(map(len, split), default=1)
+    return codes, _split_parts(uniques)
+
+
+def _split_parts(strings: np.ndarray) -> list[np.ndarray]:
+    """Part ``j`` of each string split at ``<br>``, for each ``j`` (None past a string's end; at least one part).
+
+    >>> [p.tolist() for p in _split_parts(np.array(["a<br>b", "c", "<br>"], dtype=object))]
+    [['a', 'c', ''], ['b', None, '']]
+    """
+    try:
+        rest = np.asarray(strings, dtype=np.dtypes.StringDType())
+    except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: split in Python
+        split = [s.split(_SEP) for s in strings]
+        width = max(map(len, split), default=1)
+        return [np.array([s[j] if j < len(s) else None for s in split], dtype=object) for j in range(width)]
+    sep = np.asarray(_SEP, dtype=rest.dtype)
+    alive = np.ones(len(rest), dtype=bool)  # the strings that have a part j
     parts = []
-    for j in range(width):
-        parts.append(pd.Series(spread([s[j] if j < len(s) else None for s in split], codes)))  # -1: None
+    while not parts or alive.any():
+        before, found, rest = np.strings.partition(rest, sep)
+        part = before.astype(object)
+        part[~alive] = None
+        parts.append(part)
+        alive &= found != ""
     return parts
 
 
@@ -594,7 +614,7 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     hover labels show); elsewhere only when float32 holds them exactly.
     """
     figure = figure_dict(fig)
-    found: list[tuple[str, str, list[pd.Series]]] = []
+    found: list[tuple[str, str, np.ndarray, list[np.ndarray]]] = []
     glyphs: dict[str, dict] = {}
     mirror: dict[str, dict] = {}
     for i, props in enumerate(figure["data"]):
@@ -609,29 +629,31 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
         for key in _PACKED_KEYS:
             value = props.get(key)
             if value is not None and not isinstance(value, (str, dict)):
-                parts = _string_parts(value)
-                if parts is not None:
-                    found.append((str(i), key, parts))
+                split = _string_parts(value)
+                if split is not None:
+                    found.append((str(i), key, *split))
                     del props[key]
         _integral_axis(props)
         big = any(isinstance(props.get(k), dict) and _typed_len(props[k]) >= lossy_points for k in ("x", "y"))
         for key in ("x", "y"):
             if key in props:
                 props[key] = _float32(props[key], exact=not big)
-    width = max((len(p) for _, _, p in found), default=0)
+    # part j of every array's distinct strings, one array after another: their distinct values come in the order
+    # of the cells' (a part first seen in a later distinct string is first seen in a later cell)
+    width = max((len(p) for _, _, _, p in found), default=0)
     tables, codes_by_part = [], []
     for j in range(width):
-        column = pd.concat([p[j] if j < len(p) else pd.Series([None] * len(p[0])) for _, _, p in found],
-                           ignore_index=True)  # fmt: skip
+        column = np.concatenate([p[j] if j < len(p) else np.full(len(p[0]), None, dtype=object)
+                                 for _, _, _, p in found])  # fmt: skip
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
         tables.append([None, *uniques.tolist()])  # code 0: no such part
         codes_by_part.append(codes + 1)
     packed: dict[str, Any] = {"tables": tables, "traces": {}}
     offset = 0
-    for trace, key, parts in found:
-        n = len(parts[0])
+    for trace, key, cells, parts in found:
+        n = len(parts[0])  # distinct strings; a missing cell (-1) takes the 0 appended after them
         packed["traces"].setdefault(trace, {})[key] = [
-            _index_array(c[offset : offset + n]) for c in codes_by_part[: len(parts)]
+            _index_array(np.append(c[offset : offset + n], 0)[cells]) for c in codes_by_part[: len(parts)]
         ]
         offset += n
     if glyphs:
