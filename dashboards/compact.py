@@ -250,6 +250,11 @@ def _typed_spec(values: np.ndarray, code: str) -> dict:
 
 
 def _decode(value: Any) -> np.ndarray | None:
+    """A typed array spec's values; a numeric array not typed yet (:func:`pack_figure`'s coordinates) as its
+    spec would give them back; None for anything else."""
+    if isinstance(value, np.ndarray):
+        code = _typed_code(value)
+        return None if code is None else value.astype(_DTYPES[code], copy=False)
     if isinstance(value, dict) and value.get("dtype") in _DTYPES and "bdata" in value and "shape" not in value:
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=_DTYPES[value["dtype"]])
     return None
@@ -282,15 +287,21 @@ def _integral_axis(props: dict) -> None:
         return
 
 
-def _typed_len(value: dict) -> int:
-    return len(base64.b64decode(value["bdata"])) // int(value["dtype"][1:]) if "bdata" in value else 0
+def _typed_len(value: Any) -> int:
+    """The length of a typed array (spec, or numeric array not typed yet); 0 for anything else."""
+    if isinstance(value, np.ndarray):
+        return len(value) if _typed_code(value) is not None else 0
+    if isinstance(value, dict) and "bdata" in value:
+        return len(base64.b64decode(value["bdata"])) // int(value["dtype"][1:])
+    return 0
 
 
 def _float32(value: Any, *, exact: bool) -> Any:
-    """A float64 typed array (plotly's ``{"dtype": "f8", "bdata": ...}``) as float32: always, or when exact."""
-    if not (isinstance(value, dict) and value.get("dtype") == "f8" and "shape" not in value):
+    """A float64 typed array (plotly's ``{"dtype": "f8", "bdata": ...}``, or a float64 array not typed yet) as
+    float32: always, or when exact."""
+    arr = _decode(value)
+    if arr is None or arr.dtype != np.dtype("<f8"):
         return value
-    arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<f8")
     small = arr.astype("<f4")
     if arr.size < MIN_PACKED or (exact and not np.array_equal(small.astype("<f8"), arr, equal_nan=True)):
         return value
@@ -524,15 +535,19 @@ def _pack_mirror(props: dict) -> dict | None:
 def _typed_array(value: np.ndarray) -> Any:
     """A numeric array as plotly.js's typed array spec, 64-bit integers narrowed to the smallest that holds them
     (else left as they are, as ``to_dict`` leaves them); any other value as it is."""
+    code = _typed_code(value)
+    return value if code is None else _typed_spec(value, code)
+
+
+def _typed_code(value: np.ndarray) -> str | None:
+    """The typed array dtype code :func:`_typed_array` gives ``value`` (None: left as it is)."""
     if value.size == 0 or value.ndim != 1:
-        return value
+        return None
     if value.dtype.name in ("int64", "uint64"):
         low, high = int(value.min()), int(value.max())
         fits = (c for c in ("i1", "i2", "i4") if np.iinfo(_DTYPES[c]).min <= low and high <= np.iinfo(_DTYPES[c]).max)
-        code = next(fits, None)
-        return value if code is None else _typed_spec(value, code)
-    code = _CODES.get(value.dtype.name)
-    return value if code is None else _typed_spec(value, code)
+        return next(fits, None)
+    return _CODES.get(value.dtype.name)
 
 
 #: Trace properties that may hold an array of strings, with a placeholder of the same kind that costs nothing to copy.
@@ -567,6 +582,11 @@ def figure_dict(fig: go.Figure) -> dict:
     traces' own (read-only) arrays are read through the public property access and only the small nested
     objects (marker, line, legend title...) are copied; the layout is ``fig.layout.to_plotly_json()``.
     """
+    return {"data": _trace_dicts(fig), "layout": _layout_dict(fig)}
+
+
+def _trace_dicts(fig: go.Figure, untyped: frozenset[str] = frozenset()) -> list[dict]:
+    """:func:`figure_dict`'s traces, the numeric arrays of the properties in ``untyped`` left as numpy arrays."""
     data = []
     for trace in fig.data:
         props: dict[str, Any] = {}
@@ -579,15 +599,19 @@ def figure_dict(fig: go.Figure) -> dict:
                 if not value:
                     continue
                 _type_nested(value)
-            elif isinstance(value, np.ndarray):
+            elif isinstance(value, np.ndarray) and name not in untyped:
                 value = _typed_array(value)
             elif isinstance(value, tuple):  # plotly hands a given list back as a tuple
                 value = list(value)
             props[name] = value
         data.append(dict(sorted(props.items())))
+    return data
+
+
+def _layout_dict(fig: go.Figure) -> dict:
     layout = fig.layout.to_plotly_json()
     _type_nested(layout)
-    return {"data": data, "layout": layout}
+    return layout
 
 
 #: Keys whose arrays plotly's ``to_dict`` leaves as lists (axis ranges, maps).
@@ -613,7 +637,9 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     of ``lossy_points`` points or more, coordinates go as float32 (7 significant digits, beyond what the axes and
     hover labels show); elsewhere only when float32 holds them exactly.
     """
-    figure = figure_dict(fig)
+    # the coordinates stay numpy arrays until packed: typing them as figure_dict does, and then decoding them to pack
+    # them, took a registry's report a base64 round trip of every coordinate
+    figure = {"data": _trace_dicts(fig, untyped=frozenset({"x", "y"})), "layout": _layout_dict(fig)}
     found: list[tuple[str, str, np.ndarray, list[np.ndarray]]] = []
     glyphs: dict[str, dict] = {}
     mirror: dict[str, dict] = {}
@@ -634,10 +660,11 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
                     found.append((str(i), key, *split))
                     del props[key]
         _integral_axis(props)
-        big = any(isinstance(props.get(k), dict) and _typed_len(props[k]) >= lossy_points for k in ("x", "y"))
+        big = any(_typed_len(props.get(k)) >= lossy_points for k in ("x", "y"))
         for key in ("x", "y"):
             if key in props:
-                props[key] = _float32(props[key], exact=not big)
+                value = _float32(props[key], exact=not big)
+                props[key] = _typed_array(value) if isinstance(value, np.ndarray) else value
     # part j of every array's distinct strings, one array after another: their distinct values come in the order
     # of the cells' (a part first seen in a later distinct string is first seen in a later cell)
     width = max((len(p) for _, _, _, p in found), default=0)
