@@ -690,9 +690,23 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     return figure, packed
 
 
+class _FiniteEncoder(PlotlyJSONEncoder):
+    """Plotly's encoder (numpy arrays, dates, ...) writing its JSON once: for values without NaN or infinities."""
+
+    encode = json.JSONEncoder.encode
+
+
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element (no ``</script>`` or ``<!--`` can close or confuse it)."""
-    text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    """JSON safe inside a <script> element (no ``</script>`` or ``<!--`` can close or confuse it).
+
+    Plotly's encoder writes NaN and infinities as ``null`` by parsing its JSON again and writing it once more
+    whenever the text holds "NaN" anywhere (a base64 array mostly does); the same text is written once here when
+    the value holds no such number, and by plotly's encoder when it does.
+    """
+    try:
+        text = json.dumps(value, cls=_FiniteEncoder, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or an infinity
+        text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -327,3 +327,21 @@ def test_add_trace_gives_the_figure_plotly_s_add_trace_gives_without_copying_str
         m.setattr(plotly.basedatatypes, "deepcopy", watched)
         go.Figure().add_trace(traces()[0])
     assert sorted(copied) == ["customdata", "hovertext", "text"]
+
+
+def test_script_json_is_plotly_s_json_with_and_without_nan():
+    """Written once when no number is NaN or infinite (a string may say "NaN"), by plotly's encoder otherwise:
+    the same text as plotly's encoder either way, NaN and infinities as null."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    from tkitrack.dashboards.compact import _script_json
+
+    def plotly_s(value):
+        text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    finite = {"b": "NaNa</script>", "x": np.array([1.5, 2.0]), "t": ["é", 1, None], 2: {"y": -0.0}}
+    with_nan = {**finite, "z": [float("nan"), float("inf")], "w": np.array([np.nan])}
+    assert _script_json(finite) == plotly_s(finite)
+    assert _script_json(with_nan) == plotly_s(with_nan)
+    assert '"z":[null,null],"w":[null]' in _script_json(with_nan)
