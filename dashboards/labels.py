@@ -252,6 +252,10 @@ def present_frame(
         if pd.api.types.is_datetime64_any_dtype(values):
             values = values.dt.strftime("%Y-%m-%d")
         distinct = pd.unique(values[present])
+        if isinstance(
+            distinct.dtype, pd.StringDtype
+        ):  # read as an object array: a string array element by element is slow
+            distinct = distinct.to_numpy(dtype=object)
         texts = _present_distinct(distinct, kinds.get(col), decimals.get(col, 1))
         lookup = dict(zip(distinct, texts, strict=True))
         out[column_label(str(col), record)] = values.where(present).map(lookup).where(present, "").astype(str)
