@@ -209,8 +209,12 @@ def _lane_traces(
     level_rank = {lvl: i for i, lvl in enumerate(_DOSE_LEVEL_ORDER)}
     combos = on[["drug", "dose_level"]].drop_duplicates()
     combos = combos.assign(_d=combos["drug"].map(drugs.index), _l=combos["dose_level"].map(level_rank))
+    # each stretch's drug and dose level as codes, compared as numbers for each combination (-1: missing)
+    drug_code, drug_values = pd.factorize(seg["drug"])
+    level_code, level_values = pd.factorize(seg["dose_level"])
+    drug_at, level_at = {v: i for i, v in enumerate(drug_values)}, {v: i for i, v in enumerate(level_values)}
     for drug, level in combos.sort_values(["_d", "_l"])[["drug", "dose_level"]].itertuples(index=False):
-        mask = (~off) & (seg["drug"].eq(drug) & seg["dose_level"].eq(level)).to_numpy(dtype=bool, na_value=False)
+        mask = (~off) & (drug_code == drug_at.get(drug, -2)) & (level_code == level_at.get(level, -2))
         x, yy, t = compute_line_arrays(
             seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask], ypos[mask], ypos[mask], text[mask]
         )
