@@ -29,8 +29,6 @@ import plotly.graph_objects as go
 from plotly.basedatatypes import BasePlotlyType
 from plotly.utils import PlotlyJSONEncoder
 
-from tkitrack.schemas.distinct import spread
-
 __all__ = [
     "BASIC_TRACE_TYPES",
     "UNPACK_JS",
@@ -156,23 +154,45 @@ def _index_array(codes: np.ndarray) -> list:
     return [base64.b64encode(raw).decode("ascii"), dtype]
 
 
-def _string_parts(values: Any) -> list[pd.Series] | None:
-    """The ``<br>`` parts of a string array, one Series per position (None past a string's end), or None.
+def _string_parts(values: Any) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """The ``<br>`` parts of a string array as ``(codes, parts)``, or None: ``parts[j]`` holds part ``j`` of each
+    distinct string (None past a string's end) and ``codes`` say which distinct string each cell is (-1: missing),
+    so that cell ``i``'s part ``j`` is ``parts[j][codes[i]]``.
 
-    Each distinct string is split once and its parts spread back by its codes: hover texts repeat (a patient's id
-    on every vertex of its line), and splitting two million strings cell by cell took seconds of a registry's report.
+    Each distinct string is split once, and by numpy's string functions: hover texts repeat (a patient's id on
+    every vertex of its line), and splitting a registry's million distinct strings into Python lists took seconds
+    (most of it the garbage collector going over the lists).
     """
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1 or len(arr) < MIN_PACKED:
         return None
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)  # a missing value (None, NaN) gets -1
-    if not all(isinstance(v, str) for v in uniques):
+    if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
         return None
-    split = [u.split(_SEP) for u in uniques]
-    width = max(map(len, split), default=1)
+    return codes, _split_parts(uniques)
+
+
+def _split_parts(strings: np.ndarray) -> list[np.ndarray]:
+    """Part ``j`` of each string split at ``<br>``, for each ``j`` (None past a string's end; at least one part).
+
+    >>> [p.tolist() for p in _split_parts(np.array(["a<br>b", "c", "<br>"], dtype=object))]
+    [['a', 'c', ''], ['b', None, '']]
+    """
+    try:
+        rest = np.asarray(strings, dtype=np.dtypes.StringDType())
+    except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: split in Python
+        split = [s.split(_SEP) for s in strings]
+        width = max(map(len, split), default=1)
+        return [np.array([s[j] if j < len(s) else None for s in split], dtype=object) for j in range(width)]
+    sep = np.asarray(_SEP, dtype=rest.dtype)
+    alive = np.ones(len(rest), dtype=bool)  # the strings that have a part j
     parts = []
-    for j in range(width):
-        parts.append(pd.Series(spread([s[j] if j < len(s) else None for s in split], codes)))  # -1: None
+    while not parts or alive.any():
+        before, found, rest = np.strings.partition(rest, sep)
+        part = before.astype(object)
+        part[~alive] = None
+        parts.append(part)
+        alive &= found != ""
     return parts
 
 
@@ -230,6 +250,11 @@ def _typed_spec(values: np.ndarray, code: str) -> dict:
 
 
 def _decode(value: Any) -> np.ndarray | None:
+    """A typed array spec's values; a numeric array not typed yet (:func:`pack_figure`'s coordinates) as its
+    spec would give them back; None for anything else."""
+    if isinstance(value, np.ndarray):
+        code = _typed_code(value)
+        return None if code is None else value.astype(_DTYPES[code], copy=False)
     if isinstance(value, dict) and value.get("dtype") in _DTYPES and "bdata" in value and "shape" not in value:
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=_DTYPES[value["dtype"]])
     return None
@@ -262,15 +287,21 @@ def _integral_axis(props: dict) -> None:
         return
 
 
-def _typed_len(value: dict) -> int:
-    return len(base64.b64decode(value["bdata"])) // int(value["dtype"][1:]) if "bdata" in value else 0
+def _typed_len(value: Any) -> int:
+    """The length of a typed array (spec, or numeric array not typed yet); 0 for anything else."""
+    if isinstance(value, np.ndarray):
+        return len(value) if _typed_code(value) is not None else 0
+    if isinstance(value, dict) and "bdata" in value:
+        return len(base64.b64decode(value["bdata"])) // int(value["dtype"][1:])
+    return 0
 
 
 def _float32(value: Any, *, exact: bool) -> Any:
-    """A float64 typed array (plotly's ``{"dtype": "f8", "bdata": ...}``) as float32: always, or when exact."""
-    if not (isinstance(value, dict) and value.get("dtype") == "f8" and "shape" not in value):
+    """A float64 typed array (plotly's ``{"dtype": "f8", "bdata": ...}``, or a float64 array not typed yet) as
+    float32: always, or when exact."""
+    arr = _decode(value)
+    if arr is None or arr.dtype != np.dtype("<f8"):
         return value
-    arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<f8")
     small = arr.astype("<f4")
     if arr.size < MIN_PACKED or (exact and not np.array_equal(small.astype("<f8"), arr, equal_nan=True)):
         return value
@@ -504,15 +535,19 @@ def _pack_mirror(props: dict) -> dict | None:
 def _typed_array(value: np.ndarray) -> Any:
     """A numeric array as plotly.js's typed array spec, 64-bit integers narrowed to the smallest that holds them
     (else left as they are, as ``to_dict`` leaves them); any other value as it is."""
+    code = _typed_code(value)
+    return value if code is None else _typed_spec(value, code)
+
+
+def _typed_code(value: np.ndarray) -> str | None:
+    """The typed array dtype code :func:`_typed_array` gives ``value`` (None: left as it is)."""
     if value.size == 0 or value.ndim != 1:
-        return value
+        return None
     if value.dtype.name in ("int64", "uint64"):
         low, high = int(value.min()), int(value.max())
         fits = (c for c in ("i1", "i2", "i4") if np.iinfo(_DTYPES[c]).min <= low and high <= np.iinfo(_DTYPES[c]).max)
-        code = next(fits, None)
-        return value if code is None else _typed_spec(value, code)
-    code = _CODES.get(value.dtype.name)
-    return value if code is None else _typed_spec(value, code)
+        return next(fits, None)
+    return _CODES.get(value.dtype.name)
 
 
 #: Trace properties that may hold an array of strings, with a placeholder of the same kind that costs nothing to copy.
@@ -547,6 +582,11 @@ def figure_dict(fig: go.Figure) -> dict:
     traces' own (read-only) arrays are read through the public property access and only the small nested
     objects (marker, line, legend title...) are copied; the layout is ``fig.layout.to_plotly_json()``.
     """
+    return {"data": _trace_dicts(fig), "layout": _layout_dict(fig)}
+
+
+def _trace_dicts(fig: go.Figure, untyped: frozenset[str] = frozenset()) -> list[dict]:
+    """:func:`figure_dict`'s traces, the numeric arrays of the properties in ``untyped`` left as numpy arrays."""
     data = []
     for trace in fig.data:
         props: dict[str, Any] = {}
@@ -559,15 +599,19 @@ def figure_dict(fig: go.Figure) -> dict:
                 if not value:
                     continue
                 _type_nested(value)
-            elif isinstance(value, np.ndarray):
+            elif isinstance(value, np.ndarray) and name not in untyped:
                 value = _typed_array(value)
             elif isinstance(value, tuple):  # plotly hands a given list back as a tuple
                 value = list(value)
             props[name] = value
         data.append(dict(sorted(props.items())))
+    return data
+
+
+def _layout_dict(fig: go.Figure) -> dict:
     layout = fig.layout.to_plotly_json()
     _type_nested(layout)
-    return {"data": data, "layout": layout}
+    return layout
 
 
 #: Keys whose arrays plotly's ``to_dict`` leaves as lists (axis ranges, maps).
@@ -593,8 +637,10 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     of ``lossy_points`` points or more, coordinates go as float32 (7 significant digits, beyond what the axes and
     hover labels show); elsewhere only when float32 holds them exactly.
     """
-    figure = figure_dict(fig)
-    found: list[tuple[str, str, list[pd.Series]]] = []
+    # the coordinates stay numpy arrays until packed: typing them as figure_dict does, and then decoding them to pack
+    # them, took a registry's report a base64 round trip of every coordinate
+    figure = {"data": _trace_dicts(fig, untyped=frozenset({"x", "y"})), "layout": _layout_dict(fig)}
+    found: list[tuple[str, str, np.ndarray, list[np.ndarray]]] = []
     glyphs: dict[str, dict] = {}
     mirror: dict[str, dict] = {}
     for i, props in enumerate(figure["data"]):
@@ -609,29 +655,32 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
         for key in _PACKED_KEYS:
             value = props.get(key)
             if value is not None and not isinstance(value, (str, dict)):
-                parts = _string_parts(value)
-                if parts is not None:
-                    found.append((str(i), key, parts))
+                split = _string_parts(value)
+                if split is not None:
+                    found.append((str(i), key, *split))
                     del props[key]
         _integral_axis(props)
-        big = any(isinstance(props.get(k), dict) and _typed_len(props[k]) >= lossy_points for k in ("x", "y"))
+        big = any(_typed_len(props.get(k)) >= lossy_points for k in ("x", "y"))
         for key in ("x", "y"):
             if key in props:
-                props[key] = _float32(props[key], exact=not big)
-    width = max((len(p) for _, _, p in found), default=0)
+                value = _float32(props[key], exact=not big)
+                props[key] = _typed_array(value) if isinstance(value, np.ndarray) else value
+    # part j of every array's distinct strings, one array after another: their distinct values come in the order
+    # of the cells' (a part first seen in a later distinct string is first seen in a later cell)
+    width = max((len(p) for _, _, _, p in found), default=0)
     tables, codes_by_part = [], []
     for j in range(width):
-        column = pd.concat([p[j] if j < len(p) else pd.Series([None] * len(p[0])) for _, _, p in found],
-                           ignore_index=True)  # fmt: skip
+        column = np.concatenate([p[j] if j < len(p) else np.full(len(p[0]), None, dtype=object)
+                                 for _, _, _, p in found])  # fmt: skip
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
         tables.append([None, *uniques.tolist()])  # code 0: no such part
         codes_by_part.append(codes + 1)
     packed: dict[str, Any] = {"tables": tables, "traces": {}}
     offset = 0
-    for trace, key, parts in found:
-        n = len(parts[0])
+    for trace, key, cells, parts in found:
+        n = len(parts[0])  # distinct strings; a missing cell (-1) takes the 0 appended after them
         packed["traces"].setdefault(trace, {})[key] = [
-            _index_array(c[offset : offset + n]) for c in codes_by_part[: len(parts)]
+            _index_array(np.append(c[offset : offset + n], 0)[cells]) for c in codes_by_part[: len(parts)]
         ]
         offset += n
     if glyphs:
@@ -641,9 +690,23 @@ def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dic
     return figure, packed
 
 
+class _FiniteEncoder(PlotlyJSONEncoder):
+    """Plotly's encoder (numpy arrays, dates, ...) writing its JSON once: for values without NaN or infinities."""
+
+    encode = json.JSONEncoder.encode
+
+
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element (no ``</script>`` or ``<!--`` can close or confuse it)."""
-    text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    """JSON safe inside a <script> element (no ``</script>`` or ``<!--`` can close or confuse it).
+
+    Plotly's encoder writes NaN and infinities as ``null`` by parsing its JSON again and writing it once more
+    whenever the text holds "NaN" anywhere (a base64 array mostly does); the same text is written once here when
+    the value holds no such number, and by plotly's encoder when it does.
+    """
+    try:
+        text = json.dumps(value, cls=_FiniteEncoder, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or an infinity
+        text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -227,8 +227,7 @@ def present_value(value: object, kind: str | None = None, *, decimals: int = 1) 
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) or (hasattr(value, "dtype") and "float" in str(value.dtype)):
-        number = float(value)
-        return f"{round(number):d}" if number.is_integer() else f"{number:.{decimals}f}"
+        return _number_text(float(value), decimals)
     return value_label(kind, value) if kind else str(value)
 
 
@@ -252,8 +251,33 @@ def present_frame(
         present = values.notna()
         if pd.api.types.is_datetime64_any_dtype(values):
             values = values.dt.strftime("%Y-%m-%d")
-        lookup = {
-            v: present_value(v, kinds.get(col), decimals=decimals.get(col, 1)) for v in pd.unique(values[present])
-        }
+        distinct = pd.unique(values[present])
+        if isinstance(
+            distinct.dtype, pd.StringDtype
+        ):  # read as an object array: a string array element by element is slow
+            distinct = distinct.to_numpy(dtype=object)
+        texts = _present_distinct(distinct, kinds.get(col), decimals.get(col, 1))
+        lookup = dict(zip(distinct, texts, strict=True))
         out[column_label(str(col), record)] = values.where(present).map(lookup).where(present, "").astype(str)
     return out.reset_index(drop=True)
+
+
+def _present_distinct(distinct, kind: str | None, decimals: int) -> list[str]:
+    """:func:`present_value` of each of a column's distinct present values. Numbers and text without a ``kind``
+    are written here as :func:`present_value` writes them, without its checks of each value (a registry's
+    listing has some 100,000 distinct values in a column).
+    """
+    dtype = distinct.dtype
+    if kind is None and isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return [_number_text(number, decimals) for number in distinct.tolist()]
+    if kind is None and isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return [str(number) for number in distinct.tolist()]
+    text = isinstance(dtype, pd.StringDtype) or pd.api.types.infer_dtype(distinct, skipna=False) == "string"
+    if kind is None and text:
+        return ["" if value in ("NaT", "<NA>") else str(value) for value in distinct]  # what is_missing sees
+    return [present_value(value, kind, decimals=decimals) for value in distinct]
+
+
+def _number_text(number: float, decimals: int) -> str:
+    """A number as :func:`present_value` writes it: whole numbers without ``.0``, else ``decimals`` decimals."""
+    return f"{round(number):d}" if number.is_integer() else f"{number:.{decimals}f}"

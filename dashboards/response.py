@@ -17,6 +17,7 @@ from tkitrack.dashboards.compact import add_trace, join_shapes, mirror_lines, sh
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
+from tkitrack.schemas.distinct import per_distinct_text
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -99,8 +100,10 @@ def _filled_bars(part: pd.DataFrame, response: str) -> dict[str, object]:
     x = part["rank"].to_numpy(dtype="float64")
     y = part["best_pct_change"].to_numpy(dtype="float64")
     half, zero = (1 - _BARGAP) / 2, np.zeros(len(x))
-    text = ("<b>" + part["patient_id"].astype(str) + "</b><br>best change "
-            + part["best_pct_change"].map(_fixed1) + "%<br>" + response).to_numpy(dtype=object)  # fmt: skip
+    codes, changes = pd.factorize(part["best_pct_change"])  # each distinct change written once (none missing)
+    change = np.array([_fixed1(v) for v in changes], dtype=object)[codes]
+    text = ("<b>" + part["patient_id"].astype(str) + "</b><br>best change " + change + "%<br>"
+            + response).to_numpy(dtype=object)  # fmt: skip
     ids = part["patient_id"].astype(str).to_numpy(dtype=object)
     gx, gy, per_bar, per_id = join_shapes(
         np.column_stack([x - half, x - half, x, x + half, x + half, x - half]),
@@ -215,6 +218,20 @@ def _retraced(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, 
     return x[order], y[order], t[order]
 
 
+def _in_order(patient_id: pd.Series, day: pd.Series) -> bool:
+    """Whether rows are in order of patient and day already (what a stable sort by them would leave as it is).
+
+    >>> _in_order(pd.Series(["A", "A", "B"]), pd.Series([0, 5, 2])), _in_order(pd.Series(["B", "A"]), pd.Series([0, 0]))
+    (True, False)
+    """
+    text = pd.api.types.infer_dtype(patient_id, skipna=False) == "string"
+    if not (text and pd.api.types.is_numeric_dtype(day)) or patient_id.isna().any() or day.isna().any():
+        return False  # compared as a sort compares them only for text ids and numeric days, none missing
+    ids, days = patient_id.to_numpy(dtype=object), day.to_numpy()
+    later = ids[1:] > ids[:-1]
+    return bool((later | ((ids[1:] == ids[:-1]) & (days[1:] >= days[:-1]))).all())
+
+
 #: Assessments up to which the spider plot marks every point (:func:`figure_spider`).
 MARKED_POINTS_MAX = 2_000
 
@@ -246,7 +263,8 @@ def figure_spider(
     """
     _require(assessment_changes, ("patient_id", "day", "pct_change"), "assessment change")
     data = assessment_changes.loc[assessment_changes["pct_change"].notna()]
-    data = data.sort_values(["patient_id", "day"], kind="stable")
+    if not _in_order(data["patient_id"], data["day"]):  # as derived they are: sorting a million rows took 0.4 s
+        data = data.sort_values(["patient_id", "day"], kind="stable")
     groups = (
         data["best_response"].astype("string").fillna("MISSING")
         if "best_response" in data.columns
@@ -260,11 +278,15 @@ def figure_spider(
         footnotes = [*footnotes, f"{len(data):,} assessments: points are not marked above {MARKED_POINTS_MAX:,}; "
                                  "each vertex of a line is one assessment (hover for its value)."]  # fmt: skip
     fig = go.Figure()
-    present = set(groups.unique())
+    codes, present = pd.factorize(groups)
+    present = list(present)
+    names = per_distinct_text(data["patient_id"], lambda ids: "<b>" + ids.astype(str) + "</b>").to_numpy(dtype=object)
     for response in [r for r in (*RESPONSE_ORDER, "all") if r in present]:
-        part = data.loc[groups == response]
+        rows = codes == present.index(response)
+        part = data.loc[rows]
         # one polyline per patient with two points or more, a NaN gap between patients
-        part = part[part.groupby("patient_id", sort=False)["day"].transform("size") > 1]
+        several = (part.groupby("patient_id", sort=False)["day"].transform("size") > 1).to_numpy()
+        part, name = part[several], names[rows][several]
         ids = part["patient_id"].astype(str).to_numpy(dtype=object)
         first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, dtype=bool)
         where = np.arange(len(ids)) + np.cumsum(first) - 1  # each point's place, after a gap per earlier patient
@@ -272,7 +294,7 @@ def figure_spider(
         x, y, t = np.full(size, np.nan), np.full(size, np.nan), np.full(size, "", dtype=object)
         x[where] = part["day"].to_numpy(dtype="float64")
         y[where] = part["pct_change"].to_numpy(dtype="float64")
-        t[where] = ("<b>" + part["patient_id"].astype(str) + "</b>").to_numpy(dtype=object)
+        t[where] = name
         if not marked:
             x, y, t = _retraced(x, y, t)
         colour = "#555555" if response == "all" else RESPONSE_COLOURS.get(response, "#999999")

@@ -139,24 +139,31 @@ def glyph_outline(symbol: str, r: float, line_width: float = 0.0) -> np.ndarray:
 
 
 def _hover_segments(seg: pd.DataFrame) -> np.ndarray:
+    """Each lane stretch's hover text: the patient, then the drug, dose and how it ended, or "off treatment",
+    then the days (each text made for the stretches it is for only)."""
+    on = seg["on_treatment"].to_numpy(dtype=bool)
     days = "days " + seg["start_day"].astype(str) + "–" + seg["end_day"].astype(str)
-    ended = np.where(seg["ongoing"], "ongoing", "ended: " + seg["reason"].fillna("not recorded").astype(str))
+    drug = seg.loc[on]
+    ended = np.where(drug["ongoing"], "ongoing", "ended: " + drug["reason"].fillna("not recorded").astype(str))
     on_text = (
         "<b>"
-        + seg["patient_id"].astype(str)
+        + drug["patient_id"].astype(str)
         + "</b><br>"
-        + seg["drug"].fillna("").astype(str)
+        + drug["drug"].fillna("").astype(str)
         + " "
-        + seg["dose"].fillna("").astype(str)
+        + drug["dose"].fillna("").astype(str)
         + " ("
-        + seg["dose_level"].fillna("").astype(str)
+        + drug["dose_level"].fillna("").astype(str)
         + " dose)<br>"
-        + days
+        + days[on]
         + "<br>"
         + ended
     )
-    off_text = "<b>" + seg["patient_id"].astype(str) + "</b><br>off treatment<br>" + days
-    return np.where(seg["on_treatment"], on_text, off_text).astype(object)
+    off_text = "<b>" + seg.loc[~on, "patient_id"].astype(str) + "</b><br>off treatment<br>" + days[~on]
+    text = np.empty(len(seg), dtype=object)
+    text[on] = on_text.to_numpy(dtype=object)
+    text[~on] = off_text.to_numpy(dtype=object)
+    return text
 
 
 def _legend(group: str, first: set[str]) -> dict[str, object]:
@@ -167,18 +174,23 @@ def _legend(group: str, first: set[str]) -> dict[str, object]:
     return out
 
 
-def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str]) -> list[go.Scatter]:
+def _lane_traces(
+    segments: pd.DataFrame, y: pd.Series, px: float, first: set[str], *, record_keys: bool
+) -> list[go.Scatter]:
     traces = []
     seg = segments.loc[segments["patient_id"].isin(y.index)]
     text = _hover_segments(seg)
     ypos = seg["patient_id"].map(y).to_numpy()
     off = ~seg["on_treatment"].to_numpy(dtype=bool)
-    keys = compute_record_keys(seg["patient_id"], np.where(seg["on_treatment"], "exposure", ""), seg["record_id"])
+    keys = (
+        compute_record_keys(seg["patient_id"], np.where(seg["on_treatment"], "exposure", ""), seg["record_id"])
+        if record_keys
+        else None
+    )
     x, yy, t = compute_line_arrays(
         seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off], ypos[off], ypos[off], text[off]
     )
-    _, _, k = compute_line_arrays(seg["start_day"].to_numpy()[off], seg["end_day"].to_numpy()[off], ypos[off],
-                                  ypos[off], keys[off])  # fmt: skip
+    k = _line_keys(seg, ypos, keys, off)
     traces.append(
         go.Scatter(
             x=x,
@@ -197,13 +209,16 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
     level_rank = {lvl: i for i, lvl in enumerate(_DOSE_LEVEL_ORDER)}
     combos = on[["drug", "dose_level"]].drop_duplicates()
     combos = combos.assign(_d=combos["drug"].map(drugs.index), _l=combos["dose_level"].map(level_rank))
+    # each stretch's drug and dose level as codes, compared as numbers for each combination (-1: missing)
+    drug_code, drug_values = pd.factorize(seg["drug"])
+    level_code, level_values = pd.factorize(seg["dose_level"])
+    drug_at, level_at = {v: i for i, v in enumerate(drug_values)}, {v: i for i, v in enumerate(level_values)}
     for drug, level in combos.sort_values(["_d", "_l"])[["drug", "dose_level"]].itertuples(index=False):
-        mask = (~off) & (seg["drug"].eq(drug) & seg["dose_level"].eq(level)).to_numpy(dtype=bool, na_value=False)
+        mask = (~off) & (drug_code == drug_at.get(drug, -2)) & (level_code == level_at.get(level, -2))
         x, yy, t = compute_line_arrays(
             seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask], ypos[mask], ypos[mask], text[mask]
         )
-        _, _, k = compute_line_arrays(seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask],
-                                      ypos[mask], ypos[mask], keys[mask])  # fmt: skip
+        k = _line_keys(seg, ypos, keys, mask)
         colour = drug_colour(drug, drugs)
         look = DOSE_LEVEL_LOOKS.get(level, "")
         traces.append(
@@ -226,11 +241,19 @@ def _lane_traces(segments: pd.DataFrame, y: pd.Series, px: float, first: set[str
     return traces
 
 
+def _line_keys(seg: pd.DataFrame, ypos: np.ndarray, keys: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    """The record keys of the segments in ``mask``, laid out as their line's points (None without keys)."""
+    if keys is None:
+        return None
+    start, end = seg["start_day"].to_numpy()[mask], seg["end_day"].to_numpy()[mask]
+    return compute_line_arrays(start, end, ypos[mask], ypos[mask], keys[mask])[2]
+
+
 def _marker_trace(
     x: np.ndarray,
     y: np.ndarray,
     text: np.ndarray,
-    keys: np.ndarray,
+    keys: np.ndarray | None,
     *,
     name: str,
     symbol: str,
@@ -322,7 +345,7 @@ def _bar_trace(lines: go.Scatter, units: tuple[float, float]) -> go.Scatter:
 
 
 def _event_traces(
-    markers: pd.DataFrame, y: pd.Series, px: float, first: set[str], tolerance: float = 0.0
+    markers: pd.DataFrame, y: pd.Series, px: float, first: set[str], tolerance: float = 0.0, *, record_keys: bool
 ) -> list[go.Scatter]:
     traces = []
     mk = markers.loc[markers["patient_id"].isin(y.index)]
@@ -335,7 +358,7 @@ def _event_traces(
         + "<br>"
         + mk["detail"].astype(str)
     ).to_numpy(dtype=object)
-    keys = compute_record_keys(mk["patient_id"], mk["record"], mk["record_id"])
+    keys = compute_record_keys(mk["patient_id"], mk["record"], mk["record_id"]) if record_keys else None
     kind = mk["kind"].to_numpy(dtype=object)
     kind_rank = pd.Series(kind).map({k: i for i, k in enumerate(MARKER_KINDS)}).fillna(len(MARKER_KINDS)).to_numpy()
     offsets = compute_marker_offsets(mk["patient_id"].to_numpy(), mk["day"].to_numpy(), kind_rank, tolerance=tolerance)
@@ -352,7 +375,7 @@ def _event_traces(
                         mk["day"].to_numpy()[mask],
                         ypos[mask],
                         text[mask],
-                        keys[mask],
+                        None if keys is None else keys[mask],
                         name=str(style["name"]),
                         symbol=str(style["symbol"]),
                         colour=str(style["color"]),
@@ -371,7 +394,7 @@ def _event_traces(
                         mk["day"].to_numpy()[mask],
                         ypos[mask],
                         text[mask],
-                        keys[mask],
+                        None if keys is None else keys[mask],
                         name=f"AE onset, grade {g}",
                         symbol=str(style["symbol"]),
                         colour=colour,
@@ -384,7 +407,9 @@ def _event_traces(
     return traces
 
 
-def _arrow_traces(lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, first: set[str]) -> list[go.Scatter]:
+def _arrow_traces(
+    lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, first: set[str], *, record_keys: bool
+) -> list[go.Scatter]:
     traces = []
     ln = lanes.loc[lanes["patient_id"].isin(y.index)]
     ypos = ln["patient_id"].map(y).to_numpy(dtype="float64")
@@ -401,15 +426,17 @@ def _arrow_traces(lanes: pd.DataFrame, y: pd.Series, pad: float, px: float, firs
         if not mask.any():
             continue
         style = ARROW_STYLES[key]
+        shown = ln.loc[mask]  # the text of the lanes with this arrow only
         text = (
             "<b>"
-            + ln["patient_id"].astype(str)
+            + shown["patient_id"].astype(str)
             + "</b><br>"
             + str(style["name"])
             + " at day "
-            + ln["lane_end_day"].astype(str)
-        ).to_numpy(dtype=object)[mask]
-        keys = compute_record_keys(ln["patient_id"], "", pd.Series(pd.NA, index=ln.index, dtype="string"))[mask]
+            + shown["lane_end_day"].astype(str)
+        ).to_numpy(dtype=object)
+        no_record = pd.Series(pd.NA, index=shown.index, dtype="string")
+        keys = compute_record_keys(shown["patient_id"], "", no_record) if record_keys else None
         traces.append(
             _marker_trace(
                 end[mask] + offsets[key] * pad,
@@ -514,13 +541,9 @@ def figure_swimmer(
 
     first: set[str] = set()
     marker_days = 12.0 * (x_max - x_min + 4.5 * pad) / (0.62 * width)  # about one marker's width, in days
-    traces = _lane_traces(segments, y, px, first)
-    traces += _event_traces(markers, y, px, first, tolerance=marker_days)
-
-    traces += _arrow_traces(lanes, y, pad, px, first)
-    if not record_keys:
-        for t in traces:
-            t.customdata = None
+    traces = _lane_traces(segments, y, px, first, record_keys=record_keys)
+    traces += _event_traces(markers, y, px, first, tolerance=marker_days, record_keys=record_keys)
+    traces += _arrow_traces(lanes, y, pad, px, first, record_keys=record_keys)
     legend_height = 21 * len(traces) + 36 * len(first)  # entries plus group titles, so the legend never scrolls
     height = max(height, legend_height + margin["t"] + margin["b"])
     x_range = [min(x_min, 0.0) - pad, x_max + 3.5 * pad]

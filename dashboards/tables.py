@@ -94,12 +94,13 @@ def _category_rows(counts: pd.DataFrame, keys: Mapping, group: str, kind: str) -
     )
 
 
-def _patient_frames(frames: Mapping[str, pd.DataFrame], by: str | None):
+def _patient_frames(frames: Mapping[str, pd.DataFrame], by: str | None, index: pd.DataFrame):
+    """Patient attributes (with the index drug of ``index``, the records' index therapy, and the data source) and
+    the column membership of the patients."""
     from tkitrack.outcomes.cohort import derive_patient_attributes
 
     attrs = derive_patient_attributes(frames).set_index("patient_id")
-    index = derive_index_therapy(frames["exposure"]).set_index("patient_id")
-    attrs["index_drug"] = index["index_drug"].reindex(attrs.index)
+    attrs["index_drug"] = index.set_index("patient_id")["index_drug"].reindex(attrs.index)
     attrs["source"] = derive_data_source(frames["patient"]).reindex(attrs.index)
     columns: dict[str, pd.Series | None] = {_ALL: None}
     if by is not None:
@@ -111,10 +112,10 @@ def _patient_frames(frames: Mapping[str, pd.DataFrame], by: str | None):
 
 def table_characteristics(frames: Mapping[str, pd.DataFrame], *, by: str | None = None) -> PubTable:
     """Table 1: age, sex, histology, primary site, FNCLCC grade, fusion, index therapy and prior therapy."""
-    attrs, membership = _patient_frames(frames, by)
+    index = derive_index_therapy(frames["exposure"])  # once: a registry's courses take a second or more to derive
+    attrs, membership = _patient_frames(frames, by, index)
     keys = _keys(membership)
     p = frames["patient"].set_index("patient_id")
-    index = derive_index_therapy(frames["exposure"])
     prior = derive_prior_therapy(frames["patient"], frames["exposure"], frames["procedure"], index).set_index(
         "patient_id"
     )

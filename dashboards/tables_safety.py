@@ -114,14 +114,11 @@ def table_exposure(frames: Mapping[str, pd.DataFrame], *, summary: pd.DataFrame 
     columns = [Column(f"d{i}", f"{value_label('drug', d)} (N={ex.loc[ex['drug'] == d, 'patient_id'].nunique()})")
                for i, d in enumerate(names)]  # fmt: skip
     rows = []
+    of_drug = {d: ex[ex["drug"] == d] for d in names}  # each drug's rows selected once, not once per table row
 
     def add(group: str, label: str, fn) -> None:
         rows.append(
-            {
-                "group": group,
-                "label": label,
-                **{c.key: fn(ex[ex["drug"] == d]) for c, d in zip(columns, names, strict=True)},
-            }
+            {"group": group, "label": label, **{c.key: fn(of_drug[d]) for c, d in zip(columns, names, strict=True)}}
         )
 
     def count(mask_fn):

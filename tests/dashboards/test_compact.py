@@ -247,12 +247,17 @@ def test_figure_dict_is_to_dict_without_the_copy(cohort_frames):
 def test_parts_of_repeated_strings_missing_values_and_uneven_widths_are_those_of_each_cell():
     """Each distinct string is split once: the parts are still each cell's own, a missing cell (None or NaN)
     gives no part, a shorter string none past its end, an empty string one empty part."""
+    import pandas as pd
+
     from tkitrack.dashboards.compact import _string_parts
+    from tkitrack.schemas.distinct import spread
 
     cells = ["<b>P1</b>", None, "<b>P1</b><br>day 3", "", float("nan"), "<b>P2</b><br>day 3<br>G2", "<b>P1</b>"]
     values = np.array(cells * (MIN_PACKED // len(cells) + 1), dtype=object)
-    parts = _string_parts(values)
+    cells_codes, distinct_parts = _string_parts(values)
+    parts = [pd.Series(spread(p, cells_codes)) for p in distinct_parts]
     assert len(parts) == 3 and all(len(p) == len(values) for p in parts)
+    assert len(distinct_parts[0]) == 4  # each distinct string once
     expected = [["<b>P1</b>", None, "<b>P1</b>", "", None, "<b>P2</b>", "<b>P1</b>"],
                 [None, None, "day 3", None, None, "day 3", None],
                 [None, None, None, None, None, "G2", None]]  # fmt: skip
@@ -264,6 +269,17 @@ def test_parts_of_repeated_strings_missing_values_and_uneven_widths_are_those_of
     assert unpack_strings(packed["tables"], packed["traces"]["0"]["hovertext"]) == _as_list(values)
     # one value that is not text (a number among the strings): nothing is packed
     assert _string_parts(np.array([*values[:-1], 3], dtype=object)) is None
+
+
+def test_parts_of_strings_utf_8_cannot_hold_are_split_the_same_way():
+    """A lone surrogate (no UTF-8 for it) is split in Python, into the same parts; all-missing cells give one
+    part of nothing."""
+    from tkitrack.dashboards.compact import _split_parts
+
+    strings = np.array(["a<br>\ud800", "é", "<br><br>x"], dtype=object)
+    assert [p.tolist() for p in _split_parts(strings)] == [["a", "é", ""], ["\ud800", None, ""], [None, None, "x"]]
+    assert [p.tolist() for p in _split_parts(strings[1:])] == [["é", ""], [None, ""], [None, "x"]]
+    assert [p.tolist() for p in _split_parts(np.array([], dtype=object))] == [[]]
 
 
 def test_add_trace_gives_the_figure_plotly_s_add_trace_gives_without_copying_strings(monkeypatch):
@@ -311,3 +327,21 @@ def test_add_trace_gives_the_figure_plotly_s_add_trace_gives_without_copying_str
         m.setattr(plotly.basedatatypes, "deepcopy", watched)
         go.Figure().add_trace(traces()[0])
     assert sorted(copied) == ["customdata", "hovertext", "text"]
+
+
+def test_script_json_is_plotly_s_json_with_and_without_nan():
+    """Written once when no number is NaN or infinite (a string may say "NaN"), by plotly's encoder otherwise:
+    the same text as plotly's encoder either way, NaN and infinities as null."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    from tkitrack.dashboards.compact import _script_json
+
+    def plotly_s(value):
+        text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    finite = {"b": "NaNa</script>", "x": np.array([1.5, 2.0]), "t": ["é", 1, None], 2: {"y": -0.0}}
+    with_nan = {**finite, "z": [float("nan"), float("inf")], "w": np.array([np.nan])}
+    assert _script_json(finite) == plotly_s(finite)
+    assert _script_json(with_nan) == plotly_s(with_nan)
+    assert '"z":[null,null],"w":[null]' in _script_json(with_nan)

@@ -85,3 +85,30 @@ def test_present_frame_leaves_nothing_raw():
                                  "Reason for stopping", "Interruptions"]  # fmt: skip
     assert out.iloc[0].tolist() == ["SYN-1", "182", "81", "Yes", "2020-01-31", "Complete response (elective stop)", "1"]
     assert out.iloc[1].tolist() == ["SYN-2", "", "560", "No", "", "", ""]
+
+
+def test_present_frame_writes_each_cell_as_present_value_does():
+    """Numbers and text without a kind are written without present_value's checks per value: the same text, cell
+    for cell, for floats (whole, halves, negative zero, infinity), integers, strings (a "NaT" or "<NA>" read as
+    missing) in a pandas string column and in an object column, mixed objects and a coded column."""
+    from tkitrack.dashboards.labels import present_value
+
+    frame = pd.DataFrame(
+        {
+            "f": [1.0, 2.25, -0.0, np.inf, np.nan, 80.597015],
+            "f32": np.array([1.0, 0.5, 3.0, 2.0, 7.25, 1.0], dtype="float32"),
+            "i": np.array([3, -4, 0, 5, 3, 12], dtype="int64"),
+            "s": pd.array(["a", "NaT", None, "<NA>", "b", "a"], dtype="string"),
+            "o": np.array(["x", "NaT", None, "y", "<NA>", "x"], dtype=object),
+            "mixed": np.array([True, 1.5, "z", pd.Timestamp("2024-01-02"), None, 7], dtype=object),
+            "sex": ["F", "M", None, "U", "F", "F"],
+        }
+    )
+    kinds, decimals = {"sex": "sex"}, {"f": 2}
+    out = present_frame(frame, kinds=kinds, decimals=decimals)
+    for col, shown in zip(frame.columns, out.columns, strict=True):
+        want = ["" if pd.isna(v) else present_value(v, kinds.get(col), decimals=decimals.get(col, 1))
+                for v in frame[col].tolist()]  # fmt: skip
+        assert out[shown].tolist() == want, col
+    assert out.iloc[:, 0].tolist() == ["1", "2.25", "0", "inf", "", "80.60"]
+    assert out.iloc[:, 3].tolist() == ["a", "", "", "", "b", "a"]

@@ -216,3 +216,33 @@ def test_out_and_back_spider_in_chromium_is_one_line_with_every_point(tmp_path, 
     assert drawn[2] == list(fig.data[0].customdata)
     y6 = float(fig.data[0].y[6])
     assert label == ["P00001", f"day {int(fig.data[0].x[6])}: {y6:+.1f}%"]
+
+
+def test_spider_rows_in_any_order_give_the_figure_of_rows_in_order():
+    """Rows already in patient and day order are not sorted again; rows out of order, ties on a day, a missing
+    patient id or a day that is not a number are sorted as before: the same figure either way."""
+    from tkitrack.dashboards.response import _in_order
+
+    rows = pd.DataFrame({"patient_id": ["P2", "P1", "P1", "P2", "P1", "P10"], "day": [0, 60, 0, 30, 60, 0],
+                         "pct_change": [0.0, -10.0, 0.0, 5.0, -12.0, 0.0],
+                         "best_response": ["SD", "PR", "PR", "SD", "PR", "PD"]})  # fmt: skip
+    ordered = rows.sort_values(["patient_id", "day"], kind="stable")
+    assert not _in_order(rows["patient_id"], rows["day"]) and _in_order(ordered["patient_id"], ordered["day"])
+    assert figure_spider(rows).to_json() == figure_spider(ordered).to_json()
+    assert not _in_order(pd.Series(["A", None], dtype="string"), pd.Series([0, 1]))
+    assert not _in_order(pd.Series(["A", "A"]), pd.Series(["0", "1"], dtype=object))
+    assert not _in_order(pd.Series(["A", 1], dtype=object), pd.Series([0, 1]))
+    assert _in_order(pd.Series(["A", "A", "B"], dtype="string"), pd.Series([3, 3, 0]))
+
+
+def test_filled_bars_write_each_change_as_plotly_would():
+    """The hover text of each bar: its change written as JavaScript's toFixed(1) does, each distinct change once."""
+    from tkitrack.dashboards.response import _filled_bars, _fixed1
+
+    part = pd.DataFrame({"patient_id": ["A", "B", "C", "D"], "best_pct_change": [2.25, -2.25, 2.25, -0.04],
+                         "rank": [1, 2, 3, 4]})  # fmt: skip
+    text = _filled_bars(part, "PR")["hovertext"]
+    firsts = [text[i * 6] for i in range(4)]
+    assert firsts == [f"<b>{p}</b><br>best change {_fixed1(v)}%<br>PR"
+                      for p, v in zip(part["patient_id"], part["best_pct_change"], strict=True)]  # fmt: skip
+    assert [f.split("change ")[1].split("%")[0] for f in firsts] == ["2.3", "-2.3", "2.3", "0.0"]

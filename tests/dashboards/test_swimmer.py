@@ -331,3 +331,23 @@ def test_every_point_carries_the_record_it_comes_from():
         "A\tae\t5",
         "B\t\t",
     ]
+
+
+def test_hover_text_of_on_and_off_treatment_stretches_hand_worked():
+    """Each stretch's text is made for its kind (on or off treatment) only, in the stretches' own order."""
+    from tkitrack.dashboards.swimmer import _hover_segments
+
+    seg = pd.DataFrame({
+        "patient_id": pd.array(["P1", "P1", "P2", "P2"], dtype="string"), "start_day": [0, 10, 5, 40],
+        "end_day": [10, 30, 40, 50], "on_treatment": [False, True, True, False],
+        "drug": pd.array([None, "larotrectinib", "crizotinib", None], dtype="string"),
+        "dose": pd.array([None, "100 mg", None, None], dtype="string"),
+        "dose_level": pd.array([None, "starting", "reduced", None], dtype="string"),
+        "reason": pd.array([None, None, "toxicity", None], dtype="string"), "ongoing": [False, True, False, False],
+    }, index=[7, 3, 9, 1])  # fmt: skip
+    assert _hover_segments(seg).tolist() == [
+        "<b>P1</b><br>off treatment<br>days 0–10",
+        "<b>P1</b><br>larotrectinib 100 mg (starting dose)<br>days 10–30<br>ongoing",
+        "<b>P2</b><br>crizotinib  (reduced dose)<br>days 5–40<br>ended: toxicity",
+        "<b>P2</b><br>off treatment<br>days 40–50",
+    ]
