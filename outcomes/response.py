@@ -209,24 +209,27 @@ def _first(used: pd.DataFrame, mask: pd.Series) -> pd.Series:
     return used.loc[mask].groupby("USUBJID")["ADT"].min()
 
 
-def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int) -> pd.Series:
+def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int,
+               subject: np.ndarray | None = None) -> pd.Series:  # fmt: skip
     """First date per subject of a ``kind`` (CR or PR) response that is confirmed, as admiralonco's cbor_cr/pr.
 
     A record i is confirmed by the first later record j of the confirming responses (CR; for PR: CR or PR)
     at least ``confirm_days`` later. Records in (i, j] may only be CR/NE (CR) or CR/PR/NE (PR), hold at most
-    ``max_ne`` NE, and, for PR, no PR may follow a CR.
+    ``max_ne`` NE, and, for PR, no PR may follow a CR. ``subject``: an integer code of each record's subject
+    (faster to match than USUBJID text), by which the result is then indexed.
     """
     val = used["AVALC"]
     pos = pd.Series(np.arange(len(used)), index=used.index)
+    by = used["USUBJID"] if subject is None else pd.Series(subject, index=used.index)
     allowed = ["CR", "NE"] if kind == "CR" else ["CR", "PR", "NE"]
     confirming = ["CR"] if kind == "CR" else ["CR", "PR"]
     cum_bad = (~val.isin(allowed)).cumsum().to_numpy()
     cum_ne = (val == "NE").cumsum().to_numpy()
     cum_pr = (val == "PR").cumsum().to_numpy()
     left = pd.DataFrame(
-        {"USUBJID": used["USUBJID"], "ADT": used["ADT"], "i": pos, "KEY": used["ADT"] + pd.Timedelta(days=confirm_days)}
+        {"USUBJID": by, "ADT": used["ADT"], "i": pos, "KEY": used["ADT"] + pd.Timedelta(days=confirm_days)}
     )[val == kind]
-    right = pd.DataFrame({"USUBJID": used["USUBJID"], "CONF_ADT": used["ADT"], "j": pos})[val.isin(confirming)]
+    right = pd.DataFrame({"USUBJID": by, "CONF_ADT": used["ADT"], "j": pos})[val.isin(confirming)]
     if left.empty or right.empty:
         return pd.Series(dtype="datetime64[ns]", name="ADT").rename_axis("USUBJID")
     pairs = pd.merge_asof(
@@ -273,6 +276,63 @@ def _earliest(*series: pd.Series) -> pd.Series:
     return joined.min(axis=1).dropna() if not joined.empty else pd.Series(dtype="datetime64[ns]")
 
 
+_NO_DATE = np.iinfo(np.int64).max  # "no date yet" while the earliest is looked for (NaT is the smallest int64)
+
+
+class _Subjects:
+    """The ADSL subjects (``names``, in ADSL order) and, per record of a frame, its subject's position among them
+    (-1: not an ADSL subject): per-subject dates are then arrays aligned with the subjects, found with integer
+    positions instead of USUBJID text."""
+
+    def __init__(self, names: pd.Series) -> None:
+        self.names = names
+        self.index = pd.Index(names)
+
+    def positions(self, usubjid: pd.Series) -> np.ndarray:
+        codes, distinct = pd.factorize(usubjid)  # each distinct USUBJID looked up once
+        return np.append(self.index.get_indexer(distinct), -1)[codes]
+
+    def earliest(self, at: np.ndarray, dates: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per subject the earliest of ``dates`` (datetime64[ns]) among the records where ``mask`` holds; NaT when
+        there is none."""
+        stamps = dates.view("int64")
+        keep = mask & (at >= 0) & ~np.isnat(dates)
+        out = np.full(len(self.names), _NO_DATE, dtype="int64")
+        np.minimum.at(out, at[keep], stamps[keep])
+        return _as_dates(out)
+
+    def pick(self, events: Sequence[tuple[str, np.ndarray]], fallback: str) -> pd.DataFrame:
+        """:func:`_pick` of dates aligned with the subjects."""
+        avalc = np.full(len(self.names), fallback, dtype=object)
+        adt = np.full(len(self.names), np.datetime64("NaT"), dtype="datetime64[ns]")
+        found = np.zeros(len(self.names), dtype=bool)
+        for value, dates in events:  # a handful of events, not a loop over patients
+            hit = ~found & ~np.isnat(dates)
+            avalc[hit], adt[hit] = value, dates[hit]
+            found |= hit
+        return pd.DataFrame({"USUBJID": self.names, "AVALC": avalc, "ADT": adt})
+
+
+def _as_dates(stamps: np.ndarray) -> np.ndarray:
+    """int64 nanoseconds as datetime64[ns], ``_NO_DATE`` as NaT."""
+    return np.where(stamps == _NO_DATE, np.iinfo(np.int64).min, stamps).view("datetime64[ns]")
+
+
+def _earliest_of(*dates: np.ndarray) -> np.ndarray:
+    """Elementwise the earliest of aligned dates, NaT only where all are NaT."""
+    stamps = [np.where(np.isnat(d), _NO_DATE, d.view("int64")) for d in dates]
+    return _as_dates(np.minimum.reduce(stamps))
+
+
+def _aligned(dates: pd.Series, position: np.ndarray, size: int) -> np.ndarray:
+    """Dates indexed by subject code as an array of ``size`` subjects, code c going to ``position[c]`` (-1: none)."""
+    out = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+    at = position[dates.index.to_numpy(dtype="int64")]
+    keep = at >= 0
+    out[at[keep]] = dates.to_numpy(dtype="datetime64[ns]")[keep]
+    return out
+
+
 def derive_response_params(
     ovr: pd.DataFrame,
     adsl: pd.DataFrame,
@@ -308,21 +368,35 @@ def derive_response_params(
         1/0, BOR, CBOR and LSTA the codes of ``AVAL_RESP``).
     """
     ref = _reference(adsl, reference_date)
-    subjects = pd.Series(ref.index, name="USUBJID")
+    subjects = _Subjects(pd.Series(ref.index, name="USUBJID"))
     used = _analysed(ovr)
-    val = used["AVALC"]
-    in_window = used["ADT"] >= used["USUBJID"].map(ref) + pd.Timedelta(days=window_days)
+    code, distinct = pd.factorize(used["USUBJID"])  # each record's subject: a code, and its ADSL position (-1: none)
+    position = np.append(subjects.index.get_indexer(distinct), -1)
+    at = position[code]
+    adt = used["ADT"].to_numpy(dtype="datetime64[ns]")
+    kinds, names = pd.factorize(used["AVALC"])  # each response compared as a small integer
 
-    first_cr, first_pr = _first(used, val == "CR"), _first(used, val == "PR")
-    sd = _first(used, val.isin(["CR", "PR", "SD"]) & in_window)
-    non = _first(used, (val == "NON-CR/NON-PD") & in_window)
-    pdd = _first(used, val == "PD")
-    ne = _first(used, val.isin([*_BENEFIT, "NE"]))
-    rsp = _first(used, val.isin(["CR", "PR"]))
-    benefit = _first(used, val.isin(_BENEFIT) & in_window)
-    conf_cr = _confirmed(used, "CR", confirm_days=confirm_days, max_ne=max_ne)
-    conf_pr = _confirmed(used, "PR", confirm_days=confirm_days, max_ne=max_ne)
-    crsp = _earliest(conf_cr, conf_pr)
+    def val(*responses: str) -> np.ndarray:
+        return np.isin(kinds, [n for n, name in enumerate(names) if name in responses])
+
+    window = ref.to_numpy(dtype="datetime64[ns]") + np.timedelta64(window_days, "D")
+    in_window = (at >= 0) & (adt >= np.where(at >= 0, window[at], np.datetime64("NaT")))
+
+    def first(mask: np.ndarray) -> np.ndarray:
+        return subjects.earliest(at, adt, mask)
+
+    first_cr, first_pr = first(val("CR")), first(val("PR"))
+    sd = first(val("CR", "PR", "SD") & in_window)
+    non = first(val("NON-CR/NON-PD") & in_window)
+    pdd = first(val("PD"))
+    ne = first(val(*_BENEFIT, "NE"))
+    rsp = first(val("CR", "PR"))
+    benefit = first(val(*_BENEFIT) & in_window)
+    conf_cr, conf_pr = (
+        _aligned(_confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=code), position, len(ref))
+        for kind in ("CR", "PR")
+    )
+    crsp = _earliest_of(conf_cr, conf_pr)
     tail = [("SD", sd), ("NON-CR/NON-PD", non), ("PD", pdd), ("NE", ne)]
 
     read = [c for c in ovr.columns if c in ("USUBJID", "AVALC", "ADT", "RSSEQ")]  # not every OVR column: 1M+ rows
@@ -331,26 +405,36 @@ def derive_response_params(
     last = anl01.sort_values(order, kind="stable").drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
     lsta = pd.DataFrame(
         {
-            "USUBJID": subjects,
-            "AVALC": subjects.map(last["AVALC"]),
-            "ADT": subjects.map(last["ADT"]).astype("datetime64[ns]"),
+            "USUBJID": subjects.names,
+            "AVALC": subjects.names.map(last["AVALC"]),
+            "ADT": subjects.names.map(last["ADT"]).astype("datetime64[ns]"),
         }
     )
-    death = _dates(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["DTHDT"]) if "DTHDT" in adsl else ref.iloc[:0]
+    if "DTHDT" in adsl:  # ADSL's subjects in their order, as ref
+        death = _dates(adsl.drop_duplicates("USUBJID")["DTHDT"]).to_numpy(dtype="datetime64[ns]")
+    else:
+        death = np.full(len(subjects.names), np.datetime64("NaT"), dtype="datetime64[ns]")
+    anl01_at = subjects.positions(anl01["USUBJID"])
+    progressed = subjects.earliest(anl01_at, anl01["ADT"].to_numpy(dtype="datetime64[ns]"),
+                                   (anl01["AVALC"] == "PD").to_numpy(dtype=bool, na_value=False))  # fmt: skip
 
-    bor = _pick(subjects, [("CR", first_cr), ("PR", first_pr), *tail], "MISSING")
-    cbor = _pick(subjects, [("CR", conf_cr), ("PR", conf_pr), *tail], "MISSING")
+    def responders(best: pd.DataFrame) -> np.ndarray:
+        return np.where(best["AVALC"].isin(["CR", "PR"]).to_numpy(), best["ADT"].to_numpy(), np.datetime64("NaT"))
+
+    pick = subjects.pick
+    bor = pick([("CR", first_cr), ("PR", first_pr), *tail], "MISSING")
+    cbor = pick([("CR", conf_cr), ("PR", conf_pr), *tail], "MISSING")
     params = {
-        "PD": _pick(subjects, [("Y", _first(anl01, anl01["AVALC"] == "PD"))], "N"),
-        "RSP": _pick(subjects, [("Y", rsp)], "N"),
-        "CB": _pick(subjects, [("Y", _earliest(rsp, benefit))], "N"),
+        "PD": pick([("Y", progressed)], "N"),
+        "RSP": pick([("Y", rsp)], "N"),
+        "CB": pick([("Y", _earliest_of(rsp, benefit))], "N"),
         "BOR": bor,
-        "BCP": _pick(subjects, [("Y", _responders(bor))], "N"),
-        "CRSP": _pick(subjects, [("Y", crsp)], "N"),
-        "CCB": _pick(subjects, [("Y", _earliest(crsp, benefit))], "N"),
+        "BCP": pick([("Y", responders(bor))], "N"),
+        "CRSP": pick([("Y", crsp)], "N"),
+        "CCB": pick([("Y", _earliest_of(crsp, benefit))], "N"),
         "CBOR": cbor,
-        "CBCP": _pick(subjects, [("Y", _responders(cbor))], "N"),
-        "DEATH": _pick(subjects, [("Y", death.dropna())], "N"),
+        "CBCP": pick([("Y", responders(cbor))], "N"),
+        "DEATH": pick([("Y", death)], "N"),
         "LSTA": lsta,
     }
     frames = []
