@@ -54,6 +54,7 @@ _LABELS = {
     "LSTA": "Last Disease Assessment by {ev}",
 }
 _BENEFIT = ("CR", "PR", "SD", "NON-CR/NON-PD")
+_NO_DATE = np.iinfo(np.int64).max  # "no date yet" while the earliest is looked for (NaT is the smallest int64)
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
@@ -173,26 +174,32 @@ def derive_ovr(
     out["AVAL"] = out["AVALC"].map(responses).astype("float64")
     out["ADT"] = adt.astype("datetime64[ns]")
     out["ADTF"] = adtf
-    refdt = out["USUBJID"].map(ref)
-    valid = out["AVAL"].notna() & out["ADT"].notna() & refdt.notna() & (out["ADT"] >= refdt)
+    subject, distinct = pd.factorize(out["USUBJID"])  # a subject as an integer code (-1: missing) from here on
+    found = np.append(ref.index.get_indexer(distinct), -1)[subject]
+    refdt = np.where(found >= 0, ref.to_numpy(dtype="datetime64[ns]")[found], np.datetime64("NaT"))
+    when = out["ADT"].to_numpy(dtype="datetime64[ns]")
+    valid = out["AVAL"].notna().to_numpy() & ~np.isnat(when) & ~np.isnat(refdt) & (when >= refdt)
 
-    rank = out["AVALC"].map({v: i for i, v in enumerate(worst_order)}).fillna(-1)
+    # per subject and date the worst response (by worst_order, then RSSEQ, missing last, then row): the last of
+    # its (subject, date) rows in that order
+    rank = out["AVALC"].map({v: i for i, v in enumerate(worst_order)}).fillna(-1).to_numpy(dtype="float64")
     seq = pd.to_numeric(out["RSSEQ"], errors="coerce") if "RSSEQ" in out else pd.Series(np.nan, index=out.index)
-    work = pd.DataFrame(
-        {"USUBJID": out["USUBJID"], "ADT": out["ADT"], "rank": rank, "seq": seq, "row": np.arange(len(out))}
-    )[valid]
-    work = work.sort_values(["USUBJID", "ADT", "rank", "seq", "row"])
-    worst = work.loc[~work.duplicated(["USUBJID", "ADT"], keep="last"), "row"]
-    anl01 = pd.Series(False, index=out.index)
-    anl01.iloc[worst.to_numpy()] = True
+    rows = np.flatnonzero(valid)
+    keys = (seq.to_numpy(dtype="float64")[rows], rank[rows], when.view("int64")[rows], subject[rows])
+    rows = rows[np.lexsort(keys)]  # stable: ties in row order (and NaN sorts last, as in sort_values)
+    same = (subject[rows][1:] == subject[rows][:-1]) & (when[rows][1:] == when[rows][:-1])
+    anl01 = np.zeros(len(out), dtype=bool)
+    anl01[rows[np.r_[~same, True][: len(rows)]]] = True
     out["ANL01FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl01, "Y")
 
-    if truncate_at_first_pd:
-        first_pd = out.loc[anl01 & (out["AVALC"] == progression)].groupby("USUBJID")["ADT"].min()
-        limit = out["USUBJID"].map(first_pd)
-        anl02 = out["ADT"].notna() & (limit.isna() | (out["ADT"] <= limit))
+    dated = ~np.isnat(when)
+    if truncate_at_first_pd:  # up to the subject's first progression (no limit without one)
+        hit = anl01 & (out["AVALC"] == progression).to_numpy(dtype=bool) & (subject >= 0) & dated
+        limit = np.full(len(distinct) + 1, _NO_DATE, dtype="int64")  # the last: a missing USUBJID, never limited
+        np.minimum.at(limit, subject[hit], when.view("int64")[hit])
+        anl02 = dated & (when.view("int64") <= limit[subject])
     else:
-        anl02 = out["ADT"].notna()
+        anl02 = dated
     out["ANL02FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl02, "Y")
     return out
 
@@ -274,9 +281,6 @@ def _responders(best: pd.DataFrame) -> pd.Series:
 def _earliest(*series: pd.Series) -> pd.Series:
     joined = pd.concat(series, axis=1)
     return joined.min(axis=1).dropna() if not joined.empty else pd.Series(dtype="datetime64[ns]")
-
-
-_NO_DATE = np.iinfo(np.int64).max  # "no date yet" while the earliest is looked for (NaT is the smallest int64)
 
 
 class _Subjects:
