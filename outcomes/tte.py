@@ -413,12 +413,12 @@ def derive_adam_of(
     rs = domains.pop("rs", None)
     if rs is None:
         rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
+    events = derive_disease_events(domains, adsl)  # CE, SS and SUPPSS read: let go of before ADRS is derived
+    ned = derive_ned_contacts(domains)
+    domains.clear()
     pieces = adrs_pieces(rs, adsl, reference_date=reference)
     del rs  # before the pieces are put together: ADRS is the largest of all
     adrs = adrs_in_order(pieces)
-    events = derive_disease_events(domains, adsl)
-    ned = derive_ned_contacts(domains)
-    domains.clear()
     origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
     # the ADRS rows OS, PFS and RSD read (their sources' PARAMCDs, and the responses): a fifth of ADRS, each source
     # filtering it rather than the millions of rows
@@ -453,16 +453,19 @@ def _last_contact(domains: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         raise InputError(f"SDTM SS needs USUBJID and SSDTC; it has {', '.join(map(str, ss.columns))}")
     sources = {"ss": ("SSDTC",), "rs": ("RSDTC",), "ex": ("EXSTDTC", "EXENDTC"), "ae": ("AESTDTC", "AEENDTC"),
                "ce": ("CESTDTC",)}  # fmt: skip
+    dm = domains["dm"]
+    death = None
+    if "DTHDTC" in dm.columns:
+        death = pd.Series(impute_text(dm["DTHDTC"]).to_numpy(), index=text(dm["USUBJID"]).to_numpy())
     parts = []
     for name, columns in sources.items():  # a handful of domains, each read whole
         frame = domains.get(name)
         for column in columns:
             if frame is not None and column in frame.columns and "USUBJID" in frame.columns:
-                parts.append(pd.DataFrame({"USUBJID": text(frame["USUBJID"]), "LSTALVDT": impute_text(frame[column])}))
-    dates = pd.concat(parts, ignore_index=True).dropna(subset=["LSTALVDT"])
-    dm = domains["dm"]
-    if "DTHDTC" in dm.columns:
-        death = pd.Series(impute_text(dm["DTHDTC"]).to_numpy(), index=text(dm["USUBJID"]).to_numpy())
-        dates = dates[~(dates["LSTALVDT"] > dates["USUBJID"].map(death))]
-    latest = dates.groupby("USUBJID")["LSTALVDT"].max()
+                dates = pd.DataFrame({"USUBJID": text(frame["USUBJID"]), "LSTALVDT": impute_text(frame[column])})
+                dates = dates.dropna(subset=["LSTALVDT"])
+                if death is not None:
+                    dates = dates[~(dates["LSTALVDT"] > dates["USUBJID"].map(death))]
+                parts.append(dates.groupby("USUBJID")["LSTALVDT"].max())  # each column's latest: the rows let go
+    latest = pd.concat(parts).groupby(level=0).max()
     return pd.DataFrame({"USUBJID": latest.index, "LSTALVDT": latest.dt.strftime("%Y-%m-%d").to_numpy()})
