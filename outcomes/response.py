@@ -155,10 +155,11 @@ def derive_ovr(
         keep &= rs["RSEVAL"] == evaluator
     if criteria is not None and "RSCAT" in rs.columns:
         keep &= _criteria_mask(rs["RSCAT"], criteria)
-    src = rs.loc[keep]
-    extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in src.columns]
-    out = src[["USUBJID"] + [c for c in extra if c != "USUBJID"]].reset_index(drop=True)
-    adt, adtf = impute_partial_dates(src["RSDTC"].reset_index(drop=True), date_imputation)  # type: ignore[arg-type]
+    extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in rs.columns]
+    out = rs.loc[keep, ["USUBJID"] + [c for c in extra if c != "USUBJID"]]  # one copy, of the columns kept only
+    out.index = pd.RangeIndex(len(out))
+    stresc = rs.loc[keep, "RSSTRESC"]
+    adt, adtf = impute_partial_dates(out["RSDTC"], date_imputation)  # type: ignore[arg-type]
     if not impute_month:
         month = (adtf == "M").fillna(False).astype(bool)
         adt, adtf = adt.mask(month), adtf.mask(month)
@@ -170,7 +171,8 @@ def derive_ovr(
         upper = values.astype("string").str.strip().str.upper()
         return upper.map(canonical).fillna(upper)
 
-    out["AVALC"] = per_distinct_text(src["RSSTRESC"], avalc).to_numpy()
+    out["AVALC"] = per_distinct_text(stresc, avalc).to_numpy()
+    del stresc
     out["AVAL"] = out["AVALC"].map(responses).astype("float64")
     out["ADT"] = adt.astype("datetime64[ns]")
     out["ADTF"] = adtf
@@ -256,6 +258,45 @@ def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int,
         k = np.where(has_cr, np.nan_to_num(next_cr[i], nan=0), 0).astype(int)
         ok &= ~(has_cr & ((cum_pr[j] - cum_pr[k]) > 0))
     return pairs.loc[ok].groupby("USUBJID")["ADT"].min()
+
+
+def _confirmed_in_order(used: pd.DataFrame, subject: np.ndarray, kind: str, *, confirm_days: int,
+                        max_ne: int) -> pd.Series:  # fmt: skip
+    """:func:`_confirmed` indexed by ``subject`` (an integer code per record), the confirming record found by binary
+    search when the records are in order of subject code and date, one record per subject and date, dated at
+    midnight (:func:`_analysed` of :func:`derive_ovr`'s records); else :func:`_confirmed` itself."""
+    when = used["ADT"].to_numpy(dtype="datetime64[ns]")
+    day = np.timedelta64(1, "D").astype("timedelta64[ns]").astype("int64")
+    stamps = when.view("int64")
+    if np.isnat(when).any() or (stamps % day).any():
+        return _confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=subject)
+    days = stamps // day - (stamps.min(initial=0) // day)
+    width = 1 << 22  # days of one subject in the key (subject, date) as one integer: subject * width + day
+    key = subject.astype("int64") * width + days
+    if days.max(initial=0) + confirm_days >= width or (subject < 0).any() or (np.diff(key) <= 0).any():
+        return _confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=subject)
+    val = used["AVALC"]
+    allowed = ["CR", "NE"] if kind == "CR" else ["CR", "PR", "NE"]
+    confirming = np.flatnonzero(val.isin(["CR"] if kind == "CR" else ["CR", "PR"]).to_numpy())
+    cum_bad = (~val.isin(allowed)).cumsum().to_numpy()
+    cum_ne = (val == "NE").cumsum().to_numpy()
+    cum_pr = (val == "PR").cumsum().to_numpy()
+    i = np.flatnonzero((val == kind).to_numpy())
+    # the first confirming record of the subject at least confirm_days later (merge_asof forward, by subject)
+    found = np.searchsorted(key[confirming], key[i] + confirm_days, side="left")
+    i, found = i[found < len(confirming)], found[found < len(confirming)]
+    j = confirming[found]
+    i, j = i[subject[j] == subject[i]], j[subject[j] == subject[i]]
+    ok = ((cum_bad[j] - cum_bad[i]) == 0) & ((cum_ne[j] - cum_ne[i]) <= max_ne)
+    if kind == "PR":  # no PR after a CR in (i, j]: the first CR after i
+        crs = np.flatnonzero((val == "CR").to_numpy())
+        after = np.searchsorted(crs, i, side="right")
+        has_cr = after < len(crs)
+        next_cr = crs[np.minimum(after, len(crs) - 1)] if len(crs) else np.zeros(len(i), dtype="int64")
+        has_cr &= next_cr <= j
+        k = np.where(has_cr, next_cr, 0)
+        ok &= ~(has_cr & ((cum_pr[j] - cum_pr[k]) > 0))
+    return pd.Series(when[i[ok]], name="ADT").groupby(subject[i[ok]]).min()
 
 
 def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback: str | None) -> pd.DataFrame:
@@ -397,30 +438,32 @@ def derive_response_params(
     rsp = first(val("CR", "PR"))
     benefit = first(val(*_BENEFIT) & in_window)
     conf_cr, conf_pr = (
-        _aligned(_confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=code), position, len(ref))
+        _aligned(_confirmed_in_order(used, code, kind, confirm_days=confirm_days, max_ne=max_ne), position, len(ref))
         for kind in ("CR", "PR")
     )
     crsp = _earliest_of(conf_cr, conf_pr)
     tail = [("SD", sd), ("NON-CR/NON-PD", non), ("PD", pdd), ("NE", ne)]
+    del used, code, in_window  # the analysed records: 1M+ rows
 
     read = [c for c in ovr.columns if c in ("USUBJID", "AVALC", "ADT", "RSSEQ")]  # not every OVR column: 1M+ rows
     anl01 = ovr.loc[ovr["ANL01FL"] == "Y", read].assign(ADT=lambda d: _dates(d["ADT"]))
-    order = ["USUBJID", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
-    last = anl01.sort_values(order, kind="stable").drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
-    lsta = pd.DataFrame(
-        {
-            "USUBJID": subjects.names,
-            "AVALC": subjects.names.map(last["AVALC"]),
-            "ADT": subjects.names.map(last["ADT"]).astype("datetime64[ns]"),
-        }
-    )
+    anl01["AT"] = subjects.positions(anl01["USUBJID"])
+    # LSTA: each subject's last record by date and RSSEQ (missing last), ties in OVR order
+    order = ["AT", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
+    last = anl01.sort_values(order, kind="stable").drop_duplicates("AT", keep="last")
+    last = last[last["AT"] >= 0]
+    lsta_avalc = np.full(len(ref), np.nan, dtype=object)
+    lsta_avalc[last["AT"].to_numpy()] = last["AVALC"].to_numpy()
+    lsta_adt = np.full(len(ref), np.datetime64("NaT"), dtype="datetime64[ns]")
+    lsta_adt[last["AT"].to_numpy()] = last["ADT"].to_numpy(dtype="datetime64[ns]")
+    lsta = pd.DataFrame({"USUBJID": subjects.names, "AVALC": lsta_avalc, "ADT": lsta_adt})
     if "DTHDT" in adsl:  # ADSL's subjects in their order, as ref
         death = _dates(adsl.drop_duplicates("USUBJID")["DTHDT"]).to_numpy(dtype="datetime64[ns]")
     else:
         death = np.full(len(subjects.names), np.datetime64("NaT"), dtype="datetime64[ns]")
-    anl01_at = subjects.positions(anl01["USUBJID"])
-    progressed = subjects.earliest(anl01_at, anl01["ADT"].to_numpy(dtype="datetime64[ns]"),
+    progressed = subjects.earliest(anl01["AT"].to_numpy(), anl01["ADT"].to_numpy(dtype="datetime64[ns]"),
                                    (anl01["AVALC"] == "PD").to_numpy(dtype=bool, na_value=False))  # fmt: skip
+    del anl01, last
 
     def responders(best: pd.DataFrame) -> np.ndarray:
         return np.where(best["AVALC"].isin(["CR", "PR"]).to_numpy(), best["ADT"].to_numpy(), np.datetime64("NaT"))
@@ -442,11 +485,12 @@ def derive_response_params(
         "LSTA": lsta,
     }
     frames = []
-    for code, frame in params.items():  # eleven parameters, each built for all subjects at once
-        aval = frame["AVALC"].map({"Y": 1, "N": 0} if code not in ("BOR", "CBOR", "LSTA") else AVAL_RESP)
-        frames.append(frame.assign(PARAMCD=code, PARAM=_label(code, evaluator), AVAL=aval.astype("float64")))
-    out = pd.concat(frames, ignore_index=True).assign(ANL01FL="Y")
-    return out[["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ANL01FL"]]
+    columns = ["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ANL01FL"]
+    for paramcd, frame in params.items():  # eleven parameters, each built for all subjects at once
+        aval = frame["AVALC"].map({"Y": 1, "N": 0} if paramcd not in ("BOR", "CBOR", "LSTA") else AVAL_RESP)
+        frames.append(frame.assign(PARAMCD=paramcd, PARAM=_label(paramcd, evaluator), AVAL=aval.astype("float64"),
+                                   ANL01FL="Y")[columns])  # fmt: skip
+    return pd.concat(frames, ignore_index=True)  # one copy of the eleven, in their columns' order
 
 
 def derive_adrs(
@@ -545,14 +589,19 @@ def adrs_pieces(
 def adrs_in_order(pieces: list[pd.DataFrame]) -> pd.DataFrame:
     """ADRS of :func:`adrs_pieces`, which it takes over (the list is emptied: each piece is let go of once put
     together): rows ordered by subject, PARAMCD, ADT, VISITNUM, RSSEQ and numbered in ``ASEQ`` per subject."""
-    out = pd.concat(pieces, ignore_index=True)
+    columns = list(dict.fromkeys(c for piece in pieces for c in piece.columns))  # as pd.concat orders them
+
+    def whole(names: list[str]) -> pd.DataFrame:  # the pieces' columns ``names`` one under the other (pd.concat)
+        return pd.concat([piece[[c for c in names if c in piece.columns]] for piece in pieces], ignore_index=True)
+
+    order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in columns]
+    rows = whole(order)[order].sort_values(order, kind="stable", na_position="last").index.to_numpy()
+    # column by column, each put together and taken in order at once (millions of rows at registry scale: the
+    # whole ADRS put together and then taken would be held twice)
+    out = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    for name in columns:
+        out[name] = whole([name])[name].array.take(rows)
     pieces.clear()
-    order = ["USUBJID", "PARAMCD", "ADT"] + [c for c in ("VISITNUM", "RSSEQ") if c in out.columns]
-    # the order from the key columns alone, then every column taken once (millions of rows at registry scale:
-    # sort_values().reset_index() copies the whole frame twice)
-    rows = out[order].sort_values(order, kind="stable", na_position="last").index.to_numpy()
-    out = out.take(rows)
-    out.index = pd.RangeIndex(len(out))
     out.insert(1, "ASEQ", out.groupby("USUBJID").cumcount() + 1)
     return out
 
