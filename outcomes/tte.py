@@ -435,9 +435,11 @@ def derive_adam_of(
     frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, ned,
                                          origin_censor=origin, stop_reasons=stop_reasons))  # fmt: skip
     adtte = pd.concat(frames, ignore_index=True)
+    del frames
     order = {code: n for n, code in enumerate(("OS", "PFS", "RSD", "TTR", "TTD", "TFI", "RFSSTP"))}
-    adtte = adtte.assign(_n=adtte["PARAMCD"].map(order)).sort_values(["USUBJID", "_n"], kind="stable")
-    adtte = adtte.drop(columns="_n").reset_index(drop=True)
+    keys = pd.DataFrame({"USUBJID": adtte["USUBJID"], "_n": adtte["PARAMCD"].map(order)})
+    adtte = adtte.take(keys.sort_values(["USUBJID", "_n"], kind="stable").index.to_numpy())  # one copy, in order
+    adtte.index = pd.RangeIndex(len(adtte))
     adtte.insert(1, "ASEQ", adtte.groupby("USUBJID").cumcount() + 1)
     return {"adsl": adsl, "adrs": adrs, "adtte": adtte}
 
