@@ -306,7 +306,7 @@ def test_confirmation_by_binary_search_is_the_merge_asof_one(kind, max_ne):
         pytest.param(
             lambda u: pd.concat([u, u.iloc[[2]]]).sort_values(["USUBJID", "ADT"], kind="stable").reset_index(drop=True),
             id="two-records-of-one-date",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_confirmation_of_other_records_is_that_of_merge_asof(change):

@@ -103,7 +103,7 @@ def test_rs_of_assessments_in_any_order_is_that_of_sorted_ones():
                 }
                 for p in ("P1", "P2")
             ]
-        ),  # fmt: skip
+        ),
         "assessment": pd.DataFrame([{"patient_id": p, **a} for p in ("P2", "P1") for a in (later, PR, BASE)]),
     }
     typed = {r: parse_records(r, f)[0] for r, f in raws.items()}
