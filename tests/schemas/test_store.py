@@ -389,3 +389,18 @@ def test_read_frames_collects_the_patients_of_a_function_at_the_first_table_with
     for record in plain:
         pd.testing.assert_frame_equal(lazy[record], plain[record])
     assert lazy["followup"]["patient_id"].tolist() == ["P2"]
+
+
+def test_text_column_is_the_values_in_new_shared_objects():
+    """Chunks with repeats, a missing cell first, a chunk of missing cells only, an empty chunk: the column is the
+    values in order; equal text is one object, and none of them is the driver's (they are made together)."""
+    driver = ["".join(["P", "1"]), None, "".join(["P", "2"]), "".join(["P", "1"])]  # four new str objects
+    column = store._TextColumn()
+    for chunk in ([None, driver[0]], [driver[2], driver[3], driver[0]], [None, None], []):
+        column.add(chunk)
+    values = column.array()
+    assert str(values.dtype) == "string"
+    assert [None if pd.isna(v) else v for v in values] == [None, "P1", "P2", "P1", "P1", None, None]
+    assert values[1] is values[3] is values[4] and values[1] is not values[2]
+    assert all(values[i] is not d for i in (1, 2, 3, 4) for d in driver if d is not None)
+    assert len(store._TextColumn().array()) == 0
