@@ -229,8 +229,25 @@ def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> di
             "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
 
 
+def _best_responses(adam: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ADRS the response section reads: each subject's best overall response, confirmed (CBOR) and
+    unconfirmed (BOR), in ADRS order."""
+    adrs = adam["adrs"]
+    return adrs[adrs["PARAMCD"].isin(("BOR", "CBOR"))].reset_index(drop=True)
+
+
 def _response_section(derived: Derived) -> Section:
-    data = derived.get("response_data", lambda f: _response_data(f, derived.adam()["adrs"]))
+    held: list[pd.DataFrame] = []
+
+    def best_rows() -> pd.DataFrame:
+        if not held:  # the ADaM (ADRS: a registry's millions of rows) is let go once its best responses are taken
+            held.append(_best_responses(derived.adam()))
+            derived.release()
+        return held[0]
+
+    data = derived.get("response_data", lambda f: _response_data(f, best_rows()))
+    table = derived.get("table_response", lambda f: table_response(f, adam={"adrs": best_rows()}))
+    held.clear()
     treated, best = data["treated"]["patient_id"], data["best"]
     figures = []
     synthetic = [n for n in [synthetic_note(derived.patient_notes(), treated)] if n]
@@ -245,7 +262,6 @@ def _response_section(derived: Derived) -> Section:
             "Below, the best overall response, confirmed (the headline) and unconfirmed, by histology and index "
             "therapy; the waterfall and spider plots show the target-lesion measurements, coloured by the "
             "confirmed best overall response.")  # fmt: skip
-    table = derived.get("table_response", lambda f: table_response(f, adam=derived.adam()))
     return Section("Response", text, tables=[table], figures=figures)
 
 

@@ -45,9 +45,9 @@ INDEX_COLUMNS = ("patient_id", "index_drug", "index_course", "index_start", "ind
 class SharedCourses:
     """The courses of one exposure frame, derived at most once while it is in use (``with shared: ...``).
 
-    Inside the block, :func:`derive_courses` of that very frame object (and so :func:`derive_index_therapy` of it)
-    derives its courses the first time and gives a copy of them after: a report derives the courses and index
-    therapy of the same records for many tables and figures. The frame must not change while it is shared
+    Inside the block, :func:`derive_courses` of that very frame object derives its courses the first time and
+    gives a copy of them after, and so does :func:`derive_index_therapy` of it for each index drug: a report
+    derives the courses and index therapy of the same records for many tables and figures. The frame must not change while it is shared
     (:class:`tkitrack.outcomes.cache.Derived` shares its records' exposure frame, which its derivations only
     read); any other frame is derived as always.
     """
@@ -55,6 +55,7 @@ class SharedCourses:
     def __init__(self, exposure: object) -> None:
         self.exposure = exposure
         self.courses: pd.DataFrame | None = None
+        self.index_therapy: dict[str | None, pd.DataFrame] = {}  # by index drug
         self._tokens: list = []
 
     def __enter__(self) -> SharedCourses:
@@ -177,10 +178,19 @@ def derive_index_therapy(courses: pd.DataFrame, *, index_drug: str | None = None
         therapy, so no day 1): the drug, the course number, first dose, last dose (NaT unless discontinued),
         status, discontinued and stop reason of that course.
     """
+    if "course" not in courses.columns:  # exposure intervals: their courses first
+        shared = _SHARED.get()
+        if shared is not None and courses is shared.exposure:
+            if index_drug not in shared.index_therapy:
+                shared.index_therapy[index_drug] = _derive_index_therapy(derive_courses(courses), index_drug)
+            return shared.index_therapy[index_drug].copy()
+        courses = derive_courses(courses)
+    return _derive_index_therapy(courses, index_drug)
+
+
+def _derive_index_therapy(courses: pd.DataFrame, index_drug: str | None) -> pd.DataFrame:
     from tkitrack.schemas.vocabulary import kinase_inhibitors
 
-    if "course" not in courses.columns:  # exposure intervals: their courses first
-        courses = derive_courses(courses)
     missing = [c for c in COURSE_COLUMNS if c not in courses.columns]
     if missing:
         raise InputError(f"courses: column(s) {missing} missing; derive them with derive_courses(exposure)")

@@ -120,3 +120,19 @@ def test_console_script_bad_option_and_bad_value_in_a_real_subprocess(sqlite_url
     assert "error: 1 error(s) in tkitrack patient add; nothing was written" in bad_value.stderr
     assert bad_value.stdout == ""
     assert "Traceback" not in bad_value.stderr
+
+
+@pytest.mark.parametrize(("given", "backend"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_the_cli_runs_arrow_on_the_system_allocator_unless_told_otherwise(given, backend):
+    """``main`` sets Arrow's documented pool setting before pyarrow loads; a value the user gives is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if given is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    code = ("import tkitrack.cli as cli\n"
+            "def app():\n"
+            "    import pyarrow\n"
+            "    print(pyarrow.default_memory_pool().backend_name)\n"
+            "cli.app = app\n"
+            "cli.main()\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == backend

@@ -131,3 +131,27 @@ def test_a_report_derives_the_courses_of_its_records_once(monkeypatch):
     d.get("courses", lambda f: derive_courses(f["exposure"]))
     d.adam()  # its courses come from SDTM EX: another frame
     assert seen == [True, False]
+
+
+def test_shared_index_therapy_is_derived_once_per_index_drug_and_handed_out_as_copies(monkeypatch):
+    import tkitrack.outcomes.courses as courses
+
+    ex = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "drug": ["crizotinib", "larotrectinib", "entrectinib"],
+                       "start": pd.to_datetime(["2020-01-01", "2020-06-01", "2020-02-01"]),
+                       "end": pd.to_datetime(["2020-05-01", None, None]), "discontinued": [True, False, False]})  # fmt: skip
+    default, laro = derive_index_therapy(ex), derive_index_therapy(ex, index_drug="larotrectinib")
+    assert default["index_drug"].tolist() == ["crizotinib", "entrectinib"] and laro["patient_id"].tolist() == ["P1"]
+    calls = []
+    real = courses._derive_index_therapy
+    monkeypatch.setattr(courses, "_derive_index_therapy", lambda c, d: calls.append(d) or real(c, d))
+    with courses.SharedCourses(ex):
+        first = derive_index_therapy(ex)
+        first.loc[0, "index_drug"] = "changed"  # a caller's change to its copy is not seen by the next
+        pd.testing.assert_frame_equal(derive_index_therapy(ex), default, check_exact=True)
+        pd.testing.assert_frame_equal(derive_index_therapy(ex, index_drug="larotrectinib"), laro, check_exact=True)
+        pd.testing.assert_frame_equal(derive_index_therapy(ex, index_drug="larotrectinib"), laro, check_exact=True)
+        assert calls == [None, "larotrectinib"]
+        derive_index_therapy(ex.copy())  # another frame: derived as always
+        assert calls == [None, "larotrectinib", None]
+    derive_index_therapy(ex)  # outside the block nothing is shared
+    assert calls == [None, "larotrectinib", None, None]
