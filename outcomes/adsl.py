@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.dates import impute_partial_dates
+from tkitrack.schemas.distinct import text_codes
 from tkitrack.schemas.errors import InputError
 
 __all__ = ["ADSL_COLUMNS", "Reference", "derive_adsl"]
@@ -37,13 +39,25 @@ def _complete_dates(values: pd.Series, column: str) -> pd.Series:
     """Dates from ISO text (partial dates and times allowed); partial dates give NaT (no imputation)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.normalize().astype("datetime64[ns]")
-    text = values.astype("string").str.strip().str.slice(0, 10)
-    out = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
-    bad = text.notna() & (text.str.len() == 10) & out.isna()
+    found = text_codes(values)
+    if found is not None:  # each distinct text read once (a missing cell, -1, is the None appended last)
+        codes, distinct = found
+        dates, bad = _read_complete(pd.Series(np.append(distinct, None), dtype=object))
+        if not bad.any():
+            return pd.Series(dates.to_numpy()[codes], index=values.index, name=values.name)
+    dates, bad = _read_complete(values)  # every cell, to name the first bad row
     if bad.any():
         row = bad[bad].index[0]
         raise InputError(f"{column} row {row}: '{values.loc[row]}' is not a calendar date (YYYY-MM-DD)")
-    return out.astype("datetime64[ns]")
+    return dates
+
+
+def _read_complete(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The complete dates of ISO text (NaT otherwise), and where a YYYY-MM-DD shaped text is no calendar date."""
+    text = values.astype("string").str.strip().str.slice(0, 10)
+    out = pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    bad = text.notna() & (text.str.len() == 10) & out.isna()
+    return out.astype("datetime64[ns]"), bad
 
 
 def _supplied_lstalvdt(lstalvdt: pd.DataFrame | pd.Series | Mapping, subjects: pd.Series) -> pd.Series:

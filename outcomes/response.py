@@ -54,6 +54,7 @@ _LABELS = {
     "LSTA": "Last Disease Assessment by {ev}",
 }
 _BENEFIT = ("CR", "PR", "SD", "NON-CR/NON-PD")
+_NO_DATE = np.iinfo(np.int64).max  # "no date yet" while the earliest is looked for (NaT is the smallest int64)
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
@@ -154,10 +155,11 @@ def derive_ovr(
         keep &= rs["RSEVAL"] == evaluator
     if criteria is not None and "RSCAT" in rs.columns:
         keep &= _criteria_mask(rs["RSCAT"], criteria)
-    src = rs.loc[keep]
-    extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in src.columns]
-    out = src[["USUBJID"] + [c for c in extra if c != "USUBJID"]].reset_index(drop=True)
-    adt, adtf = impute_partial_dates(src["RSDTC"].reset_index(drop=True), date_imputation)  # type: ignore[arg-type]
+    extra = [c for c in ("STUDYID", "VISITNUM", "VISIT", "RSSEQ", "RSEVAL", "RSDTC") if c in rs.columns]
+    out = rs.loc[keep, ["USUBJID"] + [c for c in extra if c != "USUBJID"]]  # one copy, of the columns kept only
+    out.index = pd.RangeIndex(len(out))
+    stresc = rs.loc[keep, "RSSTRESC"]
+    adt, adtf = impute_partial_dates(out["RSDTC"], date_imputation)  # type: ignore[arg-type]
     if not impute_month:
         month = (adtf == "M").fillna(False).astype(bool)
         adt, adtf = adt.mask(month), adtf.mask(month)
@@ -169,30 +171,37 @@ def derive_ovr(
         upper = values.astype("string").str.strip().str.upper()
         return upper.map(canonical).fillna(upper)
 
-    out["AVALC"] = per_distinct_text(src["RSSTRESC"], avalc).to_numpy()
+    out["AVALC"] = per_distinct_text(stresc, avalc).to_numpy()
+    del stresc
     out["AVAL"] = out["AVALC"].map(responses).astype("float64")
     out["ADT"] = adt.astype("datetime64[ns]")
     out["ADTF"] = adtf
-    refdt = out["USUBJID"].map(ref)
-    valid = out["AVAL"].notna() & out["ADT"].notna() & refdt.notna() & (out["ADT"] >= refdt)
+    subject, distinct = pd.factorize(out["USUBJID"])  # a subject as an integer code (-1: missing) from here on
+    found = np.append(ref.index.get_indexer(distinct), -1)[subject]
+    refdt = np.where(found >= 0, ref.to_numpy(dtype="datetime64[ns]")[found], np.datetime64("NaT"))
+    when = out["ADT"].to_numpy(dtype="datetime64[ns]")
+    valid = out["AVAL"].notna().to_numpy() & ~np.isnat(when) & ~np.isnat(refdt) & (when >= refdt)
 
-    rank = out["AVALC"].map({v: i for i, v in enumerate(worst_order)}).fillna(-1)
+    # per subject and date the worst response (by worst_order, then RSSEQ, missing last, then row): the last of
+    # its (subject, date) rows in that order
+    rank = out["AVALC"].map({v: i for i, v in enumerate(worst_order)}).fillna(-1).to_numpy(dtype="float64")
     seq = pd.to_numeric(out["RSSEQ"], errors="coerce") if "RSSEQ" in out else pd.Series(np.nan, index=out.index)
-    work = pd.DataFrame(
-        {"USUBJID": out["USUBJID"], "ADT": out["ADT"], "rank": rank, "seq": seq, "row": np.arange(len(out))}
-    )[valid]
-    work = work.sort_values(["USUBJID", "ADT", "rank", "seq", "row"])
-    worst = work.loc[~work.duplicated(["USUBJID", "ADT"], keep="last"), "row"]
-    anl01 = pd.Series(False, index=out.index)
-    anl01.iloc[worst.to_numpy()] = True
+    rows = np.flatnonzero(valid)
+    keys = (seq.to_numpy(dtype="float64")[rows], rank[rows], when.view("int64")[rows], subject[rows])
+    rows = rows[np.lexsort(keys)]  # stable: ties in row order (and NaN sorts last, as in sort_values)
+    same = (subject[rows][1:] == subject[rows][:-1]) & (when[rows][1:] == when[rows][:-1])
+    anl01 = np.zeros(len(out), dtype=bool)
+    anl01[rows[np.r_[~same, True][: len(rows)]]] = True
     out["ANL01FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl01, "Y")
 
-    if truncate_at_first_pd:
-        first_pd = out.loc[anl01 & (out["AVALC"] == progression)].groupby("USUBJID")["ADT"].min()
-        limit = out["USUBJID"].map(first_pd)
-        anl02 = out["ADT"].notna() & (limit.isna() | (out["ADT"] <= limit))
+    dated = ~np.isnat(when)
+    if truncate_at_first_pd:  # up to the subject's first progression (no limit without one)
+        hit = anl01 & (out["AVALC"] == progression).to_numpy(dtype=bool) & (subject >= 0) & dated
+        limit = np.full(len(distinct) + 1, _NO_DATE, dtype="int64")  # the last: a missing USUBJID, never limited
+        np.minimum.at(limit, subject[hit], when.view("int64")[hit])
+        anl02 = dated & (when.view("int64") <= limit[subject])
     else:
-        anl02 = out["ADT"].notna()
+        anl02 = dated
     out["ANL02FL"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(anl02, "Y")
     return out
 
@@ -209,24 +218,27 @@ def _first(used: pd.DataFrame, mask: pd.Series) -> pd.Series:
     return used.loc[mask].groupby("USUBJID")["ADT"].min()
 
 
-def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int) -> pd.Series:
+def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int,
+               subject: np.ndarray | None = None) -> pd.Series:  # fmt: skip
     """First date per subject of a ``kind`` (CR or PR) response that is confirmed, as admiralonco's cbor_cr/pr.
 
     A record i is confirmed by the first later record j of the confirming responses (CR; for PR: CR or PR)
     at least ``confirm_days`` later. Records in (i, j] may only be CR/NE (CR) or CR/PR/NE (PR), hold at most
-    ``max_ne`` NE, and, for PR, no PR may follow a CR.
+    ``max_ne`` NE, and, for PR, no PR may follow a CR. ``subject``: an integer code of each record's subject
+    (faster to match than USUBJID text), by which the result is then indexed.
     """
     val = used["AVALC"]
     pos = pd.Series(np.arange(len(used)), index=used.index)
+    by = used["USUBJID"] if subject is None else pd.Series(subject, index=used.index)
     allowed = ["CR", "NE"] if kind == "CR" else ["CR", "PR", "NE"]
     confirming = ["CR"] if kind == "CR" else ["CR", "PR"]
     cum_bad = (~val.isin(allowed)).cumsum().to_numpy()
     cum_ne = (val == "NE").cumsum().to_numpy()
     cum_pr = (val == "PR").cumsum().to_numpy()
     left = pd.DataFrame(
-        {"USUBJID": used["USUBJID"], "ADT": used["ADT"], "i": pos, "KEY": used["ADT"] + pd.Timedelta(days=confirm_days)}
+        {"USUBJID": by, "ADT": used["ADT"], "i": pos, "KEY": used["ADT"] + pd.Timedelta(days=confirm_days)}
     )[val == kind]
-    right = pd.DataFrame({"USUBJID": used["USUBJID"], "CONF_ADT": used["ADT"], "j": pos})[val.isin(confirming)]
+    right = pd.DataFrame({"USUBJID": by, "CONF_ADT": used["ADT"], "j": pos})[val.isin(confirming)]
     if left.empty or right.empty:
         return pd.Series(dtype="datetime64[ns]", name="ADT").rename_axis("USUBJID")
     pairs = pd.merge_asof(
@@ -246,6 +258,45 @@ def _confirmed(used: pd.DataFrame, kind: str, *, confirm_days: int, max_ne: int)
         k = np.where(has_cr, np.nan_to_num(next_cr[i], nan=0), 0).astype(int)
         ok &= ~(has_cr & ((cum_pr[j] - cum_pr[k]) > 0))
     return pairs.loc[ok].groupby("USUBJID")["ADT"].min()
+
+
+def _confirmed_in_order(used: pd.DataFrame, subject: np.ndarray, kind: str, *, confirm_days: int,
+                        max_ne: int) -> pd.Series:  # fmt: skip
+    """:func:`_confirmed` indexed by ``subject`` (an integer code per record), the confirming record found by binary
+    search when the records are in order of subject code and date, one record per subject and date, dated at
+    midnight (:func:`_analysed` of :func:`derive_ovr`'s records); else :func:`_confirmed` itself."""
+    when = used["ADT"].to_numpy(dtype="datetime64[ns]")
+    day = np.timedelta64(1, "D").astype("timedelta64[ns]").astype("int64")
+    stamps = when.view("int64")
+    if np.isnat(when).any() or (stamps % day).any():
+        return _confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=subject)
+    days = stamps // day - (stamps.min(initial=0) // day)
+    width = 1 << 22  # days of one subject in the key (subject, date) as one integer: subject * width + day
+    key = subject.astype("int64") * width + days
+    if days.max(initial=0) + confirm_days >= width or (subject < 0).any() or (np.diff(key) <= 0).any():
+        return _confirmed(used, kind, confirm_days=confirm_days, max_ne=max_ne, subject=subject)
+    val = used["AVALC"]
+    allowed = ["CR", "NE"] if kind == "CR" else ["CR", "PR", "NE"]
+    confirming = np.flatnonzero(val.isin(["CR"] if kind == "CR" else ["CR", "PR"]).to_numpy())
+    cum_bad = (~val.isin(allowed)).cumsum().to_numpy()
+    cum_ne = (val == "NE").cumsum().to_numpy()
+    cum_pr = (val == "PR").cumsum().to_numpy()
+    i = np.flatnonzero((val == kind).to_numpy())
+    # the first confirming record of the subject at least confirm_days later (merge_asof forward, by subject)
+    found = np.searchsorted(key[confirming], key[i] + confirm_days, side="left")
+    i, found = i[found < len(confirming)], found[found < len(confirming)]
+    j = confirming[found]
+    i, j = i[subject[j] == subject[i]], j[subject[j] == subject[i]]
+    ok = ((cum_bad[j] - cum_bad[i]) == 0) & ((cum_ne[j] - cum_ne[i]) <= max_ne)
+    if kind == "PR":  # no PR after a CR in (i, j]: the first CR after i
+        crs = np.flatnonzero((val == "CR").to_numpy())
+        after = np.searchsorted(crs, i, side="right")
+        has_cr = after < len(crs)
+        next_cr = crs[np.minimum(after, len(crs) - 1)] if len(crs) else np.zeros(len(i), dtype="int64")
+        has_cr &= next_cr <= j
+        k = np.where(has_cr, next_cr, 0)
+        ok &= ~(has_cr & ((cum_pr[j] - cum_pr[k]) > 0))
+    return pd.Series(when[i[ok]], name="ADT").groupby(subject[i[ok]]).min()
 
 
 def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback: str | None) -> pd.DataFrame:
@@ -271,6 +322,60 @@ def _responders(best: pd.DataFrame) -> pd.Series:
 def _earliest(*series: pd.Series) -> pd.Series:
     joined = pd.concat(series, axis=1)
     return joined.min(axis=1).dropna() if not joined.empty else pd.Series(dtype="datetime64[ns]")
+
+
+class _Subjects:
+    """The ADSL subjects (``names``, in ADSL order) and, per record of a frame, its subject's position among them
+    (-1: not an ADSL subject): per-subject dates are then arrays aligned with the subjects, found with integer
+    positions instead of USUBJID text."""
+
+    def __init__(self, names: pd.Series) -> None:
+        self.names = names
+        self.index = pd.Index(names)
+
+    def positions(self, usubjid: pd.Series) -> np.ndarray:
+        codes, distinct = pd.factorize(usubjid)  # each distinct USUBJID looked up once
+        return np.append(self.index.get_indexer(distinct), -1)[codes]
+
+    def earliest(self, at: np.ndarray, dates: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per subject the earliest of ``dates`` (datetime64[ns]) among the records where ``mask`` holds; NaT when
+        there is none."""
+        stamps = dates.view("int64")
+        keep = mask & (at >= 0) & ~np.isnat(dates)
+        out = np.full(len(self.names), _NO_DATE, dtype="int64")
+        np.minimum.at(out, at[keep], stamps[keep])
+        return _as_dates(out)
+
+    def pick(self, events: Sequence[tuple[str, np.ndarray]], fallback: str) -> pd.DataFrame:
+        """:func:`_pick` of dates aligned with the subjects."""
+        avalc = np.full(len(self.names), fallback, dtype=object)
+        adt = np.full(len(self.names), np.datetime64("NaT"), dtype="datetime64[ns]")
+        found = np.zeros(len(self.names), dtype=bool)
+        for value, dates in events:  # a handful of events, not a loop over patients
+            hit = ~found & ~np.isnat(dates)
+            avalc[hit], adt[hit] = value, dates[hit]
+            found |= hit
+        return pd.DataFrame({"USUBJID": self.names, "AVALC": avalc, "ADT": adt})
+
+
+def _as_dates(stamps: np.ndarray) -> np.ndarray:
+    """int64 nanoseconds as datetime64[ns], ``_NO_DATE`` as NaT."""
+    return np.where(stamps == _NO_DATE, np.iinfo(np.int64).min, stamps).view("datetime64[ns]")
+
+
+def _earliest_of(*dates: np.ndarray) -> np.ndarray:
+    """Elementwise the earliest of aligned dates, NaT only where all are NaT."""
+    stamps = [np.where(np.isnat(d), _NO_DATE, d.view("int64")) for d in dates]
+    return _as_dates(np.minimum.reduce(stamps))
+
+
+def _aligned(dates: pd.Series, position: np.ndarray, size: int) -> np.ndarray:
+    """Dates indexed by subject code as an array of ``size`` subjects, code c going to ``position[c]`` (-1: none)."""
+    out = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+    at = position[dates.index.to_numpy(dtype="int64")]
+    keep = at >= 0
+    out[at[keep]] = dates.to_numpy(dtype="datetime64[ns]")[keep]
+    return out
 
 
 def derive_response_params(
@@ -308,57 +413,84 @@ def derive_response_params(
         1/0, BOR, CBOR and LSTA the codes of ``AVAL_RESP``).
     """
     ref = _reference(adsl, reference_date)
-    subjects = pd.Series(ref.index, name="USUBJID")
+    subjects = _Subjects(pd.Series(ref.index, name="USUBJID"))
     used = _analysed(ovr)
-    val = used["AVALC"]
-    in_window = used["ADT"] >= used["USUBJID"].map(ref) + pd.Timedelta(days=window_days)
+    code, distinct = pd.factorize(used["USUBJID"])  # each record's subject: a code, and its ADSL position (-1: none)
+    position = np.append(subjects.index.get_indexer(distinct), -1)
+    at = position[code]
+    adt = used["ADT"].to_numpy(dtype="datetime64[ns]")
+    kinds, names = pd.factorize(used["AVALC"])  # each response compared as a small integer
 
-    first_cr, first_pr = _first(used, val == "CR"), _first(used, val == "PR")
-    sd = _first(used, val.isin(["CR", "PR", "SD"]) & in_window)
-    non = _first(used, (val == "NON-CR/NON-PD") & in_window)
-    pdd = _first(used, val == "PD")
-    ne = _first(used, val.isin([*_BENEFIT, "NE"]))
-    rsp = _first(used, val.isin(["CR", "PR"]))
-    benefit = _first(used, val.isin(_BENEFIT) & in_window)
-    conf_cr = _confirmed(used, "CR", confirm_days=confirm_days, max_ne=max_ne)
-    conf_pr = _confirmed(used, "PR", confirm_days=confirm_days, max_ne=max_ne)
-    crsp = _earliest(conf_cr, conf_pr)
+    def val(*responses: str) -> np.ndarray:
+        return np.isin(kinds, [n for n, name in enumerate(names) if name in responses])
+
+    window = ref.to_numpy(dtype="datetime64[ns]") + np.timedelta64(window_days, "D")
+    in_window = (at >= 0) & (adt >= np.where(at >= 0, window[at], np.datetime64("NaT")))
+
+    def first(mask: np.ndarray) -> np.ndarray:
+        return subjects.earliest(at, adt, mask)
+
+    first_cr, first_pr = first(val("CR")), first(val("PR"))
+    sd = first(val("CR", "PR", "SD") & in_window)
+    non = first(val("NON-CR/NON-PD") & in_window)
+    pdd = first(val("PD"))
+    ne = first(val(*_BENEFIT, "NE"))
+    rsp = first(val("CR", "PR"))
+    benefit = first(val(*_BENEFIT) & in_window)
+    conf_cr, conf_pr = (
+        _aligned(_confirmed_in_order(used, code, kind, confirm_days=confirm_days, max_ne=max_ne), position, len(ref))
+        for kind in ("CR", "PR")
+    )
+    crsp = _earliest_of(conf_cr, conf_pr)
     tail = [("SD", sd), ("NON-CR/NON-PD", non), ("PD", pdd), ("NE", ne)]
+    del used, code, in_window  # the analysed records: 1M+ rows
 
     read = [c for c in ovr.columns if c in ("USUBJID", "AVALC", "ADT", "RSSEQ")]  # not every OVR column: 1M+ rows
     anl01 = ovr.loc[ovr["ANL01FL"] == "Y", read].assign(ADT=lambda d: _dates(d["ADT"]))
-    order = ["USUBJID", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
-    last = anl01.sort_values(order, kind="stable").drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
-    lsta = pd.DataFrame(
-        {
-            "USUBJID": subjects,
-            "AVALC": subjects.map(last["AVALC"]),
-            "ADT": subjects.map(last["ADT"]).astype("datetime64[ns]"),
-        }
-    )
-    death = _dates(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["DTHDT"]) if "DTHDT" in adsl else ref.iloc[:0]
+    anl01["AT"] = subjects.positions(anl01["USUBJID"])
+    # LSTA: each subject's last record by date and RSSEQ (missing last), ties in OVR order
+    order = ["AT", "ADT"] + (["RSSEQ"] if "RSSEQ" in anl01 else [])
+    last = anl01.sort_values(order, kind="stable").drop_duplicates("AT", keep="last")
+    last = last[last["AT"] >= 0]
+    lsta_avalc = np.full(len(ref), np.nan, dtype=object)
+    lsta_avalc[last["AT"].to_numpy()] = last["AVALC"].to_numpy()
+    lsta_adt = np.full(len(ref), np.datetime64("NaT"), dtype="datetime64[ns]")
+    lsta_adt[last["AT"].to_numpy()] = last["ADT"].to_numpy(dtype="datetime64[ns]")
+    lsta = pd.DataFrame({"USUBJID": subjects.names, "AVALC": lsta_avalc, "ADT": lsta_adt})
+    if "DTHDT" in adsl:  # ADSL's subjects in their order, as ref
+        death = _dates(adsl.drop_duplicates("USUBJID")["DTHDT"]).to_numpy(dtype="datetime64[ns]")
+    else:
+        death = np.full(len(subjects.names), np.datetime64("NaT"), dtype="datetime64[ns]")
+    progressed = subjects.earliest(anl01["AT"].to_numpy(), anl01["ADT"].to_numpy(dtype="datetime64[ns]"),
+                                   (anl01["AVALC"] == "PD").to_numpy(dtype=bool, na_value=False))  # fmt: skip
+    del anl01, last
 
-    bor = _pick(subjects, [("CR", first_cr), ("PR", first_pr), *tail], "MISSING")
-    cbor = _pick(subjects, [("CR", conf_cr), ("PR", conf_pr), *tail], "MISSING")
+    def responders(best: pd.DataFrame) -> np.ndarray:
+        return np.where(best["AVALC"].isin(["CR", "PR"]).to_numpy(), best["ADT"].to_numpy(), np.datetime64("NaT"))
+
+    pick = subjects.pick
+    bor = pick([("CR", first_cr), ("PR", first_pr), *tail], "MISSING")
+    cbor = pick([("CR", conf_cr), ("PR", conf_pr), *tail], "MISSING")
     params = {
-        "PD": _pick(subjects, [("Y", _first(anl01, anl01["AVALC"] == "PD"))], "N"),
-        "RSP": _pick(subjects, [("Y", rsp)], "N"),
-        "CB": _pick(subjects, [("Y", _earliest(rsp, benefit))], "N"),
+        "PD": pick([("Y", progressed)], "N"),
+        "RSP": pick([("Y", rsp)], "N"),
+        "CB": pick([("Y", _earliest_of(rsp, benefit))], "N"),
         "BOR": bor,
-        "BCP": _pick(subjects, [("Y", _responders(bor))], "N"),
-        "CRSP": _pick(subjects, [("Y", crsp)], "N"),
-        "CCB": _pick(subjects, [("Y", _earliest(crsp, benefit))], "N"),
+        "BCP": pick([("Y", responders(bor))], "N"),
+        "CRSP": pick([("Y", crsp)], "N"),
+        "CCB": pick([("Y", _earliest_of(crsp, benefit))], "N"),
         "CBOR": cbor,
-        "CBCP": _pick(subjects, [("Y", _responders(cbor))], "N"),
-        "DEATH": _pick(subjects, [("Y", death.dropna())], "N"),
+        "CBCP": pick([("Y", responders(cbor))], "N"),
+        "DEATH": pick([("Y", death)], "N"),
         "LSTA": lsta,
     }
     frames = []
-    for code, frame in params.items():  # eleven parameters, each built for all subjects at once
-        aval = frame["AVALC"].map({"Y": 1, "N": 0} if code not in ("BOR", "CBOR", "LSTA") else AVAL_RESP)
-        frames.append(frame.assign(PARAMCD=code, PARAM=_label(code, evaluator), AVAL=aval.astype("float64")))
-    out = pd.concat(frames, ignore_index=True).assign(ANL01FL="Y")
-    return out[["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ANL01FL"]]
+    columns = ["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ANL01FL"]
+    for paramcd, frame in params.items():  # eleven parameters, each built for all subjects at once
+        aval = frame["AVALC"].map({"Y": 1, "N": 0} if paramcd not in ("BOR", "CBOR", "LSTA") else AVAL_RESP)
+        frames.append(frame.assign(PARAMCD=paramcd, PARAM=_label(paramcd, evaluator), AVAL=aval.astype("float64"),
+                                   ANL01FL="Y")[columns])  # fmt: skip
+    return pd.concat(frames, ignore_index=True)  # one copy of the eleven, in their columns' order
 
 
 def derive_adrs(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from tkitrack.outcomes.adsl import Reference, derive_adsl
@@ -155,7 +156,8 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
 
 
 def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame], subjects: pd.Index) -> pd.DataFrame:
-    """One row per dated record of every source: USUBJID, ADT, SRCSEQ and NR (the source's position)."""
+    """One row per dated record of every source: USUBJID, ADT, SRCSEQ, NR (the source's position) and AT (the
+    position of the subject in ``subjects``)."""
     parts = [
         pd.DataFrame(
             {
@@ -163,6 +165,7 @@ def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame],
                 "ADT": pd.Series(dtype="datetime64[ns]"),
                 "SRCSEQ": pd.Series(dtype="float64"),
                 "NR": pd.Series(dtype="int64"),
+                "AT": pd.Series(dtype="int64"),
             }
         )
     ]
@@ -187,10 +190,21 @@ def _collect(sources: Sequence[TteSource], datasets: Mapping[str, pd.DataFrame],
                 "ADT": as_datetime(data[src.date], errors="coerce").astype("datetime64[ns]").to_numpy(),
                 "SRCSEQ": seq.astype("float64").to_numpy(),
                 "NR": nr,
+                "AT": subjects.get_indexer(data["USUBJID"]),
             }
         )
-        parts.append(rows[rows["ADT"].notna() & rows["USUBJID"].isin(subjects)])
-    return pd.concat(parts, ignore_index=True).astype({"NR": "int64"})
+        parts.append(rows[rows["ADT"].notna().to_numpy() & (rows["AT"] >= 0).to_numpy()])
+    return pd.concat(parts, ignore_index=True).astype({"NR": "int64", "AT": "int64"})
+
+
+def _one_per_subject(rows: pd.DataFrame, keys: list[str], *, last: bool) -> pd.DataFrame:
+    """The first (or last) row of each subject (AT) in the order of ``keys`` (integer or datetime columns without
+    missing values), equal keys in the order of ``rows``."""
+    order = np.lexsort([rows[k].to_numpy().view("int64") for k in reversed(["AT", *keys])])  # stable
+    at = rows["AT"].to_numpy()[order]
+    change = at[1:] != at[:-1]
+    keep = np.r_[change, True] if last else np.r_[True, change]
+    return rows.iloc[order[keep[: len(order)]]]
 
 
 def _describe(chosen: pd.DataFrame, sources: Sequence[TteSource]) -> pd.DataFrame:
@@ -259,25 +273,29 @@ def derive_param_tte(
         raise InputError("event sources need cnsr=0 and censoring sources cnsr>0; check the TteSource definitions")
     datasets = {**(source_datasets or {}), "adsl": adsl}
     base = adsl.drop_duplicates("USUBJID")
-    subjects = pd.Index(base["USUBJID"])
+    subjects = pd.Index(base["USUBJID"])  # a subject is its position (AT) here: integers sort and match fast
 
-    events = _collect(event_sources, datasets, subjects).sort_values(["USUBJID", "ADT", "NR"], kind="stable")
+    events = _collect(event_sources, datasets, subjects)
     if events_from_start:
-        origin = as_datetime(base.set_index("USUBJID")[start_date], errors="coerce")
-        events = events[~(events["ADT"] < events["USUBJID"].map(origin))]
-    events = _describe(events.drop_duplicates("USUBJID", keep="first"), event_sources)
+        origin = as_datetime(base[start_date], errors="coerce").to_numpy(dtype="datetime64[ns]")
+        events = events[~(events["ADT"].to_numpy() < origin[events["AT"].to_numpy()])]
+    events = _describe(_one_per_subject(events, ["ADT", "NR"], last=False), event_sources)
     censors = _collect(censor_sources, datasets, subjects)
     tie = censors["NR"] if censor_ties == "last" else -censors["NR"]
-    censors = censors.assign(TIE=tie).sort_values(["USUBJID", "ADT", "TIE"], kind="stable")
-    censors = _describe(censors.drop_duplicates("USUBJID", keep="last").drop(columns="TIE"), censor_sources)
-    censors = censors[~censors["USUBJID"].isin(events["USUBJID"])]
-    chosen = pd.concat([events, censors], ignore_index=True).set_index("USUBJID")
+    censors = _one_per_subject(censors.assign(TIE=tie), ["ADT", "TIE"], last=True).drop(columns="TIE")
+    censors = _describe(censors, censor_sources)
+    has_event = np.zeros(len(subjects), dtype=bool)
+    has_event[events["AT"].to_numpy()] = True
+    chosen = pd.concat([events, censors[~has_event[censors["AT"].to_numpy()]]], ignore_index=True)
+    row = np.full(len(subjects), -1)  # each subject's chosen row
+    row[chosen["AT"].to_numpy()] = np.arange(len(chosen))
 
-    out = base.loc[base["USUBJID"].isin(chosen.index), ["USUBJID", start_date]].reset_index(drop=True)
+    out = base.loc[row >= 0, ["USUBJID", start_date]].reset_index(drop=True)
     out = out.rename(columns={start_date: "STARTDT"})
     out["STARTDT"] = as_datetime(out["STARTDT"], errors="coerce").astype("datetime64[ns]")
-    out = out[out["STARTDT"].notna()].reset_index(drop=True)  # no origin, no row
-    picked = chosen.loc[out["USUBJID"]].reset_index(drop=True)
+    dated = out["STARTDT"].notna().to_numpy()
+    out = out[dated].reset_index(drop=True)  # no origin, no row
+    picked = chosen.iloc[row[row >= 0][dated]].reset_index(drop=True)
     out["PARAMCD"], out["PARAM"] = paramcd, param or paramcd
     for column in ("ADT", "CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"):
         out[column] = picked[column].to_numpy()
@@ -395,27 +413,33 @@ def derive_adam_of(
     rs = domains.pop("rs", None)
     if rs is None:
         rs = pd.DataFrame(columns=["USUBJID", "RSTESTCD", "RSSTRESC", "RSEVAL", "RSDTC"])
+    events = derive_disease_events(domains, adsl)  # CE, SS and SUPPSS read: let go of before ADRS is derived
+    ned = derive_ned_contacts(domains)
+    domains.clear()
     pieces = adrs_pieces(rs, adsl, reference_date=reference)
     del rs  # before the pieces are put together: ADRS is the largest of all
     adrs = adrs_in_order(pieces)
-    events = derive_disease_events(domains, adsl)
-    ned = derive_ned_contacts(domains)
-    domains.clear()
     origin = RAND_CENSOR if reference == "RANDDT" else TRTS_CENSOR
-    sets = {"adrs": adrs, "adce": events}
+    # the ADRS rows OS, PFS and RSD read (their sources' PARAMCDs, and the responses): a fifth of ADRS, each source
+    # filtering it rather than the millions of rows
+    read = adrs[adrs["PARAMCD"].isin(["DEATH", "PD", "LSTA", "RSP"])]
+    sets = {"adrs": read, "adce": events}
     frames = []
     for endpoint in (OS, PFS):  # two endpoints, each derived for all subjects at once
         censors = tuple(origin if s in (RAND_CENSOR, TRTS_CENSOR) else s for s in endpoint.censor_sources)
         frames.append(derive_param_tte(adsl, event_sources=endpoint.event_sources, censor_sources=censors,
                                        paramcd=endpoint.paramcd, param=endpoint.param, start_date=reference,
                                        source_datasets=sets))  # fmt: skip
-    frames.append(derive_duration_of_response(adsl, adrs, events=events))
+    frames.append(derive_duration_of_response(adsl, read, events=events))
+    del read
     frames.append(derive_case_series_tte(adsl, adrs, courses, index, events, ned,
                                          origin_censor=origin, stop_reasons=stop_reasons))  # fmt: skip
     adtte = pd.concat(frames, ignore_index=True)
+    del frames
     order = {code: n for n, code in enumerate(("OS", "PFS", "RSD", "TTR", "TTD", "TFI", "RFSSTP"))}
-    adtte = adtte.assign(_n=adtte["PARAMCD"].map(order)).sort_values(["USUBJID", "_n"], kind="stable")
-    adtte = adtte.drop(columns="_n").reset_index(drop=True)
+    keys = pd.DataFrame({"USUBJID": adtte["USUBJID"], "_n": adtte["PARAMCD"].map(order)})
+    adtte = adtte.take(keys.sort_values(["USUBJID", "_n"], kind="stable").index.to_numpy())  # one copy, in order
+    adtte.index = pd.RangeIndex(len(adtte))
     adtte.insert(1, "ASEQ", adtte.groupby("USUBJID").cumcount() + 1)
     return {"adsl": adsl, "adrs": adrs, "adtte": adtte}
 
@@ -431,16 +455,19 @@ def _last_contact(domains: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         raise InputError(f"SDTM SS needs USUBJID and SSDTC; it has {', '.join(map(str, ss.columns))}")
     sources = {"ss": ("SSDTC",), "rs": ("RSDTC",), "ex": ("EXSTDTC", "EXENDTC"), "ae": ("AESTDTC", "AEENDTC"),
                "ce": ("CESTDTC",)}  # fmt: skip
+    dm = domains["dm"]
+    death = None
+    if "DTHDTC" in dm.columns:
+        death = pd.Series(impute_text(dm["DTHDTC"]).to_numpy(), index=text(dm["USUBJID"]).to_numpy())
     parts = []
     for name, columns in sources.items():  # a handful of domains, each read whole
         frame = domains.get(name)
         for column in columns:
             if frame is not None and column in frame.columns and "USUBJID" in frame.columns:
-                parts.append(pd.DataFrame({"USUBJID": text(frame["USUBJID"]), "LSTALVDT": impute_text(frame[column])}))
-    dates = pd.concat(parts, ignore_index=True).dropna(subset=["LSTALVDT"])
-    dm = domains["dm"]
-    if "DTHDTC" in dm.columns:
-        death = pd.Series(impute_text(dm["DTHDTC"]).to_numpy(), index=text(dm["USUBJID"]).to_numpy())
-        dates = dates[~(dates["LSTALVDT"] > dates["USUBJID"].map(death))]
-    latest = dates.groupby("USUBJID")["LSTALVDT"].max()
+                dates = pd.DataFrame({"USUBJID": text(frame["USUBJID"]), "LSTALVDT": impute_text(frame[column])})
+                dates = dates.dropna(subset=["LSTALVDT"])
+                if death is not None:
+                    dates = dates[~(dates["LSTALVDT"] > dates["USUBJID"].map(death))]
+                parts.append(dates.groupby("USUBJID")["LSTALVDT"].max())  # each column's latest: the rows let go
+    latest = pd.concat(parts).groupby(level=0).max()
     return pd.DataFrame({"USUBJID": latest.index, "LSTALVDT": latest.dt.strftime("%Y-%m-%d").to_numpy()})

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.dates import as_datetime
-from tkitrack.schemas.distinct import text_codes
+from tkitrack.schemas.distinct import per_distinct_text, text_codes
 from tkitrack.schemas.errors import InputError
 from tkitrack.schemas.frames import column_dtypes
 from tkitrack.schemas.models import RECORD_MODELS
@@ -143,29 +143,32 @@ def epoch(dates: pd.Series, patients: pd.Series, ref: pd.DataFrame) -> np.ndarra
 def _split(text: pd.Series) -> list[list[str]]:
     """Each value in pieces of at most 200 UTF-8 bytes (SDTMIG 4.5.3.2 for long text), cut inside a word so that
     no piece starts or ends with a blank, never inside a character: joined, the pieces give the value back."""
-    out = []
-    for value in text:  # only the few long free-text values reach the loop body's slow path
-        if len(value) <= _TEXT_MAX // 4:  # at most 4 UTF-8 bytes a character: fits without encoding
-            out.append([value])
-            continue
-        raw = value.encode("utf-8")
-        if len(raw) <= _TEXT_MAX:
-            out.append([value])
-            continue
-        parts, rest = [], raw
-        while rest:
-            cut = min(_TEXT_MAX, len(rest))
-            # between two characters that are not blanks (readers strip the ends of transport values) ...
-            while 0 < cut < len(rest) and (chr(rest[cut]).isspace() or chr(rest[cut - 1]).isspace()):
-                cut -= 1
-            if cut == 0:  # ... unless the piece is blank throughout
-                cut = min(_TEXT_MAX, len(rest))
-            while cut < len(rest) and (rest[cut] & 0xC0) == 0x80:  # and never inside a UTF-8 character
-                cut -= 1
-            parts.append(rest[:cut].decode("utf-8"))
-            rest = rest[cut:]
-        out.append(parts)
+    values = list(text)
+    out = [[value] for value in values]
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    for i in np.flatnonzero(lengths > _TEXT_MAX // 4).tolist():  # at most 4 UTF-8 bytes a character: the others fit
+        out[i] = _pieces(values[i])
     return out
+
+
+def _pieces(value: str) -> list[str]:
+    """:func:`_split` of one value."""
+    raw = value.encode("utf-8")
+    if len(raw) <= _TEXT_MAX:
+        return [value]
+    parts, rest = [], raw
+    while rest:
+        cut = min(_TEXT_MAX, len(rest))
+        # between two characters that are not blanks (readers strip the ends of transport values) ...
+        while 0 < cut < len(rest) and (chr(rest[cut]).isspace() or chr(rest[cut - 1]).isspace()):
+            cut -= 1
+        if cut == 0:  # ... unless the piece is blank throughout
+            cut = min(_TEXT_MAX, len(rest))
+        while cut < len(rest) and (rest[cut] & 0xC0) == 0x80:  # and never inside a UTF-8 character
+            cut -= 1
+        parts.append(rest[:cut].decode("utf-8"))
+        rest = rest[cut:]
+    return parts
 
 
 def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str, pd.Series]], *,
@@ -213,8 +216,9 @@ def supp_rows(parent: pd.DataFrame, domain: str, values: Mapping[str, tuple[str,
 def _first(frame: pd.DataFrame, column: str, by: str, last: bool = False) -> pd.Series:
     """Per patient, ``column`` of the row with the first (or last) ``by`` date."""
     order = frame[list(dict.fromkeys(["patient_id", column, by]))].dropna(subset=[by]).sort_values(by, kind="stable")
-    picked = order.groupby("patient_id")[column]
-    return picked.last() if last else picked.first()
+    order = order[order[column].notna()]  # as groupby's first()/last(): the first (last) value that is not missing
+    picked = order.drop_duplicates("patient_id", keep="last" if last else "first")
+    return picked.set_index("patient_id")[column]
 
 
 def _reference(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +262,10 @@ def _age(pt: pd.DataFrame, ref: pd.DataFrame) -> pd.Series:
 
 
 def _arm_code(arm: pd.Series) -> pd.Series:
-    return arm.astype("string").str.upper().str.replace(r"[^A-Z0-9]+", "_", regex=True).str.strip("_").str.slice(0, 20)
+    def code(names: pd.Series) -> pd.Series:
+        return names.str.upper().str.replace(r"[^A-Z0-9]+", "_", regex=True).str.strip("_").str.slice(0, 20)
+
+    return per_distinct_text(arm.astype("string"), code)  # a few arms, each coded once
 
 
 def _dm(pt: pd.DataFrame, ex: pd.DataFrame, fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> pd.DataFrame:

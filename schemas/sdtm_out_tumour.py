@@ -40,43 +40,72 @@ def _rs(a: pd.DataFrame, criteria: pd.Series, evaluator: pd.Series, blfl: np.nda
         ref: pd.DataFrame, study: str, *, first_rows: bool = False) -> pd.DataFrame:  # fmt: skip
     """RS: per assessment (in ``a``'s order) one row per test of ``_RS_TESTS`` that has a value, in that order.
 
-    Built as cells picked from whole columns (each column made text once), not as a frame per test sorted back
-    into order: RS has three or four rows per assessment, millions at registry scale. ``first_rows``: only the
-    first row of each assessment (its OVRLRESP row when it has one), every cell and RSSEQ as in the whole RS.
+    Built as cells picked from whole columns (each cell made text once, after it is picked), not as a frame per
+    test sorted back into order: RS has three or four rows per assessment, millions at registry scale.
+    ``first_rows``: only the first row of each assessment (its OVRLRESP row when it has one), every cell and RSSEQ
+    as in the whole RS, the other rows never built.
     """
     orres, stresc = [], []
     for code, (column, _) in _RS_TESTS.items():
         values = a[column]
-        if code == "NEWLPROG":
-            values = values.astype("boolean").map({True: "Y", False: "N"}, na_action="ignore")
+        if code == "NEWLPROG":  # Y / N, missing as None
+            flags = values.astype("boolean")
+            shown = np.where(flags.to_numpy(dtype=bool, na_value=False), "Y", "N").astype(object)
+            values = pd.Series(np.where(flags.isna().to_numpy(), None, shown), index=a.index, dtype=object)
         orres.append(values.where(~given, a["response_given"]) if code == "OVRLRESP" else values)
         stresc.append(values)
-    present = np.column_stack([o.notna().to_numpy() for o in orres]).ravel()  # row-major: assessment, then test
-    row = np.repeat(np.arange(len(a)), len(_RS_TESTS))[present]
-    test = np.tile(np.arange(len(_RS_TESTS)), len(a))[present]
+    present = np.column_stack([o.notna().to_numpy() for o in orres])  # assessment x test
     seq = None
-    if first_rows:  # RSSEQ numbers the rows of the whole RS (1.. per subject in row order), then the first are kept
-        subject = pd.factorize(a["patient_id"])[0][row]
-        seq = (pd.Series(subject).groupby(subject, sort=False).cumcount() + 1).to_numpy(dtype="int64")
-        first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, dtype=bool)
-        row, test, seq = row[first], test[first], seq[first]
+    if first_rows:  # RSSEQ numbers the rows of the whole RS (1.. per subject in row order): the first row of an
+        # assessment follows the rows of the subject's earlier assessments
+        counts = present.sum(axis=1)
+        subject = pd.factorize(a["patient_id"])[0]
+        before = pd.Series(counts).groupby(subject, sort=False).cumsum().to_numpy() - counts
+        row = np.flatnonzero(counts > 0)
+        test = present.argmax(axis=1)[row]
+        seq = (before[row] + 1).astype("int64")
+    else:
+        flat = present.ravel()  # row-major: assessment, then test
+        row = np.repeat(np.arange(len(a)), len(_RS_TESTS))[flat]
+        test = np.tile(np.arange(len(_RS_TESTS)), len(a))[flat]
     codes = np.array(list(_RS_TESTS), dtype=object)
     labels = np.array([label for _, label in _RS_TESTS.values()], dtype=object)
-    patients = txt(a["patient_id"])[row]
     rs = pd.DataFrame({
-        "STUDYID": study, "DOMAIN": "RS", "USUBJID": patients, "RSLNKGRP": txt(a["_grp"])[row],
-        "RSTESTCD": codes[test], "RSTEST": labels[test], "RSCAT": txt(criteria)[row],
-        "RSORRES": np.vstack([txt(o) for o in orres])[test, row], "RSSTRESC": np.vstack([txt(v) for v in stresc])[test, row],
-        "RSEVAL": txt(evaluator)[row], "RSBLFL": blfl[row], "VISITNUM": np.nan,
+        "STUDYID": study, "DOMAIN": "RS", "USUBJID": txt(a["patient_id"].take(row)),
+        "RSLNKGRP": txt(a["_grp"].take(row)), "RSTESTCD": codes[test], "RSTEST": labels[test],
+        "RSCAT": txt(criteria.take(row)), "RSORRES": _picked(orres, test, row), "RSSTRESC": _picked(stresc, test, row),
+        "RSEVAL": txt(evaluator.take(row)), "RSBLFL": blfl[row], "VISITNUM": np.nan,
     })  # fmt: skip
     when = pd.Series(a["date"].to_numpy()[row])
     rs["EPOCH"] = epoch(when, rs["USUBJID"], ref)
-    rs["RSDTC"] = txt(a["date_dtc"])[row]
+    rs["RSDTC"] = txt(a["date_dtc"].take(row))
     rs["RSDY"] = derive_study_day(rs["RSDTC"], rs["USUBJID"], ref["rfst_complete"]).array
     if seq is None:
         return add_seq(rs, "RS")
     rs.insert(3, "RSSEQ", seq)
     return rs
+
+
+def _picked(columns: list[pd.Series], test: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """The text of cell ``row[k]`` of ``columns[test[k]]`` for each k."""
+    out = np.empty(len(row), dtype=object)
+    for n, column in enumerate(columns):
+        mine = test == n
+        out[mine] = txt(column.take(row[mine]))
+    return out
+
+
+def _in_order(keys: pd.DataFrame) -> bool:
+    """Whether the rows are already sorted by the columns of ``keys`` (no missing key; equal keys in any order)."""
+    if len(keys) < 2:
+        return True
+    if keys.isna().any().any():
+        return False
+    ordered = np.ones(len(keys) - 1, dtype=bool)  # row i <= row i + 1 by the keys from the last one compared
+    for name in reversed(keys.columns):
+        values = keys[name].to_numpy()
+        ordered = (values[:-1] < values[1:]) | ((values[:-1] == values[1:]) & ordered)
+    return bool(ordered.all())
 
 
 def rs_tu_tr(
@@ -95,8 +124,12 @@ def rs_tu_tr(
         raise ValueError("rs_first_rows needs rs_only: TU, TR and SUPP-- are built against the whole RS")
     keys = ["patient_id", "date", "id"]
     if rs_only:  # only the columns RS is made of (the assessment records have a dozen more), taken once, sorted
-        order = a[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
-        a = a.iloc[order, [i for i, c in enumerate(a.columns) if c in _RS_COLUMNS]].reset_index(drop=True)
+        columns = [c for c in a.columns if c in _RS_COLUMNS]
+        if _in_order(a[keys]):  # records read from the database come sorted: the columns as they are, not copied
+            a = pd.DataFrame({c: a[c].array for c in columns}, copy=False)
+        else:
+            order = a[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
+            a = a.iloc[order, [a.columns.get_loc(c) for c in columns]].reset_index(drop=True)
     else:
         a = a.sort_values(keys, kind="stable").reset_index(drop=True)
     number = (a.groupby("patient_id").cumcount() + 1).to_numpy()  # A1, A2, ...: each label one str object

@@ -113,3 +113,14 @@ def test_inputs_are_not_mutated():
 def test_bad_input_names_the_problem(kwargs, message):
     with pytest.raises(InputError, match=message):
         derive_adsl(DM, **{"ds": DS, "ex": EX, **kwargs})
+
+
+def test_a_date_that_is_no_calendar_date_is_named_by_its_row_among_repeated_dates():
+    dm = pd.DataFrame({"USUBJID": ["P1", "P2"]})
+    ds = pd.DataFrame({"USUBJID": ["P1", "P2", "P1"], "DSDECOD": "RANDOMIZED",
+                       "DSSTDTC": ["2020-01-01", "2020-02-30", "2020-01-01"]})  # fmt: skip
+    with pytest.raises(InputError, match=r"DS.DSSTDTC row 1: '2020-02-30'"):
+        derive_adsl(dm, ds)
+    ds.loc[1, "DSSTDTC"] = " 2020-02-03T10:00 "
+    out = derive_adsl(dm, ds, reference="RANDDT")
+    assert out["RANDDT"].dt.strftime("%Y-%m-%d").tolist() == ["2020-01-01", "2020-02-03"]

@@ -265,3 +265,85 @@ def test_seed_case_crizotinib_imt_complete_response():
     assert adrs.at["PD", "AVALC"] == "N"
     ttr = derive_time_to_response(adrs.reset_index(), adsl, reference_date="TRTSDT")
     assert ttr["AVAL"].tolist() == [32]
+
+
+def _analysed_records(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    """Analysed OVR records (subject, day, response) in _analysed's order: by subject, then date."""
+    used = pd.DataFrame(rows, columns=["USUBJID", "day", "AVALC"]).sort_values(["USUBJID", "day"], kind="stable")
+    used["ADT"] = REF + pd.to_timedelta(used.pop("day"), unit="D")
+    return used.reset_index(drop=True)
+
+
+CONFIRMATION_CASES = [
+    ("P1", 0, "PR"), ("P1", 27, "PR"), ("P1", 28, "CR"), ("P1", 60, "PR"),  # PR after CR: not a confirmation
+    ("P2", 0, "CR"), ("P2", 10, "NE"), ("P2", 20, "NE"), ("P2", 40, "CR"),  # two NE in between
+    ("P3", 5, "PR"), ("P3", 33, "PR"), ("P3", 50, "SD"), ("P3", 80, "PR"),  # confirmed exactly 28 days later
+    ("P4", 0, "CR"), ("P4", 30, "PD"), ("P4", 60, "CR"),  # PD in between
+    ("P5", 0, "PR"),  # nothing later
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["CR", "PR"])
+@pytest.mark.parametrize("max_ne", [0, 1, 2])
+def test_confirmation_by_binary_search_is_the_merge_asof_one(kind, max_ne):
+    from tkitrack.outcomes.response import _confirmed, _confirmed_in_order
+
+    used = _analysed_records(CONFIRMATION_CASES)
+    code = pd.factorize(used["USUBJID"])[0]
+    fast = _confirmed_in_order(used, code, kind, confirm_days=28, max_ne=max_ne)
+    slow = _confirmed(used, kind, confirm_days=28, max_ne=max_ne, subject=code)
+    assert fast.index.tolist() == slow.index.tolist() and fast.tolist() == slow.tolist()
+    # subject codes P1..P5 = 0..4: P1's PR on day 0 (by the CR on day 28; its PR of day 27 is followed by CR, PR),
+    # P3's PR on day 5; P2's CR only with two NE allowed between
+    by_hand = {"PR": {0: 0, 2: 5}, "CR": {1: 0} if max_ne >= 2 else {}}[kind]
+    assert {c: (d - REF).days for c, d in fast.items()} == by_hand
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda u: u.assign(ADT=u["ADT"] + pd.Timedelta(hours=1) * (u.index == 3)), id="not-midnight"),
+        pytest.param(
+            lambda u: pd.concat([u, u.iloc[[2]]]).sort_values(["USUBJID", "ADT"], kind="stable").reset_index(drop=True),
+            id="two-records-of-one-date",
+        ),
+    ],
+)
+def test_confirmation_of_other_records_is_that_of_merge_asof(change):
+    from tkitrack.outcomes.response import _confirmed, _confirmed_in_order
+
+    used = change(_analysed_records(CONFIRMATION_CASES))
+    code = pd.factorize(used["USUBJID"])[0]
+    for kind in ("CR", "PR"):
+        fast = _confirmed_in_order(used, code, kind, confirm_days=28, max_ne=1)
+        slow = _confirmed(used, kind, confirm_days=28, max_ne=1, subject=code)
+        assert fast.index.tolist() == slow.index.tolist() and fast.tolist() == slow.tolist()
+
+
+def test_confirmation_of_records_without_a_date_fails_as_merge_asof_does():
+    from tkitrack.outcomes.response import _confirmed_in_order
+
+    used = _analysed_records(CONFIRMATION_CASES)
+    used.loc[3, "ADT"] = pd.NaT
+    with pytest.raises(ValueError, match="null"):
+        _confirmed_in_order(used, pd.factorize(used["USUBJID"])[0], "PR", confirm_days=28, max_ne=1)
+
+
+def test_earliest_of_aligned_dates_ignores_missing_ones():
+    from tkitrack.outcomes.response import _earliest_of
+
+    a = pd.to_datetime(["2020-01-05", None, "2020-01-01", None]).to_numpy()
+    b = pd.to_datetime(["2020-01-03", "2020-01-02", None, None]).to_numpy()
+    assert list(pd.DatetimeIndex(_earliest_of(a, b)).strftime("%Y-%m-%d").fillna("-")) == [
+        "2020-01-03", "2020-01-02", "2020-01-01", "-"]  # fmt: skip
+
+
+def test_parameters_are_for_adsl_subjects_only_and_every_one_of_them():
+    adsl = pd.DataFrame({"USUBJID": ["P2", "P1"], "RANDDT": [REF, REF], "DTHDT": [pd.NaT, REF + pd.Timedelta(days=90)]})
+    rs = pd.concat([_rs([(42, "PR"), (70, "PR")], "P1"), _rs([(42, "CR")], "P9")])  # P9: not in ADSL
+    adrs = derive_adrs(rs, adsl)
+    params = adrs[adrs["PARAMCD"] != "OVR"]
+    assert set(params["USUBJID"]) == {"P1", "P2"}
+    got = params.set_index(["USUBJID", "PARAMCD"])["AVALC"]
+    assert got[("P1", "CBOR")] == "PR" and got[("P1", "DEATH")] == "Y" and got[("P1", "LSTA")] == "PR"
+    assert got[("P2", "BOR")] == "MISSING" and got[("P2", "RSP")] == "N" and pd.isna(got[("P2", "LSTA")])

@@ -247,3 +247,29 @@ def test_seed_case_crizotinib_imt_no_recurrence_four_years_after_stopping():
         "RSD": ("2018-02-15", "2022-07-15", 1612, 1, "Last Tumor Assessment"),
     }
     assert adam["adrs"].set_index("PARAMCD").at["BOR", "AVALC"] == "CR"
+
+
+def test_one_row_per_subject_keeps_the_first_or_last_of_equal_keys_in_row_order():
+    from tkitrack.outcomes.tte import _one_per_subject
+
+    day = pd.Timestamp("2020-01-01")
+    rows = pd.DataFrame({"AT": [1, 0, 1, 1, 0], "ADT": [day, day, day, day + pd.Timedelta(days=1), day],
+                         "NR": [2, 0, 2, 0, 0], "name": ["a", "b", "c", "d", "e"]})  # fmt: skip
+    assert _one_per_subject(rows, ["ADT", "NR"], last=False)["name"].tolist() == ["b", "a"]
+    assert _one_per_subject(rows, ["ADT", "NR"], last=True)["name"].tolist() == ["e", "d"]
+    assert _one_per_subject(rows.iloc[:0], ["ADT", "NR"], last=True).empty
+
+
+def test_sources_name_subjects_outside_adsl_and_ties_go_to_the_listed_order():
+    adsl = pd.DataFrame({"USUBJID": ["P2", "P1"], "RANDDT": pd.to_datetime(["2020-01-01", "2020-01-01"]),
+                         "LSTALVDT": pd.to_datetime(["2020-03-01", "2020-02-01"])})  # fmt: skip
+    events = pd.DataFrame({"USUBJID": ["P9", "P1", "P1"], "ADT": pd.to_datetime(["2020-01-10"] * 3),
+                           "SEQ": [1.0, 2.0, 3.0], "KIND": ["X", "B", "A"]})  # fmt: skip
+    first = TteSource("ev", "ADT", 'KIND == "A"', 0, "A", None, "EV", "ADT", "SEQ")
+    second = TteSource("ev", "ADT", 'KIND == "B"', 0, "B", None, "EV", "ADT", "SEQ")
+    other = TteSource("ev", "ADT", 'KIND == "X"', 0, "X", None, "EV", "ADT", "SEQ")
+    out = derive_param_tte(adsl, event_sources=[other, first, second], censor_sources=[LASTALIVE_CENSOR, RAND_CENSOR],
+                           paramcd="T", source_datasets={"ev": events})  # fmt: skip
+    assert out["USUBJID"].tolist() == ["P2", "P1"]  # ADSL order; P9 is nobody's
+    assert out["EVNTDESC"].tolist() == ["Alive", "A"] and out["SRCSEQ"].tolist()[1] == 3.0
+    assert out["AVAL"].tolist() == [61, 10]  # ADT - STARTDT + 1

@@ -70,3 +70,46 @@ def test_an_assessment_with_only_a_measurement_carries_its_qualifiers_on_tr():
     assert out["RS"].empty and "SUPPRS" not in out
     assert out["SUPPTR"][["IDVAR", "IDVARVAL", "QNAM", "QVAL"]].values.tolist() == [
         ["TRLNKGRP", "A1", "CONSTDT", "date"], ["TRLNKGRP", "A1", "NOTE", "baseline MRI"]]  # fmt: skip
+
+
+def test_keys_in_order_with_ties_missing_values_and_no_rows():
+    from tkitrack.schemas.sdtm_out_tumour import _in_order
+
+    keys = pd.DataFrame({"p": ["A", "A", "A", "B"], "d": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02",
+                                                                          "2019-01-01"]), "i": [1, 3, 2, 1]})  # fmt: skip
+    assert not _in_order(keys)  # A 2020-01-02: id 3 before 2
+    assert _in_order(keys.iloc[[0, 2, 1, 3]])
+    assert _in_order(keys.iloc[[0, 1, 1, 3]])  # equal keys keep their order
+    assert not _in_order(keys.iloc[[3, 0]])
+    assert not _in_order(keys.iloc[[0, 2, 1, 3]].assign(d=lambda k: k["d"].where(k.index != 3)))  # missing: sort
+    assert _in_order(keys.iloc[:0]) and _in_order(keys.iloc[:1])
+
+
+def test_rs_of_assessments_in_any_order_is_that_of_sorted_ones():
+    from tkitrack.schemas.sdtm_out import records_to_sdtm as build
+
+    later = {**PR, "date": "2019-11-01", "response": "SD", "target_response": "SD"}
+    raws = {
+        "patient": pd.DataFrame([{"patient_id": p, "primary_site": "mesentery"} for p in ("P1", "P2")]),
+        "exposure": pd.DataFrame(
+            [
+                {
+                    "patient_id": p,
+                    "drug": "crizotinib",
+                    "dose": "280",
+                    "unit": "mg/m2",
+                    "frequency": "BID",
+                    "start": "2019-07-01",
+                }
+                for p in ("P1", "P2")
+            ]
+        ),
+        "assessment": pd.DataFrame([{"patient_id": p, **a} for p in ("P2", "P1") for a in (later, PR, BASE)]),
+    }
+    typed = {r: parse_records(r, f)[0] for r, f in raws.items()}
+    shuffled = build(typed, study="S", domains=["RS"], rs_first_rows=True)["RS"]
+    typed["assessment"] = typed["assessment"].sort_values(["patient_id", "date"], kind="stable")
+    ordered = build(typed, study="S", domains=["RS"], rs_first_rows=True)["RS"]
+    pd.testing.assert_frame_equal(shuffled, ordered, check_exact=True)
+    # per subject: the baseline has no RS row; the PR's three rows (OVRLRESP, TRGRESP, NEWLPROG) come before SD's
+    assert shuffled["USUBJID"].tolist() == ["P1", "P1", "P2", "P2"] and shuffled["RSSEQ"].tolist() == [1, 4, 1, 4]
