@@ -172,15 +172,23 @@ def _string_parts(values: Any) -> tuple[np.ndarray, list[np.ndarray]] | None:
     return codes, _split_parts(uniques)
 
 
+#: numpy's vectorised ``partition`` of strings (numpy 2.1 and later); with an older numpy strings are split in Python
+_NUMPY_PARTITION = hasattr(getattr(np, "strings", None), "partition")
+
+
 def _split_parts(strings: np.ndarray) -> list[np.ndarray]:
     """Part ``j`` of each string split at ``<br>``, for each ``j`` (None past a string's end; at least one part).
 
     >>> [p.tolist() for p in _split_parts(np.array(["a<br>b", "c", "<br>"], dtype=object))]
     [['a', 'c', ''], ['b', None, '']]
     """
-    try:
-        rest = np.asarray(strings, dtype=np.dtypes.StringDType())
-    except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: split in Python
+    rest = None
+    if _NUMPY_PARTITION:
+        try:
+            rest = np.asarray(strings, dtype=np.dtypes.StringDType())
+        except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: split in Python
+            rest = None
+    if rest is None:
         split = [s.split(_SEP) for s in strings]
         width = max(map(len, split), default=1)
         return [np.array([s[j] if j < len(s) else None for s in split], dtype=object) for j in range(width)]

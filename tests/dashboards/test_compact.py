@@ -345,3 +345,20 @@ def test_script_json_is_plotly_s_json_with_and_without_nan():
     assert _script_json(finite) == plotly_s(finite)
     assert _script_json(with_nan) == plotly_s(with_nan)
     assert '"z":[null,null],"w":[null]' in _script_json(with_nan)
+
+
+@pytest.mark.parametrize("numpy_partition", [True, False])
+def test_split_parts_is_the_same_with_numpy_s_partition_and_without_it(monkeypatch, numpy_partition):
+    """numpy before 2.1 has no ``np.strings.partition``: strings are split in Python, into the same parts."""
+    import tkitrack.dashboards.compact as compact
+
+    if numpy_partition and not compact._NUMPY_PARTITION:
+        pytest.skip("this numpy has no np.strings.partition")
+    monkeypatch.setattr(compact, "_NUMPY_PARTITION", numpy_partition)
+    strings = np.array(["a<br>b", "", "<br>", "a<br><br>b<br>", "no separator"], dtype=object)
+    assert [p.tolist() for p in compact._split_parts(strings)] == [
+        ["a", "", "", "a", "no separator"],
+        ["b", None, "", "", None],
+        [None, None, None, "b", None],
+        [None, None, None, "", None],
+    ]
