@@ -17,7 +17,7 @@ from tkitrack.dashboards.compact import add_trace, join_shapes, mirror_lines, sh
 from tkitrack.dashboards.labels import RESPONSE_LABELS
 from tkitrack.dashboards.notes import add_footnotes
 from tkitrack.dashboards.palette import RESPONSE_COLOURS
-from tkitrack.schemas.distinct import per_distinct_text
+from tkitrack.schemas.distinct import in_key_order, per_distinct_text
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -219,17 +219,14 @@ def _retraced(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _in_order(patient_id: pd.Series, day: pd.Series) -> bool:
-    """Whether rows are in order of patient and day already (what a stable sort by them would leave as it is).
+    """Whether rows are in order of patient and day already (what a stable sort by them would leave as it is), for
+    numeric days (:func:`tkitrack.schemas.distinct.in_key_order`).
 
     >>> _in_order(pd.Series(["A", "A", "B"]), pd.Series([0, 5, 2])), _in_order(pd.Series(["B", "A"]), pd.Series([0, 0]))
     (True, False)
     """
-    text = pd.api.types.infer_dtype(patient_id, skipna=False) == "string"
-    if not (text and pd.api.types.is_numeric_dtype(day)) or patient_id.isna().any() or day.isna().any():
-        return False  # compared as a sort compares them only for text ids and numeric days, none missing
-    ids, days = patient_id.to_numpy(dtype=object), day.to_numpy()
-    later = ids[1:] > ids[:-1]
-    return bool((later | ((ids[1:] == ids[:-1]) & (days[1:] >= days[:-1]))).all())
+    keys = pd.DataFrame({"patient_id": patient_id.to_numpy(dtype=object), "day": day.to_numpy()})
+    return pd.api.types.is_numeric_dtype(day) and in_key_order(keys)
 
 
 #: Assessments up to which the spider plot marks every point (:func:`figure_spider`).

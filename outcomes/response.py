@@ -313,17 +313,6 @@ def _pick(subjects: pd.Series, events: Sequence[tuple[str, pd.Series]], fallback
     return pd.DataFrame({"USUBJID": subjects, "AVALC": avalc, "ADT": adt})
 
 
-def _responders(best: pd.DataFrame) -> pd.Series:
-    """Date of a CR or PR best response per subject (for BCP / CBCP)."""
-    hit = best[best["AVALC"].isin(["CR", "PR"])]
-    return hit.set_index("USUBJID")["ADT"]
-
-
-def _earliest(*series: pd.Series) -> pd.Series:
-    joined = pd.concat(series, axis=1)
-    return joined.min(axis=1).dropna() if not joined.empty else pd.Series(dtype="datetime64[ns]")
-
-
 class _Subjects:
     """The ADSL subjects (``names``, in ADSL order) and, per record of a frame, its subject's position among them
     (-1: not an ADSL subject): per-subject dates are then arrays aligned with the subjects, found with integer
@@ -333,9 +322,15 @@ class _Subjects:
         self.names = names
         self.index = pd.Index(names)
 
+    def coded(self, usubjid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's subject as a code (-1: USUBJID missing) and, per code, its position among the subjects
+        (-1: not an ADSL subject; one -1 appended, which code -1 indexes); each distinct USUBJID looked up once."""
+        codes, distinct = pd.factorize(usubjid)
+        return codes, np.append(self.index.get_indexer(distinct), -1)
+
     def positions(self, usubjid: pd.Series) -> np.ndarray:
-        codes, distinct = pd.factorize(usubjid)  # each distinct USUBJID looked up once
-        return np.append(self.index.get_indexer(distinct), -1)[codes]
+        codes, position = self.coded(usubjid)
+        return position[codes]
 
     def earliest(self, at: np.ndarray, dates: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per subject the earliest of ``dates`` (datetime64[ns]) among the records where ``mask`` holds; NaT when
@@ -415,8 +410,7 @@ def derive_response_params(
     ref = _reference(adsl, reference_date)
     subjects = _Subjects(pd.Series(ref.index, name="USUBJID"))
     used = _analysed(ovr)
-    code, distinct = pd.factorize(used["USUBJID"])  # each record's subject: a code, and its ADSL position (-1: none)
-    position = np.append(subjects.index.get_indexer(distinct), -1)
+    code, position = subjects.coded(used["USUBJID"])  # each record's subject: a code, and its ADSL position
     at = position[code]
     adt = used["ADT"].to_numpy(dtype="datetime64[ns]")
     kinds, names = pd.factorize(used["AVALC"])  # each response compared as a small integer

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["per_distinct_rows", "per_distinct_text", "spread", "text_codes"]
+__all__ = ["in_key_order", "per_distinct_rows", "per_distinct_text", "spread", "text_codes"]
 
 
 def spread(distinct, codes: np.ndarray) -> np.ndarray:
@@ -70,3 +70,26 @@ def per_distinct_rows(frame: pd.DataFrame, rule: Callable[[pd.DataFrame], pd.Ser
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     out = rule(frame.iloc[first])
     return pd.Series(out.to_numpy()[inverse.ravel()], index=frame.index, name=out.name)
+
+
+def in_key_order(keys: pd.DataFrame) -> bool:
+    """Whether the rows are already in the order a stable sort by the columns of ``keys`` gives (equal keys in any
+    order), so that a registry's millions of rows need not be sorted again. Compared only as the sort compares
+    them: every column text, numbers or dates, none missing; anything else is False (sort it).
+
+    >>> in_key_order(pd.DataFrame({"p": ["A", "A", "B"], "d": [0, 5, 2]})), in_key_order(pd.DataFrame({"p": ["B", "A"]}))
+    (True, False)
+    """
+    if len(keys) < 2:
+        return True
+    for name in keys.columns:
+        column = keys[name]
+        comparable = (pd.api.types.infer_dtype(column, skipna=False) == "string"
+                      or pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column))  # fmt: skip
+        if not comparable or column.isna().any():
+            return False
+    ordered = np.ones(len(keys) - 1, dtype=bool)  # row i <= row i + 1 by the keys from the last one compared
+    for name in reversed(keys.columns):
+        values = keys[name].to_numpy()
+        ordered = (values[:-1] < values[1:]) | ((values[:-1] == values[1:]) & ordered)
+    return bool(ordered.all())

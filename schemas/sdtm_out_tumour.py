@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tkitrack.schemas.distinct import in_key_order
 from tkitrack.schemas.sdtm_out import add_seq, derive_study_day, epoch, head, num_text, supp_rows, txt
 from tkitrack.schemas.sdtm_tumour import CRITERIA_SDTM, EVALUATORS_SDTM
 
@@ -95,19 +96,6 @@ def _picked(columns: list[pd.Series], test: np.ndarray, row: np.ndarray) -> np.n
     return out
 
 
-def _in_order(keys: pd.DataFrame) -> bool:
-    """Whether the rows are already sorted by the columns of ``keys`` (no missing key; equal keys in any order)."""
-    if len(keys) < 2:
-        return True
-    if keys.isna().any().any():
-        return False
-    ordered = np.ones(len(keys) - 1, dtype=bool)  # row i <= row i + 1 by the keys from the last one compared
-    for name in reversed(keys.columns):
-        values = keys[name].to_numpy()
-        ordered = (values[:-1] < values[1:]) | ((values[:-1] == values[1:]) & ordered)
-    return bool(ordered.all())
-
-
 def rs_tu_tr(
     a: pd.DataFrame,
     pt: pd.DataFrame,
@@ -125,7 +113,7 @@ def rs_tu_tr(
     keys = ["patient_id", "date", "id"]
     if rs_only:  # only the columns RS is made of (the assessment records have a dozen more), taken once, sorted
         columns = [c for c in a.columns if c in _RS_COLUMNS]
-        if _in_order(a[keys]):  # records read from the database come sorted: the columns as they are, not copied
+        if in_key_order(a[keys]):  # records read from the database come sorted: the columns as they are, not copied
             a = pd.DataFrame({c: a[c].array for c in columns}, copy=False)
         else:
             order = a[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()

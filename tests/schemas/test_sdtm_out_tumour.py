@@ -73,7 +73,7 @@ def test_an_assessment_with_only_a_measurement_carries_its_qualifiers_on_tr():
 
 
 def test_keys_in_order_with_ties_missing_values_and_no_rows():
-    from tkitrack.schemas.sdtm_out_tumour import _in_order
+    from tkitrack.schemas.distinct import in_key_order as _in_order
 
     keys = pd.DataFrame({"p": ["A", "A", "A", "B"], "d": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02",
                                                                           "2019-01-01"]), "i": [1, 3, 2, 1]})  # fmt: skip
