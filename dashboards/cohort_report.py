@@ -47,7 +47,7 @@ from tkitrack.outcomes.stopping import (
     list_stopped_patients,
     restrict_stopping_cohort,
 )
-from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint
+from tkitrack.outcomes.summary import best_response_rows, summarise_competing, summarise_endpoint
 from tkitrack.outcomes.tumour import (
     derive_best_percent_change,
     derive_best_response_from_adrs,
@@ -229,19 +229,12 @@ def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> di
             "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
 
 
-def _best_responses(adam: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The rows of ADRS the response section reads: each subject's best overall response, confirmed (CBOR) and
-    unconfirmed (BOR), in ADRS order."""
-    adrs = adam["adrs"]
-    return adrs[adrs["PARAMCD"].isin(("BOR", "CBOR"))].reset_index(drop=True)
-
-
 def _response_section(derived: Derived) -> Section:
     held: list[pd.DataFrame] = []
 
     def best_rows() -> pd.DataFrame:
         if not held:  # the ADaM (ADRS: a registry's millions of rows) is let go once its best responses are taken
-            held.append(_best_responses(derived.adam()))
+            held.append(best_response_rows(derived.adam()["adrs"]))
             derived.release()
         return held[0]
 

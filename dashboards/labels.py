@@ -252,9 +252,7 @@ def present_frame(
         if pd.api.types.is_datetime64_any_dtype(values):
             values = values.dt.strftime("%Y-%m-%d")
         distinct = pd.unique(values[present])
-        if isinstance(
-            distinct.dtype, pd.StringDtype
-        ):  # read as an object array: a string array element by element is slow
+        if isinstance(distinct.dtype, pd.StringDtype):  # as an object array: a string array item by item is slow
             distinct = distinct.to_numpy(dtype=object)
         texts = _present_distinct(distinct, kinds.get(col), decimals.get(col, 1))
         lookup = dict(zip(distinct, texts, strict=True))

@@ -22,7 +22,14 @@ from tkitrack.outcomes.survival import (
 )
 from tkitrack.schemas.errors import InputError
 
-__all__ = ["CompetingSummary", "SurvivalSummary", "summarise_competing", "summarise_endpoint", "summarise_response"]
+__all__ = [
+    "CompetingSummary",
+    "SurvivalSummary",
+    "best_response_rows",
+    "summarise_competing",
+    "summarise_endpoint",
+    "summarise_response",
+]
 
 #: Below this many events a median or hazard ratio is shown with a warning.
 FEW_EVENTS = 5
@@ -218,6 +225,14 @@ def summarise_competing(
         gray = compare_cif(df[time], df[status], groups, event=event, competing=competing)
         notes.append(f"Gray's test is exploratory: {int(gray.table['events'].sum())} events in {len(df)} patients")
     return CompetingSummary(pd.DataFrame(rows), curves, gray, float(conf), marks, notes)
+
+
+def best_response_rows(adrs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ADRS that response summaries read (:func:`summarise_response`,
+    :func:`tkitrack.outcomes.tabulate.summarise_response_by`,
+    :func:`tkitrack.outcomes.tumour.derive_best_response_from_adrs`): each subject's best overall response,
+    confirmed (CBOR) and unconfirmed (BOR), in ADRS order. A registry's ADRS has millions of other rows."""
+    return adrs[adrs["PARAMCD"].isin(("BOR", "CBOR"))].reset_index(drop=True)
 
 
 def summarise_response(adrs: pd.DataFrame, *, subjects: Sequence[str] | None = None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tkitrack.outcomes.summary import summarise_competing, summarise_endpoint, summarise_response
+from tkitrack.outcomes.summary import best_response_rows, summarise_competing, summarise_endpoint, summarise_response
 
 LUNG = Path(__file__).resolve().parents[1] / "data" / "lung" / "lung.csv"
 
@@ -154,3 +154,16 @@ def test_competing_summary_by_group_with_gray_test():
     text = s.text_table()
     assert list(text.columns)[:4] == ["Group", "Patients", "Events", "Competing events"]
     assert text["At 9999 days, % (95% CI)"].tolist() == ["beyond follow-up"] * 3
+
+
+def test_best_response_rows_are_all_the_response_summary_reads():
+    adrs = pd.DataFrame({
+        "USUBJID": ["P1", "P1", "P1", "P1", "P2", "P2", "P2"],
+        "PARAMCD": ["OVR", "BOR", "CBOR", "RSP", "CBOR", "OVR", "BOR"],
+        "AVALC": ["PR", "PR", "SD", "Y", "NE", "NE", "NE"],
+    })  # fmt: skip
+    rows = best_response_rows(adrs)
+    assert rows.values.tolist() == [["P1", "BOR", "PR"], ["P1", "CBOR", "SD"], ["P2", "CBOR", "NE"],
+                                    ["P2", "BOR", "NE"]]  # fmt: skip
+    assert list(rows.index) == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(summarise_response(rows), summarise_response(adrs))
