@@ -303,12 +303,18 @@ def write_cohort_report(
         d.release()  # a registry's report holds one section's figures at a time, not the data they were made from
         packed = _packed(section)
         gc.collect()  # figures hold reference cycles (trace <-> figure): free them now, not at some later sweep
+        # what is left is held to the end (the records, the packed sections) or is the libraries' own (plotly's
+        # validators...): frozen, the next sweep goes over what the next section made, not over all of it again
+        gc.freeze()
         trim_heap()  # what a section freed is otherwise kept resident under the next one
         return packed
 
-    best = _adam_first(d)
-    sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
-                                         derived=d, finish=finish, best=best))  # fmt: skip
+    try:
+        best = _adam_first(d)
+        sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames),
+                                             index_drug=index_drug, derived=d, finish=finish, best=best))  # fmt: skip
+    finally:
+        gc.unfreeze()  # a long-running caller (the web application) gets its later sweeps back over all of it
     return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
