@@ -163,7 +163,8 @@ def build_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, l
 def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, listing: pd.DataFrame | None = None,
                          group_by: str = "histology", index_drug: str | None = None,
                          derived: Derived | None = None,
-                         finish: Callable[[Section], Section] | None = None) -> Iterator[Section]:  # fmt: skip
+                         finish: Callable[[Section], Section] | None = None,
+                         best: Sequence[pd.DataFrame] = ()) -> Iterator[Section]:  # fmt: skip
     """:func:`build_cohort_sections` one section at a time, each passed through ``finish`` (e.g. packing its
     figures and letting go of its data) as soon as it is built. With ``finish`` the swimmer, a registry's
     largest figure, is built first, while the least is held; the sections still come in reading order."""
@@ -175,7 +176,7 @@ def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, li
                        tables=[d.get("table_characteristics", table_characteristics)]))  # fmt: skip
     treated = counts["exposure"] > 0
     if treated:
-        yield done(_response_section(d))
+        yield done(_response_section(d, best))
     yield swimmer if swimmer is not None else done(_swimmer_section(group_by, d))
     if treated:
         figures = [figure_endpoint(None, code, landmarks=(365.25, 730.5), derived=d) for code in KM_ENDPOINTS]
@@ -229,8 +230,8 @@ def _response_data(frames: Mapping[str, pd.DataFrame], adrs: pd.DataFrame) -> di
             "rates": summarise_response(adrs, subjects=list(treated))[["measure", "labelled"]]}  # fmt: skip
 
 
-def _response_section(derived: Derived) -> Section:
-    held: list[pd.DataFrame] = []
+def _response_section(derived: Derived, best: Sequence[pd.DataFrame] = ()) -> Section:
+    held: list[pd.DataFrame] = list(best)
 
     def best_rows() -> pd.DataFrame:
         if not held:  # the ADaM (ADRS: a registry's millions of rows) is let go once its best responses are taken
@@ -256,6 +257,21 @@ def _response_section(derived: Derived) -> Section:
             "therapy; the waterfall and spider plots show the target-lesion measurements, coloured by the "
             "confirmed best overall response.")  # fmt: skip
     return Section("Response", text, tables=[table], figures=figures)
+
+
+def _adam_first(derived: Derived) -> list[pd.DataFrame]:
+    """ADRS's best-response rows (what the response section reads of the ADaM), derived before anything else
+    when the ADaM is not on disk yet. The ADaM is a registry's largest derivation (ADRS: millions of rows), so it
+    is derived while only the records are held; the rest of it is let go (kept on disk: the time-to-event section
+    reads ADTTE back). Nothing when the ADaM is on disk already, or when nothing is kept on disk (then it would
+    be held under every section)."""
+    if not derived.keeps_on_disk or derived.stored("adam", reference="TRTSDT"):
+        return []
+    rows = best_response_rows(derived.adam()["adrs"])
+    derived.release()
+    gc.collect()  # the derivation's frames in reference cycles are otherwise held until some later sweep
+    trim_heap()
+    return [rows]
 
 
 def _swimmer_section(group_by: str, derived: Derived) -> Section:
@@ -287,18 +303,26 @@ def write_cohort_report(
         d.release()  # a registry's report holds one section's figures at a time, not the data they were made from
         packed = _packed(section)
         gc.collect()  # figures hold reference cycles (trace <-> figure): free them now, not at some later sweep
+        # what is left is held to the end (the records, the packed sections) or is the libraries' own (plotly's
+        # validators...): frozen, the next sweep goes over what the next section made, not over all of it again
+        gc.freeze()
         trim_heap()  # what a section freed is otherwise kept resident under the next one
         return packed
 
-    sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames), index_drug=index_drug,
-                                         derived=d, finish=finish))  # fmt: skip
+    try:
+        best = _adam_first(d)
+        sections = list(iter_cohort_sections(frames, listing=d.get("validation", validate_frames),
+                                             index_drug=index_drug, derived=d, finish=finish, best=best))  # fmt: skip
+    finally:
+        gc.unfreeze()  # a long-running caller (the web application) gets its later sweeps back over all of it
     return write_report(sections, output, title=title, provenance=provenance, force=force)
 
 
 def _packed(section: Section) -> Section:
-    """The section with its figures packed as the page draws them and the ``go.Figure`` objects let go."""
-    figures = [(item[0], PackedFigure.of(item[1])) if isinstance(item, tuple) else PackedFigure.of(item)
-               for item in section.figures]  # fmt: skip
+    """The section with its figures packed as the page draws them and the ``go.Figure`` objects let go (each one's
+    traces as soon as they are packed)."""
+    figures = [(item[0], PackedFigure.of(item[1], consume=True)) if isinstance(item, tuple)
+               else PackedFigure.of(item, consume=True) for item in section.figures]  # fmt: skip
     return replace(section, figures=figures)
 
 

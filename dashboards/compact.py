@@ -638,16 +638,24 @@ def _type_nested(value: Any) -> None:
             _type_nested(item)
 
 
-def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000) -> tuple[dict, dict]:
+def pack_figure(fig: go.Figure, *, lossy_points: int = 2_000, consume: bool = False) -> tuple[dict, dict]:
     """(figure as a plotly JSON dict with long string arrays taken out, the packed arrays).
 
     Custom data that no template of the trace reads is left out (a static page has no click handlers). In traces
     of ``lossy_points`` points or more, coordinates go as float32 (7 significant digits, beyond what the axes and
     hover labels show); elsewhere only when float32 holds them exactly.
+
+    ``consume``: the figure's arrays are unset in ``fig`` once read, so that each trace's coordinates and
+    strings are freed as soon as they are packed, not held to the end beside what they were packed into (a
+    registry's swimmer: a quarter of a GiB). For a caller that has no further use for the figure.
     """
     # the coordinates stay numpy arrays until packed: typing them as figure_dict does, and then decoding them to pack
     # them, took a registry's report a base64 round trip of every coordinate
     figure = {"data": _trace_dicts(fig, untyped=frozenset({"x", "y"})), "layout": _layout_dict(fig)}
+    if consume:  # each array property unset (emptying fig.data would deep-copy every removed trace's properties)
+        for trace in fig.data:
+            for name in [n for n in trace if isinstance(trace[n], (np.ndarray, tuple))]:
+                trace[name] = None
     found: list[tuple[str, str, np.ndarray, list[np.ndarray]]] = []
     glyphs: dict[str, dict] = {}
     mirror: dict[str, dict] = {}
@@ -724,30 +732,34 @@ def _trace_types(fig: go.Figure) -> set[str]:
 
 @dataclass(frozen=True)
 class PackedFigure:
-    """A figure as the page draws it (:func:`pack_figure`'s JSON and packed arrays, size, trace types), without the
-    ``go.Figure``: a large report keeps these instead of figures, whose hover strings are most of its memory."""
+    """A figure as the page draws it (:func:`pack_figure`'s JSON and packed arrays, as the script-safe JSON text the
+    page holds; size, trace types), without the ``go.Figure``: a large report keeps these instead of figures, whose
+    hover strings are most of its memory. The text, not the dicts: the packed tables of a registry's swimmer are a
+    million short strings, which as objects took twice their text's memory and left the small-object heap
+    fragmented under every later section."""
 
-    figure: dict
-    packed: dict
+    figure_json: str
+    packed_json: str
     width: int | None
     height: int | None
     trace_types: frozenset[str]
 
     @classmethod
-    def of(cls, fig: go.Figure) -> PackedFigure:
-        """``fig`` packed once."""
-        figure, packed = pack_figure(fig)
-        return cls(figure, packed, fig.layout.width, fig.layout.height, frozenset(_trace_types(fig)))
+    def of(cls, fig: go.Figure, *, consume: bool = False) -> PackedFigure:
+        """``fig`` packed once; ``consume``: its traces are let go of as they are packed (see :func:`pack_figure`)."""
+        types = frozenset(_trace_types(fig))
+        figure, packed = pack_figure(fig, consume=consume)
+        return cls(_script_json(figure), _script_json(packed), fig.layout.width, fig.layout.height, types)
 
 
 def figure_html(fig: go.Figure | PackedFigure, div_id: str, config: dict) -> str:
     """A ``<div>`` and the script that unpacks and draws ``fig`` into it (needs :data:`UNPACK_JS` and plotly.js)."""
     done = fig if isinstance(fig, PackedFigure) else PackedFigure.of(fig)
-    figure, packed, width, height = done.figure, done.packed, done.width, done.height
+    width, height = done.width, done.height
     style = f"height:{f'{height}px' if height else '100%'}; width:{f'{width}px' if width else '100%'};"
     return (
         f'<div id="{div_id}" class="plotly-graph-div" style="{style}"></div>'
-        f'<script type="text/javascript">tkPlot("{div_id}", {_script_json(figure)}, {_script_json(packed)}, '
+        f'<script type="text/javascript">tkPlot("{div_id}", {done.figure_json}, {done.packed_json}, '
         f"{_script_json(config)});</script>"
     )
 

@@ -86,7 +86,9 @@ def derive_adam_from_records(
     # RS as its first row per assessment: derive_adam reads the OVRLRESP rows (each an assessment's first) for
     # ADRS, and of the others only their dates (LSTALVDT) and criteria (RSCAT), which are the assessment's
     # the datasets handed over by name alone: derive_adam_of lets go of each once read, not at the end
-    sdtm = {k.lower(): v for k, v in records_to_sdtm(frames, domains=ADAM_SDTM, rs_first_rows=True).items()}
+    # and AE as its dates (derive_adam reads no other AE column: the last known alive date)
+    sdtm = {k.lower(): v for k, v in records_to_sdtm(frames, domains=ADAM_SDTM, rs_first_rows=True,
+                                                     ae_dates_only=True).items()}  # fmt: skip
     return derive_adam_of(sdtm, reference=reference, index_drug=index_drug, stop_reasons=stop_reasons)  # type: ignore[arg-type]
 
 

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.outcomes.exposure import _OPEN, _select_drugs, check_frame
+from tkitrack.outcomes.exposure import _OPEN, check_frame
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
     "ANY_TERM",
+    "derive_ae_drug_onsets",
     "derive_ae_treatment_phase",
     "derive_safety_population",
     "summarise_ae_incidence",
@@ -124,22 +125,35 @@ def derive_ae_treatment_phase(
     >>> derive_ae_treatment_phase(ae, ex)["phase"].tolist()
     ['on_treatment', 'off_treatment']
     """
+    a, hits = derive_ae_drug_onsets(ae, exposure, window_days=window_days)
+    if drugs is not None:  # the intervals of these drugs (case-insensitive)
+        hits = hits[hits["drug"].str.lower().isin([d.lower() for d in drugs])]
+    on = np.isin(np.arange(len(a)), hits["row"].to_numpy())
+    return a.assign(on_treatment=on, phase=np.where(on, "on_treatment", "off_treatment"))
+
+
+def derive_ae_drug_onsets(
+    ae: pd.DataFrame, exposure: pd.DataFrame, *, window_days: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The checked AE frame and, for each of its rows (by position), the drugs it is on (the rule of
+    :func:`derive_ae_treatment_phase`): ``row, drug``, one per exposure interval whose start is on or before the
+    AE's onset and whose end, plus ``window_days``, is on or after it (an ongoing interval never ends).
+
+    Matched once for every drug, so that a summary per drug filters these rows instead of matching every AE
+    against the exposure again for each drug.
+    """
     if window_days < 0:
         raise InputError(f"window_days must be >= 0; found {window_days}")
     a = _check_ae(ae, ["patient_id", "term", "grade", "start"])
-    ex = _select_drugs(
-        check_frame(exposure, "exposure", ["patient_id", "drug", "start", "end"], dates=["start", "end"]), drugs
-    )
+    ex = check_frame(exposure, "exposure", ["patient_id", "drug", "start", "end"], dates=["start", "end"])
     ex = ex.assign(until=ex["end"].fillna(_OPEN - pd.Timedelta(days=window_days)) + pd.Timedelta(days=window_days))
-    rows = np.arange(len(a))
     pairs = (
         a[["patient_id", "start"]]
-        .assign(row=rows)
-        .merge(ex[["patient_id", "start", "until"]], on="patient_id", suffixes=("", "_ex"))
+        .assign(row=np.arange(len(a)))
+        .merge(ex[["patient_id", "drug", "start", "until"]], on="patient_id", suffixes=("", "_ex"))
     )
-    hit = pairs[(pairs["start"] >= pairs["start_ex"]) & (pairs["start"] <= pairs["until"])]
-    on = np.isin(rows, hit["row"].to_numpy())
-    return a.assign(on_treatment=on, phase=np.where(on, "on_treatment", "off_treatment"))
+    hit = (pairs["start"] >= pairs["start_ex"]) & (pairs["start"] <= pairs["until"])
+    return a, pairs.loc[hit, ["row", "drug"]].reset_index(drop=True)
 
 
 def summarise_ae_on_off_treatment(

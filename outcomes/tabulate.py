@@ -15,7 +15,7 @@ import pandas as pd
 
 from tkitrack.outcomes.exposure import check_frame
 from tkitrack.outcomes.proportions import compute_proportion
-from tkitrack.outcomes.safety import ANY_TERM, derive_ae_treatment_phase
+from tkitrack.outcomes.safety import ANY_TERM, derive_ae_drug_onsets
 from tkitrack.schemas.distinct import per_distinct_text
 
 __all__ = [
@@ -204,11 +204,14 @@ def summarise_ae_by_drug(
     if "action" not in a.columns:
         a["action"] = None
     parts, in_any = [], np.zeros(len(a), dtype=bool)
+    checked, hits = derive_ae_drug_onsets(a, ex, window_days=window_days)  # every AE against every drug, once
+    hit_drug = hits["drug"].str.lower()
     for drug in [*names, ANY_DRUG]:  # a handful of drugs, then all of them together
         chosen = names if drug == ANY_DRUG else [drug]
-        phase = derive_ae_treatment_phase(a, ex, window_days=window_days, drugs=chosen)
-        on = phase[phase["on_treatment"]]
-        in_any |= phase["on_treatment"].to_numpy()
+        # derive_ae_treatment_phase(a, ex, window_days=window_days, drugs=chosen)'s on-treatment rows
+        on_treatment = np.isin(np.arange(len(checked)), hits.loc[hit_drug.isin([d.lower() for d in chosen]), "row"])
+        on = checked[on_treatment]
+        in_any |= on_treatment
         takers = ex.loc[ex["drug"].str.lower().isin([d.lower() for d in chosen]), "patient_id"].nunique()
         serious = on[on["serious"].fillna(False).astype(bool)].assign(term=AE_SERIOUS)
         stopped = on[on["action"].astype("string").str.lower().eq("withdrawn").fillna(False)]

@@ -496,7 +496,10 @@ def check_frame(record: str, frame: pd.DataFrame, *, rows: pd.Series | None = No
     out: list[pd.DataFrame] = []
     rownum = rows if rows is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
     try:
-        schema.validate(frame, lazy=True)
+        # on a shallow copy, in place: the schema coerces nothing and adds, drops or fills no column, and pandera's
+        # own copy of the whole frame (a registry's assessments: a quarter of a GiB) is garbage that a reference
+        # cycle (the frame's pandera accessor) keeps until the collector's next full sweep
+        schema.validate(frame.copy(deep=False), lazy=True, inplace=True)
     except pa.errors.SchemaErrors as err:
         out.append(_failure_listing(record, frame, rownum, err.failure_cases))
     for rule in FRAME_RULES:

@@ -376,6 +376,12 @@ def _ae(
     return out, supp_ae
 
 
+def _ae_dates(ae: pd.DataFrame, study: str) -> pd.DataFrame:
+    """AE's identifier and date columns alone, in :func:`_ae`'s row order (``records_to_sdtm(ae_dates_only=True)``)."""
+    ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
+    return pd.DataFrame({**head(ae, study, "AE"), "AESTDTC": txt(ae["start_dtc"]), "AEENDTC": txt(ae["end_dtc"])})
+
+
 def _ss(fu: pd.DataFrame, ref: pd.DataFrame, study: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     fu = fu.sort_values(["patient_id", "date", "id"], kind="stable")
     status = fu["vital_status"].str.upper()
@@ -445,6 +451,7 @@ def records_to_sdtm(
     free_text: bool = True,
     domains: Collection[str] | None = None,
     rs_first_rows: bool = False,
+    ae_dates_only: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """SDTMIG 3.4 domains from typed record frames (:func:`~tkitrack.schemas.store.read_frames`).
 
@@ -467,6 +474,11 @@ def records_to_sdtm(
         the first of its other tests; every cell, RSSEQ included, is that of the whole RS. What the ADaM
         derivation reads (the overall responses, and each assessment's date and criteria) at a third of the
         rows; not for an SDTM export. Only with ``domains`` that leave out TU, TR and SUPPRS/SUPPTR.
+    ae_dates_only : bool
+        AE holds only its identifiers (STUDYID, DOMAIN, USUBJID) and dates (AESTDTC, AEENDTC), every event in
+        AE's order, each cell that of the whole AE: what the ADaM derivation reads of it (the last date a
+        patient is known alive), without coding, grading and flagging every event; not for an SDTM export. Only
+        with ``domains`` that leave out SUPPAE.
 
     Returns
     -------
@@ -501,7 +513,11 @@ def records_to_sdtm(
         out["DS"] = _ds(pt, ex, fu, ref, study)
     if want("EX", "SUPPEX"):
         out["EX"], supps["SUPPEX"] = _ex(ex, ref, study)
-    if want("AE", "SUPPAE"):
+    if ae_dates_only and want("SUPPAE"):
+        raise InputError("ae_dates_only leaves out the AE columns SUPPAE refers to; ask for it without it")
+    if ae_dates_only and want("AE"):
+        out["AE"] = _ae_dates(ae, study)
+    elif want("AE", "SUPPAE"):
         out["AE"], supp_ae = _ae(ae, ref, study, supp=want("SUPPAE"))
         if supp_ae is not None:
             supps["SUPPAE"] = supp_ae

@@ -14,6 +14,8 @@ import pytest
 from tkitrack.dashboards.compact import (
     BASIC_TRACE_TYPES,
     MIN_PACKED,
+    PackedFigure,
+    figure_html,
     mirror_lines,
     pack_figure,
     plotly_bundle,
@@ -47,6 +49,22 @@ def test_packed_hover_text_unpacks_to_the_figure_strings(swimmer):
     # every distinct string is written once, whatever the number of points
     for table in packed["tables"]:
         assert len(table) == len(set(table))
+
+
+def test_a_consumed_figure_packs_the_same_and_keeps_no_array(cohort_frames):
+    """``consume`` (the report: the figure is drawn no more) unsets the figure's arrays once read, so that they are
+    freed as they are packed; what is packed is the same, and so is the page's HTML of the packed figure."""
+    data = derive_swimmer_from_records(cohort_frames, ae_min_grade=1)
+    kept, consumed = (figure_swimmer(data, title="Swimmer") for _ in range(2))
+    assert json.dumps(pack_figure(consumed, consume=True), default=str) == json.dumps(pack_figure(kept), default=str)
+    assert any(isinstance(v, (np.ndarray, tuple)) for t in kept.data for v in (t[n] for n in t))
+    assert not any(isinstance(v, (np.ndarray, tuple)) for t in consumed.data for v in (t[n] for n in t))
+    assert [t.name for t in consumed.data] == [t.name for t in kept.data]  # the traces stay, emptied
+    again = figure_swimmer(data, title="Swimmer")
+    packed = PackedFigure.of(again, consume=True)
+    assert packed.trace_types == {t.type for t in kept.data}
+    assert (packed.width, packed.height) == (kept.layout.width, kept.layout.height)
+    assert figure_html(packed, "f", {}) == figure_html(kept, "f", {})
 
 
 def test_short_arrays_and_mixed_values_stay_as_they_are():

@@ -263,6 +263,35 @@ def test_a_report_of_unchanged_data_reads_no_record(cohort_engine, tmp_path, mon
     assert page("second.html") == page("first.html")
 
 
+def test_a_cold_report_derives_the_adam_first_and_once(cohort_engine, tmp_path):
+    """The first report of a data version derives the ADaM (a registry's largest derivation) before anything else,
+    while only the records are held, and the response section takes its best-response rows from that one
+    derivation: the ADaM is derived once, and read back only as ADTTE alone, for the time-to-event section. A
+    report of data whose ADaM is on disk (here: from `survival`) does not derive it first, and without a disk
+    cache nothing is derived first."""
+    from tkitrack.dashboards.cohort_report import write_cohort_report
+
+    first = Derived(engine=cohort_engine, directory=tmp_path)
+    assert first.keeps_on_disk and not first.stored("adam", reference="TRTSDT")
+    write_cohort_report(None, tmp_path / "first.html", title="t", provenance={}, derived=first)
+    assert first.computed[0] == "adam"
+    assert first.computed.index("adam") < first.computed.index("validation") < first.computed.index("swimmer")
+    assert first.computed.count("adam") == 1 and first.hits.count("adam") == 1
+    assert first.stored("adam", reference="TRTSDT") and not first.stored("adam", reference="RANDDT")
+
+    elsewhere = tmp_path / "other"
+    Derived(engine=cohort_engine, directory=elsewhere).endpoint("PFS")  # the ADaM on disk, nothing else
+    second = Derived(engine=cohort_engine, directory=elsewhere)
+    write_cohort_report(None, tmp_path / "second.html", title="t", provenance={}, derived=second)
+    assert second.computed[0] == "validation" and "adam" not in second.computed
+    assert "adam" in second.hits  # read back for the response section, as before
+
+    frames = Derived(engine=cohort_engine, directory=None)
+    assert not frames.keeps_on_disk and not frames.stored("adam", reference="TRTSDT")
+    write_cohort_report(None, tmp_path / "third.html", title="t", provenance={}, derived=frames)
+    assert frames.computed[0] == "validation"
+
+
 def test_release_lets_go_only_of_what_is_on_disk(cohort_engine, tmp_path):
     derived = Derived(engine=cohort_engine, directory=tmp_path)
     calls = []

@@ -7,6 +7,7 @@ import pytest
 
 from tkitrack.outcomes.safety import (
     ANY_TERM,
+    derive_ae_drug_onsets,
     derive_ae_treatment_phase,
     derive_safety_population,
     summarise_ae_incidence,
@@ -95,6 +96,29 @@ def test_treatment_phase(window, phases):
     assert out["phase"].tolist() == [f"{p}_treatment" for p in phases]
     assert out["on_treatment"].tolist() == [p == "on" for p in phases]
     assert out["term"].tolist() == AE["term"].tolist()  # same rows, same order
+
+
+def test_drug_onsets_pair_each_ae_with_every_drug_it_is_on():
+    """Hand-worked: P1 takes crizotinib Jan 1-31 and, overlapping it, Larotrectinib Jan 20 - Feb 10 (2020); an
+    onset on Jan 20 (the second drug's first day) is on both; Mar 1 (Jan 31 + 30) is the last day of
+    crizotinib's window, Mar 11 (Feb 10 + 30) the last of larotrectinib's, Mar 12 neither's. The per-drug
+    phases are these pairs, drug names matched case-insensitively."""
+    ae = pd.DataFrame({"patient_id": ["P1"] * 5, "term": ["Nausea"] * 5, "grade": [1] * 5,
+                       "start": ["2019-12-31", "2020-01-20", "2020-03-01", "2020-03-11", "2020-03-12"]})  # fmt: skip
+    ex = pd.DataFrame({"patient_id": ["P1", "P1"], "drug": ["crizotinib", "Larotrectinib"],
+                       "start": ["2020-01-01", "2020-01-20"], "end": ["2020-01-31", "2020-02-10"]})  # fmt: skip
+    checked, hits = derive_ae_drug_onsets(ae, ex)
+    assert checked["start"].tolist() == pd.to_datetime(ae["start"]).tolist()
+    assert sorted(zip(hits["row"], hits["drug"], strict=True)) == [
+        (1, "Larotrectinib"), (1, "crizotinib"), (2, "Larotrectinib"), (2, "crizotinib"), (3, "Larotrectinib")]  # fmt: skip
+    phase = derive_ae_treatment_phase(ae, ex, drugs=["CRIZOTINIB"])
+    assert phase["on_treatment"].tolist() == [False, True, True, False, False]
+    phase = derive_ae_treatment_phase(ae, ex, drugs=["larotrectinib"])
+    assert phase["on_treatment"].tolist() == [False, True, True, True, False]
+    assert derive_ae_treatment_phase(ae, ex, drugs=[])["on_treatment"].tolist() == [False] * 5
+    assert derive_ae_treatment_phase(ae, ex)["on_treatment"].tolist() == [False, True, True, True, False]
+    with pytest.raises(InputError, match="window_days must be >= 0"):
+        derive_ae_drug_onsets(ae, ex, window_days=-1)
 
 
 def test_on_off_summary():

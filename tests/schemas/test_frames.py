@@ -362,3 +362,17 @@ def test_listing_has_the_standard_columns():
     one = listing([{"patient_id": "P1", "rule_id": "X1", "row": 3}])
     assert one.loc[0, "row"] == 3
     assert str(one["row"].dtype) == "Int64"
+
+
+def test_checking_a_frame_leaves_it_as_it_was_with_nothing_attached():
+    """pandera validates a shallow copy in place (the schema coerces, adds, drops and fills nothing): the caller's
+    frame keeps its values, its dtypes (a wrong one too) and its columns, and pandera attaches nothing to it (its
+    accessor would tie the frame into a reference cycle)."""
+    frame = _typed("ae", {**VALID["ae"], "grade": "4", "action": "stopped"}, {**VALID["ae"], "patient_id": ""})
+    frame["dose_level"] = "extra column"  # not in the schema (strict=False)
+    frame["grade"] = frame["grade"].astype(object)  # FLD005: the wrong type stays as it was given
+    before = frame.copy()
+    found = check_frame("ae", frame)
+    assert {"FLD005", "FLD001", "FLD002"} <= set(found["rule_id"])
+    pd.testing.assert_frame_equal(frame, before)
+    assert "pandera" not in vars(frame)

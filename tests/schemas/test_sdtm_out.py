@@ -289,3 +289,18 @@ def test_rs_first_rows_are_the_first_row_of_each_assessment_of_the_whole_rs(rich
 
     with pytest.raises(InputError, match="rs_first_rows"):
         records_to_sdtm(typed, study="S", domains=["RS", "TR"], rs_first_rows=True)
+
+
+def test_ae_dates_only_are_the_whole_ae_s_identifiers_and_dates(rich_records):
+    """Every event (partial dates and missing ends included), in AE's order, each cell that of the whole AE."""
+    typed = _typed(rich_records)
+    whole = records_to_sdtm(typed, study="S")["AE"]
+    assert len(whole) > 1 and (whole["AEENDTC"] == "").any() and (whole["AESTDTC"].str.len() < 10).any()
+    part = records_to_sdtm(typed, study="S", domains=["AE"], ae_dates_only=True)["AE"]
+    columns = ["STUDYID", "DOMAIN", "USUBJID", "AESTDTC", "AEENDTC"]
+    assert list(part.columns) == columns
+    pd.testing.assert_frame_equal(part, whole[columns].reset_index(drop=True), check_exact=True)
+    from tkitrack.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="ae_dates_only"):
+        records_to_sdtm(typed, study="S", domains=["AE", "SUPPAE"], ae_dates_only=True)
