@@ -134,6 +134,23 @@ def test_markers(records):
     assert all_grades.loc[all_grades["kind"] == "AE", "end_day"].dropna().tolist() == [24]
 
 
+def test_markers_leave_out_undated_records_and_patients_without_a_day_0(records):
+    """An undated CR (P2) and every record of a patient without a diagnosis date (P3: no day 0 to count from)
+    give no marker; the markers come typed (days as whole numbers), in patient and day order."""
+    r = dict(records)
+    r["patients"] = pd.concat([r["patients"], pd.DataFrame({"patient_id": ["P3"], "histology": ["IMT"],
+                                                            "diagnosis_date": [pd.NaT], "reference_date": [pd.NaT]})])  # fmt: skip
+    r["assessment"] = pd.concat([pd.DataFrame({"patient_id": ["P3", "P2"], "date": [T("2019-05-01"), pd.NaT],
+                                               "response": ["PD", "CR"]}), r["assessment"]], ignore_index=True)  # fmt: skip
+    mk = _derive(r, ae_min_grade=2).markers
+    assert mk[["patient_id", "day", "kind"]].to_numpy().tolist() == [
+        ["P1", 59, "PR"], ["P1", 120, "CR"], ["P1", 151, "AE"], ["P1", 243, "surgery"],
+        ["P2", 120, "PD"], ["P2", 151, "metastasis"], ["P2", 212, "death"]]  # fmt: skip
+    assert {c: str(t) for c, t in mk.dtypes.items() if c != "patient_id"} == {
+        "day": "int64", "end_day": "Int64", "kind": "string", "grade": "Int64", "label": "string",
+        "detail": "string", "record": "string", "record_id": "string"}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("origin", "p2_start"),
     [

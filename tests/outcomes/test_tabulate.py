@@ -157,6 +157,20 @@ def test_ae_worst_grade_per_patient_and_drug(ae_frames):
     assert counts["term"].tolist()[0] == ANY_TERM and counts["term"].tolist()[-1] == AE_DISCONTINUATION
 
 
+def test_ae_by_drug_matches_drug_names_in_any_case(ae_frames):
+    """Drugs named in another case than the exposure records (``drugs=``, or the records themselves mixing
+    cases) are the same drug: each table row counts as for the lower-case name."""
+    ae, ex = ae_frames
+    counts = summarise_ae_by_drug(ae, ex)[0].set_index(["drug", "term"])
+    upper = summarise_ae_by_drug(ae, ex, drugs=["CRIZOTINIB", "Larotrectinib"])[0].set_index(["drug", "term"])
+    assert upper.loc[("CRIZOTINIB", "Nausea"), ["N", "n_any", "n_grade3"]].tolist() == [2, 2, 1]
+    assert upper.loc[("Larotrectinib", "Fatigue"), "n_grade3"] == 1
+    assert upper.loc[(ANY_DRUG, ANY_TERM), "n_any"] == counts.loc[(ANY_DRUG, ANY_TERM), "n_any"]
+    mixed = ex.assign(drug=ex["drug"].str.upper().where(ex["patient_id"] == "P2", ex["drug"]))
+    c = summarise_ae_by_drug(ae, mixed, drugs=["crizotinib"])[0].set_index(["drug", "term"])
+    assert c.loc[("crizotinib", "Nausea"), ["N", "n_any"]].tolist() == [2, 2]  # P2's CRIZOTINIB among them
+
+
 def test_relative_dose_intensity_in_the_catalogue_unit():
     summary = pd.DataFrame(
         {
