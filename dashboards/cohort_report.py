@@ -167,7 +167,8 @@ def iter_cohort_sections(frames: Mapping[str, pd.DataFrame] | None = None, *, li
                          best: Sequence[pd.DataFrame] = ()) -> Iterator[Section]:  # fmt: skip
     """:func:`build_cohort_sections` one section at a time, each passed through ``finish`` (e.g. packing its
     figures and letting go of its data) as soon as it is built. With ``finish`` the swimmer, a registry's
-    largest figure, is built first, while the least is held; the sections still come in reading order."""
+    largest figure, is built first, while the least is held; the sections still come in reading order.
+    ``best``: ADRS's best-response rows when already taken (:func:`_adam_first`), for the response section."""
     d = derived if derived is not None else Derived(frames, index_drug=index_drug)
     done = finish if finish is not None else (lambda section: section)
     counts = d.record_counts()
