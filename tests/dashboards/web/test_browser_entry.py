@@ -33,7 +33,9 @@ def _person(browser, server, name: str):  # noqa: F811
 def _fill(page, values: dict[str, str]) -> None:
     for name, value in values.items():
         selector = f"#f-{name}"
-        if page.eval_on_selector(selector, "e => e.tagName") == "SELECT":
+        # the form may still be loading after the click that opened it (eval_on_selector does not wait: seen
+        # failing once under load, in the lowest-dependencies run)
+        if page.wait_for_selector(selector).evaluate("e => e.tagName") == "SELECT":
             page.select_option(selector, value)
         else:
             page.fill(selector, value)
