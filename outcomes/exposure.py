@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tkitrack.schemas.dates import as_datetime, unparsed_cells
+from tkitrack.schemas.distinct import per_distinct_text
 from tkitrack.schemas.dosing import FREQUENCY_PER_DAY, compute_bsa_mosteller, compute_mg_m2_day
 from tkitrack.schemas.errors import InputError
 
@@ -62,10 +63,13 @@ def check_frame(frame: pd.DataFrame, name: str, required: Sequence[str], dates: 
 
 
 def _select_drugs(exposure: pd.DataFrame, drugs: Sequence[str] | None) -> pd.DataFrame:
-    """Rows of ``exposure`` whose drug is in ``drugs`` (case-insensitive); all rows when None."""
+    """Rows of ``exposure`` (any frame with a ``drug`` column) whose drug is in ``drugs`` (case-insensitive); all
+    rows when None. Each distinct name is lower-cased once (a registry's AE-drug pairs: a million rows, a few
+    drugs)."""
     if drugs is None:
         return exposure
-    return exposure[exposure["drug"].str.lower().isin([d.lower() for d in drugs])]
+    lower = per_distinct_text(exposure["drug"], lambda d: d.str.lower())
+    return exposure[lower.isin([d.lower() for d in drugs]).to_numpy(dtype=bool)]
 
 
 def _close_open_intervals(ex: pd.DataFrame, followup: pd.DataFrame | None, cutoff) -> pd.Series:

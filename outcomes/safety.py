@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.outcomes.exposure import _OPEN, check_frame
+from tkitrack.outcomes.exposure import _OPEN, _select_drugs, check_frame
 from tkitrack.schemas.errors import InputError
 
 __all__ = [
@@ -126,9 +126,7 @@ def derive_ae_treatment_phase(
     ['on_treatment', 'off_treatment']
     """
     a, hits = derive_ae_drug_onsets(ae, exposure, window_days=window_days)
-    if drugs is not None:  # the intervals of these drugs (case-insensitive)
-        hits = hits[hits["drug"].str.lower().isin([d.lower() for d in drugs])]
-    on = np.isin(np.arange(len(a)), hits["row"].to_numpy())
+    on = np.isin(np.arange(len(a)), _select_drugs(hits, drugs)["row"].to_numpy())
     return a.assign(on_treatment=on, phase=np.where(on, "on_treatment", "off_treatment"))
 
 

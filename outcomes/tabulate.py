@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tkitrack.outcomes.exposure import check_frame
+from tkitrack.outcomes.exposure import _select_drugs, check_frame
 from tkitrack.outcomes.proportions import compute_proportion
 from tkitrack.outcomes.safety import ANY_TERM, derive_ae_drug_onsets
 from tkitrack.schemas.distinct import per_distinct_text
@@ -205,11 +205,10 @@ def summarise_ae_by_drug(
         a["action"] = None
     parts, in_any = [], np.zeros(len(a), dtype=bool)
     checked, hits = derive_ae_drug_onsets(a, ex, window_days=window_days)  # every AE against every drug, once
-    hit_drug = hits["drug"].str.lower()
     for drug in [*names, ANY_DRUG]:  # a handful of drugs, then all of them together
         chosen = names if drug == ANY_DRUG else [drug]
         # derive_ae_treatment_phase(a, ex, window_days=window_days, drugs=chosen)'s on-treatment rows
-        on_treatment = np.isin(np.arange(len(checked)), hits.loc[hit_drug.isin([d.lower() for d in chosen]), "row"])
+        on_treatment = np.isin(np.arange(len(checked)), _select_drugs(hits, chosen)["row"].to_numpy())
         on = checked[on_treatment]
         in_any |= on_treatment
         takers = ex.loc[ex["drug"].str.lower().isin([d.lower() for d in chosen]), "patient_id"].nunique()

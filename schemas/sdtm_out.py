@@ -344,10 +344,14 @@ def _record_supp(frame: pd.DataFrame, index: pd.Index) -> dict[str, tuple[str, p
     }
 
 
+#: AE's row order (and ``ae_dates_only``'s): by patient, onset, record id.
+_AE_ORDER = ["patient_id", "start", "id"]
+
+
 def _ae(
     ae: pd.DataFrame, ref: pd.DataFrame, study: str, *, supp: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
+    ae = ae.sort_values(_AE_ORDER, kind="stable")
     soc = ae["term"].map(ctcae().drop_duplicates("term").set_index("term")["meddra_soc"])
     coded = ~ae["verbatim"].fillna(False).astype(bool)
     out = pd.DataFrame({
@@ -378,7 +382,7 @@ def _ae(
 
 def _ae_dates(ae: pd.DataFrame, study: str) -> pd.DataFrame:
     """AE's identifier and date columns alone, in :func:`_ae`'s row order (``records_to_sdtm(ae_dates_only=True)``)."""
-    ae = ae.sort_values(["patient_id", "start", "id"], kind="stable")
+    ae = ae.sort_values(_AE_ORDER, kind="stable")
     return pd.DataFrame({**head(ae, study, "AE"), "AESTDTC": txt(ae["start_dtc"]), "AEENDTC": txt(ae["end_dtc"])})
 
 
